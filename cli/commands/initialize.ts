@@ -1,0 +1,34 @@
+/**
+ * `molt-lms-cli initialize`: creates the LMS state objects (idempotent).
+ *
+ * @module
+ */
+
+import { API_PATHS, type InitializeResponse, InitializeResponseSchema } from "../../shared/api.ts";
+import type { GlobalOptions } from "../args.ts";
+import { ExitCode, type ExitCodeValue } from "../exit_codes.ts";
+import type { ApiClient } from "../http.ts";
+import { formatJson, type Io, renderFields } from "../output.ts";
+
+/** Renders the answer to `initialize` for people. */
+export function renderInitialize(res: InitializeResponse): string {
+  const headline = res.created
+    ? "Initialized: created the _molt_lms state objects and the replication marker tables."
+    : "Already initialized: the _molt_lms state objects exist; nothing changed.";
+  return headline + "\n\n" + renderFields([
+    ["Source of truth", res.state.sourceOfTruth],
+    ["Epoch", String(res.state.epoch)],
+    ["Phase", res.state.phase],
+  ]);
+}
+
+/** Runs `initialize`. */
+export async function runInitialize(
+  client: ApiClient,
+  options: GlobalOptions,
+  io: Io,
+): Promise<ExitCodeValue> {
+  const { data, raw } = await client.post(API_PATHS.initialize, {}, InitializeResponseSchema);
+  io.out(options.output === "json" ? formatJson(raw) : renderInitialize(data));
+  return ExitCode.OK;
+}

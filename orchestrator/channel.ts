@@ -1,0 +1,115 @@
+/**
+ * The orchestrator's end of one proxy's control WebSocket.
+ *
+ * The first frame must be `hello`; after it the proxy is registered and
+ * welcomed. Every frame is validated; a malformed or unexpected one is logged,
+ * counted and answered with an `error` frame, and the connection stays up.
+ * A proxy silent for longer than the idle timeout is disconnected.
+ *
+ * @module
+ */
+
+// @ts-types="@types/ws"
+import type { RawData, WebSocket } from "ws";
+import { encodeMessage, parseProxyMessage } from "../shared/control.ts";
+import type { Logger } from "../shared/log.ts";
+import type { Coordinator } from "./coordinator.ts";
+import type { OrchestratorMetrics } from "./metrics.ts";
+import type { ProxyConnection } from "./proxies.ts";
+
+/** Options of {@linkcode serveProxySocket}. */
+export interface ChannelOptions {
+  /** Owns the registry and the state. */
+  coordinator: Coordinator;
+  /** Logger. */
+  log: Logger;
+  /** Metrics. */
+  metrics?: OrchestratorMetrics;
+  /** Close a connection that sent nothing for this long; 15000 ms (heartbeats come every second). */
+  idleTimeoutMs?: number;
+  /** Peer description for logs (address, certificate subject). */
+  peer: string;
+}
+
+/** Serves one accepted WebSocket until it closes. */
+export function serveProxySocket(ws: WebSocket, options: ChannelOptions): void {
+  const { coordinator, metrics } = options;
+  const log = options.log.child({ peer: options.peer });
+  const registry = coordinator.registry;
+  let proxyId: string | undefined;
+  let lastSeen = Date.now();
+  const idleTimeoutMs = options.idleTimeoutMs ?? 15_000;
+
+  const connection: ProxyConnection = {
+    send: (text) => {
+      if (ws.readyState === ws.OPEN) ws.send(text);
+    },
+    close: (code, reason) => ws.close(code, reason),
+  };
+  const reject = (code: string, message: string) => {
+    metrics?.invalidMessages.inc({ code });
+    log.warn("rejected a control message", { proxyId, code, reason: message });
+    connection.send(encodeMessage({ type: "error", code, message }));
+  };
+
+  const idleCheck = setInterval(() => {
+    if (Date.now() - lastSeen > idleTimeoutMs) {
+      log.warn("closing a silent proxy connection", { proxyId, idleTimeoutMs });
+      ws.terminate();
+    }
+  }, Math.min(5000, idleTimeoutMs));
+
+  ws.on("message", async (data: RawData, isBinary: boolean) => {
+    lastSeen = Date.now();
+    if (isBinary) return reject("INVALID_MESSAGE", "binary frames are not part of the protocol");
+    const parsed = parseProxyMessage(data.toString());
+    if (!parsed.ok) return reject(parsed.error.code, parsed.error.message);
+    const message = parsed.message;
+    if (message.type === "hello") {
+      await coordinator.ready();
+      if (ws.readyState !== ws.OPEN) return;
+      proxyId = message.proxyId;
+      registry.register(message, connection);
+      log.info("proxy registered", {
+        proxyId,
+        version: message.version,
+        epoch: message.state?.epoch,
+      });
+      coordinator.welcome(proxyId);
+      return;
+    }
+    if (proxyId === undefined) {
+      return reject("INVALID_MESSAGE", `send hello before ${message.type}`);
+    }
+    switch (message.type) {
+      case "cancel_forward": {
+        const targets = registry.routeCancel(message.processId, message.secretKey, proxyId);
+        log.debug("forwarded a cancel request", { from: proxyId, to: targets });
+        return;
+      }
+      case "reply":
+        if (!message.ok) {
+          log.warn("proxy reported a failed request", { proxyId, error: message.error });
+        }
+        return;
+      case "error":
+        log.warn("proxy rejected a control message", {
+          proxyId,
+          code: message.code,
+          reason: message.message,
+        });
+        return;
+      default:
+        registry.record(proxyId, message);
+    }
+  });
+
+  ws.on("close", () => {
+    clearInterval(idleCheck);
+    if (proxyId !== undefined) {
+      log.info("proxy disconnected", { proxyId });
+      registry.disconnect(proxyId, connection);
+    }
+  });
+  ws.on("error", (err: Error) => log.warn("control connection error", { proxyId, error: err }));
+}

@@ -1,0 +1,571 @@
+/**
+ * The coordinator: runs cutover commands against the state store and the
+ * proxy fleet.
+ *
+ * Commands run one at a time. Each one asks the pure state machine
+ * ({@linkcode ./cutover.ts}) whether it is allowed, persists the result with a
+ * compare-and-set (so a second orchestrator cannot also win), and only then
+ * tells the proxies. On restart the state — including a cutover in progress —
+ * comes back from the store.
+ *
+ * @module
+ */
+
+import type {
+  BeginRequest,
+  CommitRequest,
+  ConnectionsResponse,
+  CutoverResponse,
+  CutoverStatus,
+  HistoryEntry,
+  InitializeResponse,
+  ReplicationStatus,
+  StatusResponse,
+} from "../shared/api.ts";
+import type { ApiErrorCode } from "../shared/api.ts";
+import type { ClusterState } from "../shared/control.ts";
+import { LmsError } from "../shared/errors.ts";
+import type { Logger } from "../shared/log.ts";
+import type { StateStore } from "../shared/state_store.ts";
+import { type CutoverEvent, otherSide, transition } from "./cutover.ts";
+import type { OrchestratorMetrics } from "./metrics.ts";
+import { ProxyRegistry } from "./proxies.ts";
+import { type ReplicationCheck, startReplicationCheck } from "./replication.ts";
+
+/** A refused or failed command, carrying the API error code it maps to. */
+export class CommandError extends LmsError {
+  /** API error code (HTTP status follows from it). */
+  readonly apiCode: ApiErrorCode;
+
+  /**
+   * @param apiCode API error code
+   * @param message what is wrong
+   * @param hint what to do
+   */
+  constructor(apiCode: ApiErrorCode, message: string, hint: string, options?: ErrorOptions) {
+    super("ORCHESTRATOR_REFUSED", message, hint, options);
+    this.name = "CommandError";
+    this.apiCode = apiCode;
+  }
+}
+
+/** The store operations the coordinator uses. */
+export type CoordinatorStore = Pick<
+  StateStore,
+  | "initialize"
+  | "readState"
+  | "compareAndSet"
+  | "appendEvent"
+  | "history"
+  | "writeMarker"
+  | "markerPoller"
+>;
+
+/** Options of {@linkcode Coordinator}. */
+export interface CoordinatorOptions {
+  /** The state store (target database). */
+  store: CoordinatorStore;
+  /** This orchestrator's id, recorded as the actor of every step. */
+  actor: string;
+  /** Reported by status. */
+  shadowMode: string;
+  /** Reported by status. */
+  sourceDialect: string;
+  /** Logger. */
+  log: Logger;
+  /** Metrics to keep up to date. */
+  metrics?: OrchestratorMetrics;
+  /** Default drain timeout for begin; 30000 ms. */
+  drainTimeoutMs?: number;
+  /** After cancelling blocking queries, wait this long before terminating; 2000 ms. */
+  terminateGraceMs?: number;
+  /** Replication marker poll interval; 20 ms. */
+  replicationPollMs?: number;
+  /** How long `connections` waits for the proxies; 3000 ms. */
+  connectionsTimeoutMs?: number;
+  /** Retry interval while the store cannot be read at startup; 1000 ms. */
+  storeRetryMs?: number;
+  /**
+   * After resuming a cutover from the store, wait this long for proxies to
+   * reconnect before counting the fleet as drained or accepting commit; 6000 ms
+   * (longer than the proxies' longest reconnect backoff).
+   */
+  reconnectGraceMs?: number;
+}
+
+interface ActiveCutover {
+  id: string;
+  startedAt: Date;
+  drainTimedOut: boolean;
+  cancelled: string[];
+  terminated: string[];
+  replication: ReplicationCheck | null;
+  timers: ReturnType<typeof setTimeout>[];
+}
+
+const STATE_STEPS = new Set(["initialize", "begin", "drained", "commit", "abort", "immediate"]);
+const NOT_CHECKED: ReplicationStatus = {
+  checked: false,
+  caughtUp: false,
+  lagMs: null,
+  error: null,
+};
+
+function storeError(err: unknown): CommandError {
+  if (err instanceof CommandError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return new CommandError(
+    "STORE_UNAVAILABLE",
+    `the state store in the target database failed: ${message}`,
+    "check that the target database is reachable (INIT_TARGET) and retry",
+    { cause: err },
+  );
+}
+
+/** Runs cutover commands and keeps the fleet in line with the stored state. */
+export class Coordinator {
+  /** The connected proxies. */
+  readonly registry: ProxyRegistry;
+  readonly #opts: CoordinatorOptions;
+  readonly #log: Logger;
+  #state: ClusterState = { sourceOfTruth: "source", epoch: 0, phase: "idle" };
+  #initialized = false;
+  #lastStep: string | undefined;
+  #cutover: ActiveCutover | null = null;
+  /** Until this time the fleet may still be reconnecting after a restart. */
+  #graceUntil = 0;
+  #queue: Promise<unknown> = Promise.resolve();
+  #loaded = false;
+  #stopped = false;
+  readonly #ready: Promise<void>;
+  #resolveReady!: () => void;
+
+  /** @param options store, identity and tuning */
+  constructor(options: CoordinatorOptions) {
+    this.#opts = options;
+    this.#log = options.log;
+    this.#ready = new Promise((resolve) => (this.#resolveReady = resolve));
+    this.registry = new ProxyRegistry({
+      onFleetChange: () => this.#onFleetChange(),
+      onCancelResult: (proxyId, terminate, sessionIds) =>
+        this.#onCancelResult(proxyId, terminate, sessionIds),
+    });
+  }
+
+  /** True once the state was loaded from the store. */
+  get loaded(): boolean {
+    return this.#loaded;
+  }
+
+  /** Settles once the state was loaded from the store. */
+  ready(): Promise<void> {
+    return this.#ready;
+  }
+
+  /** The state in force. */
+  get state(): ClusterState {
+    return this.#state;
+  }
+
+  /** Loads the state from the store, retrying until it can; resumes a cutover in progress. */
+  async start(): Promise<void> {
+    const retryMs = this.#opts.storeRetryMs ?? 1000;
+    while (!this.#stopped) {
+      try {
+        await this.#load();
+        break;
+      } catch (err) {
+        this.#log.warn("cannot read the state store yet; retrying", { error: err, retryMs });
+        await new Promise((r) => setTimeout(r, retryMs));
+      }
+    }
+    if (this.#stopped) return;
+    this.#loaded = true;
+    this.#resolveReady();
+    this.#updateMetrics();
+    this.#log.info("state loaded", { ...this.#state, initialized: this.#initialized });
+    this.#onFleetChange();
+  }
+
+  async #load(): Promise<void> {
+    const stored = await this.#opts.store.readState();
+    this.#state = { sourceOfTruth: stored.sourceOfTruth, epoch: stored.epoch, phase: stored.phase };
+    this.#initialized = stored.initialized;
+    const history = await this.#opts.store.history(50);
+    this.#lastStep = history.find((e) => STATE_STEPS.has(e.step))?.step;
+    if (this.#state.phase !== "idle") {
+      const begin = history.find((e) => e.step === "begin" && e.epoch === this.#state.epoch);
+      const id = typeof begin?.detail.cutoverId === "string"
+        ? begin.detail.cutoverId
+        : crypto.randomUUID();
+      this.#cutover = this.#newCutover(id, begin ? new Date(begin.at) : new Date());
+      const graceMs = this.#opts.reconnectGraceMs ?? 6000;
+      this.#graceUntil = Date.now() + graceMs;
+      this.#cutover.timers.push(setTimeout(() => this.#onFleetChange(), graceMs + 1));
+      this.#scheduleDrainTimeout(this.#opts.drainTimeoutMs ?? 30_000);
+      this.#log.info("resuming the consistent cutover in progress", { cutoverId: id });
+      if (this.#state.phase === "drained") this.#startReplicationCheck();
+    }
+  }
+
+  /** Stops timers and checks (shutdown). */
+  stop(): void {
+    this.#stopped = true;
+    this.#endCutover();
+  }
+
+  /** Messages a proxy that just registered: the state, and a pause when a cutover is in progress. */
+  welcome(proxyId: string): void {
+    this.registry.send(proxyId, { type: "welcome", state: this.#state });
+    if (this.#cutover && this.#state.phase !== "idle") {
+      this.registry.send(proxyId, {
+        type: "pause",
+        cutoverId: this.#cutover.id,
+        epoch: this.#state.epoch,
+      });
+    }
+    this.#updateMetrics();
+  }
+
+  /** `initialize`: creates `_molt_lms`; idempotent. */
+  initialize(): Promise<InitializeResponse> {
+    return this.#serialized(async () => {
+      let result: InitializeResponse;
+      try {
+        result = await this.#opts.store.initialize(this.#opts.actor);
+      } catch (err) {
+        throw storeError(err);
+      }
+      this.#initialized = true;
+      if (result.created) {
+        this.#state = result.state;
+        this.#lastStep = "initialize";
+        this.#opts.metrics?.steps.inc({ step: "initialize" });
+      }
+      this.#updateMetrics();
+      return result;
+    });
+  }
+
+  /** `cutover consistent begin`: persists `draining` and pauses the fleet. */
+  begin(request: BeginRequest): Promise<CutoverResponse> {
+    return this.#serialized(async () => {
+      const id = crypto.randomUUID();
+      const drainTimeoutMs = request.drainTimeoutMs ?? this.#opts.drainTimeoutMs ?? 30_000;
+      await this.#apply({ type: "begin" }, {
+        cutoverId: id,
+        drainTimeoutMs,
+        cancelAfterMs: request.cancelAfterMs ?? null,
+      });
+      this.registry.clearDrain();
+      this.#cutover = this.#newCutover(id, new Date());
+      this.registry.broadcast({ type: "pause", cutoverId: id, epoch: this.#state.epoch });
+      this.#scheduleDrainTimeout(drainTimeoutMs);
+      if (request.cancelAfterMs !== undefined) this.#scheduleCancel(request.cancelAfterMs);
+      queueMicrotask(() => this.#onFleetChange());
+      return { cutoverId: id, state: this.#state };
+    });
+  }
+
+  /** `cutover consistent commit`: flips the source of truth once every connected proxy drained. */
+  commit(request: CommitRequest): Promise<CutoverResponse> {
+    return this.#serialized(async () => {
+      const cutover = this.#cutover;
+      const id = cutover?.id ?? "";
+      const from = this.#state.sourceOfTruth;
+      const replication = cutover?.replication?.status() ?? NOT_CHECKED;
+      await this.#apply(
+        { type: "commit", requireCaughtUp: request.requireCaughtUp ?? false },
+        { cutoverId: id, from, to: otherSide(from), replication },
+      );
+      this.#endCutover();
+      this.#resumeFleet(id);
+      return { cutoverId: id, state: this.#state };
+    });
+  }
+
+  /** `cutover consistent abort`: resumes the fleet on the unchanged source of truth. */
+  abort(): Promise<CutoverResponse> {
+    return this.#serialized(async () => {
+      const id = this.#cutover?.id ?? "";
+      await this.#apply({ type: "abort" }, { cutoverId: id });
+      this.#endCutover();
+      this.#resumeFleet(id);
+      return { cutoverId: id, state: this.#state };
+    });
+  }
+
+  /** `cutover immediate`: flips the source of truth at once. */
+  immediate(): Promise<CutoverResponse> {
+    return this.#serialized(async () => {
+      const id = crypto.randomUUID();
+      const from = this.#state.sourceOfTruth;
+      await this.#apply({ type: "immediate" }, { cutoverId: id, from, to: otherSide(from) });
+      this.registry.broadcast({ type: "state", state: this.#state });
+      return { cutoverId: id, state: this.#state };
+    });
+  }
+
+  /** `status`: state, fleet, cutover progress and recent history. */
+  async status(): Promise<StatusResponse> {
+    let history: HistoryEntry[] = [];
+    try {
+      history = await this.#opts.store.history(20);
+    } catch (err) {
+      this.#log.warn("cannot read the cutover history", { error: err });
+    }
+    const cutoverId = this.#cutover?.id ?? null;
+    return {
+      initialized: this.#initialized,
+      ...this.#state,
+      shadowMode: this.#opts.shadowMode,
+      sourceDialect: this.#opts.sourceDialect,
+      proxies: this.registry.all().map((e) => this.registry.status(e, cutoverId)),
+      cutover: this.#cutoverStatus(),
+      history,
+    };
+  }
+
+  /** `connections list`: asks every connected proxy. */
+  async connections(redact: boolean): Promise<ConnectionsResponse> {
+    return await this.registry.listConnections(redact, this.#opts.connectionsTimeoutMs ?? 3000);
+  }
+
+  #cutoverStatus(): CutoverStatus | null {
+    const cutover = this.#cutover;
+    if (!cutover) return null;
+    const connected = this.registry.connected();
+    const reports = connected.map((e) => e.drain).filter((d) => d?.cutoverId === cutover.id);
+    return {
+      id: cutover.id,
+      kind: "consistent",
+      startedAt: cutover.startedAt.toISOString(),
+      drained: reports.filter((d) => d?.drained).length,
+      total: connected.length,
+      openTransactions: reports.reduce((n, d) => n + (d?.counts.inTransaction ?? 0), 0),
+      blocking: reports.flatMap((d) => d?.blocking ?? []),
+      drainTimedOut: cutover.drainTimedOut,
+      cancelled: [...cutover.cancelled],
+      terminated: [...cutover.terminated],
+      replication: cutover.replication?.status() ?? NOT_CHECKED,
+    };
+  }
+
+  #drainedCount(): { connected: number; drained: number } {
+    const connected = this.registry.connected();
+    const id = this.#cutover?.id;
+    const drained = connected.filter((e) => e.drain?.cutoverId === id && e.drain?.drained === true)
+      .length;
+    return { connected: connected.length, drained };
+  }
+
+  /** Checks the machine, persists with CAS, and adopts the new state. */
+  async #apply(event: CutoverEvent, detail: Record<string, unknown>): Promise<void> {
+    await this.#ready;
+    if (event.type === "commit" && this.#cutover && Date.now() < this.#graceUntil) {
+      throw new CommandError(
+        "NOT_DRAINED",
+        "the orchestrator restarted during this cutover and proxies may still be reconnecting",
+        `retry in ${Math.ceil((this.#graceUntil - Date.now()) / 1000)} s`,
+      );
+    }
+    const counts = this.#drainedCount();
+    const result = transition(this.#state, event, {
+      initialized: this.#initialized,
+      lastStep: this.#lastStep,
+      connectedProxies: counts.connected,
+      drainedProxies: counts.drained,
+      caughtUp: this.#cutover?.replication?.status().caughtUp ??
+        null,
+    });
+    if (!result.ok) {
+      this.#opts.metrics?.refused.inc({ code: result.error.code });
+      throw new CommandError(result.error.code, result.error.message, result.error.hint);
+    }
+    let won: boolean;
+    try {
+      won = await this.#opts.store.compareAndSet(
+        this.#state,
+        result.next,
+        this.#opts.actor,
+        result.step,
+        { ...detail, drained: counts.drained, proxies: counts.connected },
+      );
+    } catch (err) {
+      throw storeError(err);
+    }
+    if (!won) {
+      this.#opts.metrics?.refused.inc({ code: "STATE_CONFLICT" });
+      await this.#reloadAfterConflict();
+      throw new CommandError(
+        "STATE_CONFLICT",
+        "the stored state changed while the command ran (another orchestrator?)",
+        "run `status` to see the current state, then retry if still appropriate",
+      );
+    }
+    this.#log.info("state changed", { step: result.step, from: this.#state, to: result.next });
+    this.#state = result.next;
+    this.#lastStep = result.step;
+    this.#opts.metrics?.steps.inc({ step: result.step });
+    this.#updateMetrics();
+  }
+
+  async #reloadAfterConflict(): Promise<void> {
+    const before = this.#state;
+    try {
+      this.#endCutover();
+      await this.#load();
+    } catch (err) {
+      this.#log.warn("cannot reload the state after a conflict", { error: err });
+      return;
+    }
+    if (before.epoch !== this.#state.epoch || before.phase !== this.#state.phase) {
+      this.registry.broadcast({ type: "state", state: this.#state });
+    }
+  }
+
+  #serialized<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(fn, fn);
+    this.#queue = run.catch(() => {});
+    return run;
+  }
+
+  #newCutover(id: string, startedAt: Date): ActiveCutover {
+    return {
+      id,
+      startedAt,
+      drainTimedOut: false,
+      cancelled: [],
+      terminated: [],
+      replication: null,
+      timers: [],
+    };
+  }
+
+  #endCutover(): void {
+    const cutover = this.#cutover;
+    if (!cutover) return;
+    for (const timer of cutover.timers) clearTimeout(timer);
+    cutover.replication?.stop();
+    this.#cutover = null;
+    this.registry.clearDrain();
+  }
+
+  #resumeFleet(cutoverId: string): void {
+    this.registry.broadcast({ type: "resume", cutoverId, state: this.#state });
+    for (const entry of this.registry.connected()) entry.paused = false;
+  }
+
+  #stillDraining(cutover: ActiveCutover): boolean {
+    return this.#cutover === cutover && this.#state.phase === "draining";
+  }
+
+  #scheduleDrainTimeout(ms: number): void {
+    const cutover = this.#cutover;
+    if (!cutover) return;
+    cutover.timers.push(setTimeout(() => {
+      if (!this.#stillDraining(cutover)) return;
+      cutover.drainTimedOut = true;
+      const blocking = this.#cutoverStatus()?.blocking ?? [];
+      this.#log.warn("drain timeout: the fleet stays paused; commit is refused until drained", {
+        cutoverId: cutover.id,
+        blocking: blocking.map((b) => ({
+          proxyId: b.proxyId,
+          sessionId: b.sessionId,
+          user: b.user,
+        })),
+      });
+      this.#record("drain_timeout", { cutoverId: cutover.id, blocking });
+    }, ms));
+  }
+
+  #scheduleCancel(afterMs: number): void {
+    const cutover = this.#cutover;
+    if (!cutover) return;
+    const send = (terminate: boolean) => {
+      for (const entry of this.registry.connected()) {
+        if (entry.drain?.cutoverId === cutover.id && entry.drain.drained) continue;
+        this.registry.send(entry.id, { type: "cancel_blocking", cutoverId: cutover.id, terminate });
+      }
+    };
+    cutover.timers.push(setTimeout(() => {
+      if (!this.#stillDraining(cutover)) return;
+      send(false);
+      cutover.timers.push(setTimeout(() => {
+        if (this.#stillDraining(cutover)) send(true);
+      }, this.#opts.terminateGraceMs ?? 2000));
+    }, afterMs));
+  }
+
+  #onCancelResult(proxyId: string, terminate: boolean, sessionIds: string[]): void {
+    const cutover = this.#cutover;
+    if (!cutover || sessionIds.length === 0) return;
+    const ids = sessionIds.map((s) => `${proxyId}/${s}`);
+    (terminate ? cutover.terminated : cutover.cancelled).push(...ids);
+    this.#log.warn(terminate ? "terminated blocking sessions" : "cancelled blocking queries", {
+      cutoverId: cutover.id,
+      sessions: ids,
+    });
+    this.#record(terminate ? "terminate_blocking" : "cancel_blocking", {
+      cutoverId: cutover.id,
+      sessions: ids,
+    });
+  }
+
+  #record(step: string, detail: Record<string, unknown>): void {
+    this.#opts.store.appendEvent(this.#state.epoch, step, this.#opts.actor, detail).catch((err) =>
+      this.#log.warn("cannot record a history event", { step, error: err })
+    );
+  }
+
+  #onFleetChange(): void {
+    this.#updateMetrics();
+    const cutover = this.#cutover;
+    if (!this.#loaded || !cutover || this.#state.phase !== "draining") return;
+    if (Date.now() < this.#graceUntil) return;
+    const counts = this.#drainedCount();
+    if (counts.drained < counts.connected) return;
+    this.#serialized(async () => {
+      if (!this.#stillDraining(cutover)) return;
+      const now = this.#drainedCount();
+      if (now.drained < now.connected) return;
+      await this.#apply({ type: "all_drained" }, { cutoverId: cutover.id });
+      this.#opts.metrics?.drainSeconds.observe((Date.now() - cutover.startedAt.getTime()) / 1000);
+      this.#startReplicationCheck();
+    }).catch((err) => this.#log.warn("cannot record the drained phase", { error: err }));
+  }
+
+  #startReplicationCheck(): void {
+    const cutover = this.#cutover;
+    if (!cutover || cutover.replication) return;
+    cutover.replication = startReplicationCheck(this.#opts.store, {
+      markerId: cutover.id,
+      from: this.#state.sourceOfTruth,
+      to: otherSide(this.#state.sourceOfTruth),
+      pollMs: this.#opts.replicationPollMs,
+      onChange: (status) => {
+        if (status.caughtUp && status.lagMs !== null) {
+          this.#opts.metrics?.replicationLagSeconds.set(status.lagMs / 1000);
+          this.#log.info("replication caught up", { cutoverId: cutover.id, lagMs: status.lagMs });
+          this.#record("replication_caught_up", { cutoverId: cutover.id, lagMs: status.lagMs });
+        } else if (status.error) {
+          this.#log.warn("replication check failed", {
+            cutoverId: cutover.id,
+            error: status.error,
+          });
+        }
+      },
+    });
+  }
+
+  #updateMetrics(): void {
+    const metrics = this.#opts.metrics;
+    if (!metrics) return;
+    metrics.proxiesConnected.set(this.registry.connected().length);
+    metrics.epoch.set(this.#state.epoch);
+    metrics.sourceOfTruthIsTarget.set(this.#state.sourceOfTruth === "target" ? 1 : 0);
+    for (const phase of ["idle", "draining", "drained"]) {
+      metrics.phase.set({ phase }, phase === this.#state.phase ? 1 : 0);
+    }
+  }
+}

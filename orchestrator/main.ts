@@ -1,0 +1,135 @@
+/**
+ * Entry point of the orchestrator (`deno task orchestrator`).
+ *
+ * Reads the config, serves the API + control endpoint and the metrics
+ * listener, loads the state from the store (retrying while the target is
+ * unreachable) and runs until SIGINT/SIGTERM.
+ *
+ * @module
+ */
+
+import { configHelp, type LmsConfig, loadConfig, wantsHelp } from "../shared/config.ts";
+import { errorMessage, LmsError } from "../shared/errors.ts";
+import { createLogger, setLogLevel } from "../shared/log.ts";
+import { StateStore } from "../shared/state_store.ts";
+import { Coordinator } from "./coordinator.ts";
+import { OrchestratorMetrics } from "./metrics.ts";
+import { type RunningServer, startApiServer, startMetricsServer } from "./server.ts";
+
+/** A running orchestrator. */
+export interface Orchestrator {
+  /** Bound API port. */
+  port: number;
+  /** Bound metrics port. */
+  metricsPort: number;
+  /** The coordinator (for tests and embedding). */
+  coordinator: Coordinator;
+  /** Stops serving and closes the store. */
+  close(): Promise<void>;
+}
+
+/** Extra knobs for embedding (tests, `deno task start`). */
+export interface OrchestratorOptions {
+  /** Close a silent proxy connection after this long; 15000 ms. */
+  idleTimeoutMs?: number;
+  /** Wait this long between cancelling and terminating blocking sessions; 2000 ms. */
+  terminateGraceMs?: number;
+  /** After a restart mid-cutover, wait this long for proxies to reconnect; 6000 ms. */
+  reconnectGraceMs?: number;
+}
+
+/** Starts an orchestrator from a loaded config. */
+export async function startOrchestrator(
+  config: LmsConfig,
+  options: OrchestratorOptions = {},
+): Promise<Orchestrator> {
+  const log = createLogger("orchestrator", { orchestratorId: config.proxyId });
+  if (!config.target) {
+    throw new LmsError(
+      "CONFIG_INVALID",
+      "INIT_TARGET is required by the orchestrator",
+      "set INIT_TARGET to the target database's URL",
+    );
+  }
+  const store = new StateStore({ target: config.target, source: config.source });
+  const metrics = new OrchestratorMetrics();
+  const coordinator = new Coordinator({
+    store,
+    actor: config.proxyId,
+    shadowMode: config.shadowMode,
+    sourceDialect: config.sourceDialect,
+    log,
+    metrics,
+    terminateGraceMs: options.terminateGraceMs,
+    reconnectGraceMs: options.reconnectGraceMs,
+  });
+  const servers: RunningServer[] = [];
+  try {
+    servers.push(
+      await startApiServer({
+        listen: config.listen,
+        tls: config.orchestratorTls,
+        coordinator,
+        log,
+        metrics,
+        idleTimeoutMs: options.idleTimeoutMs,
+      }),
+    );
+    servers.push(
+      startMetricsServer({
+        listen: config.metricsListen,
+        metrics,
+        ready: () => coordinator.loaded,
+        log,
+      }),
+    );
+  } catch (err) {
+    for (const server of servers) await server.close();
+    await store.close();
+    throw err;
+  }
+  const started = coordinator.start();
+  return {
+    port: servers[0].port,
+    metricsPort: servers[1].port,
+    coordinator,
+    close: async () => {
+      coordinator.stop();
+      for (const server of servers) await server.close();
+      await started;
+      await store.close();
+    },
+  };
+}
+
+async function main(): Promise<number> {
+  const input = { args: Deno.args, env: Deno.env.toObject() };
+  if (wantsHelp(input.args)) {
+    console.log(configHelp("orchestrator"));
+    return 0;
+  }
+  let config: LmsConfig;
+  try {
+    config = loadConfig("orchestrator", input);
+  } catch (err) {
+    console.error(errorMessage(err));
+    return 2;
+  }
+  setLogLevel(config.logLevel);
+  const log = createLogger("orchestrator");
+  let orchestrator: Orchestrator;
+  try {
+    orchestrator = await startOrchestrator(config);
+  } catch (err) {
+    log.error("cannot start the orchestrator", { error: errorMessage(err) });
+    return 1;
+  }
+  await new Promise<void>((resolve) => {
+    for (const signal of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(signal, resolve);
+  });
+  log.info("shutting down");
+  await orchestrator.close();
+  return 0;
+}
+
+if (import.meta.main) Deno.exit(await main());

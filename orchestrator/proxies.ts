@@ -1,0 +1,265 @@
+/**
+ * The registry of proxies connected over the control channel.
+ *
+ * It keeps what each proxy last reported (sessions, epoch, pause and drain
+ * progress), sends messages to one or all of them, and matches request/reply
+ * pairs such as `list_connections` → `connections`.
+ *
+ * @module
+ */
+
+import type { ProxyBlockingSession, ProxyStatus } from "../shared/api.ts";
+import { proxyTag, proxyTagOf } from "../shared/cancel_key.ts";
+import {
+  type ConnectionInfo,
+  encodeMessage,
+  type OrchestratorMessageBody,
+  type ProxyMessage,
+  type SessionCounts,
+} from "../shared/control.ts";
+
+/** The transport of one proxy connection. */
+export interface ProxyConnection {
+  /** Sends one text frame; must not throw when the socket is closing. */
+  send(text: string): void;
+  /** Closes the connection. */
+  close(code: number, reason: string): void;
+}
+
+/** Drain progress a proxy last reported for a cutover. */
+export interface DrainReport {
+  /** The cutover the report belongs to. */
+  cutoverId: string;
+  /** The proxy has nothing running on the source of truth. */
+  drained: boolean;
+  /** Its session counts. */
+  counts: SessionCounts;
+  /** Sessions keeping it from draining. */
+  blocking: ProxyBlockingSession[];
+}
+
+/** What the orchestrator knows about one proxy. */
+export interface ProxyEntry {
+  /** Stable proxy id (pod name or hostname). */
+  id: string;
+  /** Proxy build version. */
+  version: string;
+  /** The live connection, undefined when disconnected. */
+  connection?: ProxyConnection;
+  /** Last reported session counts. */
+  sessions: SessionCounts;
+  /** When the last heartbeat (or hello) arrived. */
+  lastHeartbeatAt: Date | null;
+  /** Epoch of the state the proxy last reported. */
+  epoch: number | null;
+  /** The proxy reported it is paused. */
+  paused: boolean;
+  /** Latest drain report, if any. */
+  drain: DrainReport | null;
+  /** When it disconnected, for pruning. */
+  disconnectedAt: Date | null;
+}
+
+/** Events the registry emits to its owner. */
+export interface RegistryListener {
+  /** A proxy connected, reported drain progress, or disconnected. */
+  onFleetChange(): void;
+  /** A proxy reported the result of `cancel_blocking`. */
+  onCancelResult?(proxyId: string, terminate: boolean, sessionIds: string[]): void;
+}
+
+const EMPTY_COUNTS: SessionCounts = { total: 0, idle: 0, active: 0, inTransaction: 0, held: 0 };
+const FORGET_AFTER_MS = 10 * 60_000;
+
+interface PendingConnections {
+  waiting: Set<string>;
+  connections: ConnectionInfo[];
+  resolve: () => void;
+}
+
+/** Keeps the fleet's last reports and talks to connected proxies. */
+export class ProxyRegistry {
+  readonly #entries = new Map<string, ProxyEntry>();
+  readonly #pending = new Map<string, PendingConnections>();
+  readonly #listener: RegistryListener;
+  #requestSeq = 0;
+
+  /** @param listener told about fleet changes */
+  constructor(listener: RegistryListener) {
+    this.#listener = listener;
+  }
+
+  /**
+   * Registers a proxy from its hello. A second connection with the same id
+   * replaces the first (a restarted pod reconnects before the old socket
+   * times out).
+   */
+  register(
+    hello: Extract<ProxyMessage, { type: "hello" }>,
+    connection: ProxyConnection,
+  ): ProxyEntry {
+    const previous = this.#entries.get(hello.proxyId);
+    if (previous?.connection && previous.connection !== connection) {
+      previous.connection.close(4000, "replaced by a newer connection of the same proxy id");
+    }
+    const entry: ProxyEntry = {
+      id: hello.proxyId,
+      version: hello.version,
+      connection,
+      sessions: hello.sessions,
+      lastHeartbeatAt: new Date(),
+      epoch: hello.state?.epoch ?? null,
+      paused: false,
+      drain: null,
+      disconnectedAt: null,
+    };
+    this.#entries.set(entry.id, entry);
+    this.#prune();
+    this.#listener.onFleetChange();
+    return entry;
+  }
+
+  /** Marks the proxy disconnected if `connection` is still its current one. */
+  disconnect(id: string, connection: ProxyConnection): void {
+    const entry = this.#entries.get(id);
+    if (!entry || entry.connection !== connection) return;
+    entry.connection = undefined;
+    entry.disconnectedAt = new Date();
+    for (const pending of this.#pending.values()) {
+      if (pending.waiting.delete(id) && pending.waiting.size === 0) pending.resolve();
+    }
+    this.#listener.onFleetChange();
+  }
+
+  /** Records a message from a registered proxy. */
+  record(id: string, message: ProxyMessage): void {
+    const entry = this.#entries.get(id);
+    if (!entry) return;
+    switch (message.type) {
+      case "heartbeat":
+        entry.sessions = message.sessions;
+        entry.epoch = message.epoch;
+        entry.paused = message.paused;
+        entry.lastHeartbeatAt = new Date();
+        break;
+      case "drain_progress":
+        entry.sessions = message.counts;
+        entry.paused = true;
+        entry.drain = {
+          cutoverId: message.cutoverId,
+          drained: message.drained,
+          counts: message.counts,
+          blocking: message.blocking.map((b) => ({ ...b, proxyId: id })),
+        };
+        this.#listener.onFleetChange();
+        break;
+      case "connections": {
+        const pending = this.#pending.get(message.requestId);
+        if (pending?.waiting.delete(id)) {
+          pending.connections.push(...message.connections.map((c) => ({ ...c, proxyId: id })));
+          if (pending.waiting.size === 0) pending.resolve();
+        }
+        break;
+      }
+      case "cancel_blocking_result":
+        this.#listener.onCancelResult?.(id, message.terminate, message.sessionIds);
+        break;
+      default:
+        break;
+    }
+  }
+
+  /** Connected proxies. */
+  connected(): ProxyEntry[] {
+    return [...this.#entries.values()].filter((e) => e.connection !== undefined);
+  }
+
+  /** Every known proxy, connected or recently disconnected, by id. */
+  all(): ProxyEntry[] {
+    return [...this.#entries.values()].sort((a, b) => a.id.localeCompare(b.id));
+  }
+
+  /** A proxy's status as the API reports it, relative to `cutoverId` (drained only counts for it). */
+  status(entry: ProxyEntry, cutoverId: string | null): ProxyStatus {
+    return {
+      id: entry.id,
+      connected: entry.connection !== undefined,
+      version: entry.version,
+      sessions: entry.connection ? entry.sessions : EMPTY_COUNTS,
+      lastHeartbeatAt: entry.lastHeartbeatAt?.toISOString() ?? null,
+      epoch: entry.epoch,
+      paused: entry.paused,
+      drained: cutoverId !== null && entry.drain?.cutoverId === cutoverId && entry.drain.drained,
+    };
+  }
+
+  /** Forgets drain reports (a new cutover starts or one ended). */
+  clearDrain(): void {
+    for (const entry of this.#entries.values()) entry.drain = null;
+  }
+
+  /** Sends a message to one proxy; false when it is not connected. */
+  send(id: string, body: OrchestratorMessageBody): boolean {
+    const connection = this.#entries.get(id)?.connection;
+    if (!connection) return false;
+    connection.send(encodeMessage(body));
+    return true;
+  }
+
+  /** Sends a message to every connected proxy. */
+  broadcast(body: OrchestratorMessageBody): void {
+    const text = encodeMessage(body);
+    for (const entry of this.connected()) entry.connection?.send(text);
+  }
+
+  /**
+   * Routes a CancelRequest to the proxies whose tag matches the key (several
+   * when tags collide; only the owner acts on it). Returns the proxies it went to.
+   */
+  routeCancel(processId: number, secretKey: number, fromProxyId: string): string[] {
+    const tag = proxyTagOf(processId);
+    const targets = this.connected().filter((e) => e.id !== fromProxyId && proxyTag(e.id) === tag);
+    for (const entry of targets) {
+      this.send(entry.id, { type: "cancel_request", processId, secretKey });
+    }
+    return targets.map((e) => e.id);
+  }
+
+  /** Asks every connected proxy for its connections and waits up to `timeoutMs` for the answers. */
+  async listConnections(
+    redact: boolean,
+    timeoutMs: number,
+  ): Promise<{ connections: ConnectionInfo[]; unreachableProxies: string[] }> {
+    const requestId = `req-${++this.#requestSeq}`;
+    const targets = this.connected();
+    const waiting = new Set(targets.map((e) => e.id));
+    const connections: ConnectionInfo[] = [];
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await new Promise<void>((resolve) => {
+      if (waiting.size === 0) return resolve();
+      this.#pending.set(requestId, { waiting, connections, resolve });
+      timer = setTimeout(resolve, timeoutMs);
+      for (const entry of targets) {
+        this.send(entry.id, { type: "list_connections", requestId, redact });
+      }
+    });
+    clearTimeout(timer);
+    this.#pending.delete(requestId);
+    connections.sort((a, b) =>
+      a.proxyId.localeCompare(b.proxyId) || a.sessionId.localeCompare(b.sessionId)
+    );
+    return { connections, unreachableProxies: [...waiting].sort() };
+  }
+
+  /** Closes every connection (shutdown). */
+  closeAll(reason: string): void {
+    for (const entry of this.connected()) entry.connection?.close(1001, reason);
+  }
+
+  #prune(): void {
+    const cutoff = Date.now() - FORGET_AFTER_MS;
+    for (const [id, entry] of this.#entries) {
+      if (entry.disconnectedAt && entry.disconnectedAt.getTime() < cutoff) this.#entries.delete(id);
+    }
+  }
+}

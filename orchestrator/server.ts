@@ -1,0 +1,206 @@
+/**
+ * The orchestrator's listeners.
+ *
+ * One HTTP(S) server carries the CLI's JSON API and the proxies' WebSocket
+ * endpoint `/v1/proxies`. With TLS material it is HTTPS/WSS; with a CA it
+ * requires a client certificate signed by that CA during the handshake, so an
+ * API request and a WebSocket upgrade are refused alike before any HTTP is
+ * read. A second plain listener serves `/metrics`, `/healthz` and `/readyz`.
+ *
+ * @module
+ */
+
+import http from "node:http";
+import https from "node:https";
+import type { TLSSocket } from "node:tls";
+// @ts-types="@types/ws"
+import { WebSocketServer } from "ws";
+import type { ListenAddress } from "../shared/config.ts";
+import type { Logger } from "../shared/log.ts";
+import type { ServerTlsMaterial } from "../shared/tls.ts";
+import { handleApiRequest } from "./api.ts";
+import { serveProxySocket } from "./channel.ts";
+import type { Coordinator } from "./coordinator.ts";
+import type { OrchestratorMetrics } from "./metrics.ts";
+
+/** Path of the proxies' WebSocket endpoint. */
+export const PROXY_SOCKET_PATH = "/v1/proxies";
+
+/** Largest control frame accepted, in bytes. */
+const MAX_FRAME_BYTES = 4 * 1024 * 1024;
+/** Largest API request body accepted, in bytes. */
+const MAX_BODY_BYTES = 64 * 1024;
+
+/** Options of {@linkcode startApiServer}. */
+export interface ApiServerOptions {
+  /** Where to listen. */
+  listen: ListenAddress;
+  /** HTTPS/WSS material; with `ca`, client certificates are required. */
+  tls?: ServerTlsMaterial;
+  /** Serves the API and owns the fleet. */
+  coordinator: Coordinator;
+  /** Logger. */
+  log: Logger;
+  /** Metrics. */
+  metrics?: OrchestratorMetrics;
+  /** Passed to each control channel; see {@linkcode serveProxySocket}. */
+  idleTimeoutMs?: number;
+}
+
+/** A running listener. */
+export interface RunningServer {
+  /** The bound port (useful with port 0). */
+  port: number;
+  /** Stops listening and closes every connection. */
+  close(): Promise<void>;
+}
+
+function peerOf(req: http.IncomingMessage): string {
+  const socket = req.socket as TLSSocket;
+  const address = `${socket.remoteAddress ?? "?"}:${socket.remotePort ?? "?"}`;
+  const subject = typeof socket.getPeerCertificate === "function"
+    ? socket.getPeerCertificate()?.subject?.CN
+    : undefined;
+  return subject ? `${address} (CN=${subject})` : address;
+}
+
+/** Starts the API + WebSocket server. */
+export async function startApiServer(options: ApiServerOptions): Promise<RunningServer> {
+  const { coordinator, log } = options;
+  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
+
+  const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const chunks: Uint8Array[] = [];
+    let size = 0;
+    req.on("data", (chunk: Uint8Array) => {
+      size += chunk.length;
+      if (size <= MAX_BODY_BYTES) chunks.push(chunk);
+    });
+    req.on("end", async () => {
+      const reply = (status: number, body: unknown) => {
+        res.writeHead(status, { "content-type": "application/json" });
+        res.end(JSON.stringify(body));
+      };
+      if (size > MAX_BODY_BYTES) {
+        return reply(413, {
+          error: {
+            code: "BAD_REQUEST",
+            message: "request body too large",
+            hint: "send at most 64 KiB",
+          },
+        });
+      }
+      const body = new TextDecoder().decode(concat(chunks));
+      const response = await handleApiRequest(
+        { method: req.method ?? "GET", url: req.url ?? "/", body },
+        coordinator,
+        log,
+      );
+      reply(response.status, response.body);
+    });
+  };
+
+  const tls = options.tls;
+  const server: http.Server = tls
+    ? https.createServer({
+      cert: tls.cert,
+      key: tls.key,
+      ...(tls.ca ? { ca: tls.ca, requestCert: true, rejectUnauthorized: true } : {}),
+    }, onRequest)
+    : http.createServer(onRequest);
+
+  server.on("upgrade", (req: http.IncomingMessage, socket, head) => {
+    const path = new URL(req.url ?? "/", "http://orchestrator").pathname;
+    if (path !== PROXY_SOCKET_PATH) {
+      socket.end("HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n");
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      serveProxySocket(ws, {
+        coordinator,
+        log,
+        metrics: options.metrics,
+        idleTimeoutMs: options.idleTimeoutMs,
+        peer: peerOf(req),
+      });
+    });
+  });
+  server.on("tlsClientError", (err: Error) => {
+    log.warn("refused a TLS connection", { error: err });
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.listen.port, options.listen.hostname, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const address = server.address();
+  const port = typeof address === "object" && address ? address.port : options.listen.port;
+  log.info("API and control endpoint listening", {
+    hostname: options.listen.hostname,
+    port,
+    tls: tls ? (tls.ca ? "mtls" : "tls") : "off",
+  });
+
+  return {
+    port,
+    close: async () => {
+      coordinator.registry.closeAll("orchestrator shutting down");
+      for (const ws of wss.clients) ws.terminate();
+      wss.close();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        (server as http.Server & { closeAllConnections?: () => void }).closeAllConnections?.();
+      });
+    },
+  };
+}
+
+function concat(chunks: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return out;
+}
+
+/** Options of {@linkcode startMetricsServer}. */
+export interface MetricsServerOptions {
+  /** Where to listen. */
+  listen: ListenAddress;
+  /** Serves `/metrics`. */
+  metrics: OrchestratorMetrics;
+  /** `/readyz` answers 200 once this returns true. */
+  ready: () => boolean;
+  /** Logger. */
+  log: Logger;
+}
+
+/** Starts the metrics/health listener. */
+export function startMetricsServer(options: MetricsServerOptions): RunningServer {
+  const server = Deno.serve({
+    hostname: options.listen.hostname,
+    port: options.listen.port,
+    onListen: () => {},
+  }, async (req) => {
+    const path = new URL(req.url).pathname;
+    if (path === "/metrics") {
+      return new Response(await options.metrics.registry.metrics(), {
+        headers: { "content-type": options.metrics.registry.contentType },
+      });
+    }
+    if (path === "/healthz") return new Response("ok\n");
+    if (path === "/readyz") {
+      return options.ready()
+        ? new Response("ready\n")
+        : new Response("state not loaded from the store yet\n", { status: 503 });
+    }
+    return new Response("not found\n", { status: 404 });
+  });
+  options.log.info("metrics listening", { ...options.listen, port: server.addr.port });
+  return { port: server.addr.port, close: () => server.shutdown() };
+}

@@ -1,0 +1,341 @@
+/**
+ * The proxy's end of the control channel.
+ *
+ * One persistent WebSocket to `${url}/v1/proxies` (WSS with a client
+ * certificate when configured). On every connect the client says hello with
+ * the state it knows, then sends heartbeats; while paused it reports drain
+ * progress every 100 ms and at once when the handler signals a change, until
+ * drained. Orchestrator requests are answered through the
+ * {@linkcode ControlHandler}. When the orchestrator goes away the client
+ * reconnects with exponential backoff and jitter, and the proxy keeps serving
+ * by the last state it applied. A malformed frame is logged and answered with
+ * an `error` frame; nothing here throws into the proxy.
+ *
+ * @module
+ */
+
+import {
+  type ClusterState,
+  encodeMessage,
+  type OrchestratorMessage,
+  parseOrchestratorMessage,
+  type ProxyMessageBody,
+} from "../../shared/control.ts";
+import { errorMessage } from "../../shared/errors.ts";
+import { createLogger, type Logger } from "../../shared/log.ts";
+import type { ControlHandler } from "./handler.ts";
+
+/** Client TLS material, PEM text. */
+export interface ControlClientTls {
+  /** Client certificate presented to the orchestrator. */
+  cert: string;
+  /** Its private key. */
+  key: string;
+  /** CA that signed the orchestrator's certificate; system roots when absent. */
+  ca?: string;
+}
+
+/** Options of {@linkcode startControlClient}. */
+export interface ControlClientOptions {
+  /** Orchestrator base URL: http(s):// or ws(s)://host:port. */
+  url: string;
+  /** Stable proxy id (pod name or hostname). */
+  proxyId: string;
+  /** Proxy build version, reported in `status`. */
+  version: string;
+  /** Client certificate for mTLS and the CA to trust. */
+  tls?: ControlClientTls;
+  /** The proxy core. */
+  handler: ControlHandler;
+  /** Called after a state from the orchestrator was applied. */
+  onStateChange?: (state: ClusterState) => void;
+  /** Heartbeat interval; 1000 ms. */
+  heartbeatMs?: number;
+  /** Drain progress interval while paused; 100 ms. */
+  drainProgressMs?: number;
+  /** First reconnect delay; 100 ms. */
+  backoffInitialMs?: number;
+  /** Longest reconnect delay; 5000 ms. */
+  backoffMaxMs?: number;
+  /** Logger; a `control` logger by default. */
+  log?: Logger;
+}
+
+/** A running control client. */
+export interface ControlClient {
+  /** Whether the orchestrator welcomed the current connection. */
+  connected(): boolean;
+  /** Settles at the next welcome (immediately when connected). */
+  whenConnected(): Promise<void>;
+  /**
+   * Sends a CancelRequest this proxy does not own to the orchestrator, which
+   * routes it to the owning proxy. False when not connected (the cancel is lost,
+   * as it would be without LMS when the server is unreachable).
+   */
+  forwardCancel(processId: number, secretKey: number): boolean;
+  /** Closes the connection and stops reconnecting. */
+  close(): Promise<void>;
+}
+
+/** The WebSocket URL for an orchestrator base URL. */
+export function controlSocketUrl(base: string): string {
+  const url = new URL(base);
+  if (url.protocol === "http:") url.protocol = "ws:";
+  else if (url.protocol === "https:") url.protocol = "wss:";
+  url.pathname = url.pathname.replace(/\/+$/, "") + "/v1/proxies";
+  return url.toString();
+}
+
+/** Starts the client; it connects in the background and never throws. */
+export function startControlClient(options: ControlClientOptions): ControlClient {
+  const log = options.log ?? createLogger("control", { proxyId: options.proxyId });
+  const handler = options.handler;
+  const url = controlSocketUrl(options.url);
+  const heartbeatMs = options.heartbeatMs ?? 1000;
+  const drainProgressMs = options.drainProgressMs ?? 100;
+  const backoffInitialMs = options.backoffInitialMs ?? 100;
+  const backoffMaxMs = options.backoffMaxMs ?? 5000;
+  const httpClient = options.tls
+    ? Deno.createHttpClient({
+      cert: options.tls.cert,
+      key: options.tls.key,
+      ...(options.tls.ca ? { caCerts: [options.tls.ca] } : {}),
+    })
+    : undefined;
+
+  let socket: WebSocket | undefined;
+  let welcomed = false;
+  let closed = false;
+  let attempt = 0;
+  let reconnectTimer: ReturnType<typeof setTimeout> | undefined;
+  let heartbeatTimer: ReturnType<typeof setInterval> | undefined;
+  let drainTimer: ReturnType<typeof setInterval> | undefined;
+  let drainCutoverId: string | undefined;
+  let unsubscribeDrain: (() => void) | undefined;
+  let waiters: (() => void)[] = [];
+
+  const send = (body: ProxyMessageBody): boolean => {
+    if (!socket || socket.readyState !== WebSocket.OPEN) return false;
+    try {
+      socket.send(encodeMessage(body));
+      return true;
+    } catch (err) {
+      log.warn("cannot send a control message", { type: body.type, error: errorMessage(err) });
+      return false;
+    }
+  };
+
+  const guarded = (what: string, fn: () => void) => {
+    try {
+      fn();
+    } catch (err) {
+      log.error(`the proxy failed to ${what}`, { error: errorMessage(err) });
+      send({ type: "error", code: "HANDLER_FAILED", message: `${what}: ${errorMessage(err)}` });
+    }
+  };
+
+  const reportDrain = () => {
+    const cutoverId = drainCutoverId;
+    if (cutoverId === undefined) return;
+    guarded("report drain progress", () => {
+      const status = handler.drainStatus();
+      send({
+        type: "drain_progress",
+        cutoverId,
+        drained: status.drained,
+        counts: status.counts,
+        blocking: status.blocking,
+      });
+      if (status.drained) stopDrainReports(false);
+    });
+  };
+
+  const startDrainReports = (cutoverId: string) => {
+    stopDrainReports(true);
+    drainCutoverId = cutoverId;
+    unsubscribeDrain = handler.onDrainChange?.(() => reportDrain());
+    drainTimer = setInterval(reportDrain, drainProgressMs);
+    reportDrain();
+  };
+
+  /** Stops the periodic reports; `forget` also drops the cutover (on resume). */
+  const stopDrainReports = (forget: boolean) => {
+    clearInterval(drainTimer);
+    drainTimer = undefined;
+    unsubscribeDrain?.();
+    unsubscribeDrain = undefined;
+    if (forget) drainCutoverId = undefined;
+  };
+
+  const applyState = (state: ClusterState) => {
+    guarded("apply the state", () => {
+      const before = handler.state();
+      if (handler.paused() && state.phase === "idle") {
+        // The cutover ended while this proxy was away from the orchestrator.
+        stopDrainReports(true);
+        handler.resume(state);
+      } else {
+        handler.applyState(state);
+      }
+      if (!before || before.epoch !== state.epoch || before.phase !== state.phase) {
+        options.onStateChange?.(state);
+      }
+    });
+  };
+
+  const onMessage = (message: OrchestratorMessage) => {
+    switch (message.type) {
+      case "welcome":
+        welcomed = true;
+        attempt = 0;
+        applyState(message.state);
+        for (const wake of waiters) wake();
+        waiters = [];
+        return;
+      case "state":
+        applyState(message.state);
+        return;
+      case "pause":
+        guarded("pause", () => {
+          handler.pause(message.cutoverId);
+          startDrainReports(message.cutoverId);
+        });
+        return;
+      case "resume":
+        guarded("resume", () => {
+          stopDrainReports(true);
+          handler.resume(message.state);
+          options.onStateChange?.(message.state);
+        });
+        return;
+      case "list_connections":
+        guarded("list connections", () => {
+          send({
+            type: "connections",
+            requestId: message.requestId,
+            connections: handler.connections(message.redact),
+          });
+        });
+        return;
+      case "cancel_blocking":
+        handler.cancelBlocking(message.terminate).then(
+          (sessionIds) =>
+            send({
+              type: "cancel_blocking_result",
+              cutoverId: message.cutoverId,
+              terminate: message.terminate,
+              sessionIds,
+            }),
+          (err) => log.error("cancelling blocking sessions failed", { error: errorMessage(err) }),
+        );
+        return;
+      case "cancel_request":
+        handler.cancelLocal(message.processId, message.secretKey).then(
+          (delivered) => log.debug("forwarded cancel request handled", { delivered }),
+          (err) => log.warn("forwarded cancel request failed", { error: errorMessage(err) }),
+        );
+        return;
+      case "error":
+        log.warn("the orchestrator rejected a message", {
+          code: message.code,
+          reason: message.message,
+        });
+        return;
+    }
+  };
+
+  const scheduleReconnect = () => {
+    if (closed) return;
+    const ceiling = Math.min(backoffMaxMs, backoffInitialMs * 2 ** attempt);
+    const delay = Math.round(ceiling / 2 + Math.random() * ceiling / 2);
+    attempt++;
+    reconnectTimer = setTimeout(connect, delay);
+  };
+
+  const connect = () => {
+    if (closed) return;
+    let ws: WebSocket;
+    try {
+      ws = httpClient
+        ? new WebSocket(url, { client: httpClient })
+        : new WebSocket(url);
+    } catch (err) {
+      log.warn("cannot open the control connection", { url, error: errorMessage(err) });
+      scheduleReconnect();
+      return;
+    }
+    socket = ws;
+    ws.onopen = () => {
+      log.info("control connection open", { url });
+      send({
+        type: "hello",
+        proxyId: options.proxyId,
+        version: options.version,
+        state: handler.state() ?? null,
+        sessions: handler.sessions(),
+      });
+      heartbeatTimer = setInterval(() => {
+        guarded("report a heartbeat", () => {
+          send({
+            type: "heartbeat",
+            sessions: handler.sessions(),
+            epoch: handler.state()?.epoch ?? null,
+            paused: handler.paused(),
+          });
+        });
+      }, heartbeatMs);
+    };
+    ws.onmessage = (event: MessageEvent) => {
+      if (typeof event.data !== "string") {
+        log.warn("ignored a binary control frame");
+        send({ type: "error", code: "INVALID_MESSAGE", message: "binary frames are not part of the protocol" });
+        return;
+      }
+      const parsed = parseOrchestratorMessage(event.data);
+      if (!parsed.ok) {
+        log.warn("rejected a control message", { code: parsed.error.code, reason: parsed.error.message });
+        send({ type: "error", code: parsed.error.code, message: parsed.error.message });
+        return;
+      }
+      onMessage(parsed.message);
+    };
+    ws.onerror = (event: Event) => {
+      const message = (event as ErrorEvent).message ?? "connection error";
+      log.warn("control connection failed", { url, attempt, error: message });
+    };
+    ws.onclose = () => {
+      clearInterval(heartbeatTimer);
+      heartbeatTimer = undefined;
+      clearInterval(drainTimer);
+      drainTimer = undefined;
+      if (socket === ws) socket = undefined;
+      if (welcomed) log.warn("control connection lost; serving by the last known state", { url });
+      welcomed = false;
+      scheduleReconnect();
+    };
+  };
+
+  connect();
+
+  return {
+    connected: () => welcomed,
+    whenConnected: () =>
+      welcomed ? Promise.resolve() : new Promise<void>((resolve) => waiters.push(resolve)),
+    forwardCancel: (processId, secretKey) =>
+      welcomed && send({ type: "cancel_forward", processId, secretKey }),
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      clearTimeout(reconnectTimer);
+      stopDrainReports(true);
+      clearInterval(heartbeatTimer);
+      const ws = socket;
+      if (ws && ws.readyState !== WebSocket.CLOSED) {
+        const done = new Promise<void>((resolve) => ws.addEventListener("close", () => resolve()));
+        ws.close(1000, "proxy shutting down");
+        await Promise.race([done, new Promise((r) => setTimeout(r, 1000))]);
+      }
+      httpClient?.close();
+    },
+  };
+}

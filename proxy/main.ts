@@ -1,0 +1,36 @@
+/**
+ * Entry point of the LMS proxy (`deno task proxy`, binary `molt-lms`).
+ *
+ * @module
+ */
+
+import { ConfigError, configHelp, loadConfig } from "../shared/config.ts";
+import { errorMessage } from "../shared/errors.ts";
+import { createLogger, setLogLevel } from "../shared/log.ts";
+import { startProxy } from "./server.ts";
+
+if (import.meta.main) {
+  if (Deno.args.includes("--help") || Deno.args.includes("-h")) {
+    console.log(configHelp("proxy"));
+    Deno.exit(0);
+  }
+  const log = createLogger("proxy");
+  try {
+    const config = loadConfig("proxy", { args: Deno.args, env: Deno.env.toObject() });
+    setLogLevel(config.logLevel);
+    const proxy = await startProxy(config, log.child({ proxy: config.proxyId }));
+    const stop = async () => {
+      await proxy.close();
+      Deno.exit(0);
+    };
+    Deno.addSignalListener("SIGTERM", stop);
+    Deno.addSignalListener("SIGINT", stop);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      Deno.exit(2);
+    }
+    log.error("proxy failed to start", { error: errorMessage(err) });
+    Deno.exit(1);
+  }
+}

@@ -1,0 +1,137 @@
+/**
+ * Authentication relayed between the client and the source of truth, so the
+ * application's own credentials keep working: the database asks, the client
+ * answers, the proxy carries the messages. Trust, cleartext password, MD5 and
+ * SCRAM-SHA-256 pass through unchanged.
+ *
+ * Two rewrites are needed. The database's SCRAM-SHA-256-PLUS offer is removed:
+ * channel binding would bind the client to the proxy's TLS certificate, which
+ * the database cannot match. And BackendKeyData is replaced by the proxy's own
+ * key, sent just before the first ReadyForQuery (also when the database sends
+ * none), so cancel requests come to the proxy.
+ *
+ * @module
+ */
+
+import type { Duplex } from "node:stream";
+import { LmsError } from "../../shared/errors.ts";
+import { backendKeyData, cstring, decodeFields, message, readCString, readInt32 } from "./messages.ts";
+import type { SocketReader } from "./reader.ts";
+
+/** What the database told the proxy while the session was set up. */
+export interface AuthResult {
+  /** The database's own cancel key for this session. */
+  backendProcessId: number;
+  /** The database's own cancel secret for this session. */
+  backendSecretKey: number;
+  /** ParameterStatus messages received, in order. */
+  parameters: Map<string, string>;
+  /** Transaction status of the first ReadyForQuery. */
+  txStatus: number;
+}
+
+/** An error the database returned during authentication (already sent to the client). */
+export class BackendRejectedError extends LmsError {
+  /** SQLSTATE the database sent. */
+  readonly sqlstate: string;
+  constructor(sqlstate: string, text: string) {
+    super("BACKEND_UNAVAILABLE", `database refused the session: ${text}`);
+    this.sqlstate = sqlstate;
+  }
+}
+
+const AUTH_OK = 0;
+const AUTH_CLEARTEXT = 3;
+const AUTH_MD5 = 5;
+const AUTH_SASL = 10;
+const AUTH_SASL_CONTINUE = 11;
+const AUTH_SASL_FINAL = 12;
+
+const CHAR_R = 0x52, CHAR_E = 0x45, CHAR_K = 0x4b, CHAR_Z = 0x5a, CHAR_S = 0x53, CHAR_P = 0x70;
+
+function withoutChannelBinding(body: Uint8Array): Uint8Array {
+  const mechanisms: string[] = [];
+  let at = 4;
+  while (at < body.length && body[at] !== 0) {
+    const [name, next] = readCString(body, at);
+    if (name !== "SCRAM-SHA-256-PLUS") mechanisms.push(name);
+    at = next;
+  }
+  return message("R", new Uint8Array(body.subarray(0, 4)), ...mechanisms.map(cstring), new Uint8Array(1));
+}
+
+/**
+ * Relays authentication until the database's first ReadyForQuery.
+ *
+ * @param client the client socket; the database's messages are written here
+ * @param clientReader reads the client's password/SASL messages
+ * @param backend the database socket, StartupMessage already sent
+ * @param backendReader reads the database's messages
+ * @param proxyKey the cancel key the client gets instead of the database's
+ */
+export async function relayAuthentication(
+  client: Duplex,
+  clientReader: SocketReader,
+  backend: Duplex,
+  backendReader: SocketReader,
+  proxyKey: { processId: number; secretKey: number },
+): Promise<AuthResult> {
+  const parameters = new Map<string, string>();
+  let backendProcessId = 0;
+  let backendSecretKey = 0;
+  const relayClientAnswer = async () => {
+    const answer = await clientReader.next();
+    if (answer.type !== CHAR_P) {
+      throw new LmsError(
+        "PROTOCOL_VIOLATION",
+        `expected a password message from the client, got type ${answer.type}`,
+      );
+    }
+    backend.write(message("p", answer.body));
+  };
+  for (;;) {
+    const msg = await backendReader.next();
+    switch (msg.type) {
+      case CHAR_R: {
+        const code = readInt32(msg.body, 0);
+        if (code === AUTH_SASL) {
+          client.write(withoutChannelBinding(msg.body));
+          await relayClientAnswer();
+        } else if (code === AUTH_CLEARTEXT || code === AUTH_MD5 || code === AUTH_SASL_CONTINUE) {
+          client.write(message("R", msg.body));
+          await relayClientAnswer();
+        } else if (code === AUTH_OK || code === AUTH_SASL_FINAL) {
+          client.write(message("R", msg.body));
+        } else {
+          throw new LmsError(
+            "BACKEND_UNAVAILABLE",
+            `the database asked for authentication method ${code}, which LMS cannot relay`,
+            "use trust, password, md5 or scram-sha-256 for connections from the proxy",
+          );
+        }
+        break;
+      }
+      case CHAR_K:
+        backendProcessId = readInt32(msg.body, 0);
+        backendSecretKey = readInt32(msg.body, 4);
+        break;
+      case CHAR_E: {
+        client.write(message("E", msg.body));
+        const fields = decodeFields(msg.body);
+        throw new BackendRejectedError(fields.get("C") ?? "", fields.get("M") ?? "");
+      }
+      case CHAR_S: {
+        const [name, at] = readCString(msg.body, 0);
+        parameters.set(name, readCString(msg.body, at)[0]);
+        client.write(message("S", msg.body));
+        break;
+      }
+      case CHAR_Z:
+        client.write(backendKeyData(proxyKey.processId, proxyKey.secretKey));
+        client.write(message("Z", msg.body));
+        return { backendProcessId, backendSecretKey, parameters, txStatus: msg.body[0] };
+      default:
+        client.write(message(String.fromCharCode(msg.type), msg.body));
+    }
+  }
+}

@@ -1,0 +1,223 @@
+/**
+ * What a client session has told its database that a different database
+ * would need to hear again: transaction status, named prepared statements and
+ * session settings. Fed with the messages that pass in both directions; it
+ * never sees the bytes of rows or COPY data.
+ *
+ * @module
+ */
+
+import {
+  decodeClose,
+  decodeParameterStatus,
+  decodeParse,
+  decodeText,
+  type ParseMessage,
+  readCString,
+} from "./messages.ts";
+import { type SessionCommand, sessionCommands } from "./sql_session_commands.ts";
+import { typeSet } from "./framing.ts";
+
+/** Transaction status as reported by ReadyForQuery. */
+export type TxStatus = "I" | "T" | "E";
+
+/** Frontend message types the state tracker needs to see whole (Terminate is the session's). */
+export const FRONTEND_WATCHED = typeSet("QPCSFB");
+/** Backend message types the state tracker needs to see whole. */
+export const BACKEND_WATCHED = typeSet("ZSE13C");
+
+type PendingOp =
+  | { kind: "parse"; msg: ParseMessage }
+  | { kind: "close"; statement: boolean; name: string }
+  | { kind: "sync"; startedAt: number; commands: SessionCommand[] };
+
+/** Outcome of one request (a Query, or an extended-protocol batch up to Sync). */
+export interface RequestOutcome {
+  /** `performance.now()` when the request's first message passed. */
+  startedAt: number;
+  /** Whether the database answered it with an ErrorResponse. */
+  failed: boolean;
+}
+
+const CHAR_Z = 0x5a, CHAR_S = 0x53, CHAR_E = 0x45, CHAR_1 = 0x31, CHAR_3 = 0x33, CHAR_C = 0x43;
+const CHAR_Q = 0x51, CHAR_P = 0x50, CHAR_F = 0x46, CHAR_B = 0x42;
+
+/** Session state tracker; see the module documentation. */
+export class SessionState {
+  /** Parameters the client sent in its StartupMessage. */
+  readonly startupParams: Map<string, string>;
+  /** ParameterStatus values last reported by the database. */
+  readonly serverParameters: Map<string, string> = new Map();
+  /** Session settings in force, by setting name, as the statement that set them. */
+  readonly settings: Map<string, string> = new Map();
+  /** Named prepared statements in force. */
+  readonly prepared: Map<string, ParseMessage> = new Map();
+  /** Transaction status from the last ReadyForQuery. */
+  txStatus: TxStatus = "I";
+  /** When the current transaction block started (`performance.now()`), if in one. */
+  txStartedAt = 0;
+  /** Most recent SQL the client ran. */
+  lastQuery = "";
+  /** When it was sent (epoch milliseconds). */
+  lastQueryAt = 0;
+
+  #ops: PendingOp[] = [];
+  #staged: SessionCommand[] = [];
+  #failed = false;
+  #lastTag = "";
+  #onRequestDone: (outcome: RequestOutcome) => void;
+
+  /**
+   * @param startupParams the client's StartupMessage parameters
+   * @param onRequestDone called at each ReadyForQuery that ends a request
+   */
+  constructor(
+    startupParams: Map<string, string>,
+    onRequestDone: (outcome: RequestOutcome) => void = () => {},
+  ) {
+    this.startupParams = startupParams;
+    this.#onRequestDone = onRequestDone;
+  }
+
+  /** Requests sent and not yet answered by ReadyForQuery. */
+  get pendingRequests(): number {
+    let n = 0;
+    for (const op of this.#ops) if (op.kind === "sync") n++;
+    return n;
+  }
+
+  /** True when the session is between transactions with nothing in flight. */
+  get idle(): boolean {
+    return this.txStatus === "I" && this.#ops.length === 0;
+  }
+
+  /** Feeds one whole frontend message of a {@linkcode FRONTEND_WATCHED} type. */
+  onFrontend(type: number, body: Uint8Array): void {
+    switch (type) {
+      case CHAR_Q: {
+        const sql = decodeText(body);
+        this.#noteQuery(sql);
+        this.#ops.push({ kind: "sync", startedAt: performance.now(), commands: sessionCommands(sql) });
+        break;
+      }
+      case CHAR_P: {
+        const msg = decodeParse(body);
+        this.#noteQuery(msg.sql);
+        this.#ops.push({ kind: "parse", msg });
+        break;
+      }
+      case CHAR_B: {
+        const [, at] = readCString(body, 0);
+        const statement = this.prepared.get(readCString(body, at)[0]);
+        if (statement) this.#noteQuery(statement.sql);
+        break;
+      }
+      case CHAR_C: {
+        const { kind, name } = decodeClose(body);
+        this.#ops.push({ kind: "close", statement: kind === "S", name });
+        break;
+      }
+      case CHAR_S:
+      case CHAR_F:
+        this.#ops.push({ kind: "sync", startedAt: performance.now(), commands: [] });
+        break;
+    }
+  }
+
+  /** Feeds one whole backend message of a {@linkcode BACKEND_WATCHED} type. */
+  onBackend(type: number, body: Uint8Array): void {
+    switch (type) {
+      case CHAR_1: {
+        const op = this.#shiftUntil("parse");
+        if (op?.kind === "parse" && op.msg.name !== "") this.prepared.set(op.msg.name, op.msg);
+        break;
+      }
+      case CHAR_3: {
+        const op = this.#shiftUntil("close");
+        if (op?.kind === "close" && op.statement) this.prepared.delete(op.name);
+        break;
+      }
+      case CHAR_E:
+        this.#failed = true;
+        while (this.#ops.length > 0 && this.#ops[0].kind !== "sync") this.#ops.shift();
+        break;
+      case CHAR_C:
+        this.#lastTag = decodeText(body);
+        break;
+      case CHAR_S: {
+        const [name, value] = decodeParameterStatus(body);
+        this.serverParameters.set(name, value);
+        break;
+      }
+      case CHAR_Z:
+        this.#readyForQuery(String.fromCharCode(body[0]) as TxStatus);
+        break;
+    }
+  }
+
+  #noteQuery(sql: string): void {
+    this.lastQuery = sql;
+    this.lastQueryAt = Date.now();
+  }
+
+  #shiftUntil(kind: "parse" | "close"): PendingOp | undefined {
+    while (this.#ops.length > 0) {
+      const op = this.#ops[0];
+      if (op.kind === "sync") return undefined;
+      this.#ops.shift();
+      if (op.kind === kind) return op;
+    }
+    return undefined;
+  }
+
+  #readyForQuery(status: TxStatus): void {
+    let sync: PendingOp | undefined;
+    while (this.#ops.length > 0) {
+      const op = this.#ops.shift()!;
+      if (op.kind === "sync") {
+        sync = op;
+        break;
+      }
+    }
+    const failed = this.#failed;
+    this.#failed = false;
+    if (sync?.kind === "sync") {
+      if (!failed) this.#staged.push(...sync.commands);
+      this.#onRequestDone({ startedAt: sync.startedAt, failed });
+    }
+    if (status === "I") {
+      if (!failed && this.#lastTag !== "ROLLBACK") this.#apply(this.#staged);
+      this.#staged = [];
+      this.txStartedAt = 0;
+    } else if (this.txStatus === "I") {
+      this.txStartedAt = sync?.kind === "sync" ? sync.startedAt : performance.now();
+    }
+    this.txStatus = status;
+  }
+
+  #apply(commands: SessionCommand[]): void {
+    for (const cmd of commands) {
+      switch (cmd.kind) {
+        case "set":
+          this.settings.set(cmd.name, cmd.statement);
+          break;
+        case "reset":
+          this.settings.delete(cmd.name);
+          break;
+        case "reset-all":
+          this.settings.clear();
+          break;
+        case "discard-all":
+          this.settings.clear();
+          this.prepared.clear();
+          break;
+        case "deallocate":
+          this.prepared.delete(cmd.name);
+          break;
+        case "deallocate-all":
+          this.prepared.clear();
+          break;
+      }
+    }
+  }
+}

@@ -1,0 +1,168 @@
+/**
+ * `deno task start`: the whole LMS on one machine. Starts embedded source and
+ * target PostgreSQL clusters for whichever of `INIT_SOURCE` / `INIT_TARGET`
+ * is not configured, then the orchestrator and the proxies as child
+ * processes, initialises the state store, and prints how to connect.
+ * Ctrl-C stops everything and removes the embedded databases.
+ *
+ * Flags besides the common ones (see `--help`): `--proxies N` (default 1;
+ * proxy i listens on the listen port + 2i, metrics on the metrics port + 2i).
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { ConfigError, configHelp, loadConfig, wantsHelp } from "../config.ts";
+import { describeConnection } from "../connstring.ts";
+import { errorMessage } from "../errors.ts";
+import { createLogger } from "../log.ts";
+import { type PgCluster, startPgCluster } from "./postgres_cluster.ts";
+import { waitForPort } from "./ports.ts";
+
+const log = createLogger("start");
+const root = new URL("../../", import.meta.url).pathname;
+
+function splitArgs(args: string[]): { proxies: number; rest: string[] } {
+  const { values, tokens } = parseArgs({
+    args,
+    options: { proxies: { type: "string" } },
+    strict: false,
+    tokens: true,
+  });
+  const rest: string[] = [];
+  let skip = -1;
+  for (const t of tokens ?? []) {
+    if (t.kind === "option" && t.name === "proxies") {
+      skip = t.inlineValue ? -1 : t.index + 1;
+      continue;
+    }
+    if (t.index === skip) continue;
+    if (t.kind === "option") {
+      rest.push(t.rawName);
+      if (t.value !== undefined && !t.inlineValue) rest.push(t.value);
+      else if (t.value !== undefined) rest[rest.length - 1] = `${t.rawName}=${t.value}`;
+    } else if (t.kind === "positional") rest.push(t.value);
+  }
+  const proxies = Number(values.proxies ?? "1");
+  if (!Number.isInteger(proxies) || proxies < 1 || proxies > 16) {
+    throw new ConfigError([{ key: "--proxies", message: "must be a whole number from 1 to 16" }]);
+  }
+  return { proxies, rest };
+}
+
+function spawn(entry: string, env: Record<string, string>): Deno.ChildProcess {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-net", "--allow-env", "--allow-read", "--allow-sys", `${root}${entry}`],
+    env,
+    stdin: "null",
+    stdout: "inherit",
+    stderr: "inherit",
+  }).spawn();
+}
+
+async function main(): Promise<void> {
+  if (wantsHelp(Deno.args)) {
+    console.log(configHelp("start"));
+    console.log("  --proxies N            number of proxies to start (default 1)");
+    return;
+  }
+  const { proxies, rest } = splitArgs(Deno.args);
+  const env = Deno.env.toObject();
+  const config = loadConfig("start", { args: rest, env });
+  const clusters: PgCluster[] = [];
+  const children: Deno.ChildProcess[] = [];
+  let stopping = false;
+  const stop = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    for (const c of children) {
+      try {
+        c.kill("SIGTERM");
+      } catch {
+        // already exited
+      }
+    }
+    await Promise.allSettled(children.map((c) => c.status));
+    await Promise.allSettled(clusters.map((c) => c.destroy()));
+    Deno.exit(code);
+  };
+  Deno.addSignalListener("SIGINT", () => stop(0));
+  Deno.addSignalListener("SIGTERM", () => stop(0));
+  try {
+    let source = env.INIT_SOURCE;
+    let target = env.INIT_TARGET;
+    if (!config.source) {
+      const cluster = await startPgCluster({ name: "lms-source" });
+      clusters.push(cluster);
+      source = cluster.url();
+      log.info("started embedded source database", { url: source });
+    }
+    if (!config.target) {
+      const cluster = await startPgCluster({ name: "lms-target" });
+      clusters.push(cluster);
+      target = cluster.url();
+      log.info("started embedded target database", { url: target });
+    }
+    const host = config.listen.hostname === "0.0.0.0" ? "127.0.0.1" : config.listen.hostname;
+    const orchestratorPort = 4200;
+    const common = {
+      ...env,
+      INIT_SOURCE: source!,
+      INIT_TARGET: target!,
+      LMS_SOURCE_DIALECT: config.sourceDialect,
+      LMS_SHADOW_MODE: config.shadowMode,
+    };
+    const orchestratorUrl = `http://127.0.0.1:${orchestratorPort}`;
+    children.push(spawn("orchestrator/main.ts", {
+      ...common,
+      LMS_LISTEN: `127.0.0.1:${orchestratorPort}`,
+      LMS_METRICS_LISTEN: `127.0.0.1:${orchestratorPort + 1}`,
+    }));
+    await waitForPort("127.0.0.1", orchestratorPort, 30_000);
+    const init = await fetch(`${orchestratorUrl}/api/v1/initialize`, { method: "POST" });
+    if (!init.ok) throw new Error(`initialize failed: ${await init.text()}`);
+    await init.body?.cancel();
+    for (let i = 0; i < proxies; i++) {
+      children.push(spawn("proxy/main.ts", {
+        ...common,
+        LMS_LISTEN: `${config.listen.hostname}:${config.listen.port + 2 * i}`,
+        LMS_METRICS_LISTEN: `${config.metricsListen.hostname}:${config.metricsListen.port + 2 * i}`,
+        LMS_ORCHESTRATOR_URL: orchestratorUrl,
+        LMS_PROXY_ID: `local-proxy-${i + 1}`,
+      }));
+    }
+    for (let i = 0; i < proxies; i++) {
+      await waitForPort(host, config.listen.port + 2 * i, 30_000);
+    }
+    const user = config.source?.user ?? "postgres";
+    const database = config.source?.database ?? "postgres";
+    console.log([
+      "",
+      "LMS is running.",
+      `  source:        ${config.source ? describeConnection(config.source) : source}`,
+      `  target:        ${config.target ? describeConnection(config.target) : target}`,
+      `  connect:       psql "postgres://${user}@${host}:${config.listen.port}/${database}"`,
+      `  metrics:       http://${host}:${config.metricsListen.port}/metrics`,
+      `  orchestrator:  deno task cli status --orchestrator-url ${orchestratorUrl}`,
+      "Press Ctrl-C to stop; embedded databases are removed.",
+      "",
+    ].join("\n"));
+    const first = await Promise.race(children.map((c) => c.status));
+    if (!stopping) {
+      log.error("a child process exited; stopping LMS", { code: first.code });
+      await stop(1);
+    }
+  } catch (err) {
+    log.error("could not start LMS", { error: errorMessage(err) });
+    await stop(1);
+  }
+}
+
+if (import.meta.main) {
+  try {
+    await main();
+  } catch (err) {
+    console.error(err instanceof ConfigError ? err.message : errorMessage(err));
+    Deno.exit(2);
+  }
+}

@@ -1,0 +1,118 @@
+/**
+ * Starting LMS proxies for tests: in-process (access to sessions and router)
+ * or as a real `deno run proxy/main.ts` subprocess.
+ *
+ * @module
+ */
+
+import { loadConfig } from "../../shared/config.ts";
+import { createLogger } from "../../shared/log.ts";
+import { freePort, waitForPort } from "../../shared/local/ports.ts";
+import { type ProxyServer, startProxy } from "../../proxy/server.ts";
+
+/** Settings for a test proxy, as config keys (`INIT_SOURCE`, `LMS_*`, …). */
+export type ProxyEnv = Record<string, string>;
+
+/** Starts a proxy in this process on free ports. */
+export async function startTestProxy(env: ProxyEnv): Promise<ProxyServer & AsyncDisposable> {
+  const config = loadConfig("proxy", {
+    args: [],
+    env: {
+      LMS_SOURCE_DIALECT: "postgres",
+      LMS_LISTEN: "127.0.0.1:0",
+      LMS_METRICS_LISTEN: "127.0.0.1:0",
+      LMS_PROXY_ID: "test-proxy",
+      ...env,
+    },
+  });
+  const proxy = await startProxy(config, createLogger("proxy", { test: true }));
+  return Object.assign(proxy, { [Symbol.asyncDispose]: () => proxy.close() });
+}
+
+/** A proxy running as its own process. */
+export interface ProxyProcess extends AsyncDisposable {
+  /** SQL port. */
+  port: number;
+  /** Metrics/health port. */
+  metricsPort: number;
+  /** The child process. */
+  child: Deno.ChildProcess;
+  /** Sends SIGTERM and waits for the exit. */
+  stop(): Promise<void>;
+}
+
+const PROXY_MAIN = new URL("../../proxy/main.ts", import.meta.url).pathname;
+
+/** Starts `proxy/main.ts` as a subprocess and waits until `/readyz` answers 200. */
+export async function spawnProxy(env: ProxyEnv, args: string[] = []): Promise<ProxyProcess> {
+  const port = await freePort();
+  const metricsPort = await freePort();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-net", "--allow-env", "--allow-read", "--allow-sys", PROXY_MAIN, ...args],
+    env: {
+      LMS_SOURCE_DIALECT: "postgres",
+      LMS_LISTEN: `127.0.0.1:${port}`,
+      LMS_METRICS_LISTEN: `127.0.0.1:${metricsPort}`,
+      LMS_LOG_LEVEL: "warn",
+      ...env,
+    },
+    stdin: "null",
+    stdout: "null",
+    stderr: "inherit",
+  }).spawn();
+  try {
+    await waitForPort("127.0.0.1", metricsPort, 20_000);
+    for (let i = 0; i < 200; i++) {
+      const res = await fetch(`http://127.0.0.1:${metricsPort}/readyz`).catch(() => undefined);
+      const ok = res?.status === 200;
+      await res?.body?.cancel();
+      if (ok) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  } catch (err) {
+    child.kill("SIGKILL");
+    await child.status;
+    throw err;
+  }
+  const stop = async () => {
+    try {
+      child.kill("SIGTERM");
+    } catch {
+      // already gone
+    }
+    await child.status;
+  };
+  return { port, metricsPort, child, stop, [Symbol.asyncDispose]: stop };
+}
+
+/** Runs a command and returns its exit code, stdout and stderr. */
+export async function run(
+  cmd: string,
+  args: string[],
+  opts: { env?: Record<string, string>; stdin?: string } = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const child = new Deno.Command(cmd, {
+    args,
+    env: opts.env,
+    stdin: opts.stdin === undefined ? "null" : "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  if (opts.stdin !== undefined) {
+    const w = child.stdin.getWriter();
+    await w.write(new TextEncoder().encode(opts.stdin));
+    await w.close();
+  }
+  const out = await child.output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+/** Runs psql against `url` with `-X -At -v ON_ERROR_STOP=1` and extra args. */
+export function psql(
+  url: string,
+  args: string[],
+  opts: { env?: Record<string, string>; stdin?: string } = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  return run("psql", [url, "-X", "-At", "-v", "ON_ERROR_STOP=1", ...args], opts);
+}

@@ -1,0 +1,571 @@
+/**
+ * The orchestrator end to end over its real transports: HTTPS API and WSS
+ * control channel with mTLS, the state store in a throwaway PostgreSQL target,
+ * logical replication of the marker table from a throwaway source, and two
+ * control clients backed by an in-test ControlHandler that stands in for the
+ * proxy core.
+ */
+import assert from "node:assert/strict";
+import { startPgCluster } from "../../shared/local/postgres_cluster.ts";
+import { freePort } from "../../shared/local/ports.ts";
+import { loadConfig } from "../../shared/config.ts";
+import { API_PATHS, type ApiErrorBody, type StatusResponse } from "../../shared/api.ts";
+import { processIdFor } from "../../shared/cancel_key.ts";
+import type {
+  BlockingSession,
+  ClusterState,
+  ConnectionInfo,
+  SessionCounts,
+} from "../../shared/control.ts";
+import { makeCerts } from "../helpers/certs.ts";
+import { type Orchestrator, startOrchestrator } from "../../orchestrator/main.ts";
+import { type ControlClient, startControlClient } from "../../proxy/control/client.ts";
+import type { ControlHandler, DrainStatus } from "../../proxy/control/handler.ts";
+
+/** A proxy core stand-in: sessions are plain records the test moves between states. */
+class FakeProxy implements ControlHandler {
+  current: ClusterState | undefined;
+  isPaused = false;
+  pausedFor: string | undefined;
+  applied: ClusterState[] = [];
+  resumedWith: ClusterState[] = [];
+  cancels: [number, number][] = [];
+  cancelBlockingCalls: boolean[] = [];
+  /** session id -> in transaction since (ms epoch) or null when idle */
+  sessionsById = new Map<string, number | null>();
+  #listeners = new Set<() => void>();
+
+  constructor(readonly id: string) {}
+
+  openTransaction(sessionId: string): void {
+    this.sessionsById.set(sessionId, Date.now());
+  }
+  finishTransaction(sessionId: string): void {
+    this.sessionsById.set(sessionId, null);
+    for (const l of this.#listeners) l();
+  }
+  state(): ClusterState | undefined {
+    return this.current;
+  }
+  applyState(state: ClusterState): void {
+    if (this.current && state.epoch < this.current.epoch) return;
+    this.current = state;
+    this.applied.push(state);
+  }
+  pause(cutoverId: string): void {
+    this.isPaused = true;
+    this.pausedFor = cutoverId;
+  }
+  resume(state: ClusterState): void {
+    this.isPaused = false;
+    this.pausedFor = undefined;
+    this.resumedWith.push(state);
+    this.applyState(state);
+  }
+  paused(): boolean {
+    return this.isPaused;
+  }
+  sessions(): SessionCounts {
+    const inTx = [...this.sessionsById.values()].filter((v) => v !== null).length;
+    const idle = this.sessionsById.size - inTx;
+    return {
+      total: this.sessionsById.size,
+      idle: this.isPaused ? 0 : idle,
+      active: 0,
+      inTransaction: inTx,
+      held: this.isPaused ? idle : 0,
+    };
+  }
+  drainStatus(): DrainStatus {
+    const blocking: BlockingSession[] = [];
+    for (const [sessionId, since] of this.sessionsById) {
+      if (since === null) continue;
+      blocking.push({
+        sessionId,
+        client: "127.0.0.1:40000",
+        user: "app",
+        database: "shop",
+        inTransactionForMs: Date.now() - since,
+        query: "UPDATE accounts SET balance = $1",
+      });
+    }
+    return { drained: blocking.length === 0, counts: this.sessions(), blocking };
+  }
+  connections(redact: boolean): ConnectionInfo[] {
+    return [...this.sessionsById.entries()].map(([sessionId, since]) => ({
+      proxyId: this.id,
+      sessionId,
+      clientAddress: "127.0.0.1:40000",
+      user: "app",
+      database: "shop",
+      state: since === null ? "idle" : "in transaction",
+      currentDatabase: this.current?.sourceOfTruth ?? "source",
+      lastQuery: redact ? "SELECT $1" : "SELECT 42",
+      lastQueryAt: null,
+      since: new Date(0).toISOString(),
+    }));
+  }
+  cancelLocal(processId: number, secretKey: number): Promise<boolean> {
+    this.cancels.push([processId, secretKey]);
+    return Promise.resolve(true);
+  }
+  cancelBlocking(terminate: boolean): Promise<string[]> {
+    this.cancelBlockingCalls.push(terminate);
+    const ids = [...this.sessionsById.entries()].filter(([, v]) => v !== null).map(([k]) => k);
+    // Cancelling the query leaves the transaction open; terminating ends the session.
+    if (terminate) {
+      for (const id of ids) this.sessionsById.delete(id);
+      for (const l of this.#listeners) l();
+    }
+    return Promise.resolve(ids);
+  }
+  onDrainChange(listener: () => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+}
+
+async function waitFor<T>(
+  what: string,
+  fn: () => T | undefined | false | Promise<T | undefined | false>,
+  timeoutMs = 10_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await fn();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+Deno.test({
+  name: "orchestrator: mTLS, control channel and cutover flows",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async (t) => {
+    const certs = await makeCerts();
+    await using source = await startPgCluster({ name: "orch-source" });
+    await using target = await startPgCluster({ name: "orch-target" });
+    const port = await freePort();
+    const read = (path: string) => Deno.readTextFileSync(path);
+    const env = {
+      INIT_SOURCE: source.url(),
+      INIT_TARGET: target.url(),
+      TLS_CERT: certs.serverCert,
+      TLS_KEY: certs.serverKey,
+      CA_TLS_CERT: certs.caCert,
+      LMS_LISTEN: `127.0.0.1:${port}`,
+      LMS_METRICS_LISTEN: "127.0.0.1:0",
+      LMS_PROXY_ID: "orchestrator-test",
+      LMS_SOURCE_DIALECT: "postgres",
+      LMS_LOG_LEVEL: "error",
+    };
+    const config = loadConfig("orchestrator", { args: [], env });
+    const base = `https://localhost:${port}`;
+    const good = await certs.client("lms-proxy");
+    const cli = await certs.client("lms-cli");
+    const other = await certs.otherCa("intruder");
+    const ca = read(certs.caCert);
+    const apiClient = Deno.createHttpClient({
+      caCerts: [ca],
+      cert: read(cli.cert),
+      key: read(cli.key),
+    });
+
+    let orchestrator: Orchestrator = await startOrchestrator(config, { terminateGraceMs: 150 });
+    const clients: ControlClient[] = [];
+    const p1 = new FakeProxy("proxy-1");
+    const p2 = new FakeProxy("proxy-2");
+    let c1: ControlClient | undefined;
+    let c2: ControlClient | undefined;
+
+    const api = async <T>(method: string, path: string, body?: unknown) => {
+      const res = await fetch(base + path, {
+        method,
+        client: apiClient,
+        headers: { "content-type": "application/json" },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      return { status: res.status, body: (await res.json()) as T };
+    };
+    const status = async () => (await api<StatusResponse>("GET", API_PATHS.status)).body;
+    const connect = (handler: FakeProxy, tls = { cert: good.cert, key: good.key }) => {
+      const client = startControlClient({
+        url: base,
+        proxyId: handler.id,
+        version: "test",
+        tls: { cert: read(tls.cert), key: read(tls.key), ca },
+        handler,
+        heartbeatMs: 100,
+        drainProgressMs: 50,
+        backoffInitialMs: 50,
+        backoffMaxMs: 200,
+      });
+      clients.push(client);
+      return client;
+    };
+
+    try {
+      await t.step(
+        "the API refuses a client without a certificate or from another CA",
+        async () => {
+          const anonymous = Deno.createHttpClient({ caCerts: [ca] });
+          const foreign = Deno.createHttpClient({
+            caCerts: [ca],
+            cert: read(other.clientCert),
+            key: read(other.clientKey),
+          });
+          try {
+            await assert.rejects(fetch(base + API_PATHS.status, { client: anonymous }));
+            await assert.rejects(fetch(base + API_PATHS.status, { client: foreign }));
+          } finally {
+            anonymous.close();
+            foreign.close();
+          }
+          const ok = await api<StatusResponse>("GET", API_PATHS.status);
+          assert.equal(ok.status, 200);
+          assert.equal(ok.body.initialized, false);
+          assert.equal(ok.body.epoch, 0);
+        },
+      );
+
+      await t.step("the control endpoint refuses proxies without a valid certificate", async () => {
+        const noCert = startControlClient({
+          url: base,
+          proxyId: "no-cert",
+          version: "test",
+          tls: undefined,
+          handler: new FakeProxy("no-cert"),
+          backoffInitialMs: 50,
+          backoffMaxMs: 100,
+        });
+        const foreign = connect(new FakeProxy("foreign"), {
+          cert: other.clientCert,
+          key: other.clientKey,
+        });
+        await new Promise((r) => setTimeout(r, 600));
+        assert.equal(noCert.connected(), false);
+        assert.equal(foreign.connected(), false);
+        await noCert.close();
+        await foreign.close();
+        assert.deepEqual((await status()).proxies, []);
+      });
+
+      await t.step("proxies with a valid certificate register and get the state", async () => {
+        c1 = connect(p1);
+        c2 = connect(p2);
+        await Promise.all([c1.whenConnected(), c2.whenConnected()]);
+        assert.deepEqual(p1.current, { sourceOfTruth: "source", epoch: 0, phase: "idle" });
+        const s = await waitFor("heartbeats", async () => {
+          const s = await status();
+          return s.proxies.length === 2 && s.proxies.every((p) => p.epoch === 0) && s;
+        });
+        assert.deepEqual(s.proxies.map((p) => [p.id, p.connected, p.version, p.epoch]), [
+          ["proxy-1", true, "test", 0],
+          ["proxy-2", true, "test", 0],
+        ]);
+      });
+
+      await t.step("malformed control messages get an error reply; serving goes on", async () => {
+        const raw = Deno.createHttpClient({
+          caCerts: [ca],
+          cert: read(good.cert),
+          key: read(good.key),
+        });
+        const ws = new WebSocket(`wss://localhost:${port}/v1/proxies`, { client: raw });
+        const frames: string[] = [];
+        ws.onmessage = (e) => frames.push(String(e.data));
+        await new Promise((resolve, reject) => {
+          ws.onopen = resolve;
+          ws.onerror = reject;
+        });
+        ws.send("{definitely not json");
+        ws.send(JSON.stringify({ v: 99, type: "heartbeat" }));
+        ws.send(JSON.stringify({ v: 1, type: "self_destruct" }));
+        ws.send(
+          JSON.stringify({
+            v: 1,
+            type: "heartbeat",
+            sessions: p1.sessions(),
+            epoch: 0,
+            paused: false,
+          }),
+        );
+        await waitFor("4 error replies", () => frames.length >= 4);
+        const codes = frames.map((f) => JSON.parse(f)).map((m) => [m.type, m.code]);
+        assert.deepEqual(codes, [
+          ["error", "MALFORMED_JSON"],
+          ["error", "WRONG_VERSION"],
+          ["error", "INVALID_MESSAGE"],
+          ["error", "INVALID_MESSAGE"],
+        ]);
+        assert.match(JSON.parse(frames[3]).message, /hello/);
+        assert.equal(ws.readyState, WebSocket.OPEN, "the connection stays up");
+        const closed = new Promise((r) => (ws.onclose = r));
+        ws.close();
+        await closed;
+        raw.close();
+        const s = await status();
+        assert.equal(s.proxies.length, 2);
+      });
+
+      await t.step("commands before initialize are refused with NOT_INITIALIZED", async () => {
+        const res = await api<ApiErrorBody>("POST", API_PATHS.consistentBegin, {});
+        assert.equal(res.status, 409);
+        assert.equal(res.body.error.code, "NOT_INITIALIZED");
+        assert.match(res.body.error.hint, /initialize/);
+        const bad = await api<ApiErrorBody>("POST", API_PATHS.consistentBegin, {
+          drainTimeoutMs: "soon",
+        });
+        assert.equal(bad.status, 400);
+        assert.equal(bad.body.error.code, "BAD_REQUEST");
+        const missing = await api<ApiErrorBody>("GET", "/api/v1/nothing");
+        assert.equal(missing.status, 404);
+      });
+
+      await t.step("initialize is idempotent", async () => {
+        const first = await api<{ created: boolean }>("POST", API_PATHS.initialize);
+        assert.deepEqual([first.status, first.body.created], [200, true]);
+        const second = await api<{ created: boolean }>("POST", API_PATHS.initialize);
+        assert.deepEqual([second.status, second.body.created], [200, false]);
+        assert.equal((await status()).initialized, true);
+        // The customer's CDC stand-in: logical replication of the marker table.
+        await source.psql("CREATE PUBLICATION lms_markers FOR TABLE _molt_lms.marker");
+        await target.psql(
+          `CREATE SUBSCRIPTION lms_markers CONNECTION 'host=127.0.0.1 port=${source.port} ` +
+            `user=postgres dbname=postgres' PUBLICATION lms_markers`,
+        );
+      });
+
+      await t.step("connections list gathers every proxy's sessions", async () => {
+        p1.sessionsById.set("s-a", null);
+        p2.sessionsById.set("s-b", null);
+        const res = await api<{ connections: ConnectionInfo[]; unreachableProxies: string[] }>(
+          "GET",
+          `${API_PATHS.connections}?redact=true`,
+        );
+        assert.equal(res.status, 200);
+        assert.deepEqual(res.body.connections.map((c) => [c.proxyId, c.sessionId, c.lastQuery]), [
+          ["proxy-1", "s-a", "SELECT $1"],
+          ["proxy-2", "s-b", "SELECT $1"],
+        ]);
+        assert.deepEqual(res.body.unreachableProxies, []);
+      });
+
+      let cutoverId = "";
+      await t.step("begin pauses both proxies; commit is refused until both drained", async () => {
+        p1.openTransaction("s-a");
+        const begin = await api<{ cutoverId: string; state: ClusterState }>(
+          "POST",
+          API_PATHS.consistentBegin,
+          {},
+        );
+        assert.equal(begin.status, 200);
+        cutoverId = begin.body.cutoverId;
+        assert.equal(begin.body.state.phase, "draining");
+        await waitFor("both paused", () => p1.isPaused && p2.isPaused);
+        assert.equal(p1.pausedFor, cutoverId);
+        const again = await api<ApiErrorBody>("POST", API_PATHS.consistentBegin, {});
+        assert.equal(again.body.error.code, "INVALID_PHASE");
+
+        const s = await waitFor("p2 drained, p1 blocking", async () => {
+          const s = await status();
+          return s.cutover?.drained === 1 && s.cutover.blocking.length === 1 && s;
+        });
+        assert.equal(s.phase, "draining");
+        assert.equal(s.cutover?.total, 2);
+        assert.equal(s.cutover?.openTransactions, 1);
+        assert.deepEqual(s.cutover?.blocking.map((b) => [b.proxyId, b.sessionId]), [[
+          "proxy-1",
+          "s-a",
+        ]]);
+        assert.deepEqual(s.proxies.map((p) => p.drained), [false, true]);
+
+        const refused = await api<ApiErrorBody>("POST", API_PATHS.consistentCommit, {});
+        assert.equal(refused.status, 409);
+        assert.equal(refused.body.error.code, "NOT_DRAINED");
+        assert.match(refused.body.error.message, /1 of 2/);
+        const immediate = await api<ApiErrorBody>("POST", API_PATHS.immediate);
+        assert.equal(immediate.body.error.code, "INVALID_PHASE");
+      });
+
+      await t.step("once drained, replication catch-up is reported and commit flips", async () => {
+        p1.finishTransaction("s-a");
+        const s = await waitFor("drained and caught up", async () => {
+          const s = await status();
+          return s.phase === "drained" && s.cutover?.replication.caughtUp && s;
+        });
+        assert.equal(s.cutover?.drained, 2);
+        assert.equal(s.cutover?.replication.error, null);
+        assert.ok((s.cutover?.replication.lagMs ?? -1) >= 0);
+        assert.equal(
+          await target.psql(`SELECT count(*) FROM _molt_lms.marker WHERE id = '${cutoverId}'`),
+          "1",
+        );
+
+        const commit = await api<{ cutoverId: string; state: ClusterState }>(
+          "POST",
+          API_PATHS.consistentCommit,
+          { requireCaughtUp: true },
+        );
+        assert.equal(commit.status, 200);
+        assert.deepEqual(commit.body, {
+          cutoverId,
+          state: { sourceOfTruth: "target", epoch: 1, phase: "idle" },
+        });
+        await waitFor("both resumed", () => !p1.isPaused && !p2.isPaused);
+        for (const p of [p1, p2]) {
+          assert.deepEqual(p.resumedWith.at(-1), {
+            sourceOfTruth: "target",
+            epoch: 1,
+            phase: "idle",
+          });
+        }
+        assert.equal(
+          await target.psql(
+            "SELECT source_of_truth || ' ' || epoch || ' ' || phase FROM _molt_lms.state",
+          ),
+          "target 1 idle",
+        );
+      });
+
+      await t.step("abort after commit is refused and says to begin/commit again", async () => {
+        const res = await api<ApiErrorBody>("POST", API_PATHS.consistentAbort);
+        assert.equal(res.status, 409);
+        assert.equal(res.body.error.code, "INVALID_PHASE");
+        assert.match(res.body.error.hint, /already committed.*begin.*commit.*again/);
+        const commit = await api<ApiErrorBody>("POST", API_PATHS.consistentCommit, {});
+        assert.equal(commit.body.error.code, "INVALID_PHASE");
+      });
+
+      await t.step(
+        "commit --require-caught-up is refused while the marker has not arrived",
+        async () => {
+          // Reverse direction: nothing replicates target -> source here.
+          const begin = await api<{ cutoverId: string }>("POST", API_PATHS.consistentBegin, {});
+          assert.equal(begin.status, 200);
+          await waitFor("drained", async () => (await status()).phase === "drained");
+          const refused = await api<ApiErrorBody>("POST", API_PATHS.consistentCommit, {
+            requireCaughtUp: true,
+          });
+          assert.equal(refused.body.error.code, "NOT_CAUGHT_UP");
+          const abort = await api<{ state: ClusterState }>("POST", API_PATHS.consistentAbort);
+          assert.equal(abort.status, 200);
+          assert.deepEqual(abort.body.state, { sourceOfTruth: "target", epoch: 1, phase: "idle" });
+          await waitFor("resumed after abort", () => !p1.isPaused && !p2.isPaused);
+          assert.deepEqual(p2.resumedWith.at(-1), {
+            sourceOfTruth: "target",
+            epoch: 1,
+            phase: "idle",
+          });
+        },
+      );
+
+      await t.step(
+        "drain timeout reports blockers; cancel-after cancels then terminates",
+        async () => {
+          p1.openTransaction("s-long");
+          const begin = await api<{ cutoverId: string }>("POST", API_PATHS.consistentBegin, {
+            drainTimeoutMs: 150,
+            cancelAfterMs: 400,
+          });
+          assert.equal(begin.status, 200);
+          const timedOut = await waitFor("drain timeout", async () => {
+            const s = await status();
+            return s.cutover?.drainTimedOut && s;
+          });
+          assert.equal(timedOut.phase, "draining", "the fleet stays paused");
+          assert.deepEqual(timedOut.cutover?.blocking.map((b) => b.sessionId), ["s-long"]);
+          assert.ok(p1.isPaused && p2.isPaused);
+          const s = await waitFor("terminated and drained", async () => {
+            const s = await status();
+            return s.phase === "drained" && (s.cutover?.terminated.length ?? 0) > 0 && s;
+          });
+          assert.deepEqual(s.cutover?.cancelled, ["proxy-1/s-long"]);
+          assert.deepEqual(s.cutover?.terminated, ["proxy-1/s-long"]);
+          assert.deepEqual(p1.cancelBlockingCalls, [false, true]);
+          assert.deepEqual(p2.cancelBlockingCalls, []);
+          const steps = s.history.map((e) => e.step);
+          for (
+            const step of ["drain_timeout", "cancel_blocking", "terminate_blocking", "drained"]
+          ) {
+            assert.ok(steps.includes(step), `history has ${step}: ${steps}`);
+          }
+          assert.equal((await api("POST", API_PATHS.consistentAbort)).status, 200);
+        },
+      );
+
+      await t.step("a cancel request for another proxy's key is routed to it", async () => {
+        const key = processIdFor("proxy-2", 7);
+        assert.equal(c1!.forwardCancel(key, 4242), true);
+        await waitFor("cancel delivered", () => p2.cancels.length === 1);
+        assert.deepEqual(p2.cancels, [[key, 4242]]);
+        assert.deepEqual(p1.cancels, []);
+      });
+
+      await t.step("immediate cutover persists and broadcasts at once", async () => {
+        const res = await api<{ state: ClusterState }>("POST", API_PATHS.immediate);
+        assert.equal(res.status, 200);
+        assert.deepEqual(res.body.state, { sourceOfTruth: "source", epoch: 2, phase: "idle" });
+        await waitFor("applied", () => p1.current?.epoch === 2 && p2.current?.epoch === 2);
+        assert.equal(p1.current?.sourceOfTruth, "source");
+      });
+
+      await t.step(
+        "a restarted orchestrator resumes the cutover from the store; proxies reconnect",
+        async () => {
+          p1.openTransaction("s-c");
+          const begin = await api<{ cutoverId: string }>("POST", API_PATHS.consistentBegin, {});
+          await waitFor("paused", () => p1.isPaused && p2.isPaused);
+          await orchestrator.close();
+          await waitFor("clients notice", () => !c1!.connected() && !c2!.connected());
+          // The proxies keep the state they knew while the orchestrator is away.
+          assert.ok(p1.isPaused && p1.current?.epoch === 2);
+
+          orchestrator = await startOrchestrator(config, {
+            terminateGraceMs: 150,
+            reconnectGraceMs: 800,
+          });
+          await waitFor("reconnected", () => c1!.connected() && c2!.connected());
+          const s = await waitFor("resumed cutover", async () => {
+            const s = await status();
+            return s.cutover?.drained === 1 && s.proxies.filter((p) => p.connected).length === 2 &&
+              s;
+          });
+          assert.equal(s.phase, "draining");
+          assert.equal(s.cutover?.id, begin.body.cutoverId);
+          assert.equal(
+            (await api<ApiErrorBody>("POST", API_PATHS.consistentCommit, {})).body.error.code,
+            "NOT_DRAINED",
+          );
+          p1.finishTransaction("s-c");
+          await waitFor("drained", async () => (await status()).phase === "drained");
+          const commit = await api<{ state: ClusterState }>("POST", API_PATHS.consistentCommit, {});
+          assert.equal(commit.status, 200);
+          assert.deepEqual(commit.body.state, { sourceOfTruth: "target", epoch: 3, phase: "idle" });
+          await waitFor(
+            "applied",
+            () => p1.current?.epoch === 3 && p2.current?.epoch === 3 && !p1.isPaused,
+          );
+        },
+      );
+
+      await t.step("metrics and health", async () => {
+        const metrics = await (await fetch(`http://127.0.0.1:${orchestrator.metricsPort}/metrics`))
+          .text();
+        assert.match(metrics, /lms_orchestrator_epoch 3/);
+        assert.match(metrics, /lms_orchestrator_proxies_connected 2/);
+        const ready = await fetch(`http://127.0.0.1:${orchestrator.metricsPort}/readyz`);
+        assert.equal(ready.status, 200);
+        await ready.body?.cancel();
+      });
+    } finally {
+      for (const client of clients) await client.close();
+      await orchestrator.close();
+      apiClient.close();
+      await target.psql("DROP SUBSCRIPTION IF EXISTS lms_markers").catch(() => {});
+      await certs.cleanup();
+    }
+  },
+});
