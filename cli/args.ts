@@ -258,7 +258,7 @@ export function helpText(path: string[]): string {
   let node = TREE;
   for (const part of path) {
     const next = node.children?.[part];
-    if (!next) throw usage(`unknown command "${[...path].join(" ")}"`, []);
+    if (!next) throw usage(`unknown command "${path.join(" ")}"`, []);
     node = next;
   }
   const name = [PROGRAM, ...path].join(" ");

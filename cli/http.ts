@@ -13,7 +13,7 @@
 import type { z } from "zod";
 import { type ApiErrorBody, ApiErrorBodySchema } from "../shared/api.ts";
 import { LmsError } from "../shared/errors.ts";
-import type { GlobalOptions, TlsFileOption } from "./args.ts";
+import { type GlobalOptions, PROGRAM, type TlsFileOption } from "./args.ts";
 
 /** How long one request may take before the orchestrator counts as unreachable. */
 export const REQUEST_TIMEOUT_MS = 10_000;
@@ -132,13 +132,18 @@ function describeCause(err: unknown): string {
  * Deno reports TLS and connection failures only as message text, so the
  * classification matches on the rustls/hyper wording.
  */
-export function classifyFetchError(err: unknown, url: URL): LmsError {
+export function classifyFetchError(err: unknown, url: URL, method = "GET"): LmsError {
   const where = url.origin;
   if (err instanceof DOMException && err.name === "TimeoutError") {
+    // A command the orchestrator received but did not confirm may still be applied.
+    const pending = method === "GET"
+      ? ""
+      : `the command may still take effect: run \`${PROGRAM} status\` before retrying; `;
     return new LmsError(
       "ORCHESTRATOR_UNREACHABLE",
       `the orchestrator at ${where} did not answer within ${REQUEST_TIMEOUT_MS / 1000}s`,
-      "check --orchestrator-url (or CLI_ORCHESTRATOR_URL) and that the orchestrator is running",
+      `${pending}check --orchestrator-url (or CLI_ORCHESTRATOR_URL), that the orchestrator is ` +
+        "running and that it can reach its state store (the target database)",
     );
   }
   const detail = describeCause(err);
@@ -265,7 +270,7 @@ export async function createApiClient(options: GlobalOptions): Promise<ApiClient
       return await readAnswer(res, method, url.pathname, schema);
     } catch (err) {
       if (err instanceof LmsError) throw err;
-      throw classifyFetchError(err, base);
+      throw classifyFetchError(err, base, method);
     }
   };
   return {

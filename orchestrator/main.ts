@@ -3,7 +3,10 @@
  *
  * Reads the config, serves the API + control endpoint and the metrics
  * listener, loads the state from the store (retrying while the target is
- * unreachable) and runs until SIGINT/SIGTERM.
+ * unreachable) and runs until SIGINT/SIGTERM, then stops gracefully: the API
+ * answers 503, a command already running gets the shutdown grace period to
+ * finish, and one still running after it is abandoned (its compare-and-set
+ * takes effect entirely or not at all).
  *
  * @module
  */
@@ -12,9 +15,10 @@ import { configHelp, type LmsConfig, loadConfig, wantsHelp } from "../shared/con
 import { errorMessage, LmsError } from "../shared/errors.ts";
 import { createLogger, setLogLevel } from "../shared/log.ts";
 import { StateStore } from "../shared/state_store.ts";
-import { Coordinator } from "./coordinator.ts";
+import type { Coordinator } from "./coordinator.ts";
 import { OrchestratorMetrics } from "./metrics.ts";
 import { type RunningServer, startApiServer, startMetricsServer } from "./server.ts";
+import { DrainingCoordinator } from "./shutdown.ts";
 
 /** A running orchestrator. */
 export interface Orchestrator {
@@ -26,7 +30,17 @@ export interface Orchestrator {
   coordinator: Coordinator;
   /** Stops serving and closes the store. */
   close(): Promise<void>;
+  /**
+   * Graceful stop: `/readyz` and every API call answer 503 at once; a command
+   * already running gets up to `graceMs` to finish and answer, then everything
+   * closes. Resolves false when a command had to be abandoned; the process
+   * should then exit without waiting for it.
+   */
+  shutdown(graceMs: number): Promise<boolean>;
 }
+
+/** How long an answered command's reply gets to leave before the sockets close. */
+const REPLY_FLUSH_MS = 200;
 
 /** Extra knobs for embedding (tests, `deno task start`). */
 export interface OrchestratorOptions {
@@ -53,7 +67,7 @@ export async function startOrchestrator(
   }
   const store = new StateStore({ target: config.target, source: config.source });
   const metrics = new OrchestratorMetrics();
-  const coordinator = new Coordinator({
+  const coordinator = new DrainingCoordinator({
     store,
     actor: config.proxyId,
     shadowMode: config.shadowMode,
@@ -79,7 +93,7 @@ export async function startOrchestrator(
       startMetricsServer({
         listen: config.metricsListen,
         metrics,
-        ready: () => coordinator.loaded,
+        ready: () => coordinator.loaded && !coordinator.closing,
         log,
       }),
     );
@@ -89,15 +103,35 @@ export async function startOrchestrator(
     throw err;
   }
   const started = coordinator.start();
+  const close = async () => {
+    coordinator.stop();
+    for (const server of servers) await server.close();
+    await started;
+    await store.close();
+  };
   return {
     port: servers[0].port,
     metricsPort: servers[1].port,
     coordinator,
-    close: async () => {
-      coordinator.stop();
-      for (const server of servers) await server.close();
-      await started;
-      await store.close();
+    close,
+    shutdown: async (graceMs: number) => {
+      log.info("shutting down: refusing API calls, letting a running command finish", {
+        graceMs,
+      });
+      const finished = await coordinator.drainCalls(graceMs);
+      if (!finished) {
+        log.warn(
+          "a command was still running when the grace period ended; abandoning it " +
+            "(its compare-and-set takes effect entirely or not at all; check `status` after " +
+            "the restart)",
+          { graceMs },
+        );
+        coordinator.stop();
+        return false;
+      }
+      await new Promise((resolve) => setTimeout(resolve, REPLY_FLUSH_MS));
+      await close();
+      return true;
     },
   };
 }
@@ -127,8 +161,13 @@ async function main(): Promise<number> {
   await new Promise<void>((resolve) => {
     for (const signal of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(signal, resolve);
   });
-  log.info("shutting down");
-  await orchestrator.close();
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    Deno.addSignalListener(signal, () => {
+      log.warn("second signal: exiting without waiting for a running command");
+      Deno.exit(1);
+    });
+  }
+  await orchestrator.shutdown(config.shutdownGraceMs);
   return 0;
 }
 

@@ -4,13 +4,13 @@
  * @module
  */
 
-import { ConfigError, configHelp, loadConfig } from "../shared/config.ts";
+import { ConfigError, configHelp, loadConfig, wantsHelp } from "../shared/config.ts";
 import { errorMessage } from "../shared/errors.ts";
 import { createLogger, setLogLevel } from "../shared/log.ts";
 import { startProxy } from "./server.ts";
 
 if (import.meta.main) {
-  if (Deno.args.includes("--help") || Deno.args.includes("-h")) {
+  if (wantsHelp(Deno.args)) {
     console.log(configHelp("proxy"));
     Deno.exit(0);
   }
@@ -19,8 +19,19 @@ if (import.meta.main) {
     const config = loadConfig("proxy", { args: Deno.args, env: Deno.env.toObject() });
     setLogLevel(config.logLevel);
     const proxy = await startProxy(config, log.child({ proxy: config.proxyId }));
+    let stopping = false;
     const stop = async () => {
-      await proxy.close();
+      if (stopping) {
+        log.warn("second signal: exiting without waiting for open transactions");
+        Deno.exit(1);
+      }
+      stopping = true;
+      try {
+        await proxy.shutdown(config.shutdownGraceMs);
+      } catch (err) {
+        log.error("shutdown failed", { error: errorMessage(err) });
+        Deno.exit(1);
+      }
       Deno.exit(0);
     };
     Deno.addSignalListener("SIGTERM", stop);

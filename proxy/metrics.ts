@@ -37,6 +37,10 @@ export interface ProxyMetrics {
   cancelRequests: Counter<"outcome">;
   /** `lms_ready`: 1 when the proxy accepts clients. */
   ready: Gauge;
+  /** `lms_proxy_paused`: 1 while a consistent cutover holds new work. */
+  paused: Gauge;
+  /** `lms_session_moves_total{to,outcome}`: sessions moved to a new source of truth. */
+  sessionMoves: Counter<"to" | "outcome">;
 }
 
 /** Creates the proxy's registry and metrics. */
@@ -128,6 +132,17 @@ export function createProxyMetrics(): ProxyMetrics {
     ready: new Gauge({
       name: "lms_ready",
       help: "1 when the proxy knows the cutover state and accepts clients.",
+      registers: [registry],
+    }),
+    paused: new Gauge({
+      name: "lms_proxy_paused",
+      help: "1 while a consistent cutover holds new work on this proxy.",
+      registers: [registry],
+    }),
+    sessionMoves: new Counter({
+      name: "lms_session_moves_total",
+      help: "Sessions moved to a new source of truth, by destination and outcome.",
+      labelNames: ["to", "outcome"] as const,
       registers: [registry],
     }),
   };

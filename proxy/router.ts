@@ -53,7 +53,11 @@ export class Router {
   current(): Route {
     const state = this.#state;
     if (!state) throw new Error("router used before the cutover state is known");
-    return { side: state.sourceOfTruth, spec: this.#specs[state.sourceOfTruth]!, epoch: state.epoch };
+    return {
+      side: state.sourceOfTruth,
+      spec: this.#specs[state.sourceOfTruth]!,
+      epoch: state.epoch,
+    };
   }
 
   /** The connection spec of one side, if configured. */

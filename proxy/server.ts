@@ -1,18 +1,29 @@
 /**
- * The proxy process: the SQL listener, its sessions and the side port.
+ * The proxy process: the SQL listener, its sessions, the side port, and the
+ * link to the orchestrator. It accepts no client before it knows the cutover
+ * state: from the state store in the target when one is configured, else the
+ * source is the source of truth at epoch 0.
  *
  * @module
  */
 
 import net from "node:net";
 import type { LmsConfig } from "../shared/config.ts";
-import { LmsError } from "../shared/errors.ts";
+import type { ClusterState } from "../shared/control.ts";
+import { errorMessage, LmsError } from "../shared/errors.ts";
 import type { Logger } from "../shared/log.ts";
+import { StateStore } from "../shared/state_store.ts";
+import { VERSION } from "../shared/version.ts";
+import { proxyTag, proxyTagOf } from "../shared/cancel_key.ts";
+import { type ControlClient, startControlClient } from "./control/client.ts";
+import { ProxyCutover } from "./cutover.ts";
+import { Gate } from "./gate.ts";
 import { serveHealth } from "./health.ts";
+import { drainSessions } from "./shutdown.ts";
 import { createProxyMetrics, type ProxyMetrics } from "./metrics.ts";
 import { Router } from "./router.ts";
 import { CancelRegistry } from "./pg/cancel.ts";
-import { type PgSession, PgSession as Session, type SessionContext } from "./pg/session.ts";
+import { PgSession, type SessionContext } from "./pg/session.ts";
 import { ClientTlsUpgrader } from "./pg/tls.ts";
 
 /** A running proxy. */
@@ -27,8 +38,45 @@ export interface ProxyServer {
   router: Router;
   /** The proxy's metrics. */
   metrics: ProxyMetrics;
+  /** The control-channel side of the proxy core. */
+  cutover: ProxyCutover;
+  /** Resolves once the cutover state is known and clients are served. */
+  ready: Promise<void>;
   /** Stops listening and closes every session. */
   close(): Promise<void>;
+  /**
+   * Graceful stop (SIGTERM): stops accepting and turns unready at once, lets
+   * open transactions finish for up to `graceMs`, disconnects every session
+   * with FATAL 57P01 telling the client to reconnect, then releases the rest.
+   * The pause gate stays closed, so the process should exit afterwards.
+   */
+  shutdown(graceMs: number): Promise<void>;
+}
+
+const RETRY_MS = 1_000;
+/** Sessions destroy their client socket at the latest 1 s after closing it. */
+const SOCKET_FLUSH_MS = 1_500;
+
+/** Reads the state from the store, retrying until the target answers. */
+async function readStoredState(
+  store: StateStore,
+  log: Logger,
+  stopped: () => boolean,
+): Promise<ClusterState | undefined> {
+  for (let attempt = 1; !stopped(); attempt++) {
+    try {
+      const { sourceOfTruth, epoch, phase } = await store.readState();
+      return { sourceOfTruth, epoch, phase };
+    } catch (err) {
+      if (attempt === 1 || attempt % 30 === 0) {
+        log.warn("cannot read the cutover state from the target yet; not ready", {
+          error: errorMessage(err),
+        });
+      }
+      await new Promise((r) => setTimeout(r, RETRY_MS));
+    }
+  }
+  return undefined;
 }
 
 /** Starts the SQL listener and the metrics/health listener for `config`. */
@@ -43,55 +91,133 @@ export async function startProxy(config: LmsConfig, log: Logger): Promise<ProxyS
   if (!config.source) {
     throw new LmsError("CONFIG_INVALID", "INIT_SOURCE is required by the proxy");
   }
+  let closed = false;
   const metrics = createProxyMetrics();
   const router = new Router(config.source, config.target);
-  router.apply({ sourceOfTruth: "source", epoch: 0, phase: "idle" });
+  const store = config.target
+    ? new StateStore({ target: config.target, source: config.source })
+    : undefined;
+  const sessions = new Set<PgSession>();
+  let control: ControlClient | undefined;
+  const cancels = new CancelRegistry(config.proxyId);
+  let cutover: ProxyCutover | undefined = undefined;
+  const resumeFromStore = async () => {
+    // Shutting down keeps the gate closed: held work must never run.
+    if (closed) return;
+    if (!store) return cutover!.resume({ ...router.state!, phase: "idle" });
+    log.warn("pause outlived the maximum pause; resuming by the state store", {
+      maxPauseMs: config.maxPauseMs,
+    });
+    const state = await readStoredState(store, log, () => closed || !gate.paused);
+    if (state && gate.paused && !closed) cutover!.resume(state);
+  };
+  const gate = new Gate(config.maxPauseMs, () => void resumeFromStore());
+  cutover = new ProxyCutover({
+    proxyId: config.proxyId,
+    router,
+    gate,
+    sessions,
+    cancels,
+    metrics,
+    redactQueries: config.redactQueries,
+    log,
+  });
+  const ownTag = proxyTag(config.proxyId);
   const ctx: SessionContext = {
     maxMessageSize: config.maxMessageSize,
     tls: config.proxyTls ? new ClientTlsUpgrader(config.proxyTls) : undefined,
     router,
-    cancels: new CancelRegistry(config.proxyId),
+    cancels,
     metrics,
     log,
-    sessions: new Set(),
+    sessions,
+    gate,
+    forwardCancel: (processId, secretKey) =>
+      proxyTagOf(processId) !== ownTag && (control?.forwardCancel(processId, secretKey) ?? false),
   };
-  const listener = net.createServer({ pauseOnConnect: false }, (socket) => {
-    new Session(socket, ctx).run();
-  });
-  await new Promise<void>((resolve, reject) => {
-    listener.once("error", (err: Error) =>
-      reject(
-        new LmsError(
-          "CONFIG_INVALID",
-          `cannot listen on ${config.listen.hostname}:${config.listen.port}: ${err.message}`,
-          "choose another address with --listen / LMS_LISTEN",
-        ),
-      ));
-    listener.listen(config.listen.port, config.listen.hostname, 1024, () => resolve());
-  });
-  listener.on("error", (err: Error) => log.error("listener error", { error: err.message }));
-  metrics.ready.set(1);
+  const listener = net.createServer((socket) => void new PgSession(socket, ctx).run());
   const health = serveHealth(config.metricsListen, metrics.registry, {
-    ready: () => router.state !== undefined,
-    notReadyReason: () => "cutover state not known yet",
+    ready: () => router.state !== undefined && !closed,
+    notReadyReason: () => closed ? "shutting down" : "cutover state not known yet",
   });
-  const port = (listener.address() as net.AddressInfo).port;
-  log.info("proxy listening", {
-    listen: `${config.listen.hostname}:${port}`,
-    metrics: `${config.metricsListen.hostname}:${health.addr.port}`,
-    dialect: config.sourceDialect,
-    shadowMode: config.shadowMode,
-    tls: config.proxyTls ? (config.proxyTls.ca ? "client certificates required" : "offered") : "off",
-  });
+  const ready = (async () => {
+    const state = store
+      ? await readStoredState(store, log, () => closed)
+      : { sourceOfTruth: "source" as const, epoch: 0, phase: "idle" as const };
+    if (!state) return;
+    cutover.applyState(state);
+    if (state.phase !== "idle") cutover.pause("restored-from-store");
+    if (config.orchestratorUrl) {
+      control = startControlClient({
+        url: config.orchestratorUrl,
+        proxyId: config.proxyId,
+        version: VERSION,
+        tls: config.orchestratorTls,
+        handler: cutover,
+        log: log.child({ component: "control" }),
+      });
+    }
+    await new Promise<void>((resolve, reject) => {
+      listener.once("error", (err: Error) =>
+        reject(
+          new LmsError(
+            "CONFIG_INVALID",
+            `cannot listen on ${config.listen.hostname}:${config.listen.port}: ${err.message}`,
+            "choose another address with --listen / LMS_LISTEN",
+          ),
+        ));
+      listener.listen(config.listen.port, config.listen.hostname, 1024, () => resolve());
+    });
+    listener.on("error", (err: Error) => log.error("listener error", { error: err.message }));
+    metrics.ready.set(1);
+    log.info("proxy listening", {
+      listen: `${config.listen.hostname}:${(listener.address() as net.AddressInfo).port}`,
+      metrics: `${config.metricsListen.hostname}:${health.addr.port}`,
+      dialect: config.sourceDialect,
+      shadowMode: config.shadowMode,
+      sourceOfTruth: state.sourceOfTruth,
+      epoch: state.epoch,
+      tls: config.proxyTls
+        ? (config.proxyTls.ca ? "client certificates required" : "offered")
+        : "off",
+    });
+  })();
+  if (!store) await ready;
   return {
-    port,
+    get port() {
+      return (listener.address() as net.AddressInfo | null)?.port ?? config.listen.port;
+    },
     metricsPort: health.addr.port,
-    sessions: ctx.sessions,
+    sessions,
     router,
     metrics,
+    cutover,
+    ready,
     async close() {
-      await new Promise<void>((resolve) => listener.close(() => resolve()));
-      for (const s of [...ctx.sessions]) s.close();
+      closed = true;
+      gate.resume();
+      await control?.close();
+      if (listener.listening) await new Promise<void>((resolve) => listener.close(() => resolve()));
+      for (const s of [...sessions]) s.close();
+      await store?.close();
+      await health.shutdown();
+    },
+    async shutdown(graceMs: number) {
+      if (closed) return;
+      closed = true;
+      metrics.ready.set(0);
+      log.info("shutting down: not accepting clients, draining sessions", {
+        sessions: sessions.size,
+        graceMs,
+      });
+      // Resolves once every client socket is gone, i.e. the goodbyes are flushed.
+      const socketsGone = new Promise<void>((resolve) => listener.close(() => resolve()));
+      // Without the orchestrator nothing can reopen the gate mid-drain.
+      await control?.close();
+      const outcome = await drainSessions({ gate, sessions, graceMs, log });
+      await Promise.race([socketsGone, new Promise((r) => setTimeout(r, SOCKET_FLUSH_MS))]);
+      log.info("sessions drained; exiting", { ...outcome });
+      await store?.close();
       await health.shutdown();
     },
   };

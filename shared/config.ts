@@ -61,6 +61,8 @@ export interface LmsConfig {
   maxMessageSize: number;
   /** How long a proxy stays paused before it re-reads the store, in milliseconds. */
   maxPauseMs: number;
+  /** How long a process drains on SIGTERM before it cuts what is left, in milliseconds. */
+  shutdownGraceMs: number;
   /** Identity of this process in metrics, logs and the control channel. */
   proxyId: string;
   /** Least severe log level written. */
@@ -136,6 +138,7 @@ const MIN_MAX_MESSAGE_SIZE = 1024;
 /** PostgreSQL's own limit for one allocation (MaxAllocSize). */
 const MAX_MAX_MESSAGE_SIZE = 1073741824;
 const DEFAULT_MAX_PAUSE_MS = 60000;
+const DEFAULT_SHUTDOWN_GRACE_MS = 30000;
 /** setTimeout overflows beyond a signed 32-bit delay. */
 const MAX_MAX_PAUSE_MS = 2147483647;
 
@@ -205,6 +208,14 @@ const SETTINGS: readonly Setting[] = [
     valueName: "DURATION",
     defaultText: always("60s"),
     description: "how long a proxy stays paused before re-reading the store (ms, or 30s, 2m)",
+    fileTypes: ["string", "number"],
+  },
+  {
+    key: "LMS_SHUTDOWN_GRACE",
+    flag: "shutdown-grace",
+    valueName: "DURATION",
+    defaultText: always("30s"),
+    description: "on SIGTERM, how long open transactions and commands may finish (ms, or 30s)",
     fileTypes: ["string", "number"],
   },
   {
@@ -362,6 +373,11 @@ export function loadConfig(kind: ProcessKind, input: LoadConfigInput): LmsConfig
   );
   const maxMessageSize = setting("LMS_MAX_MESSAGE_SIZE", DEFAULT_MAX_MESSAGE_SIZE, parseSize);
   const maxPauseMs = setting("LMS_MAX_PAUSE", DEFAULT_MAX_PAUSE_MS, parseDuration);
+  const shutdownGraceMs = setting(
+    "LMS_SHUTDOWN_GRACE",
+    DEFAULT_SHUTDOWN_GRACE_MS,
+    parseDuration,
+  );
   const proxyId = setting("LMS_PROXY_ID", defaultProxyId(input.env), parseProxyId);
   const logLevel = setting<LmsConfig["logLevel"]>(
     "LMS_LOG_LEVEL",
@@ -465,6 +481,7 @@ export function loadConfig(kind: ProcessKind, input: LoadConfigInput): LmsConfig
     metricsListen,
     maxMessageSize,
     maxPauseMs,
+    shutdownGraceMs,
     proxyId,
     logLevel,
     redactQueries,
@@ -519,6 +536,7 @@ export function summarizeConfig(config: LmsConfig): Record<string, unknown> {
     orchestratorTls: config.orchestratorTls ? (config.orchestratorTls.ca ? "mtls" : "tls") : "off",
     maxMessageSize: config.maxMessageSize,
     maxPauseMs: config.maxPauseMs,
+    shutdownGraceMs: config.shutdownGraceMs,
     proxyId: config.proxyId,
     logLevel: config.logLevel,
     redactQueries: config.redactQueries,

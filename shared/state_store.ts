@@ -6,7 +6,8 @@
  *   the cluster phase, and when/by whom it last changed.
  * - `_molt_lms.events`: append-only history of every cutover step.
  * - `_molt_lms.marker`: marker rows for replication catch-up checks; created
- *   on the target and on the source.
+ *   on the target and on the source (on a MySQL source `_molt_lms` is a
+ *   database holding the same table).
  *
  * Every state change is a compare-and-set on `(epoch, phase)`: an UPDATE whose
  * WHERE names the state the writer read, so of two orchestrators acting on
@@ -16,6 +17,7 @@
  * @module
  */
 
+import mysql from "mysql2/promise";
 import pg from "pg";
 import type { ConnectionSpec } from "./connstring.ts";
 import type { ClusterState, DatabaseSide, Phase } from "./control.ts";
@@ -56,6 +58,14 @@ export interface ExpectedState {
   epoch: number;
   /** Phase the writer read. */
   phase: Phase;
+}
+
+/** Polls one database for one marker row. */
+export interface MarkerPoller {
+  /** Whether the marker is there now. */
+  seen(): Promise<boolean>;
+  /** Closes the poller's connection. */
+  close(): Promise<void>;
 }
 
 /** Result of {@linkcode StateStore.initialize}. */
@@ -147,26 +157,6 @@ function storeUnavailable(which: string, err: unknown): LmsError {
     "check INIT_TARGET/INIT_SOURCE, that the database is up, and its TLS settings",
     { cause: err },
   );
-}
-
-async function withClient<T>(
-  spec: ConnectionSpec,
-  which: string,
-  fn: (client: pg.Client) => Promise<T>,
-): Promise<T> {
-  const client = new pg.Client(await pgClientConfig(spec));
-  client.on("error", () => {});
-  try {
-    await client.connect();
-  } catch (err) {
-    await client.end().catch(() => {});
-    throw storeUnavailable(which, err);
-  }
-  try {
-    return await fn(client);
-  } finally {
-    await client.end().catch(() => {});
-  }
 }
 
 async function retrying<T>(fn: () => Promise<T>): Promise<T> {
@@ -354,39 +344,23 @@ export class StateStore {
     }
   }
 
-  /** Writes marker `id` on `side`'s database (target or source). */
+  /** Writes marker `id` on `side`'s database (target or source); writing it twice is harmless. */
   async writeMarker(side: DatabaseSide, id: string): Promise<void> {
-    await withClient(this.#spec(side), side, async (client) => {
-      await client.query(
-        "INSERT INTO _molt_lms.marker (id) VALUES ($1) ON CONFLICT (id) DO NOTHING",
-        [id],
-      );
-    });
+    const connection = await openMarkerConnection(this.#spec(side), side);
+    try {
+      await connection.write(id);
+    } finally {
+      await connection.close();
+    }
   }
 
   /**
-   * Opens a marker poller on `side`'s database: each call of the returned
-   * function says whether marker `id` is there. Close it when done.
+   * Opens a marker poller on `side`'s database: each call of `seen()` says
+   * whether marker `id` is there. Close it when done.
    */
-  async markerPoller(
-    side: DatabaseSide,
-    id: string,
-  ): Promise<{ seen(): Promise<boolean>; close(): Promise<void> }> {
-    const client = new pg.Client(await pgClientConfig(this.#spec(side)));
-    client.on("error", () => {});
-    try {
-      await client.connect();
-    } catch (err) {
-      await client.end().catch(() => {});
-      throw storeUnavailable(side, err);
-    }
-    return {
-      seen: async () => {
-        const res = await client.query("SELECT 1 FROM _molt_lms.marker WHERE id = $1", [id]);
-        return res.rows.length > 0;
-      },
-      close: () => client.end().catch(() => {}),
-    };
+  async markerPoller(side: DatabaseSide, id: string): Promise<MarkerPoller> {
+    const connection = await openMarkerConnection(this.#spec(side), side);
+    return { seen: () => connection.seen(id), close: () => connection.close() };
   }
 
   #spec(side: DatabaseSide): ConnectionSpec {
@@ -398,7 +372,6 @@ export class StateStore {
         "set INIT_SOURCE for the orchestrator",
       );
     }
-    if (this.#source.dialect !== "postgres") throw mysqlMarkerUnsupported();
     return this.#source;
   }
 
@@ -431,21 +404,106 @@ export class StateStore {
   }
 }
 
-function mysqlMarkerUnsupported(): LmsError {
-  return new LmsError(
-    "NOT_SUPPORTED",
-    "the replication marker table is not supported on MySQL sources yet",
-    "check replication catch-up on the MySQL source by hand before commit",
-  );
+/** Marker operations on one database connection, whatever its dialect. */
+interface MarkerConnection {
+  createTable(): Promise<void>;
+  write(id: string): Promise<void>;
+  seen(id: string): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+async function openMarkerConnection(
+  spec: ConnectionSpec,
+  which: string,
+): Promise<MarkerConnection> {
+  if (spec.dialect === "mysql") return await openMysqlMarkerConnection(spec, which);
+  const client = new pg.Client(await pgClientConfig(spec));
+  client.on("error", () => {});
+  try {
+    await client.connect();
+  } catch (err) {
+    await client.end().catch(() => {});
+    throw storeUnavailable(which, err);
+  }
+  return {
+    createTable: () =>
+      retrying(async () => {
+        await client.query(SCHEMA_DDL);
+        await client.query(MARKER_DDL);
+      }),
+    write: async (id) => {
+      await client.query(
+        "INSERT INTO _molt_lms.marker (id) VALUES ($1) ON CONFLICT (id) DO NOTHING",
+        [id],
+      );
+    },
+    seen: async (id) =>
+      (await client.query("SELECT 1 FROM _molt_lms.marker WHERE id = $1", [id])).rows.length > 0,
+    close: () => client.end().catch(() => {}),
+  };
+}
+
+/** mysql2 connection options for a connection spec, including its TLS files. */
+export async function mysqlClientConfig(spec: ConnectionSpec): Promise<mysql.ConnectionOptions> {
+  const config: mysql.ConnectionOptions = {
+    host: spec.host,
+    port: spec.port,
+    user: spec.user,
+    password: spec.password,
+    connectTimeout: 10_000,
+  };
+  if (spec.database) config.database = spec.database;
+  if (
+    spec.sslmode === "require" || spec.sslmode === "verify-ca" || spec.sslmode === "verify-full"
+  ) {
+    const ssl: mysql.SslOptions = { rejectUnauthorized: spec.sslmode !== "require" };
+    if (spec.sslrootcert) ssl.ca = await readPem(spec.sslrootcert, "sslrootcert");
+    if (spec.sslcert) ssl.cert = await readPem(spec.sslcert, "sslcert");
+    if (spec.sslkey) ssl.key = await readPem(spec.sslkey, "sslkey");
+    config.ssl = ssl;
+  }
+  return config;
+}
+
+async function openMysqlMarkerConnection(
+  spec: ConnectionSpec,
+  which: string,
+): Promise<MarkerConnection> {
+  let connection: mysql.Connection;
+  try {
+    connection = await mysql.createConnection(await mysqlClientConfig(spec));
+  } catch (err) {
+    if (err instanceof LmsError) throw err;
+    throw storeUnavailable(which, err);
+  }
+  connection.on("error", () => {});
+  return {
+    createTable: async () => {
+      // MySQL has no schemas apart from databases: `_molt_lms` is a database there.
+      await connection.query("CREATE DATABASE IF NOT EXISTS _molt_lms");
+      await connection.query(
+        "CREATE TABLE IF NOT EXISTS _molt_lms.marker (id VARCHAR(64) PRIMARY KEY, " +
+          "written_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6))",
+      );
+    },
+    write: async (id) => {
+      await connection.query("INSERT IGNORE INTO _molt_lms.marker (id) VALUES (?)", [id]);
+    },
+    seen: async (id) => {
+      const [rows] = await connection.query("SELECT 1 FROM _molt_lms.marker WHERE id = ?", [id]);
+      return Array.isArray(rows) && rows.length > 0;
+    },
+    close: () => connection.end().catch(() => {}),
+  };
 }
 
 async function createMarkerTable(spec: ConnectionSpec, which: string): Promise<void> {
-  if (spec.dialect !== "postgres") throw mysqlMarkerUnsupported();
-  await withClient(spec, which, (client) =>
-    retrying(async () => {
-      await client.query(SCHEMA_DDL);
-      await client.query(MARKER_DDL);
-    }));
+  const connection = await openMarkerConnection(spec, which);
+  try {
+    await connection.createTable();
+  } finally {
+    await connection.close();
+  }
 }
 
 async function insertEvent(

@@ -109,6 +109,13 @@ export function renderBlocking(c: CutoverStatus): string {
   return renderTable(["PROXY", "CLIENT", "USER", "DATABASE", "IN TX FOR", "QUERY"], rows);
 }
 
+/** A history step's detail as `key=value` pairs, which read better than JSON in a table. */
+export function formatDetail(detail: Record<string, unknown>): string {
+  return Object.entries(detail)
+    .map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`)
+    .join(" ");
+}
+
 function renderHistory(history: HistoryEntry[], now: number): string {
   if (history.length === 0) return "No cutover history yet.\n";
   return renderTable(
@@ -119,7 +126,7 @@ function renderHistory(history: HistoryEntry[], now: number): string {
       String(h.epoch),
       h.step,
       h.actor,
-      Object.keys(h.detail).length === 0 ? "" : truncate(JSON.stringify(h.detail), 60),
+      truncate(formatDetail(h.detail), 60),
     ]),
   );
 }

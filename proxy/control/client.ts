@@ -256,9 +256,7 @@ export function startControlClient(options: ControlClientOptions): ControlClient
     if (closed) return;
     let ws: WebSocket;
     try {
-      ws = httpClient
-        ? new WebSocket(url, { client: httpClient })
-        : new WebSocket(url);
+      ws = httpClient ? new WebSocket(url, { client: httpClient }) : new WebSocket(url);
     } catch (err) {
       log.warn("cannot open the control connection", { url, error: errorMessage(err) });
       scheduleReconnect();
@@ -288,12 +286,19 @@ export function startControlClient(options: ControlClientOptions): ControlClient
     ws.onmessage = (event: MessageEvent) => {
       if (typeof event.data !== "string") {
         log.warn("ignored a binary control frame");
-        send({ type: "error", code: "INVALID_MESSAGE", message: "binary frames are not part of the protocol" });
+        send({
+          type: "error",
+          code: "INVALID_MESSAGE",
+          message: "binary frames are not part of the protocol",
+        });
         return;
       }
       const parsed = parseOrchestratorMessage(event.data);
       if (!parsed.ok) {
-        log.warn("rejected a control message", { code: parsed.error.code, reason: parsed.error.message });
+        log.warn("rejected a control message", {
+          code: parsed.error.code,
+          reason: parsed.error.message,
+        });
         send({ type: "error", code: parsed.error.code, message: parsed.error.message });
         return;
       }
@@ -301,7 +306,9 @@ export function startControlClient(options: ControlClientOptions): ControlClient
     };
     ws.onerror = (event: Event) => {
       const message = (event as ErrorEvent).message ?? "connection error";
-      log.warn("control connection failed", { url, attempt, error: message });
+      // While the orchestrator stays away, say so now and then rather than at every retry.
+      const level = attempt % 10 === 0 ? "warn" : "debug";
+      log[level]("control connection failed", { url, attempt, error: message });
     };
     ws.onclose = () => {
       clearInterval(heartbeatTimer);

@@ -40,7 +40,8 @@ export interface ControlHandler {
    * Starts a consistent-cutover pause: sessions stop starting new work on the
    * source of truth (idle ones hold their next request, transactions run to
    * their end, new clients are held before reaching a database). The client
-   * then polls {@linkcode drainStatus} until drained.
+   * then polls {@linkcode drainStatus} until drained. Must be idempotent: a
+   * reconnecting orchestrator sends the same pause again.
    */
   pause(cutoverId: string): void;
   /** Ends the pause: applies `state` and releases held work on `state.sourceOfTruth`. */

@@ -15,7 +15,14 @@
 
 import type { Duplex } from "node:stream";
 import { LmsError } from "../../shared/errors.ts";
-import { backendKeyData, cstring, decodeFields, message, readCString, readInt32 } from "./messages.ts";
+import {
+  backendKeyData,
+  cstring,
+  decodeFields,
+  message,
+  readCString,
+  readInt32,
+} from "./messages.ts";
 import type { SocketReader } from "./reader.ts";
 
 /** What the database told the proxy while the session was set up. */
@@ -57,7 +64,33 @@ function withoutChannelBinding(body: Uint8Array): Uint8Array {
     if (name !== "SCRAM-SHA-256-PLUS") mechanisms.push(name);
     at = next;
   }
-  return message("R", new Uint8Array(body.subarray(0, 4)), ...mechanisms.map(cstring), new Uint8Array(1));
+  return message(
+    "R",
+    new Uint8Array(body.subarray(0, 4)),
+    ...mechanisms.map(cstring),
+    new Uint8Array(1),
+  );
+}
+
+/**
+ * Refuses a SASLInitialResponse whose GS2 flag is `y` ("I support channel
+ * binding, the server seems not to") when the database did offer
+ * SCRAM-SHA-256-PLUS and LMS hid it. A database on TLS rejects that flag as a
+ * downgrade attack, with an error that does not say the proxy is why; libpq
+ * sends it by default (`channel_binding=prefer`) whenever its own leg is TLS.
+ */
+function checkGs2Flag(saslInitial: Uint8Array, databaseOfferedPlus: boolean): void {
+  const [mechanism, at] = readCString(saslInitial, 0);
+  if (!databaseOfferedPlus || mechanism !== "SCRAM-SHA-256" || saslInitial[at + 4] !== 0x79) {
+    return;
+  }
+  throw new LmsError(
+    "NOT_SUPPORTED",
+    "SCRAM channel binding cannot pass through LMS: the client offers it over TLS, " +
+      "and the database, also on TLS, would refuse the login",
+    "set channel_binding=disable in the client's connection string, " +
+      "or connect to LMS without TLS",
+  );
 }
 
 /**
@@ -79,7 +112,7 @@ export async function relayAuthentication(
   const parameters = new Map<string, string>();
   let backendProcessId = 0;
   let backendSecretKey = 0;
-  const relayClientAnswer = async () => {
+  const relayClientAnswer = async (check: (body: Uint8Array) => void = () => {}) => {
     const answer = await clientReader.next();
     if (answer.type !== CHAR_P) {
       throw new LmsError(
@@ -87,6 +120,7 @@ export async function relayAuthentication(
         `expected a password message from the client, got type ${answer.type}`,
       );
     }
+    check(answer.body);
     backend.write(message("p", answer.body));
   };
   for (;;) {
@@ -95,8 +129,11 @@ export async function relayAuthentication(
       case CHAR_R: {
         const code = readInt32(msg.body, 0);
         if (code === AUTH_SASL) {
-          client.write(withoutChannelBinding(msg.body));
-          await relayClientAnswer();
+          const offered = withoutChannelBinding(msg.body);
+          client.write(offered);
+          // Shorter than the database's message: SCRAM-SHA-256-PLUS was removed.
+          const plus = offered.length < msg.body.length + 5;
+          await relayClientAnswer((body) => checkGs2Flag(body, plus));
         } else if (code === AUTH_CLEARTEXT || code === AUTH_MD5 || code === AUTH_SASL_CONTINUE) {
           client.write(message("R", msg.body));
           await relayClientAnswer();

@@ -123,7 +123,9 @@ export async function authenticateWithCredentials(
       if (code === 0) continue;
       if (code === 3) backend.write(message("p", cstring(password())));
       else if (code === 5) {
-        backend.write(message("p", cstring(md5Password(spec.user, password(), msg.body.subarray(4, 8)))));
+        backend.write(
+          message("p", cstring(md5Password(spec.user, password(), msg.body.subarray(4, 8)))),
+        );
       } else if (code === 10) {
         const mechanisms: string[] = [];
         for (let at = 4; at < msg.body.length && msg.body[at] !== 0;) {
@@ -138,7 +140,9 @@ export async function authenticateWithCredentials(
         const first = new TextEncoder().encode(scram.first());
         backend.write(message("p", cstring("SCRAM-SHA-256"), int32(first.length), first));
       } else if (code === 11 && scram) {
-        backend.write(message("p", new TextEncoder().encode(scram.final(text(msg.body.subarray(4))))));
+        backend.write(
+          message("p", new TextEncoder().encode(scram.final(text(msg.body.subarray(4))))),
+        );
       } else if (code === 12 && scram) {
         scram.verify(text(msg.body.subarray(4)));
       } else {

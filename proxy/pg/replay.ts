@@ -13,7 +13,7 @@ import type { ConnectionSpec } from "../../shared/connstring.ts";
 import type { AuthResult } from "./auth.ts";
 import { connectBackend } from "./backend.ts";
 import { authenticateWithCredentials } from "./backend_auth.ts";
-import { decodeFields, parse, query, SYNC, TERMINATE } from "./messages.ts";
+import { decodeFields, decodeParameterStatus, parse, query, SYNC, TERMINATE } from "./messages.ts";
 import { SocketReader } from "./reader.ts";
 import type { SessionState } from "./session_state.ts";
 import { encodeStartupMessage } from "./startup.ts";
@@ -26,7 +26,7 @@ export interface ReplayedBackend {
   auth: AuthResult;
 }
 
-const CHAR_E = 0x45, CHAR_Z = 0x5a;
+const CHAR_E = 0x45, CHAR_S = 0x53, CHAR_Z = 0x5a;
 
 /**
  * Connects to `spec` with its configured credentials, as the client's
@@ -69,6 +69,10 @@ export async function openReplayedBackend(
             `the ${label} refused to replay "${step}": ${f.get("M")} (SQLSTATE ${f.get("C")})`,
             "make the schema and settings of both databases match",
           );
+        }
+        if (msg.type === CHAR_S) {
+          const [name, value] = decodeParameterStatus(msg.body);
+          auth.parameters.set(name, value);
         }
         if (msg.type === CHAR_Z) break;
       }

@@ -18,18 +18,25 @@ import { connectBackend } from "./backend.ts";
 import { BackendRejectedError, relayAuthentication } from "./auth.ts";
 import { type CancelRegistry, sendCancelRequest } from "./cancel.ts";
 import { FrameScanner, FramingError, typeSet } from "./framing.ts";
-import { type ErrorFields, errorResponse, TERMINATE } from "./messages.ts";
+import { cstring, type ErrorFields, errorResponse, message, TERMINATE } from "./messages.ts";
 import { SocketReader } from "./reader.ts";
-import { BACKEND_WATCHED, SessionState } from "./session_state.ts";
+import { SessionState } from "./session_state.ts";
+import { openReplayedBackend } from "./replay.ts";
+import type { Gate } from "../gate.ts";
 import { decodeStartupPacket, encodeStartupMessage } from "./startup.ts";
-import type { ClientTlsUpgrader } from "./tls.ts";
+import { ClientCertificateRejected, type ClientTlsUpgrader } from "./tls.ts";
 
 /** Message types a client may send after startup (protocol 3.0). */
 const FRONTEND_ALLOWED = typeSet("BCdcfDEHFPpQSX");
 /** Largest message accepted from a database: PostgreSQL's own 1 GiB limit. */
 const BACKEND_MAX_MESSAGE = 1 << 30;
-const CHAR_X = 0x58;
-const FRONTEND_SCANNED = typeSet("QPCSFBX");
+/** Frontend types the session reads: the state tracker's, plus batch and COPY boundaries. */
+const FRONTEND_SCANNED = typeSet("QPCSFBXEDHcf");
+/** Backend types the session reads: the state tracker's, plus COPY-in starts. */
+const BACKEND_SCANNED = typeSet("ZSE13CGW");
+const CHAR_X = 0x58, CHAR_c = 0x63, CHAR_f = 0x66, CHAR_S = 0x53, CHAR_P = 0x50, CHAR_B = 0x42;
+const CHAR_E = 0x45, CHAR_D = 0x44, CHAR_C = 0x43, CHAR_H = 0x48, CHAR_G = 0x47, CHAR_W = 0x57;
+const CHAR_Z = 0x5a;
 
 /** What every session of one proxy shares. */
 export interface SessionContext {
@@ -47,6 +54,13 @@ export interface SessionContext {
   log: Logger;
   /** Live sessions, for listing and shutdown. */
   sessions: Set<PgSession>;
+  /** The consistent-cutover pause gate. */
+  gate: Gate;
+  /**
+   * Passes a CancelRequest whose key this proxy did not hand out to the proxy
+   * that did (over the control channel); false when that is not possible.
+   */
+  forwardCancel: (processId: number, secretKey: number) => boolean;
 }
 
 let nextSessionId = 0;
@@ -70,9 +84,20 @@ export class PgSession {
   #backend: Duplex | undefined;
   #backendKey = { processId: 0, secretKey: 0 };
   #processId = 0;
-  #backendScanner: FrameScanner | undefined;
+  #frontScanner: FrameScanner | undefined;
+  #backScanner: FrameScanner | undefined;
   #closed = false;
   #terminating = false;
+  /** Client chunks held back by the gate or a move, oldest first, not yet scanned. */
+  #held: Uint8Array[] = [];
+  /** Extended-protocol messages were sent since the last Sync. */
+  #openBatch = false;
+  /** The database is in COPY FROM STDIN and waits for the client's data. */
+  #copyIn = false;
+  #moving = false;
+  #waitingAtGate = false;
+  #backpressure = false;
+  #readySeen = false;
 
   /**
    * @param socket the accepted client socket
@@ -85,6 +110,8 @@ export class PgSession {
     this.#log = ctx.log.child({ session: this.id, client: this.clientAddress });
     socket.setNoDelay(true);
     socket.on("error", () => this.close());
+    // A client that leaves during startup must not leave a half-built session behind.
+    socket.on("close", () => this.close());
   }
 
   /** The user name the client logged in as. */
@@ -105,6 +132,7 @@ export class PgSession {
   /** Coarse state for listings. */
   get connectionState(): ConnectionState {
     const s = this.state;
+    if (this.held) return "held";
     if (!s) return "active";
     if (s.txStatus !== "I") return "in transaction";
     return s.pendingRequests > 0 ? "active" : "idle";
@@ -143,7 +171,10 @@ export class PgSession {
       } else if (packet.kind === "cancel") {
         reader.detach();
         const found = await this.#ctx.cancels.cancel(packet.processId, packet.secretKey);
-        this.#ctx.metrics.cancelRequests.inc({ outcome: found ? "forwarded" : "unknown" });
+        const relayed = !found && this.#ctx.forwardCancel(packet.processId, packet.secretKey);
+        this.#ctx.metrics.cancelRequests.inc({
+          outcome: found ? "forwarded" : relayed ? "sent to another proxy" : "unknown",
+        });
         this.#client.destroy();
         this.#ctx.sessions.delete(this);
         this.#ctx.metrics.connectionsOpen.dec();
@@ -168,6 +199,12 @@ export class PgSession {
         break;
       }
     }
+    if (this.#ctx.gate.paused) {
+      this.#waitingAtGate = true;
+      this.#ctx.gate.notify();
+      await this.#ctx.gate.wait();
+      this.#waitingAtGate = false;
+    }
     const route = this.#ctx.router.current();
     this.route = route;
     const label = `${route.side} database`;
@@ -178,6 +215,10 @@ export class PgSession {
       this.#ctx.metrics.backendErrors.inc({ database: route.side });
       throw err;
     }
+    if (this.#closed) {
+      backend.destroy();
+      return;
+    }
     this.#backend = backend;
     backend.on("error", () => {});
     backend.write(encodeStartupMessage(this.state.startupParams));
@@ -185,6 +226,7 @@ export class PgSession {
     const key = this.#ctx.cancels.register(this);
     this.#processId = key.processId;
     const auth = await relayAuthentication(this.#client, reader, backend, backendReader, key);
+    if (this.#closed) return;
     this.#backendKey = { processId: auth.backendProcessId, secretKey: auth.backendSecretKey };
     for (const [k, v] of auth.parameters) this.state.serverParameters.set(k, v);
     this.#log.debug("session started", {
@@ -197,65 +239,254 @@ export class PgSession {
 
   #relay(clientPending: Uint8Array, backendPending: Uint8Array): void {
     const state = this.state!;
-    const client = this.#client;
-    const backend = this.#backend!;
-    const tallies = this.#ctx.metrics.tallies;
-    const frontScanner = new FrameScanner(
+    this.#frontScanner = new FrameScanner(
       FRONTEND_SCANNED,
       FRONTEND_ALLOWED,
       this.#ctx.maxMessageSize,
-      (type, body) => {
-        if (type === CHAR_X) this.#terminating = true;
-        else state.onFrontend(type, body);
-      },
+      (type, body) => this.#onFrontendMessage(type, body),
     );
-    const backScanner = new FrameScanner(
-      BACKEND_WATCHED,
+    this.#client.on("data", this.#onClientData);
+    this.#client.on("close", () => this.close());
+    this.#attachBackend(this.#backend!);
+    if (backendPending.length > 0) this.#onBackendData(backendPending);
+    if (clientPending.length > 0) this.#onClientData(clientPending);
+    this.#client.resume();
+    if (state.idle) this.#afterReady();
+  }
+
+  #onFrontendMessage(type: number, body: Uint8Array): void {
+    switch (type) {
+      case CHAR_X:
+        this.#terminating = true;
+        return;
+      case CHAR_c:
+      case CHAR_f:
+        this.#copyIn = false;
+        return;
+      case CHAR_S:
+        this.#openBatch = false;
+        break;
+      case CHAR_P:
+      case CHAR_B:
+      case CHAR_E:
+      case CHAR_D:
+      case CHAR_C:
+      case CHAR_H:
+        this.#openBatch = true;
+        break;
+    }
+    this.state!.onFrontend(type, body);
+  }
+
+  #onBackendMessage = (type: number, body: Uint8Array): void => {
+    if (type === CHAR_G || type === CHAR_W) {
+      this.#copyIn = true;
+      return;
+    }
+    if (type === CHAR_Z) {
+      this.#copyIn = false;
+      this.#readySeen = true;
+    }
+    this.state!.onBackend(type, body);
+  };
+
+  #onClientData = (chunk: Uint8Array): void => {
+    // After a protocol error the rest of the bad message still arrives; it is
+    // drained (so closing sends FIN, not a reset that would destroy our
+    // ErrorResponse) but neither scanned again nor forwarded.
+    if (this.#closed) return;
+    if (this.#held.length > 0 || this.#moving || (this.#ctx.gate.paused && this.#quiescent())) {
+      this.#hold(chunk);
+      return;
+    }
+    this.#ctx.metrics.tallies.bytesIn += chunk.length;
+    try {
+      this.#frontScanner!.scan(chunk);
+    } catch (err) {
+      this.#protocolError(err);
+      return;
+    }
+    const backend = this.#backend!;
+    if (!backend.write(chunk)) {
+      this.#backpressure = true;
+      this.#updateClientFlow();
+      backend.once("drain", () => {
+        this.#backpressure = false;
+        this.#updateClientFlow();
+      });
+    }
+    if (this.#terminating) this.close();
+  };
+
+  #onBackendData = (chunk: Uint8Array): void => {
+    this.#ctx.metrics.tallies.bytesOut += chunk.length;
+    try {
+      this.#backScanner!.scan(chunk);
+    } catch (err) {
+      this.#log.error("database sent a malformed message", { error: errorMessage(err) });
+      this.close();
+      return;
+    }
+    const backend = this.#backend!;
+    if (!this.#client.write(chunk)) {
+      backend.pause();
+      this.#client.once("drain", () => backend.resume());
+    }
+    if (this.#readySeen) {
+      this.#readySeen = false;
+      this.#afterReady();
+    }
+  };
+
+  #onBackendClose = (): void => this.#backendLost();
+
+  #attachBackend(backend: Duplex): void {
+    this.#backend = backend;
+    this.#backScanner = new FrameScanner(
+      BACKEND_SCANNED,
       undefined,
       BACKEND_MAX_MESSAGE,
-      (type, body) => state.onBackend(type, body),
+      this.#onBackendMessage,
     );
-    this.#backendScanner = backScanner;
-    const onClientData = (chunk: Uint8Array) => {
-      tallies.bytesIn += chunk.length;
-      // After a protocol error the rest of the bad message still arrives; it
-      // is drained (so closing sends FIN, not a reset that would lose our
-      // ErrorResponse) but neither scanned again nor forwarded.
-      if (this.#closed) return;
-      try {
-        frontScanner.scan(chunk);
-      } catch (err) {
-        this.#protocolError(err);
-        return;
-      }
-      if (!backend.write(chunk)) {
-        client.pause();
-        backend.once("drain", () => client.resume());
-      }
-      if (this.#terminating) this.close();
-    };
-    const onBackendData = (chunk: Uint8Array) => {
-      tallies.bytesOut += chunk.length;
-      try {
-        backScanner.scan(chunk);
-      } catch (err) {
-        this.#log.error("database sent a malformed message", { error: errorMessage(err) });
-        this.close();
-        return;
-      }
-      if (!client.write(chunk)) {
-        backend.pause();
-        client.once("drain", () => backend.resume());
-      }
-    };
-    client.on("data", onClientData);
-    backend.on("data", onBackendData);
-    client.on("close", () => this.close());
-    backend.on("close", () => this.#backendLost());
-    if (backendPending.length > 0) onBackendData(backendPending);
-    if (clientPending.length > 0) onClientData(clientPending);
-    client.resume();
+    backend.on("data", this.#onBackendData);
+    backend.on("close", this.#onBackendClose);
     backend.resume();
+  }
+
+  #detachBackend(): Duplex | undefined {
+    const backend = this.#backend;
+    backend?.removeListener("data", this.#onBackendData);
+    backend?.removeListener("close", this.#onBackendClose);
+    backend?.pause();
+    return backend;
+  }
+
+  /** The client is between requests and nothing is in flight: work may move or wait here. */
+  #quiescent(): boolean {
+    return this.state!.idle && !this.#openBatch && !this.#copyIn &&
+      (this.#frontScanner?.atBoundary ?? true);
+  }
+
+  /** Whether this session is not holding up a drain. */
+  get drained(): boolean {
+    if (this.#waitingAtGate) return true;
+    return this.#frontScanner !== undefined && this.#quiescent() && !this.#moving;
+  }
+
+  /** Whether the session holds client work back (at the gate or before its first database). */
+  get held(): boolean {
+    return this.#waitingAtGate || this.#held.length > 0;
+  }
+
+  #hold(chunk: Uint8Array): void {
+    const first = this.#held.length === 0;
+    this.#held.push(chunk);
+    this.#updateClientFlow();
+    if (first) this.#ctx.gate.notify();
+  }
+
+  #updateClientFlow(): void {
+    if (this.#backpressure || this.#held.length > 0 || this.#moving) this.#client.pause();
+    else this.#client.resume();
+  }
+
+  /**
+   * Runs after each ReadyForQuery and whenever the gate or the route changes:
+   * moves an idle session to a newer source of truth, releases held work when
+   * it may run, and reports drain progress.
+   */
+  #afterReady(): void {
+    if (this.#closed || this.#moving) return;
+    const gate = this.#ctx.gate;
+    if (gate.paused) {
+      if (this.#held.length > 0 && !this.#quiescent()) this.#release();
+      else gate.notify();
+      return;
+    }
+    const latest = this.#ctx.router.current();
+    if (this.route && latest.epoch > this.route.epoch && this.#quiescent()) {
+      if (latest.side === this.route.side) this.route = latest;
+      else {
+        this.#moveTo(latest);
+        return;
+      }
+    }
+    if (this.#held.length > 0) this.#release();
+  }
+
+  /** Called when the gate opens or the routing state changed. */
+  reconsider(): void {
+    if (this.#frontScanner) this.#afterReady();
+  }
+
+  #release(): void {
+    const held = this.#held;
+    this.#held = [];
+    this.#updateClientFlow();
+    for (let i = 0; i < held.length; i++) {
+      if (this.#closed) return;
+      if (this.#moving || this.#held.length > 0 || (this.#ctx.gate.paused && this.#quiescent())) {
+        this.#held.push(...held.slice(i));
+        this.#updateClientFlow();
+        return;
+      }
+      this.#onClientData(held[i]);
+    }
+  }
+
+  async #moveTo(route: Route): Promise<void> {
+    this.#moving = true;
+    this.#updateClientFlow();
+    const from = this.route!;
+    const label = `${route.side} database`;
+    const started = performance.now();
+    try {
+      const { socket, auth } = await openReplayedBackend(route.spec, this.state!, label);
+      if (this.#closed) {
+        socket.destroy();
+        return;
+      }
+      const old = this.#detachBackend();
+      old?.end(TERMINATE);
+      this.route = route;
+      this.#backendKey = { processId: auth.backendProcessId, secretKey: auth.backendSecretKey };
+      socket.on("error", () => {});
+      this.#announceParameters(auth.parameters);
+      this.#attachBackend(socket);
+      this.#ctx.metrics.sessionMoves.inc({ to: route.side, outcome: "ok" });
+      this.#log.info("session moved", {
+        from: from.side,
+        to: route.side,
+        epoch: route.epoch,
+        ms: Math.round(performance.now() - started),
+      });
+    } catch (err) {
+      this.#ctx.metrics.sessionMoves.inc({ to: route.side, outcome: "failed" });
+      this.#log.error("could not move session", { to: route.side, error: errorMessage(err) });
+      this.#moving = false;
+      this.#fatal({
+        severity: "FATAL",
+        code: "08006",
+        message: `LMS could not move this session to the ${route.side} database: ${
+          errorMessage(err)
+        }`,
+        hint: "reconnect",
+      });
+      return;
+    }
+    this.#moving = false;
+    this.#updateClientFlow();
+    this.#afterReady();
+  }
+
+  /** Tells the client about server parameters that differ on the new database. */
+  #announceParameters(parameters: Map<string, string>): void {
+    const known = this.state!.serverParameters;
+    for (const [name, value] of parameters) {
+      if (known.get(name) === value) continue;
+      known.set(name, value);
+      this.#client.write(message("S", cstring(name), cstring(value)));
+    }
   }
 
   #protocolError(err: unknown): void {
@@ -285,7 +516,7 @@ export class PgSession {
   /** Sends an error to the client when the stream is at a message boundary, then closes. */
   #fatal(fields: ErrorFields): void {
     if (this.#closed) return;
-    if (!this.#backendScanner || this.#backendScanner.atBoundary) {
+    if (!this.#backScanner || this.#backScanner.atBoundary) {
       this.#client.write(errorResponse(fields));
     }
     this.close();
@@ -293,11 +524,13 @@ export class PgSession {
 
   #failStartup(err: unknown): void {
     if (this.#closed) return;
+    if (err instanceof ClientCertificateRejected) this.#client = err.socket;
     if (!(err instanceof BackendRejectedError)) {
       const known = err instanceof LmsError;
       const code = !known
         ? "XX000"
-        : err.code === "BACKEND_UNAVAILABLE" || err.code === "BACKEND_TLS_REQUIRED"
+        : err.code === "BACKEND_UNAVAILABLE" || err.code === "BACKEND_TLS_REQUIRED" ||
+            err.code === "BACKEND_LOST"
         ? "08006"
         : err.code === "CLIENT_TLS_REQUIRED"
         ? "28000"
@@ -312,7 +545,9 @@ export class PgSession {
         this.#client.write(errorResponse({
           severity: "FATAL",
           code,
-          message: err instanceof LmsError ? err.message : `LMS internal error: ${errorMessage(err)}`,
+          message: err instanceof LmsError
+            ? err.message
+            : `LMS internal error: ${errorMessage(err)}`,
           hint: err instanceof LmsError && err.hint ? err.hint : undefined,
         }));
       }
@@ -330,6 +565,11 @@ export class PgSession {
     );
   }
 
+  /** Disconnects the client with an admin-shutdown error naming `reason`. */
+  terminate(reason: string): void {
+    this.#fatal({ severity: "FATAL", code: "57P01", message: `LMS: ${reason}` });
+  }
+
   /**
    * Ends the session and releases its database connection. A request still
    * running on the database is cancelled first, so the database does not keep
@@ -343,7 +583,9 @@ export class PgSession {
     if (this.#processId) this.#ctx.cancels.unregister(this.#processId);
     const backend = this.#backend;
     if (backend && !backend.destroyed) {
-      if ((this.state?.pendingRequests ?? 0) > 0 && !this.#terminating) this.cancel();
+      // An open batch may be executing without a Sync (Execute then Flush).
+      const busy = (this.state?.pendingRequests ?? 0) > 0 || this.#openBatch;
+      if (busy && !this.#terminating) this.cancel();
       if (!this.#terminating) backend.write(TERMINATE);
       backend.end();
       setTimeout(() => backend.destroy(), 1_000).unref?.();

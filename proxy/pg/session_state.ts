@@ -15,16 +15,10 @@ import {
   type ParseMessage,
   readCString,
 } from "./messages.ts";
-import { type SessionCommand, sessionCommands } from "./sql_session_commands.ts";
-import { typeSet } from "./framing.ts";
+import { type SessionCommand, sessionCommands, withoutRolledBack } from "./sql_session_commands.ts";
 
 /** Transaction status as reported by ReadyForQuery. */
 export type TxStatus = "I" | "T" | "E";
-
-/** Frontend message types the state tracker needs to see whole (Terminate is the session's). */
-export const FRONTEND_WATCHED = typeSet("QPCSFB");
-/** Backend message types the state tracker needs to see whole. */
-export const BACKEND_WATCHED = typeSet("ZSE13C");
 
 type PendingOp =
   | { kind: "parse"; msg: ParseMessage }
@@ -63,6 +57,9 @@ export class SessionState {
 
   #ops: PendingOp[] = [];
   #staged: SessionCommand[] = [];
+  /** Session commands bound since the last Sync: extended-protocol SETs count too. */
+  #bound: SessionCommand[] = [];
+  #unnamedSql = "";
   #failed = false;
   #lastTag = "";
   #onRequestDone: (outcome: RequestOutcome) => void;
@@ -91,25 +88,33 @@ export class SessionState {
     return this.txStatus === "I" && this.#ops.length === 0;
   }
 
-  /** Feeds one whole frontend message of a {@linkcode FRONTEND_WATCHED} type. */
+  /** Feeds one whole frontend message; it acts on Q, P, B, C, S and F. */
   onFrontend(type: number, body: Uint8Array): void {
     switch (type) {
       case CHAR_Q: {
         const sql = decodeText(body);
         this.#noteQuery(sql);
-        this.#ops.push({ kind: "sync", startedAt: performance.now(), commands: sessionCommands(sql) });
+        this.#ops.push({
+          kind: "sync",
+          startedAt: performance.now(),
+          commands: sessionCommands(sql),
+        });
         break;
       }
       case CHAR_P: {
         const msg = decodeParse(body);
         this.#noteQuery(msg.sql);
+        if (msg.name === "") this.#unnamedSql = msg.sql;
         this.#ops.push({ kind: "parse", msg });
         break;
       }
       case CHAR_B: {
         const [, at] = readCString(body, 0);
-        const statement = this.prepared.get(readCString(body, at)[0]);
-        if (statement) this.#noteQuery(statement.sql);
+        const sql = this.#statementSql(readCString(body, at)[0]);
+        if (sql !== undefined) {
+          this.#noteQuery(sql);
+          this.#bound.push(...sessionCommands(sql));
+        }
         break;
       }
       case CHAR_C: {
@@ -118,13 +123,26 @@ export class SessionState {
         break;
       }
       case CHAR_S:
+        this.#ops.push({ kind: "sync", startedAt: performance.now(), commands: this.#bound });
+        this.#bound = [];
+        break;
       case CHAR_F:
         this.#ops.push({ kind: "sync", startedAt: performance.now(), commands: [] });
         break;
     }
   }
 
-  /** Feeds one whole backend message of a {@linkcode BACKEND_WATCHED} type. */
+  /** SQL of a statement a Bind names, including one parsed earlier in the same batch. */
+  #statementSql(name: string): string | undefined {
+    if (name === "") return this.#unnamedSql;
+    for (let i = this.#ops.length - 1; i >= 0; i--) {
+      const op = this.#ops[i];
+      if (op.kind === "parse" && op.msg.name === name) return op.msg.sql;
+    }
+    return this.prepared.get(name)?.sql;
+  }
+
+  /** Feeds one whole backend message; it acts on Z, S, E, 1, 3 and C. */
   onBackend(type: number, body: Uint8Array): void {
     switch (type) {
       case CHAR_1: {
@@ -182,11 +200,16 @@ export class SessionState {
     const failed = this.#failed;
     this.#failed = false;
     if (sync?.kind === "sync") {
-      if (!failed) this.#staged.push(...sync.commands);
+      // Prepared statements are not transactional: DEALLOCATE holds even if
+      // its transaction rolls back.
+      for (const cmd of failed ? [] : sync.commands) {
+        if (cmd.kind === "deallocate" || cmd.kind === "deallocate-all") this.#apply([cmd]);
+        else this.#staged.push(cmd);
+      }
       this.#onRequestDone({ startedAt: sync.startedAt, failed });
     }
     if (status === "I") {
-      if (!failed && this.#lastTag !== "ROLLBACK") this.#apply(this.#staged);
+      if (!failed && this.#lastTag !== "ROLLBACK") this.#apply(withoutRolledBack(this.#staged));
       this.#staged = [];
       this.txStartedAt = 0;
     } else if (this.txStatus === "I") {

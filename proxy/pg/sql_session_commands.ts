@@ -14,7 +14,10 @@ export type SessionCommand =
   | { kind: "reset-all" }
   | { kind: "discard-all" }
   | { kind: "deallocate"; name: string }
-  | { kind: "deallocate-all" };
+  | { kind: "deallocate-all" }
+  | { kind: "savepoint"; name: string }
+  | { kind: "rollback-to"; name: string }
+  | { kind: "release"; name: string };
 
 /** Splits SQL text into statements at top-level semicolons. */
 export function splitStatements(sql: string): string[] {
@@ -73,7 +76,9 @@ export function classifyStatement(statement: string): SessionCommand | undefined
       return { kind: "set", name: "session_authorization", statement: s };
     }
     if (bodyUpper.startsWith("ROLE")) return { kind: "set", name: "role", statement: s };
-    if (bodyUpper.startsWith("NAMES")) return { kind: "set", name: "client_encoding", statement: s };
+    if (bodyUpper.startsWith("NAMES")) {
+      return { kind: "set", name: "client_encoding", statement: s };
+    }
     if (bodyUpper.startsWith("CHARACTERISTICS")) {
       return { kind: "set", name: "session_characteristics", statement: s };
     }
@@ -90,6 +95,12 @@ export function classifyStatement(statement: string): SessionCommand | undefined
     return { kind: "reset", name: normaliseName(name) };
   }
   if (/^DISCARD\s+ALL$/i.test(s)) return { kind: "discard-all" };
+  const savepoint = /^SAVEPOINT\s+(\S+)$/i.exec(s);
+  if (savepoint) return { kind: "savepoint", name: normaliseName(savepoint[1]) };
+  const rollbackTo = /^ROLLBACK\s+(?:WORK\s+|TRANSACTION\s+)?TO\s+(?:SAVEPOINT\s+)?(\S+)$/i.exec(s);
+  if (rollbackTo) return { kind: "rollback-to", name: normaliseName(rollbackTo[1]) };
+  const release = /^RELEASE\s+(?:SAVEPOINT\s+)?(\S+)$/i.exec(s);
+  if (release) return { kind: "release", name: normaliseName(release[1]) };
   const dealloc = /^DEALLOCATE\s+(PREPARE\s+)?(\S+)$/i.exec(s);
   if (dealloc) {
     return dealloc[2].toUpperCase() === "ALL"
@@ -101,11 +112,34 @@ export function classifyStatement(statement: string): SessionCommand | undefined
 
 /** Every session-state change in a (possibly multi-statement) SQL text. */
 export function sessionCommands(sql: string): SessionCommand[] {
-  if (!/\b(SET|RESET|DISCARD|DEALLOCATE)\b/i.test(sql)) return [];
+  if (!/\b(SET|RESET|DISCARD|DEALLOCATE|SAVEPOINT|ROLLBACK|RELEASE)\b/i.test(sql)) return [];
   const out: SessionCommand[] = [];
   for (const statement of splitStatements(sql)) {
     const cmd = classifyStatement(statement);
     if (cmd) out.push(cmd);
+  }
+  return out;
+}
+
+/**
+ * The commands of a committed transaction that still hold: what a
+ * `ROLLBACK TO SAVEPOINT` undid is dropped, and the savepoint markers go.
+ */
+export function withoutRolledBack(commands: SessionCommand[]): SessionCommand[] {
+  const out: SessionCommand[] = [];
+  const marks: { name: string; at: number }[] = [];
+  for (const cmd of commands) {
+    if (cmd.kind === "savepoint") {
+      marks.push({ name: cmd.name, at: out.length });
+    } else if (cmd.kind === "rollback-to" || cmd.kind === "release") {
+      const i = marks.findLastIndex((m) => m.name === cmd.name);
+      if (i < 0) continue;
+      // ROLLBACK TO keeps its savepoint and destroys later ones; RELEASE destroys it too.
+      if (cmd.kind === "rollback-to") out.length = marks[i].at;
+      marks.length = cmd.kind === "rollback-to" ? i + 1 : i;
+    } else {
+      out.push(cmd);
+    }
   }
   return out;
 }

@@ -59,7 +59,10 @@ export function decodeStartupPacket(body: Uint8Array): StartupPacket {
     throw new FramingError("PROTOCOL_VIOLATION", "startup packet is not NUL-terminated");
   }
   if (!params.get("user")) {
-    throw new FramingError("PROTOCOL_VIOLATION", "no PostgreSQL user name specified in startup packet");
+    throw new FramingError(
+      "PROTOCOL_VIOLATION",
+      "no PostgreSQL user name specified in startup packet",
+    );
   }
   return { kind: "startup", params };
 }

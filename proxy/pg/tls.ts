@@ -23,6 +23,29 @@ function parentOf(socket: tls.TLSSocket): net.Socket | undefined {
 }
 
 /**
+ * A client finished the TLS handshake with a certificate `SSL_CA` did not
+ * sign, or with none. The encrypted socket is kept so the refusal can be
+ * told to the client as a PostgreSQL error it can read.
+ */
+export class ClientCertificateRejected extends LmsError {
+  /** The encrypted socket, to write the refusal on and close. */
+  readonly socket: tls.TLSSocket;
+
+  /**
+   * @param socket the encrypted client socket
+   * @param reason why the certificate was not accepted
+   */
+  constructor(socket: tls.TLSSocket, reason: string) {
+    super(
+      "CLIENT_TLS_REQUIRED",
+      `client certificate rejected: ${reason}`,
+      "connect with sslcert/sslkey naming a certificate signed by the proxy's SSL_CA",
+    );
+    this.socket = socket;
+  }
+}
+
+/**
  * Upgrades accepted plain sockets to TLS. It feeds each socket to one
  * `tls.Server` because, on Deno, only that path verifies client certificates
  * against the CA; a bare `TLSSocket` accepts any certificate.
@@ -39,13 +62,24 @@ export class ClientTlsUpgrader {
     this.#server = tls.createServer({
       cert: material.cert,
       key: material.key,
-      ...(material.ca ? { ca: material.ca, requestCert: true, rejectUnauthorized: true } : {}),
+      // The check happens in "secureConnection": refusing inside the handshake
+      // makes Deno drop the connection without an alert, and the client would
+      // only see an EOF instead of the reason.
+      ...(material.ca ? { ca: material.ca, requestCert: true, rejectUnauthorized: false } : {}),
     });
     this.#server.on("secureConnection", (socket: tls.TLSSocket) => {
       const parent = parentOf(socket);
       const waiter = parent && this.#pending.get(parent);
       if (!waiter || !parent) return socket.destroy();
       this.#pending.delete(parent);
+      if (this.verifiesClients && !socket.authorized) {
+        socket.on("error", () => {});
+        const presented = Object.keys(socket.getPeerCertificate() ?? {}).length > 0;
+        const reason = presented
+          ? `not signed by SSL_CA (${String(socket.authorizationError ?? "unverified")})`
+          : "the client presented no certificate";
+        return waiter.reject(new ClientCertificateRejected(socket, reason));
+      }
       waiter.resolve(socket);
     });
     this.#server.on("tlsClientError", (err: Error, socket: tls.TLSSocket) => {

@@ -14,6 +14,7 @@
  */
 
 import { LmsError } from "../../shared/errors.ts";
+import { readRssKiB } from "./proc_stats.ts";
 
 /** Memory before and after opening the idle clients. */
 export interface IdleMemoryResult {
@@ -25,6 +26,10 @@ export interface IdleMemoryResult {
   rssAfterKiB: number;
   /** `(after - before) / connections`, KiB. */
   perConnectionKiB: number;
+  /** VmRSS after a forced full collection, KiB; `null` without a garbage collector to drive. */
+  rssAfterGcKiB: number | null;
+  /** `(afterGc - before) / connections`, KiB; `null` without a garbage collector to drive. */
+  perConnectionAfterGcKiB: number | null;
 }
 
 /** Open idle client connections. */
@@ -47,40 +52,42 @@ const SETTLE_TOLERANCE = 0.005;
  * Measures `pid`'s resident memory per idle client at `count` clients
  * connected to `port`; the clients are closed before this returns.
  *
+ * With `collectGarbage` (a way to force a full collection in the process),
+ * the baseline is taken after one, and a second reading after another with
+ * the clients still connected: the first "after" reading is what the process
+ * holds right after the logins, the second what it holds for the sessions.
+ *
  * @throws {LmsError} `TIMEOUT` / `BACKEND_UNAVAILABLE` when a client cannot log in.
  */
 export async function measureIdleMemory(
   pid: number,
   port: number,
   count: number,
+  collectGarbage?: () => Promise<void>,
 ): Promise<IdleMemoryResult> {
+  await collectGarbage?.();
   const rssBeforeKiB = await settledRssKiB(pid);
   const clients = await openIdleClients(port, count);
   try {
     const rssAfterKiB = await settledRssKiB(pid);
+    let rssAfterGcKiB: number | null = null;
+    if (collectGarbage) {
+      await collectGarbage();
+      rssAfterGcKiB = await settledRssKiB(pid);
+    }
     return {
       connections: count,
       rssBeforeKiB,
       rssAfterKiB,
       perConnectionKiB: (rssAfterKiB - rssBeforeKiB) / count,
+      rssAfterGcKiB,
+      perConnectionAfterGcKiB: rssAfterGcKiB === null
+        ? null
+        : (rssAfterGcKiB - rssBeforeKiB) / count,
     };
   } finally {
     clients.close();
   }
-}
-
-/** The VmRSS of `pid` in KiB, from `/proc/<pid>/status`. */
-export async function readRssKiB(pid: number): Promise<number> {
-  const status = await Deno.readTextFile(`/proc/${pid}/status`);
-  const m = /^VmRSS:\s+(\d+) kB$/m.exec(status);
-  if (!m) {
-    throw new LmsError(
-      "NOT_SUPPORTED",
-      `/proc/${pid}/status has no VmRSS line`,
-      "run the benchmark on Linux",
-    );
-  }
-  return Number(m[1]);
 }
 
 /**

@@ -28,28 +28,15 @@ export interface PgbenchRunOptions {
   /** `-M`. */
   protocol: PgbenchProtocol;
   /**
-   * Directory for the per-transaction logs (`-l`); without it no percentiles
-   * are computed (warm-up runs). The caller owns and removes the directory.
+   * Directory for the per-transaction logs (`-l`), none without it (warm-up
+   * runs). The caller owns and removes the directory.
    */
   logDir?: string;
-  /** File name prefix of the logs inside `logDir`. */
+  /**
+   * File name prefix of the logs inside `logDir`; pgbench appends `.<pid>`
+   * and `.<thread>`, so runs may share a prefix.
+   */
   logName?: string;
-}
-
-/** What one pgbench run measured. */
-export interface PgbenchResult {
-  /** `tps = … (without initial connection time)`. */
-  tps: number;
-  /** `latency average = … ms`. */
-  latencyAvgMs: number;
-  /** Median transaction latency from the logs, in ms; `null` without logs. */
-  p50Ms: number | null;
-  /** 99th percentile transaction latency from the logs, in ms; `null` without logs. */
-  p99Ms: number | null;
-  /** `number of transactions actually processed`. */
-  transactions: number;
-  /** `number of failed transactions` (0 when pgbench does not print it). */
-  failed: number;
 }
 
 /** The summary figures pgbench prints on stdout. */
@@ -91,13 +78,14 @@ export async function initPgbench(port: number, scale: number): Promise<void> {
 }
 
 /**
- * Runs pgbench once and returns its figures.
+ * Runs pgbench once and returns its summary; with `logDir`, every
+ * transaction's latency is also logged there (see {@linkcode latencyPercentiles}).
  *
  * @throws {LmsError} `TOOL_UNAVAILABLE` when pgbench exits non-zero (a target
  * that broke a connection fails the run rather than skewing it) or prints no
  * summary.
  */
-export async function runPgbench(opts: PgbenchRunOptions): Promise<PgbenchResult> {
+export async function runPgbench(opts: PgbenchRunOptions): Promise<PgbenchSummary> {
   const args = [
     "-c",
     String(opts.clients),
@@ -120,15 +108,22 @@ export async function runPgbench(opts: PgbenchRunOptions): Promise<PgbenchResult
       "the target dropped connections or refused them; look at its log",
     );
   }
-  const summary = parsePgbenchSummary(out.stdout);
-  if (!prefix) return { ...summary, p50Ms: null, p99Ms: null };
-  const latencies = await readTransactionLatencies(opts.logDir!, opts.logName ?? "pgbench");
+  return parsePgbenchSummary(out.stdout);
+}
+
+/**
+ * Exact median and 99th percentile, in ms, over every transaction logged
+ * under `name` in `dir` — by all runs that used that log name.
+ *
+ * @throws {LmsError} `TOOL_UNAVAILABLE` when there is no log.
+ */
+export async function latencyPercentiles(
+  dir: string,
+  name: string,
+): Promise<{ p50Ms: number; p99Ms: number }> {
+  const latencies = await readTransactionLatencies(dir, name);
   latencies.sort();
-  return {
-    ...summary,
-    p50Ms: percentile(latencies, 0.5) / 1000,
-    p99Ms: percentile(latencies, 0.99) / 1000,
-  };
+  return { p50Ms: percentile(latencies, 0.5) / 1000, p99Ms: percentile(latencies, 0.99) / 1000 };
 }
 
 /**

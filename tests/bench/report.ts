@@ -6,17 +6,36 @@
  */
 
 import type { IdleMemoryResult } from "./idle_memory.ts";
-import type { PgbenchResult, PgbenchScript } from "./pgbench.ts";
+import type { PgbenchScript } from "./pgbench.ts";
 
 /** Where pgbench connected. */
 export type BenchTarget = "direct" | "lms" | "pgbouncer";
 
-/** One measured pgbench run. */
-export interface BenchMeasurement extends PgbenchResult {
+/** One target and script, over all rounds. */
+export interface BenchMeasurement {
   /** The endpoint. */
   target: BenchTarget;
   /** The pgbench script. */
   script: PgbenchScript;
+  /** Median TPS of the rounds (without initial connection time). */
+  tps: number;
+  /** TPS of each round, in the order they ran. */
+  tpsPerRound: number[];
+  /** Mean of pgbench's `latency average` over the rounds, ms. */
+  latencyAvgMs: number;
+  /** Median transaction latency over every transaction of every round, ms. */
+  p50Ms: number;
+  /** 99th percentile transaction latency over every transaction of every round, ms. */
+  p99Ms: number;
+  /** Transactions processed, all rounds. */
+  transactions: number;
+  /** Failed transactions, all rounds. */
+  failed: number;
+  /**
+   * CPU time (user + system) the proxy or PgBouncer spent per transaction,
+   * all rounds, in µs; `null` for the direct runs.
+   */
+  middleCpuUsPerTx: number | null;
 }
 
 /** A measured run with its ratios to the same script's direct and PgBouncer runs. */
@@ -60,10 +79,13 @@ export function withRatios(measurements: BenchMeasurement[]): BenchRow[] {
   });
 }
 
-/** The pgbench table: target, script, TPS, p50, p99, ratios. */
+/**
+ * The pgbench table: target, script, TPS, p50, p99, ratios, and the CPU the
+ * process in the middle (proxy or PgBouncer) spent per transaction.
+ */
 export function formatRunTable(rows: BenchRow[]): string {
   return formatTable(
-    ["target", "script", "TPS", "p50 ms", "p99 ms", "vs direct", "vs PgBouncer"],
+    ["target", "script", "TPS", "p50 ms", "p99 ms", "vs direct", "vs PgBouncer", "CPU µs/tx"],
     rows.map((r) => [
       r.target,
       r.script,
@@ -72,21 +94,35 @@ export function formatRunTable(rows: BenchRow[]): string {
       fixed(r.p99Ms, 3),
       ratio(r.ratioToDirect),
       ratio(r.ratioToPgBouncer),
+      fixed(r.middleCpuUsPerTx, 1),
     ]),
     2,
   );
 }
 
-/** The idle-memory table: process, connections, RSS before/after, KiB per connection. */
+/**
+ * The idle-memory table: process, connections, RSS before and after, KiB per
+ * connection as measured and after a forced full garbage collection.
+ */
 export function formatMemoryTable(rows: MemoryRow[]): string {
   return formatTable(
-    ["process", "idle conns", "RSS before KiB", "RSS after KiB", "KiB per conn"],
+    [
+      "process",
+      "idle conns",
+      "RSS before KiB",
+      "RSS after KiB",
+      "KiB/conn",
+      "RSS after GC KiB",
+      "KiB/conn after GC",
+    ],
     rows.map((r) => [
       r.target,
       String(r.connections),
       String(r.rssBeforeKiB),
       String(r.rssAfterKiB),
       r.perConnectionKiB.toFixed(1),
+      r.rssAfterGcKiB === null ? "-" : String(r.rssAfterGcKiB),
+      fixed(r.perConnectionAfterGcKiB, 1),
     ]),
     1,
   );

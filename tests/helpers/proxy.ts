@@ -26,6 +26,7 @@ export async function startTestProxy(env: ProxyEnv): Promise<ProxyServer & Async
     },
   });
   const proxy = await startProxy(config, createLogger("proxy", { test: true }));
+  await proxy.ready;
   return Object.assign(proxy, { [Symbol.asyncDispose]: () => proxy.close() });
 }
 

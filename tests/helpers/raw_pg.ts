@@ -124,31 +124,39 @@ export class RawPgClient implements AsyncDisposable {
 
   /** The next single byte (the answer to SSLRequest/GSSENCRequest), or null at EOF. */
   readByte(timeoutMs = DEFAULT_TIMEOUT_MS): Promise<number | null> {
-    return this.#until(() => {
-      if (this.#buf.length > 0) {
-        const b = this.#buf[0];
-        this.#buf = this.#buf.subarray(1);
-        return b;
-      }
-      return this.#eof ? null : undefined;
-    }, timeoutMs, "a byte");
+    return this.#until(
+      () => {
+        if (this.#buf.length > 0) {
+          const b = this.#buf[0];
+          this.#buf = this.#buf.subarray(1);
+          return b;
+        }
+        return this.#eof ? null : undefined;
+      },
+      timeoutMs,
+      "a byte",
+    );
   }
 
   /** The next typed message, or null when the server closed the connection. */
   readMessage(timeoutMs = DEFAULT_TIMEOUT_MS): Promise<RawMessage | null> {
-    return this.#until(() => {
-      const buf = this.#buf;
-      if (buf.length >= 5) {
-        const length = readInt32(buf, 1);
-        if (buf.length >= length + 1) {
-          const msg = { type: String.fromCharCode(buf[0]), body: buf.slice(5, length + 1) };
-          this.#buf = buf.subarray(length + 1);
-          return msg;
+    return this.#until(
+      () => {
+        const buf = this.#buf;
+        if (buf.length >= 5) {
+          const length = readInt32(buf, 1);
+          if (buf.length >= length + 1) {
+            const msg = { type: String.fromCharCode(buf[0]), body: buf.slice(5, length + 1) };
+            this.#buf = buf.subarray(length + 1);
+            return msg;
+          }
         }
-      }
-      if (this.#eof) return null;
-      return undefined;
-    }, timeoutMs, "a message");
+        if (this.#eof) return null;
+        return undefined;
+      },
+      timeoutMs,
+      "a message",
+    );
   }
 
   /**

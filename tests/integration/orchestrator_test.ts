@@ -145,6 +145,7 @@ Deno.test({
   sanitizeResources: false,
   fn: async (t) => {
     const certs = await makeCerts();
+    await using _removeCerts = { [Symbol.asyncDispose]: () => certs.cleanup() };
     await using source = await startPgCluster({ name: "orch-source" });
     await using target = await startPgCluster({ name: "orch-target" });
     const port = await freePort();
@@ -486,12 +487,12 @@ Deno.test({
           assert.deepEqual(s.cutover?.terminated, ["proxy-1/s-long"]);
           assert.deepEqual(p1.cancelBlockingCalls, [false, true]);
           assert.deepEqual(p2.cancelBlockingCalls, []);
-          const steps = s.history.map((e) => e.step);
-          for (
-            const step of ["drain_timeout", "cancel_blocking", "terminate_blocking", "drained"]
-          ) {
-            assert.ok(steps.includes(step), `history has ${step}: ${steps}`);
-          }
+          // History events that change no state are appended in the background.
+          const wanted = ["drain_timeout", "cancel_blocking", "terminate_blocking", "drained"];
+          await waitFor("history of the drain", async () => {
+            const steps = (await status()).history.map((e) => e.step);
+            return wanted.every((step) => steps.includes(step));
+          });
           assert.equal((await api("POST", API_PATHS.consistentAbort)).status, 200);
         },
       );
@@ -565,7 +566,94 @@ Deno.test({
       await orchestrator.close();
       apiClient.close();
       await target.psql("DROP SUBSCRIPTION IF EXISTS lms_markers").catch(() => {});
-      await certs.cleanup();
+    }
+  },
+});
+
+Deno.test({
+  name: "control client: survives malformed frames and a failing handler, reconnects",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const received: Record<string, unknown>[][] = [];
+    const sockets: WebSocket[] = [];
+    const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (req) => {
+      const { socket, response } = Deno.upgradeWebSocket(req);
+      const frames: Record<string, unknown>[] = [];
+      received.push(frames);
+      sockets.push(socket);
+      socket.onmessage = (e) => frames.push(JSON.parse(String(e.data)));
+      return response;
+    });
+    const handler = new (class extends FakeProxy {
+      override connections(): ConnectionInfo[] {
+        throw new Error("session table is locked");
+      }
+    })("p-x");
+    handler.sessionsById.set("s1", null);
+    const client = startControlClient({
+      url: `http://127.0.0.1:${server.addr.port}`,
+      proxyId: "p-x",
+      version: "test",
+      handler,
+      heartbeatMs: 50,
+      drainProgressMs: 20,
+      backoffInitialMs: 20,
+      backoffMaxMs: 50,
+    });
+    try {
+      await waitFor("hello", () => received[0]?.some((m) => m.type === "hello"));
+      const hello = received[0].find((m) => m.type === "hello");
+      assert.deepEqual(hello, {
+        v: 1,
+        type: "hello",
+        proxyId: "p-x",
+        version: "test",
+        state: null,
+        sessions: handler.sessions(),
+      });
+      const ws = sockets[0];
+      ws.send("not json at all");
+      ws.send(JSON.stringify({ v: 7, type: "welcome" }));
+      ws.send(JSON.stringify({ v: 1, type: "launch_missiles" }));
+      ws.send(JSON.stringify({ v: 1, type: "list_connections", requestId: "r1", redact: false }));
+      const state = { sourceOfTruth: "target", epoch: 4, phase: "idle" } as const;
+      ws.send(JSON.stringify({ v: 1, type: "welcome", state }));
+      await client.whenConnected();
+      assert.deepEqual(handler.current, state);
+
+      const errors = () => received[0].filter((m) => m.type === "error").map((m) => m.code);
+      await waitFor("4 error replies", () => errors().length >= 4);
+      assert.deepEqual(errors(), [
+        "MALFORMED_JSON",
+        "WRONG_VERSION",
+        "INVALID_MESSAGE",
+        "HANDLER_FAILED",
+      ]);
+
+      ws.send(JSON.stringify({ v: 1, type: "pause", cutoverId: "c9", epoch: 4 }));
+      await waitFor(
+        "drained report",
+        () => received[0].some((m) => m.type === "drain_progress" && m.drained === true),
+      );
+      assert.ok(handler.isPaused);
+      await waitFor(
+        "a paused heartbeat",
+        () => received[0].some((m) => m.type === "heartbeat" && m.epoch === 4 && m.paused === true),
+      );
+
+      // The orchestrator goes away: the proxy keeps its state and reconnects.
+      ws.close();
+      await waitFor("reconnect", () => received[1]?.some((m) => m.type === "hello"));
+      assert.deepEqual(received[1].find((m) => m.type === "hello")?.state, state);
+      assert.ok(handler.isPaused, "still paused while the orchestrator is away");
+      // The cutover ended meanwhile: the welcome's idle state releases the pause.
+      sockets[1].send(JSON.stringify({ v: 1, type: "welcome", state: { ...state, epoch: 5 } }));
+      await waitFor("resumed", () => !handler.isPaused);
+      assert.equal(handler.current?.epoch, 5);
+    } finally {
+      await client.close();
+      await server.shutdown();
     }
   },
 });

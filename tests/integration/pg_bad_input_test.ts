@@ -108,6 +108,8 @@ Deno.test("proxy survives bad client input", async (t) => {
             "the bad session's database connection to end",
             async () => (await cluster.psql(CLIENT_BACKENDS)) === "1",
           );
+          const metrics = await proxy.metrics.registry.metrics();
+          assert.match(metrics, /^lms_connections_open 1$/m, "the witness is the only one open");
           const after = await protocolErrors();
           for (const kind of ["PROTOCOL_VIOLATION", "MESSAGE_TOO_LARGE"]) {
             const delta = (after.get(kind) ?? 0) - (before.get(kind) ?? 0);
@@ -138,6 +140,22 @@ Deno.test("proxy survives bad client input", async (t) => {
       await raw.startup();
       await raw.sendIgnoringReset(message("Q", cstring(`SELECT '${"x".repeat(65 * 1024)}'`)));
       assertError(await raw.expectClose(), "54000", `limit of ${LIMIT} bytes`);
+    });
+
+    await badInput("node-postgres sending 20 MiB gets the error", "MESSAGE_TOO_LARGE", async () => {
+      const client = new pg.Client(clientConfig);
+      client.on("error", () => {});
+      await client.connect();
+      try {
+        const err = await client.query(`SELECT '${"z".repeat(20 << 20)}'`).then(
+          () => undefined,
+          (e: Error & { code?: string }) => e,
+        );
+        assert.equal(err?.code, "54000", err?.message);
+        assert.ok(err?.message.includes(`limit of ${LIMIT} bytes`), err?.message);
+      } finally {
+        await client.end().catch(() => {});
+      }
     });
 
     await badInput("a real query just below the limit succeeds", undefined, async () => {
@@ -194,7 +212,10 @@ Deno.test("proxy survives bad client input", async (t) => {
     await badInput("half a message, then the client closes", undefined, async () => {
       const raw = await RawPgClient.connect(proxy.port);
       await raw.startup();
-      await waitFor("the session's backend", async () => (await cluster.psql(CLIENT_BACKENDS)) === "2");
+      await waitFor(
+        "the session's backend",
+        async () => (await cluster.psql(CLIENT_BACKENDS)) === "2",
+      );
       assert.equal(proxy.sessions.size, 2);
       const body = cstring(`SELECT '${"h".repeat(1000)}'`);
       await raw.send(concat(new Uint8Array([0x51]), int32(body.length + 4), body.subarray(0, 100)));
@@ -208,6 +229,16 @@ Deno.test("proxy survives bad client input", async (t) => {
       await raw.close();
     });
 
+    await badInput(
+      "a whole startup packet, then the client closes at once",
+      undefined,
+      async () => {
+        const raw = await RawPgClient.connect(proxy.port);
+        await raw.send(encodeStartupMessage(new Map([["user", "postgres"]])));
+        await raw.close();
+      },
+    );
+
     await badInput("SSLRequest followed by extra bytes", "PROTOCOL_VIOLATION", async () => {
       await using raw = await RawPgClient.connect(proxy.port);
       const startup = encodeStartupMessage(new Map([["user", "postgres"]]));
@@ -215,11 +246,17 @@ Deno.test("proxy survives bad client input", async (t) => {
       assertError(await raw.expectClose(), "08P01", "after SSLRequest");
     });
 
-    await t.step("a plain SSLRequest is still accepted with S", async () => {
-      await using raw = await RawPgClient.connect(proxy.port);
-      await raw.send(encodeSslRequest());
-      assert.equal(await raw.readByte(), 0x53);
-    });
+    await badInput(
+      "SSLRequest accepted with S, then garbage instead of TLS",
+      undefined,
+      async () => {
+        await using raw = await RawPgClient.connect(proxy.port);
+        await raw.send(encodeSslRequest());
+        assert.equal(await raw.readByte(), 0x53);
+        await raw.sendIgnoringReset(crypto.getRandomValues(new Uint8Array(300)));
+        await raw.expectClose(5_000);
+      },
+    );
   } finally {
     await certs.cleanup();
   }

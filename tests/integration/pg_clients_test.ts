@@ -1,14 +1,15 @@
 /**
  * Real command-line clients through the PostgreSQL proxy: psql (simple
  * protocol, `\copy` both ways, COPY errors, NOTICE, SET/RESET, transactions),
- * pgbench in its three query modes, and a hand-made FunctionCall. Everything
- * is run once directly against the database and once through the proxy, and
- * the two results must be equal.
+ * pgbench in its three query modes, and a hand-made FunctionCall, against
+ * the proxy running as its own process. Everything is run once directly
+ * against the database and once through the proxy, and the results must be
+ * equal.
  */
 
 import assert from "node:assert/strict";
 import { startPgCluster } from "../../shared/local/postgres_cluster.ts";
-import { psql, run, startTestProxy } from "../helpers/proxy.ts";
+import { psql, run, spawnProxy } from "../helpers/proxy.ts";
 import { decodeFields, int32, message, query, readInt32 } from "../../proxy/pg/messages.ts";
 import { encodeStartupMessage } from "../../proxy/pg/startup.ts";
 
@@ -102,7 +103,7 @@ function functionCall(oid: number, format: 0 | 1, args: Uint8Array[]): Uint8Arra
 
 Deno.test("psql, pgbench and FunctionCall through the proxy equal the direct connection", async (t) => {
   await using cluster = await startPgCluster({ name: "clients" });
-  await using proxy = await startTestProxy({ INIT_SOURCE: cluster.url() });
+  await using proxy = await spawnProxy({ INIT_SOURCE: cluster.url() });
   const proxyUrl = `postgres://postgres@127.0.0.1:${proxy.port}/postgres`;
   const urls: Record<Target, string> = { direct: cluster.url(), proxy: proxyUrl };
   const both = async <T>(f: (url: string, target: Target) => Promise<T>) => ({

@@ -16,6 +16,13 @@ import { startPgCluster } from "../../shared/local/postgres_cluster.ts";
 import { startTestProxy } from "../helpers/proxy.ts";
 
 type Target = "direct" | "proxy";
+
+/** What node-postgres hands to a `notification` listener. */
+interface Notification {
+  channel: string;
+  payload?: string;
+  processId: number;
+}
 const TARGETS: Target[] = ["direct", "proxy"];
 
 /** Runs `f` on a fresh node-postgres client per target and returns both results. */
@@ -96,7 +103,11 @@ Deno.test("node-postgres and postgres.js through the proxy equal the direct conn
         "SELECT id, name, price FROM items WHERE id BETWEEN $1 AND $2 ORDER BY id",
         [10, 20],
       );
-      return { types: types.rows, rows: rows.rows, fields: types.fields.map((f) => f.dataTypeID) };
+      return {
+        types: types.rows,
+        rows: rows.rows,
+        fields: types.fields.map((f: { dataTypeID: number }) => f.dataTypeID),
+      };
     });
     assert.deepEqual(out.proxy, out.direct);
     const row = out.proxy.types[0];
@@ -132,7 +143,7 @@ Deno.test("node-postgres and postgres.js through the proxy equal the direct conn
     assert.deepEqual(out.proxy, out.direct);
     assert.equal(out.proxy.results.length, 100);
     assert.deepEqual(out.proxy.results[99], { id: 700, name: "item 700", price: "875.00" });
-    assert.deepEqual(out.proxy.prepared.map((r) => r.name), ["item_by_id"]);
+    assert.deepEqual(out.proxy.prepared.map((r: { name: string }) => r.name), ["item_by_id"]);
   });
 
   await t.step(
@@ -178,7 +189,7 @@ Deno.test("node-postgres and postgres.js through the proxy equal the direct conn
     try {
       const got: { channel: string; payload?: string; processId: number }[] = [];
       let wake: () => void = () => {};
-      listener.on("notification", (n) => {
+      listener.on("notification", (n: Notification) => {
         got.push({ channel: n.channel, payload: n.payload, processId: n.processId });
         wake();
       });
@@ -232,7 +243,7 @@ Deno.test("node-postgres and postgres.js through the proxy equal the direct conn
       shown: "lms-driver-test",
       reported: "lms-driver-test",
       tz: "Asia/Tokyo",
-      afterReset: "",
+      afterReset: "postgres.js",
     });
   });
 
@@ -272,6 +283,21 @@ Deno.test("node-postgres and postgres.js through the proxy equal the direct conn
     assert.deepEqual(out.proxy.failing, [[{ ok: 1 }], "22012", [{ ok: 3 }]]);
     assert.equal(out.proxy.pids, 1);
     assert.ok(out.proxy.prepared >= 4, `prepared statements: ${out.proxy.prepared}`);
+  });
+
+  await t.step("postgres.js: cancelling a running query through the proxy", async () => {
+    const out = await withSql(urls, async (sql) => {
+      const started = performance.now();
+      const running = sql`SELECT pg_sleep(20)`.execute();
+      await new Promise((r) => setTimeout(r, 300));
+      running.cancel();
+      const code = await sqlstate(running);
+      const elapsed = performance.now() - started;
+      const after = await sql`SELECT 'still usable' AS s`;
+      return { code, quick: elapsed < 10_000, after: [...after] };
+    });
+    assert.deepEqual(out.proxy, out.direct);
+    assert.deepEqual(out.proxy, { code: "57014", quick: true, after: [{ s: "still usable" }] });
   });
 
   await t.step("postgres.js: sql.begin commits and rolls back", async () => {

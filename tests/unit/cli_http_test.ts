@@ -102,6 +102,11 @@ Deno.test("fetch failures map to what the operator should do", async (t) => {
       hint: /https:\/\//,
     },
   ];
+  await t.step("a command that timed out may still take effect", () => {
+    const err = classifyFetchError(new DOMException("t", "TimeoutError"), ORCH, "POST");
+    assertEquals(exitCodeFor(err), ExitCode.UNREACHABLE);
+    assert(err.hint.includes("may still take effect") && err.hint.includes("status"), err.hint);
+  });
   for (const c of cases) {
     await t.step(c.name, () => {
       const err = classifyFetchError(c.err, ORCH);

@@ -3,7 +3,7 @@ import type { ReplicationStatus } from "../../shared/api.ts";
 import { renderConnections } from "../../cli/commands/connections_list.ts";
 import { beginOutcome, progressKey, progressLines } from "../../cli/commands/cutover_consistent.ts";
 import { renderInitialize } from "../../cli/commands/initialize.ts";
-import { describeReplication, renderStatus } from "../../cli/commands/status.ts";
+import { describeReplication, formatDetail, renderStatus } from "../../cli/commands/status.ts";
 import {
   formatAge,
   formatDuration,
@@ -137,6 +137,15 @@ Deno.test("status table", () => {
   );
   const history = lines.find((l) => l.includes("orchestrator-0"));
   assert(history && cells(history).includes("commit") && history.startsWith("1h00m ago"), text);
+  assert(history.endsWith("orchestrator-0  from=target to=source"), history);
+});
+
+Deno.test("history detail as key=value pairs", () => {
+  assertEquals(
+    formatDetail({ from: "source", to: "target", drained: 3, blocking: [{ a: 1 }] }),
+    'from=source to=target drained=3 blocking=[{"a":1}]',
+  );
+  assertEquals(formatDetail({}), "");
 });
 
 Deno.test("status table before initialize says what to do", () => {

@@ -83,6 +83,7 @@ Deno.test("defaults per process", async (t) => {
     assertEquals(c.shadowMode, "none");
     assertEquals(c.maxMessageSize, 268435456);
     assertEquals(c.maxPauseMs, 60000);
+    assertEquals(c.shutdownGraceMs, 30000);
     assertEquals(c.logLevel, "info");
     assertEquals(c.redactQueries, false);
     assertEquals(c.proxyId, "pod-1");
@@ -339,6 +340,19 @@ Deno.test("value formats", async (t) => {
     }
     for (const bad of ["0", "0s", "soon", "-5", "5d", "999h"]) {
       hasProblem(problemsOf(() => withEnv({ LMS_MAX_PAUSE: bad })), "LMS_MAX_PAUSE", /./);
+    }
+  });
+  await t.step("shutdown grace", () => {
+    assertEquals(withEnv({ LMS_SHUTDOWN_GRACE: "1s" }).shutdownGraceMs, 1000);
+    assertEquals(withEnv({ LMS_SHUTDOWN_GRACE: "2m" }).shutdownGraceMs, 120000);
+    assertEquals(load("proxy", proxyEnv, ["--shutdown-grace", "750ms"]).shutdownGraceMs, 750);
+    assertEquals(load("proxy", proxyEnv, [], { LMS_SHUTDOWN_GRACE: 4500 }).shutdownGraceMs, 4500);
+    for (const bad of ["0", "later", "-1s", "1d"]) {
+      hasProblem(
+        problemsOf(() => withEnv({ LMS_SHUTDOWN_GRACE: bad })),
+        "LMS_SHUTDOWN_GRACE",
+        /duration|out of range/,
+      );
     }
   });
   await t.step("enumerations, case-insensitive", () => {

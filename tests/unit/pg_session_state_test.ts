@@ -7,8 +7,18 @@ import { FrameScanner, typeSet } from "../../proxy/pg/framing.ts";
 function harness() {
   const outcomes: RequestOutcome[] = [];
   const state = new SessionState(new Map([["user", "app"]]), (o) => outcomes.push(o));
-  const front = new FrameScanner(typeSet("QPCSFB"), undefined, 1 << 20, (t, b) => state.onFrontend(t, b));
-  const back = new FrameScanner(typeSet("ZSE13C"), undefined, 1 << 20, (t, b) => state.onBackend(t, b));
+  const front = new FrameScanner(
+    typeSet("QPCSFB"),
+    undefined,
+    1 << 20,
+    (t, b) => state.onFrontend(t, b),
+  );
+  const back = new FrameScanner(
+    typeSet("ZSE13C"),
+    undefined,
+    1 << 20,
+    (t, b) => state.onBackend(t, b),
+  );
   return {
     state,
     outcomes,

@@ -1,0 +1,174 @@
+/**
+ * The proxy's side of a cutover: what the control channel asks of the proxy
+ * core (pause, drain, resume, new state, listings, cancels), implemented over
+ * the router, the gate and the live sessions.
+ *
+ * @module
+ */
+
+import type {
+  BlockingSession,
+  ClusterState,
+  ConnectionInfo,
+  SessionCounts,
+} from "../shared/control.ts";
+import type { Logger } from "../shared/log.ts";
+import type { ControlHandler, DrainStatus } from "./control/handler.ts";
+import type { Gate } from "./gate.ts";
+import type { ProxyMetrics } from "./metrics.ts";
+import type { CancelRegistry } from "./pg/cancel.ts";
+import { redactLiterals } from "./pg/redact.ts";
+import type { PgSession } from "./pg/session.ts";
+import type { Router } from "./router.ts";
+
+/** What {@linkcode ProxyCutover} works on. */
+export interface ProxyCutoverDeps {
+  /** This proxy's id. */
+  proxyId: string;
+  /** Routing state. */
+  router: Router;
+  /** The pause gate. */
+  gate: Gate;
+  /** Live sessions. */
+  sessions: Set<PgSession>;
+  /** Cancel keys handed out here. */
+  cancels: CancelRegistry;
+  /** Metrics to keep in step. */
+  metrics: ProxyMetrics;
+  /** Whether `connections list` always redacts literals (`LMS_REDACT_QUERIES`). */
+  redactQueries: boolean;
+  /** Logger. */
+  log: Logger;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/** Implements {@linkcode ControlHandler} for the PostgreSQL proxy. */
+export class ProxyCutover implements ControlHandler {
+  readonly #d: ProxyCutoverDeps;
+
+  /** @param deps the proxy parts it drives */
+  constructor(deps: ProxyCutoverDeps) {
+    this.#d = deps;
+  }
+
+  /** @inheritdoc */
+  state(): ClusterState | undefined {
+    return this.#d.router.state;
+  }
+
+  /** @inheritdoc */
+  applyState(state: ClusterState): void {
+    const before = this.#d.router.state;
+    if (!this.#d.router.apply(state)) {
+      this.#d.log.warn("ignored a state older than the one in force", {
+        epoch: state.epoch,
+        current: before?.epoch,
+      });
+      return;
+    }
+    if (before?.epoch !== state.epoch) {
+      this.#d.log.info("routing state changed", {
+        sourceOfTruth: state.sourceOfTruth,
+        epoch: state.epoch,
+      });
+    }
+    for (const s of [...this.#d.sessions]) s.reconsider();
+  }
+
+  /** @inheritdoc */
+  pause(cutoverId: string): void {
+    if (!this.#d.gate.paused) this.#d.log.info("pausing for cutover", { cutoverId });
+    this.#d.gate.pause(cutoverId);
+    this.#d.metrics.paused.set(1);
+  }
+
+  /** @inheritdoc */
+  resume(state: ClusterState): void {
+    this.#d.router.apply(state);
+    if (this.#d.gate.paused) {
+      this.#d.log.info("resuming", { sourceOfTruth: state.sourceOfTruth, epoch: state.epoch });
+    }
+    this.#d.metrics.paused.set(0);
+    this.#d.gate.resume();
+    for (const s of [...this.#d.sessions]) s.reconsider();
+  }
+
+  /** @inheritdoc */
+  paused(): boolean {
+    return this.#d.gate.paused;
+  }
+
+  /** @inheritdoc */
+  sessions(): SessionCounts {
+    const counts = { total: 0, idle: 0, active: 0, inTransaction: 0, held: 0 };
+    for (const s of this.#d.sessions) {
+      counts.total++;
+      const state = s.connectionState;
+      if (state === "held") counts.held++;
+      else if (state === "in transaction") counts.inTransaction++;
+      else if (state === "active") counts.active++;
+      else counts.idle++;
+    }
+    return counts;
+  }
+
+  /** @inheritdoc */
+  drainStatus(): DrainStatus {
+    const blocking: BlockingSession[] = [];
+    const now = performance.now();
+    for (const s of this.#d.sessions) {
+      if (s.drained) continue;
+      const st = s.state;
+      blocking.push({
+        sessionId: s.id,
+        client: s.clientAddress,
+        user: s.user,
+        database: s.database,
+        inTransactionForMs: st?.txStartedAt ? Math.round(now - st.txStartedAt) : 0,
+        query: this.#query(st?.lastQuery ?? "", true),
+      });
+    }
+    return { drained: blocking.length === 0, counts: this.sessions(), blocking };
+  }
+
+  #query(sql: string, redact: boolean): string {
+    return redact || this.#d.redactQueries ? redactLiterals(sql) : sql;
+  }
+
+  /** @inheritdoc */
+  connections(redact: boolean): ConnectionInfo[] {
+    return [...this.#d.sessions].map((s) => ({
+      proxyId: this.#d.proxyId,
+      sessionId: s.id,
+      clientAddress: s.clientAddress,
+      user: s.user,
+      database: s.database,
+      state: s.connectionState,
+      currentDatabase: s.side ?? this.#d.router.state?.sourceOfTruth ?? "source",
+      lastQuery: this.#query(s.state?.lastQuery ?? "", redact),
+      lastQueryAt: s.state?.lastQueryAt ? iso(s.state.lastQueryAt) : null,
+      since: iso(s.connectedAt),
+    }));
+  }
+
+  /** @inheritdoc */
+  cancelLocal(processId: number, secretKey: number): Promise<boolean> {
+    return this.#d.cancels.cancel(processId, secretKey);
+  }
+
+  /** @inheritdoc */
+  async cancelBlocking(terminate: boolean): Promise<string[]> {
+    const blocking = [...this.#d.sessions].filter((s) => !s.drained);
+    for (const s of blocking) {
+      if (terminate) s.terminate("terminated by the operator to finish a cutover drain");
+      else await s.cancel();
+    }
+    return blocking.map((s) => s.id);
+  }
+
+  /** @inheritdoc */
+  onDrainChange(listener: () => void): () => void {
+    return this.#d.gate.subscribe(listener);
+  }
+}

@@ -1,0 +1,138 @@
+/**
+ * Command-line flags of `deno task bench`.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { LmsError } from "../../shared/errors.ts";
+import type { PgbenchProtocol, PgbenchScript } from "./pgbench.ts";
+
+/** Parsed flags. */
+export interface BenchArgs {
+  /** `--help`: print {@linkcode BENCH_HELP} and exit. */
+  help: boolean;
+  /** Seconds per measured pgbench run. */
+  durationSeconds: number;
+  /** Measured rounds; each runs every target once. */
+  rounds: number;
+  /** Seconds of the warm-up run per target and script; 0 skips warm-up. */
+  warmupSeconds: number;
+  /** pgbench clients (`-c`). */
+  clients: number;
+  /** pgbench threads (`-j`). */
+  jobs: number;
+  /** pgbench scale factor for `pgbench -i`. */
+  scale: number;
+  /** pgbench query protocol (`-M`). */
+  protocol: PgbenchProtocol;
+  /** Scripts to run, in order. */
+  scripts: PgbenchScript[];
+  /** Idle clients for the memory measurement; 0 skips it. */
+  idleConnections: number;
+  /** Where to write the JSON report, if anywhere. */
+  jsonPath: string | undefined;
+}
+
+/** The `--help` text. */
+export const BENCH_HELP: string = `deno task bench [flags]
+
+Runs pgbench against one throwaway PostgreSQL cluster directly, through the
+LMS proxy and through PgBouncer (session mode), prints TPS and p50/p99 latency
+with ratios, then measures resident memory per idle client connection of the
+proxy and of PgBouncer.
+
+Flags:
+  --duration <s>           seconds per measured run (default 15)
+  --rounds <n>             measured rounds per script, targets rotated each round;
+                           TPS is the median, percentiles pool all rounds (default 1)
+  --warmup <s>             seconds of warm-up per target and script (default 3; 0 = none)
+  --clients <n>            pgbench clients, -c (default 16)
+  --jobs <n>               pgbench threads, -j (default 2)
+  --scale <n>              pgbench scale factor (default 10)
+  --protocol <mode>        pgbench -M: simple, extended or prepared (default simple)
+  --only <select|tpcb>     run one script only (default: select, then tpcb)
+  --idle-connections <n>   idle clients for the memory measurement (default 1000; 0 = skip)
+  --json <path>            also write the results as JSON to <path>
+  --help                   this text
+`;
+
+/**
+ * Parses the flags.
+ *
+ * @throws {LmsError} `CLI_USAGE` naming every bad flag.
+ */
+export function parseBenchArgs(argv: string[]): BenchArgs {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        help: { type: "boolean", short: "h" },
+        duration: { type: "string" },
+        rounds: { type: "string" },
+        warmup: { type: "string" },
+        clients: { type: "string" },
+        jobs: { type: "string" },
+        scale: { type: "string" },
+        protocol: { type: "string" },
+        only: { type: "string" },
+        "idle-connections": { type: "string" },
+        json: { type: "string" },
+      },
+    });
+  } catch (err) {
+    throw new LmsError(
+      "CLI_USAGE",
+      err instanceof Error ? err.message : String(err),
+      "run deno task bench --help",
+    );
+  }
+  const v = parsed.values;
+  const problems: string[] = [];
+  const int = (name: string, raw: string | undefined, fallback: number, min: number): number => {
+    if (raw === undefined) return fallback;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < min) {
+      problems.push(`--${name} must be an integer >= ${min}, got "${raw}"`);
+      return fallback;
+    }
+    return n;
+  };
+  const durationSeconds = int("duration", v.duration, 15, 1);
+  const rounds = int("rounds", v.rounds, 1, 1);
+  const warmupSeconds = int("warmup", v.warmup, 3, 0);
+  const clients = int("clients", v.clients, 16, 1);
+  const jobs = int("jobs", v.jobs, 2, 1);
+  const scale = int("scale", v.scale, 10, 1);
+  const idleConnections = int("idle-connections", v["idle-connections"], 1000, 0);
+  if (jobs > clients) problems.push(`--jobs (${jobs}) must not exceed --clients (${clients})`);
+  const protocol = v.protocol ?? "simple";
+  if (protocol !== "simple" && protocol !== "extended" && protocol !== "prepared") {
+    problems.push(`--protocol must be simple, extended or prepared, got "${protocol}"`);
+  }
+  let scripts: PgbenchScript[] = ["select", "tpcb"];
+  if (v.only !== undefined) {
+    if (v.only === "select" || v.only === "tpcb") scripts = [v.only];
+    else problems.push(`--only must be select or tpcb, got "${v.only}"`);
+  }
+  if (v.json === "") problems.push("--json needs a file path");
+  if (problems.length > 0) {
+    throw new LmsError("CLI_USAGE", problems.join("; "), "run deno task bench --help");
+  }
+  return {
+    help: v.help ?? false,
+    durationSeconds,
+    rounds,
+    warmupSeconds,
+    clients,
+    jobs,
+    scale,
+    protocol: protocol as PgbenchProtocol,
+    scripts,
+    idleConnections,
+    jsonPath: v.json,
+  };
+}

@@ -1,0 +1,294 @@
+/**
+ * `deno task bench`: pgbench through the LMS proxy against the same database
+ * directly and through PgBouncer, plus memory per idle connection. See
+ * `tests/bench/README.md` for what is measured and how to read it.
+ *
+ * @module
+ */
+
+import { errorMessage, LmsError } from "../../shared/errors.ts";
+import { createLogger } from "../../shared/log.ts";
+import { type PgCluster, startPgCluster } from "../../shared/local/postgres_cluster.ts";
+import { spawnProxy } from "../helpers/proxy.ts";
+import { BENCH_HELP, type BenchArgs, parseBenchArgs } from "./args.ts";
+import { CleanupStack } from "./cleanup.ts";
+import { measureIdleMemory } from "./idle_memory.ts";
+import { spawnInspectedProxy } from "./inspected_proxy.ts";
+import { initPgbench, latencyPercentiles, runPgbench } from "./pgbench.ts";
+import { readCpuMs } from "./proc_stats.ts";
+import { findPgBouncer, type PgBouncerOptions, startPgBouncer } from "./pgbouncer.ts";
+import {
+  type BenchMeasurement,
+  type BenchReport,
+  type BenchTarget,
+  formatMemoryTable,
+  formatRunTable,
+  type MemoryRow,
+  withRatios,
+} from "./report.ts";
+
+const log = createLogger("bench");
+
+/** The order targets run in, for every script. */
+const TARGET_ORDER: BenchTarget[] = ["direct", "lms", "pgbouncer"];
+const BACKENDS_GONE_TIMEOUT_MS = 30_000;
+
+/** Runs the whole benchmark with `args`; returns the report it printed. */
+export async function runBenchmark(args: BenchArgs): Promise<BenchReport> {
+  if (!findPgBouncer()) {
+    throw new LmsError(
+      "TOOL_UNAVAILABLE",
+      "PgBouncer is not installed",
+      "install Debian's pgbouncer package (apt-get install pgbouncer); .ci/run does it",
+    );
+  }
+  const cleanup = new CleanupStack(log);
+  cleanup.exitOnSignals();
+  try {
+    return await benchmark(args, cleanup);
+  } finally {
+    await cleanup.runAll();
+  }
+}
+
+async function benchmark(args: BenchArgs, cleanup: CleanupStack): Promise<BenchReport> {
+  const startedAt = new Date().toISOString();
+  const maxConnections = Math.max(1200, args.idleConnections + args.clients + 100);
+  const bouncerOptions = (upstreamPort: number): PgBouncerOptions => ({
+    upstreamPort,
+    maxClientConn: Math.max(1100, args.idleConnections + 100),
+    poolSize: Math.max(args.clients, args.idleConnections) + 10,
+  });
+
+  log.info("starting the benchmark cluster", { scale: args.scale, maxConnections });
+  const cluster = await startPgCluster({
+    name: "bench",
+    settings: {
+      max_connections: String(maxConnections),
+      shared_buffers: `${Math.min(4096, 64 + args.scale * 20)}MB`,
+      max_wal_size: "4GB",
+      checkpoint_timeout: "30min",
+      // pgbench vacuums before every run; autovacuum would only add noise.
+      autovacuum: "off",
+    },
+  });
+  cleanup.push("destroy the cluster", () => cluster.destroy());
+  await initPgbench(cluster.port, args.scale);
+
+  const proxy = await spawnProxy({ INIT_SOURCE: cluster.url(), LMS_LOG_LEVEL: "warn" });
+  const stopProxy = cleanup.push("stop the proxy", () => proxy.stop());
+  const bouncer = await startPgBouncer(bouncerOptions(cluster.port));
+  const stopBouncer = cleanup.push("stop PgBouncer", () => bouncer.stop());
+  const ports: Record<BenchTarget, number> = {
+    direct: cluster.port,
+    lms: proxy.port,
+    pgbouncer: bouncer.port,
+  };
+  const middlePids: Record<BenchTarget, number | undefined> = {
+    direct: undefined,
+    lms: proxy.child.pid,
+    pgbouncer: bouncer.pid,
+  };
+
+  const logDir = await Deno.makeTempDir({ prefix: "lms-bench-logs-" });
+  cleanup.push("remove pgbench logs", () => Deno.remove(logDir, { recursive: true }));
+  const pgbenchBase = { clients: args.clients, jobs: args.jobs, protocol: args.protocol };
+
+  if (args.warmupSeconds > 0) {
+    for (const script of args.scripts) {
+      for (const target of TARGET_ORDER) {
+        log.info("warm-up", { target, script, seconds: args.warmupSeconds });
+        await runPgbench({
+          ...pgbenchBase,
+          port: ports[target],
+          script,
+          durationSeconds: args.warmupSeconds,
+        });
+      }
+    }
+  }
+
+  const measurements: BenchMeasurement[] = [];
+  for (const script of args.scripts) {
+    const totals = new Map(TARGET_ORDER.map((t) => [t, emptyTotals()] as const));
+    for (let round = 0; round < args.rounds; round++) {
+      for (const target of roundOrder(round)) {
+        log.info("measuring", { target, script, round: round + 1, seconds: args.durationSeconds });
+        const pid = middlePids[target];
+        const cpuBefore = pid === undefined ? 0 : await readCpuMs(pid);
+        const result = await runPgbench({
+          ...pgbenchBase,
+          port: ports[target],
+          script,
+          durationSeconds: args.durationSeconds,
+          logDir,
+          logName: `${target}-${script}`,
+        });
+        const sum = totals.get(target)!;
+        sum.tps.push(result.tps);
+        sum.latencyAvgMs.push(result.latencyAvgMs);
+        sum.transactions += result.transactions;
+        sum.failed += result.failed;
+        if (pid !== undefined) sum.cpuMs += await readCpuMs(pid) - cpuBefore;
+      }
+    }
+    for (const target of TARGET_ORDER) {
+      const sum = totals.get(target)!;
+      const logName = `${target}-${script}`;
+      measurements.push({
+        target,
+        script,
+        tps: median(sum.tps),
+        tpsPerRound: sum.tps,
+        latencyAvgMs: sum.latencyAvgMs.reduce((a, b) => a + b, 0) / sum.latencyAvgMs.length,
+        ...await latencyPercentiles(logDir, logName),
+        transactions: sum.transactions,
+        failed: sum.failed,
+        middleCpuUsPerTx: middlePids[target] === undefined
+          ? null
+          : sum.cpuMs * 1000 / sum.transactions,
+      });
+      await removeLogs(logDir, logName);
+    }
+  }
+  await stopProxy();
+  await stopBouncer();
+
+  const idleMemory: MemoryRow[] = [];
+  if (args.idleConnections > 0) {
+    await backendsGone(cluster);
+    const fresh = await spawnInspectedProxy({ INIT_SOURCE: cluster.url() });
+    const stopFresh = cleanup.push("stop the idle-memory proxy", () => fresh.stop());
+    log.info("idle memory", { target: "lms", connections: args.idleConnections });
+    idleMemory.push({
+      target: "lms",
+      ...await measureIdleMemory(
+        fresh.pid,
+        fresh.port,
+        args.idleConnections,
+        fresh.collectGarbage,
+      ),
+    });
+    await stopFresh();
+    await backendsGone(cluster);
+    const freshBouncer = await startPgBouncer(bouncerOptions(cluster.port));
+    const stopFreshBouncer = cleanup.push(
+      "stop the idle-memory PgBouncer",
+      () => freshBouncer.stop(),
+    );
+    log.info("idle memory", { target: "pgbouncer", connections: args.idleConnections });
+    idleMemory.push({
+      target: "pgbouncer",
+      ...await measureIdleMemory(freshBouncer.pid, freshBouncer.port, args.idleConnections),
+    });
+    await stopFreshBouncer();
+  }
+
+  return {
+    startedAt,
+    settings: {
+      durationSeconds: args.durationSeconds,
+      warmupSeconds: args.warmupSeconds,
+      clients: args.clients,
+      jobs: args.jobs,
+      scale: args.scale,
+      protocol: args.protocol,
+      rounds: args.rounds,
+      order: `per script (${args.scripts.join(", ")}), per round: ${
+        TARGET_ORDER.join(", ")
+      }, rotated by one place each round`,
+      cpus: navigator.hardwareConcurrency,
+      deno: Deno.version.deno,
+      postgres: (await cluster.psql("SHOW server_version")).split(" ")[0],
+      pgbouncerPoolMode: "session",
+    },
+    runs: withRatios(measurements),
+    idleMemory,
+  };
+}
+
+interface RoundTotals {
+  tps: number[];
+  latencyAvgMs: number[];
+  transactions: number;
+  failed: number;
+  cpuMs: number;
+}
+
+function emptyTotals(): RoundTotals {
+  return { tps: [], latencyAvgMs: [], transactions: 0, failed: 0, cpuMs: 0 };
+}
+
+/** Round r starts r places further into the order, so no target always runs first. */
+function roundOrder(round: number): BenchTarget[] {
+  const shift = round % TARGET_ORDER.length;
+  return [...TARGET_ORDER.slice(shift), ...TARGET_ORDER.slice(0, shift)];
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+/** Waits until the cluster serves no client backend but the asking one. */
+async function backendsGone(cluster: PgCluster): Promise<void> {
+  const deadline = Date.now() + BACKENDS_GONE_TIMEOUT_MS;
+  const sql = "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'";
+  while (Number(await cluster.psql(sql)) > 1) {
+    if (Date.now() > deadline) {
+      throw new LmsError(
+        "TIMEOUT",
+        `database connections of the previous step were still open after ${BACKENDS_GONE_TIMEOUT_MS} ms`,
+        "a proxy or PgBouncer did not release its backends; look at its log",
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+async function removeLogs(dir: string, name: string): Promise<void> {
+  for await (const entry of Deno.readDir(dir)) {
+    if (entry.name.startsWith(`${name}.`)) await Deno.remove(`${dir}/${entry.name}`);
+  }
+}
+
+function printReport(report: BenchReport): void {
+  const s = report.settings;
+  const rounds = s.rounds === 1 ? "1 round" : `median of ${s.rounds} rounds`;
+  console.log(
+    `pgbench -M ${s.protocol} -c ${s.clients} -j ${s.jobs}, scale ${s.scale}, ` +
+      `${s.durationSeconds} s per run, ${rounds}; PostgreSQL ${s.postgres}; ` +
+      `${s.cpus} CPUs shared by pgbench, PostgreSQL and the proxy or PgBouncer`,
+  );
+  console.log(formatRunTable(report.runs));
+  if (report.idleMemory.length > 0) {
+    console.log("");
+    console.log(formatMemoryTable(report.idleMemory));
+  }
+}
+
+if (import.meta.main) {
+  let args: BenchArgs;
+  try {
+    args = parseBenchArgs(Deno.args);
+  } catch (err) {
+    console.error(errorMessage(err));
+    Deno.exit(2);
+  }
+  if (args.help) {
+    console.log(BENCH_HELP);
+    Deno.exit(0);
+  }
+  try {
+    const report = await runBenchmark(args);
+    printReport(report);
+    if (args.jsonPath) {
+      await Deno.writeTextFile(args.jsonPath, JSON.stringify(report, null, 2) + "\n");
+      log.info("wrote the JSON report", { path: args.jsonPath });
+    }
+  } catch (err) {
+    log.error("benchmark failed", { error: errorMessage(err) });
+    Deno.exit(1);
+  }
+}

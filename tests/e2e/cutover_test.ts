@@ -1,0 +1,174 @@
+/**
+ * End-to-end cutovers with real processes: an orchestrator, three proxies,
+ * source and target PostgreSQL clusters with logical replication from source
+ * to target, the real CLI, and a writer workload of 16 sessions that records
+ * every acknowledged write.
+ */
+
+import assert from "node:assert/strict";
+import pg from "pg";
+import { cli, eventually, type Fleet, startFleet, waitForProxies } from "../helpers/fleet.ts";
+import { startWorkload, WORKLOAD_SCHEMA } from "../helpers/workload.ts";
+
+interface Status {
+  sourceOfTruth: "source" | "target";
+  epoch: number;
+  phase: string;
+  proxies: { id: string; connected: boolean; epoch: number | null; paused: boolean }[];
+}
+
+async function status(fleet: Fleet): Promise<Status> {
+  const res = await fetch(`${fleet.orchestrator.url}/api/v1/status`);
+  return await res.json() as Status;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function ids(cluster: Fleet["source"]): Promise<Set<number>> {
+  const out = await cluster.psql("SELECT id FROM acked");
+  return new Set(out === "" ? [] : out.split("\n").map(Number));
+}
+
+/** The port of the database a client's session is on right now. */
+async function serverPort(client: pg.Client): Promise<number> {
+  const res = await client.query("SELECT inet_server_port() AS port");
+  return Number(res.rows[0].port);
+}
+
+Deno.test("consistent and immediate cutovers under load", async (t) => {
+  await using fleet = await startFleet({
+    proxies: 3,
+    schema: WORKLOAD_SCHEMA,
+    replicate: ["acked"],
+    proxyEnv: { LMS_MAX_PAUSE: "4s" },
+  });
+  await waitForProxies(fleet.orchestrator.url, 3);
+  const ports = fleet.proxies.map((p) => p.port);
+  const workload = await startWorkload(ports, 16);
+  const probe = new pg.Client({ host: "127.0.0.1", port: ports[0], user: "postgres" });
+  await probe.connect();
+  try {
+    await sleep(500);
+    assert.equal(await serverPort(probe), fleet.source.port);
+
+    await t.step("abort mid-drain resumes everything on the source", async () => {
+      const blocker = new pg.Client({ host: "127.0.0.1", port: ports[1], user: "postgres" });
+      await blocker.connect();
+      await blocker.query("BEGIN");
+      await blocker.query("INSERT INTO acked (id, client, tx) VALUES (-1, -1, 'blocker')");
+      const begin = await cli(fleet.orchestrator.url, [
+        "cutover",
+        "consistent",
+        "begin",
+        "--no-wait",
+      ]);
+      assert.equal(begin.code, 0, begin.stderr);
+      await eventually("the fleet paused", async () => (await status(fleet)).phase === "draining");
+      const before = workload.acked.size;
+      await sleep(300);
+      assert.ok(workload.acked.size - before <= 16, "writers are held while paused");
+      const abort = await cli(fleet.orchestrator.url, ["cutover", "consistent", "abort"]);
+      assert.equal(abort.code, 0, abort.stderr);
+      await blocker.query("COMMIT");
+      await blocker.end();
+      const s = await status(fleet);
+      assert.equal(s.sourceOfTruth, "source");
+      assert.equal(s.phase, "idle");
+      const resumed = workload.acked.size;
+      await eventually("writes resume", () => workload.acked.size > resumed + 50);
+      assert.equal(await serverPort(probe), fleet.source.port);
+    });
+
+    await t.step("consistent cutover moves every session to the target", async () => {
+      const begin = await cli(fleet.orchestrator.url, [
+        "cutover",
+        "consistent",
+        "begin",
+        "--drain-timeout",
+        "20s",
+      ]);
+      assert.equal(begin.code, 0, `${begin.stderr}${begin.stdout}`);
+      const commit = await cli(fleet.orchestrator.url, [
+        "cutover",
+        "consistent",
+        "commit",
+        "--require-caught-up",
+      ]);
+      assert.equal(commit.code, 0, `${commit.stderr}${commit.stdout}`);
+      const committed = workload.acked.size;
+      await eventually(
+        "writes continue on the target",
+        () => workload.acked.size > committed + 200,
+      );
+      const s = await status(fleet);
+      assert.equal(s.sourceOfTruth, "target");
+      assert.equal(s.epoch, 1);
+      await eventually(
+        "every proxy on epoch 1",
+        async () => (await status(fleet)).proxies.every((p) => p.epoch === 1),
+      );
+      assert.equal(await serverPort(probe), fleet.target.port, "the session moved, same client");
+      assert.deepEqual(workload.errors, []);
+      const acked = [...workload.acked];
+      const onTarget = await ids(fleet.target);
+      const missing = acked.filter((id) => !onTarget.has(id));
+      assert.deepEqual(missing, [], "every acknowledged write is on the target");
+      const onSource = await ids(fleet.source);
+      assert.ok(onSource.size < onTarget.size, "writes after the commit went to the target only");
+    });
+
+    await t.step("a proxy (re)started after the commit routes to the target", async () => {
+      for (let round = 0; round < 2; round++) {
+        await using extra = await fleet.spawnProxy("proxy-extra");
+        const c = new pg.Client({ host: "127.0.0.1", port: extra.port, user: "postgres" });
+        await c.connect();
+        assert.equal(await serverPort(c), fleet.target.port);
+        await c.end();
+      }
+    });
+
+    await t.step("a second begin/commit reverses the cutover", async () => {
+      // Nothing replicates from the target back to the source here, so do not wait for catch-up.
+      const begin = await cli(fleet.orchestrator.url, [
+        "cutover",
+        "consistent",
+        "begin",
+        "--no-wait",
+      ]);
+      assert.equal(begin.code, 0, `${begin.stderr}${begin.stdout}`);
+      await eventually("drained", async () => (await status(fleet)).phase === "drained");
+      const commit = await cli(fleet.orchestrator.url, ["cutover", "consistent", "commit"]);
+      assert.equal(commit.code, 0, `${commit.stderr}${commit.stdout}`);
+      const s = await status(fleet);
+      assert.equal(s.sourceOfTruth, "source");
+      assert.equal(s.epoch, 2);
+      const committed = workload.acked.size;
+      await eventually(
+        "writes continue on the source",
+        () => workload.acked.size > committed + 100,
+      );
+      assert.equal(await serverPort(probe), fleet.source.port);
+      assert.deepEqual(workload.errors, []);
+    });
+
+    await t.step("immediate cutover: no transaction spans two databases", async () => {
+      const res = await cli(fleet.orchestrator.url, ["cutover", "immediate"]);
+      assert.equal(res.code, 0, `${res.stderr}${res.stdout}`);
+      const switched = workload.acked.size;
+      await eventually("writes continue", () => workload.acked.size > switched + 200);
+      await eventually(
+        "probe on the target",
+        async () => await serverPort(probe) === fleet.target.port,
+      );
+      assert.deepEqual(workload.errors, []);
+      const split = await fleet.source.psql(
+        "SELECT tx FROM acked WHERE tx LIKE 't%' GROUP BY tx HAVING count(*) <> 2",
+      );
+      assert.equal(split, "", "a transaction left half of its rows on the source");
+    });
+  } finally {
+    await probe.end();
+    await workload.stop();
+  }
+  assert.deepEqual(workload.errors, []);
+});

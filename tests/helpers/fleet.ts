@@ -1,0 +1,216 @@
+/**
+ * A whole LMS fleet for end-to-end tests: source and target clusters with
+ * logical replication from source to target (standing in for the customer's
+ * CDC), one orchestrator and N proxies as real processes, and the real CLI.
+ *
+ * @module
+ */
+
+import { type PgCluster, startPgCluster } from "../../shared/local/postgres_cluster.ts";
+import { freePort, waitForPort } from "../../shared/local/ports.ts";
+import { type ProxyProcess, run, spawnProxy } from "./proxy.ts";
+
+const ROOT = new URL("../../", import.meta.url).pathname;
+
+/** An orchestrator running as its own process. */
+export interface OrchestratorProcess {
+  /** API base URL. */
+  url: string;
+  /** API port. */
+  port: number;
+  /** Metrics port. */
+  metricsPort: number;
+  /** The child process. */
+  child: Deno.ChildProcess;
+  /** SIGTERM and wait. */
+  stop(): Promise<void>;
+  /** SIGKILL and wait. */
+  kill(): Promise<void>;
+}
+
+/** Starts `orchestrator/main.ts` and waits until `/readyz` answers 200. */
+export async function spawnOrchestrator(
+  env: Record<string, string>,
+  port?: number,
+): Promise<OrchestratorProcess> {
+  const apiPort = port ?? await freePort();
+  const metricsPort = await freePort();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-net",
+      "--allow-env",
+      "--allow-read",
+      "--allow-sys",
+      `${ROOT}orchestrator/main.ts`,
+    ],
+    env: {
+      LMS_SOURCE_DIALECT: "postgres",
+      LMS_LISTEN: `127.0.0.1:${apiPort}`,
+      LMS_METRICS_LISTEN: `127.0.0.1:${metricsPort}`,
+      LMS_LOG_LEVEL: Deno.env.get("LMS_TEST_LOG_LEVEL") ?? "warn",
+      LMS_PROXY_ID: "test-orchestrator",
+      ...env,
+    },
+    stdin: "null",
+    stdout: "null",
+    stderr: "inherit",
+  }).spawn();
+  await waitForPort("127.0.0.1", apiPort, 20_000);
+  const end = async (signal: Deno.Signal) => {
+    try {
+      child.kill(signal);
+    } catch {
+      // already gone
+    }
+    await child.status;
+  };
+  return {
+    url: `http://127.0.0.1:${apiPort}`,
+    port: apiPort,
+    metricsPort,
+    child,
+    stop: () => end("SIGTERM"),
+    kill: () => end("SIGKILL"),
+  };
+}
+
+/** Runs the real `molt-lms-cli` with `args` (plus `--orchestrator-url`). */
+export async function cli(
+  url: string,
+  args: string[],
+): Promise<{ code: number; stdout: string; stderr: string; json: unknown }> {
+  const out = await run(Deno.execPath(), [
+    "run",
+    "--allow-net",
+    "--allow-env",
+    "--allow-read",
+    `${ROOT}cli/main.ts`,
+    ...args,
+    "--orchestrator-url",
+    url,
+    "--output",
+    "json",
+  ]);
+  let json: unknown;
+  try {
+    json = JSON.parse(out.stdout);
+  } catch {
+    json = undefined;
+  }
+  return { ...out, json };
+}
+
+/** The fleet and its databases. */
+export interface Fleet extends AsyncDisposable {
+  /** Source cluster. */
+  source: PgCluster;
+  /** Target cluster. */
+  target: PgCluster;
+  /** The orchestrator process. */
+  orchestrator: OrchestratorProcess;
+  /** The proxy processes. */
+  proxies: ProxyProcess[];
+  /** Environment every proxy was started with. */
+  proxyEnv: Record<string, string>;
+  /** Starts one more proxy (or restarts one) with the fleet's environment. */
+  spawnProxy(id: string): Promise<ProxyProcess>;
+  /** Replaces the orchestrator with a fresh process on the same port. */
+  restartOrchestrator(): Promise<void>;
+}
+
+/** Options of {@linkcode startFleet}. */
+export interface FleetOptions {
+  /** How many proxies. */
+  proxies: number;
+  /** SQL run on both databases before replication starts (the application's schema). */
+  schema: string;
+  /** Tables of the schema to replicate from source to target. */
+  replicate: string[];
+  /** Extra proxy environment (e.g. `LMS_MAX_PAUSE`). */
+  proxyEnv?: Record<string, string>;
+}
+
+/**
+ * Starts the clusters, the orchestrator, runs `initialize`, sets up logical
+ * replication of `replicate` plus the marker table, then starts the proxies.
+ */
+export async function startFleet(opts: FleetOptions): Promise<Fleet> {
+  const source = await startPgCluster({ name: "e2e-source" });
+  const target = await startPgCluster({ name: "e2e-target" });
+  const proxies: ProxyProcess[] = [];
+  let orchestrator: OrchestratorProcess | undefined;
+  const dispose = async () => {
+    await Promise.allSettled(proxies.map((p) => p.stop()));
+    await orchestrator?.stop();
+    await target.psql("DROP SUBSCRIPTION IF EXISTS lms_sub").catch(() => {});
+    await Promise.allSettled([source.destroy(), target.destroy()]);
+  };
+  try {
+    await source.psql(opts.schema);
+    await target.psql(opts.schema);
+    const dbEnv = { INIT_SOURCE: source.url(), INIT_TARGET: target.url() };
+    orchestrator = await spawnOrchestrator(dbEnv);
+    const init = await cli(orchestrator.url, ["initialize"]);
+    if (init.code !== 0) throw new Error(`initialize failed: ${init.stderr}${init.stdout}`);
+    await source.psql(
+      `CREATE PUBLICATION lms_pub FOR TABLE ${opts.replicate.join(", ")}, _molt_lms.marker`,
+    );
+    await target.psql(
+      `CREATE SUBSCRIPTION lms_sub CONNECTION 'host=127.0.0.1 port=${source.port} ` +
+        `user=postgres dbname=postgres' PUBLICATION lms_pub`,
+    );
+    const proxyEnv = {
+      ...dbEnv,
+      LMS_ORCHESTRATOR_URL: orchestrator.url,
+      LMS_LOG_LEVEL: Deno.env.get("LMS_TEST_LOG_LEVEL") ?? "warn",
+      LMS_SHUTDOWN_GRACE: "2s",
+      ...opts.proxyEnv,
+    };
+    const spawn = (id: string) => spawnProxy({ ...proxyEnv, LMS_PROXY_ID: id });
+    for (let i = 0; i < opts.proxies; i++) proxies.push(await spawn(`proxy-${i + 1}`));
+    const fleet: Fleet = {
+      source,
+      target,
+      get orchestrator() {
+        return orchestrator!;
+      },
+      proxies,
+      proxyEnv,
+      spawnProxy: spawn,
+      async restartOrchestrator() {
+        const port = orchestrator!.port;
+        await orchestrator!.kill();
+        orchestrator = await spawnOrchestrator(dbEnv, port);
+      },
+      [Symbol.asyncDispose]: dispose,
+    };
+    return fleet;
+  } catch (err) {
+    await dispose();
+    throw err;
+  }
+}
+
+/** Polls `fn` every 50 ms until it returns true or `timeoutMs` passes. */
+export async function eventually(
+  what: string,
+  fn: () => Promise<boolean> | boolean,
+  timeoutMs = 15_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await fn()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+/** Waits until every proxy of the fleet is registered and connected. */
+export async function waitForProxies(url: string, count: number): Promise<void> {
+  await eventually(`${count} proxies connected`, async () => {
+    const res = await fetch(`${url}/api/v1/status`);
+    const body = await res.json() as { proxies: { connected: boolean }[] };
+    return body.proxies.filter((p) => p.connected).length === count;
+  });
+}

@@ -1,0 +1,358 @@
+/**
+ * The chart's Deployments start the real processes: the proxy and
+ * orchestrator containers' rendered `command`, `args` and `env` are launched
+ * locally, unchanged except where a laptop is not a cluster (each binary runs
+ * as `deno run` of its entry point, container ports that would collide get
+ * free ports, the config secret's mount becomes a temp directory, and the
+ * in-cluster orchestrator DNS name becomes 127.0.0.1). One orchestrator and two
+ * proxies then serve traffic against throwaway databases.
+ */
+
+import assert from "node:assert/strict";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { type PgCluster, startPgCluster } from "../../shared/local/postgres_cluster.ts";
+import { freePort } from "../../shared/local/ports.ts";
+import { eventually } from "../helpers/fleet.ts";
+import { helmTemplate } from "../helpers/helm.ts";
+import { psql } from "../helpers/proxy.ts";
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+const CHART = join(ROOT, "charts", "lms");
+const NAMESPACE = "lms-test";
+const CONFIG_SECRET = "lms-config";
+/** The image's executables and the entry points they are compiled from. */
+const ENTRY_POINTS: Record<string, string> = {
+  "/usr/local/bin/molt-lms": join(ROOT, "proxy", "main.ts"),
+  "/usr/local/bin/molt-lms-orchestrator": join(ROOT, "orchestrator", "main.ts"),
+};
+/** The permissions `deno task compile` gives the servers. */
+const SERVER_PERMISSIONS = ["--allow-net", "--allow-env", "--allow-read", "--allow-sys"];
+
+interface EnvVar {
+  name: string;
+  value?: string;
+  valueFrom?: { fieldRef?: { fieldPath: string } };
+}
+
+interface Container {
+  command: string[];
+  args?: string[];
+  env?: EnvVar[];
+  ports?: { name: string; containerPort: number }[];
+  readinessProbe?: { httpGet?: { path: string; port: string | number } };
+  volumeMounts?: { name: string; mountPath: string }[];
+}
+
+interface Deployment {
+  kind: "Deployment";
+  metadata: { name: string };
+  spec: {
+    template: {
+      spec: {
+        containers: Container[];
+        volumes?: { name: string; secret?: { secretName: string } }[];
+      };
+    };
+  };
+}
+
+interface Service {
+  kind: "Service";
+  metadata: { name: string };
+  spec: { ports: { port: number; targetPort: string | number }[] };
+}
+
+/** How one rendered container is run here. */
+interface LaunchPlan {
+  args: string[];
+  env: Record<string, string>;
+  /** Container port → local port. */
+  ports: Map<number, number>;
+  readinessUrl: string;
+}
+
+/** A launched process with its log, kept for failure messages. */
+interface Launched {
+  name: string;
+  child: Deno.ChildProcess;
+  log: () => string;
+}
+
+function deploymentRunning(manifests: Record<string, unknown>[], binary: string): Deployment {
+  const found = manifests.filter((m): m is Deployment & Record<string, unknown> =>
+    m.kind === "Deployment" &&
+    (m as unknown as Deployment).spec.template.spec.containers[0].command[0] === binary
+  );
+  assert.equal(found.length, 1, `expected one Deployment running ${binary}`);
+  return found[0];
+}
+
+/** The parent's environment minus anything that could configure LMS behind the chart's back. */
+function baseEnv(): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(Deno.env.toObject()).filter(([k]) =>
+      !k.startsWith("LMS_") && !k.startsWith("INIT_") && !/^(SSL|TLS|CA_TLS)_/.test(k)
+    ),
+  );
+}
+
+/**
+ * Turns a rendered container into a local command line. Only what cannot hold
+ * outside a cluster changes; every such change is listed in the module doc.
+ */
+async function planFor(
+  deployment: Deployment,
+  podName: string,
+  configDir: string,
+  rewriteUrl: (url: string) => string,
+): Promise<LaunchPlan> {
+  const pod = deployment.spec.template.spec;
+  const container = pod.containers[0];
+  const ports = new Map<number, number>();
+  for (const p of container.ports ?? []) ports.set(p.containerPort, await freePort());
+  const secretMounts = new Map<string, string>();
+  for (const mount of container.volumeMounts ?? []) {
+    const volume = pod.volumes?.find((v) => v.name === mount.name);
+    if (volume?.secret?.secretName === CONFIG_SECRET) secretMounts.set(mount.mountPath, configDir);
+  }
+  const args = (container.args ?? []).map((arg) => {
+    // The listen flags name container ports; two proxies on one host need their own.
+    const listen = /^(--(?:metrics-)?listen=.*:)(\d+)$/.exec(arg);
+    if (listen) {
+      const local = ports.get(Number(listen[2]));
+      assert.ok(local, `${arg} names no container port`);
+      return `${listen[1]}${local}`;
+    }
+    const url = /^--orchestrator-url=(.*)$/.exec(arg);
+    if (url) return `--orchestrator-url=${rewriteUrl(url[1])}`;
+    for (const [mountPath, dir] of secretMounts) {
+      if (arg.includes(`${mountPath}/`)) return arg.replace(`${mountPath}/`, `${dir}/`);
+    }
+    return arg;
+  });
+  // Kubernetes sets HOSTNAME to the pod name.
+  const env: Record<string, string> = { ...baseEnv(), HOSTNAME: podName };
+  for (const v of container.env ?? []) {
+    if (v.value !== undefined) env[v.name] = v.value;
+    else if (v.valueFrom?.fieldRef?.fieldPath === "metadata.name") env[v.name] = podName;
+    else assert.fail(`env ${v.name}: no local stand-in for ${JSON.stringify(v.valueFrom)}`);
+  }
+  const probe = container.readinessProbe?.httpGet;
+  assert.ok(probe, `${deployment.metadata.name} has no HTTP readiness probe`);
+  const probePort = typeof probe.port === "number"
+    ? probe.port
+    : container.ports?.find((p) => p.name === probe.port)?.containerPort;
+  assert.ok(probePort !== undefined && ports.has(probePort), "the probe names no container port");
+  return {
+    args,
+    env,
+    ports,
+    readinessUrl: `http://127.0.0.1:${ports.get(probePort)}${probe.path}`,
+  };
+}
+
+function launch(name: string, deployment: Deployment, plan: LaunchPlan): Launched {
+  const binary = deployment.spec.template.spec.containers[0].command[0];
+  const entry = ENTRY_POINTS[binary];
+  assert.ok(entry, `no entry point for ${binary}`);
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", ...SERVER_PERMISSIONS, entry, ...plan.args],
+    env: plan.env,
+    clearEnv: true,
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  let log = "";
+  (async () => {
+    const decoder = new TextDecoder();
+    for await (const chunk of child.stderr) log += decoder.decode(chunk, { stream: true });
+  })();
+  return { name, child, log: () => log.split("\n").slice(-15).join("\n") };
+}
+
+async function waitReady(process: Launched, url: string): Promise<void> {
+  try {
+    await eventually(`${process.name} to be ready at ${url}`, async () => {
+      const res = await fetch(url).catch(() => undefined);
+      await res?.body?.cancel();
+      return res?.status === 200;
+    }, 30_000);
+  } catch (err) {
+    throw new Error(`${(err as Error).message}; its log ends:\n${process.log()}`);
+  }
+}
+
+Deno.test("the chart's rendered commands and environment start a working fleet", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "lms-chart-processes-" });
+  const clusters: PgCluster[] = [];
+  const launched: Launched[] = [];
+  try {
+    clusters.push(
+      ...await Promise.all([
+        startPgCluster({ name: "chart-source" }),
+        startPgCluster({ name: "chart-target" }),
+      ]),
+    );
+    const [source, target] = clusters;
+    const valuesFile = join(dir, "values.yaml");
+    await Deno.writeTextFile(
+      valuesFile,
+      [
+        "lms:",
+        "  sourceDialect: postgres",
+        `  configSecretName: ${CONFIG_SECRET}`,
+        "orchestrator:",
+        "  sourceDialect: postgres",
+        `  configSecretName: ${CONFIG_SECRET}`,
+        "",
+      ].join("\n"),
+    );
+    const manifests = await helmTemplate([
+      "lms",
+      CHART,
+      "--namespace",
+      NAMESPACE,
+      "-f",
+      valuesFile,
+    ]);
+    const proxyDeployment = deploymentRunning(manifests, "/usr/local/bin/molt-lms");
+    const orchDeployment = deploymentRunning(manifests, "/usr/local/bin/molt-lms-orchestrator");
+    const orchService = manifests.find((m) =>
+      m.kind === "Service" &&
+      (m as unknown as Service).spec.ports.some((p) => p.targetPort === "api")
+    ) as unknown as Service | undefined;
+    assert.ok(orchService, "no Service for the orchestrator's api port");
+
+    // The contents of the config secret, as the mounted config.json.
+    const configDir = join(dir, "config");
+    await Deno.mkdir(configDir);
+    await Deno.writeTextFile(
+      join(configDir, "config.json"),
+      JSON.stringify({
+        INIT_SOURCE: source.url({ params: { sslmode: "disable" } }),
+        INIT_TARGET: target.url({ params: { sslmode: "disable" } }),
+      }),
+    );
+
+    const orchPlan = await planFor(
+      orchDeployment,
+      "lms-molt-lms-orchestrator-596d4b54d8-c4v97",
+      configDir,
+      (u) => u,
+    );
+    const apiContainerPort = orchDeployment.spec.template.spec.containers[0].ports
+      ?.find((p) => p.name === "api")?.containerPort;
+    assert.ok(apiContainerPort !== undefined);
+    // The chart points proxies at the orchestrator Service's in-cluster DNS name; here the
+    // orchestrator runs on 127.0.0.1 on the local port standing in for its api container port.
+    const rewriteOrchestratorUrl = (url: string): string => {
+      const parsed = new URL(url);
+      assert.equal(parsed.hostname, `${orchService.metadata.name}.${NAMESPACE}.svc`);
+      assert.ok(orchService.spec.ports.some((p) => p.port === Number(parsed.port)));
+      parsed.hostname = "127.0.0.1";
+      parsed.port = String(orchPlan.ports.get(apiContainerPort));
+      return parsed.toString().replace(/\/$/, "");
+    };
+    const orchestrator = launch("orchestrator", orchDeployment, orchPlan);
+    launched.push(orchestrator);
+    await waitReady(orchestrator, orchPlan.readinessUrl);
+
+    const podNames = ["lms-molt-lms-5cbd7c748-bzbgn", "lms-molt-lms-5cbd7c748-g5zqf"];
+    const proxies: { process: Launched; plan: LaunchPlan }[] = [];
+    for (const pod of podNames) {
+      const plan = await planFor(proxyDeployment, pod, configDir, rewriteOrchestratorUrl);
+      const process = launch(pod, proxyDeployment, plan);
+      launched.push(process);
+      proxies.push({ process, plan });
+    }
+    for (const { process, plan } of proxies) await waitReady(process, plan.readinessUrl);
+
+    const api = `http://127.0.0.1:${orchPlan.ports.get(apiContainerPort)}/api/v1`;
+    const init = await fetch(`${api}/initialize`, { method: "POST", body: "{}" });
+    assert.equal(init.status, 200, await init.text());
+    await source.psql("CREATE TABLE greeting (text text); INSERT INTO greeting VALUES ('hello')");
+
+    const sqlPort = proxyDeployment.spec.template.spec.containers[0].ports
+      ?.find((p) => p.name === "sql")?.containerPort;
+    assert.ok(sqlPort !== undefined);
+    for (const { process, plan } of proxies) {
+      const url = `postgres://postgres@127.0.0.1:${
+        plan.ports.get(sqlPort)
+      }/postgres?sslmode=disable`;
+      const out = await psql(url, ["-c", "SELECT text, inet_server_port() FROM greeting"]);
+      assert.equal(out.code, 0, `${process.name}: ${out.stderr}`);
+      assert.equal(out.stdout.trim(), `hello|${source.port}`);
+    }
+
+    await eventually("both proxies connected to the orchestrator", async () => {
+      const res = await fetch(`${api}/status`);
+      const status = await res.json() as {
+        initialized: boolean;
+        proxies: { id: string; connected: boolean }[];
+      };
+      const connected = status.proxies.filter((p) => p.connected).map((p) => p.id).sort();
+      return status.initialized && JSON.stringify(connected) === JSON.stringify(podNames);
+    });
+
+    for (const process of launched) process.child.kill("SIGTERM");
+    for (const process of launched) {
+      const status = await process.child.status;
+      assert.equal(status.code, 0, `${process.name} exited ${status.code}:\n${process.log()}`);
+    }
+  } finally {
+    for (const process of launched) {
+      try {
+        process.child.kill("SIGKILL");
+      } catch {
+        // already exited
+      }
+      await process.child.status;
+    }
+    for (const cluster of clusters) await cluster.destroy();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("the rendered shutdown grace fits inside terminationGracePeriodSeconds", async (t) => {
+  const base = [
+    "--set",
+    "lms.sourceDialect=postgres",
+    "--set",
+    "orchestrator.sourceDialect=postgres",
+  ];
+  await t.step("defaults", async () => {
+    const manifests = await helmTemplate(["lms", CHART, "--namespace", NAMESPACE, ...base]);
+    for (const binary of Object.keys(ENTRY_POINTS)) {
+      const pod = deploymentRunning(manifests, binary).spec.template.spec as
+        & Deployment["spec"]["template"]["spec"]
+        & {
+          terminationGracePeriodSeconds: number;
+          containers: (Container & { lifecycle?: { preStop?: { sleep?: { seconds: number } } } })[];
+        };
+      const container = pod.containers[0];
+      const grace = (container.args ?? []).map((a) => /^--shutdown-grace=(\d+)s$/.exec(a))
+        .find((m) => m !== null);
+      assert.ok(grace, `${binary} is started without --shutdown-grace`);
+      const preStop = container.lifecycle?.preStop?.sleep?.seconds ?? 0;
+      assert.ok(
+        pod.terminationGracePeriodSeconds > preStop + Number(grace[1]),
+        `${binary}: ${pod.terminationGracePeriodSeconds} s to stop, ${preStop} + ${
+          grace[1]
+        } s used`,
+      );
+      if (binary === "/usr/local/bin/molt-lms") assert.ok(preStop > 0, "no preStop sleep");
+    }
+  });
+  await t.step("values leaving no room are refused", async () => {
+    for (
+      const set of ["lms.terminationGracePeriodSeconds=30", "orchestrator.shutdownGraceSeconds=30"]
+    ) {
+      await assert.rejects(
+        helmTemplate(["lms", CHART, "--namespace", NAMESPACE, ...base, "--set", set]),
+        new RegExp(`${set.split(".")[0]}\\.terminationGracePeriodSeconds \\(\\d+\\) must exceed`),
+      );
+    }
+  });
+});
