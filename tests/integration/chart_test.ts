@@ -144,7 +144,7 @@ function assertProjectedCerts(docs: Manifest[], deployment: string, secrets: str
 }
 
 function assertEquals(actual: unknown, expected: unknown, message?: string): void {
-  assert.deepEqual(actual, expected, message);
+  assert.deepEqual(actual, expected, message ?? "");
 }
 
 async function chartAppVersion(): Promise<string> {

@@ -36,7 +36,7 @@ function concat(...parts: Uint8Array[]): Uint8Array {
 function fatalCodes(msgs: RawMessage[]): string[] {
   return msgs.filter((m) => m.type === "E").map((m) => {
     const f = errorFields(m);
-    assert.equal(f.get("S"), "FATAL", f.get("M"));
+    assert.equal(f.get("S"), "FATAL", f.get("M") ?? "");
     return f.get("C") ?? "";
   });
 }

@@ -33,7 +33,7 @@ function assertError(msgs: RawMessage[], code: string, messagePart: string): Map
   assert.equal(errors.length, 1, `expected one ErrorResponse, got ${msgs.map((m) => m.type)}`);
   const f = errorFields(errors[0]);
   assert.equal(f.get("S"), "FATAL");
-  assert.equal(f.get("C"), code, f.get("M"));
+  assert.equal(f.get("C"), code, f.get("M") ?? "");
   assert.ok(f.get("M")?.includes(messagePart), `${f.get("M")} lacks ${messagePart}`);
   return f;
 }
@@ -132,7 +132,7 @@ Deno.test("proxy survives bad client input", async (t) => {
       await raw.startup();
       await raw.send(concat(new Uint8Array([0x51]), int32(100 * 1024 * 1024)));
       const f = assertError(await raw.expectClose(), "54000", `limit of ${LIMIT} bytes`);
-      assert.ok(f.get("M")?.includes("LMS_MAX_MESSAGE_SIZE"), f.get("M"));
+      assert.ok(f.get("M")?.includes("LMS_MAX_MESSAGE_SIZE"), f.get("M") ?? "");
     });
 
     await badInput("a real query just above the limit", "MESSAGE_TOO_LARGE", async () => {
