@@ -13,6 +13,7 @@ import type {
   SessionCounts,
 } from "../shared/control.ts";
 import type { Logger } from "../shared/log.ts";
+import { emptyShadowReport, type ProxyShadowReport } from "../shared/shadow.ts";
 import type { ControlHandler, DrainStatus } from "./control/handler.ts";
 import type { Gate } from "./gate.ts";
 import type { ProxyMetrics } from "./metrics.ts";
@@ -39,6 +40,8 @@ export interface ProxyCutoverDeps {
   redactQueries: boolean;
   /** Logger. */
   log: Logger;
+  /** This proxy's shadowing results; absent when the proxy does not shadow. */
+  shadowReport?: () => ProxyShadowReport;
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -170,5 +173,10 @@ export class ProxyCutover implements ControlHandler {
   /** @inheritdoc */
   onDrainChange(listener: () => void): () => void {
     return this.#d.gate.subscribe(listener);
+  }
+
+  /** @inheritdoc */
+  shadowReport(): ProxyShadowReport {
+    return this.#d.shadowReport?.() ?? emptyShadowReport(this.#d.proxyId);
   }
 }

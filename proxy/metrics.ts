@@ -8,6 +8,7 @@
 
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { DatabaseSide } from "../shared/control.ts";
+import { createShadowMetrics, type ShadowMetrics } from "./shadow/metrics.ts";
 
 /** Hot-path tallies, read at scrape time. */
 export interface Tallies {
@@ -41,6 +42,8 @@ export interface ProxyMetrics {
   paused: Gauge;
   /** `lms_session_moves_total{to,outcome}`: sessions moved to a new source of truth. */
   sessionMoves: Counter<"to" | "outcome">;
+  /** Shadowing: statements compared, mismatches, errors, latency, queue size. */
+  shadow: ShadowMetrics;
 }
 
 /** Creates the proxy's registry and metrics. */
@@ -145,5 +148,6 @@ export function createProxyMetrics(): ProxyMetrics {
       labelNames: ["to", "outcome"] as const,
       registers: [registry],
     }),
+    shadow: createShadowMetrics(registry),
   };
 }

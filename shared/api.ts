@@ -30,6 +30,11 @@
  *   truth.
  * - `POST /api/v1/cutover/immediate` (empty body) → {@linkcode CutoverResponse}:
  *   flips the source of truth (epoch+1) at once.
+ * - `GET  /api/v1/shadow/report?limit=N` → {@linkcode ShadowReportResponse}:
+ *   shadowing results merged over every connected proxy: totals, mismatch
+ *   rates over the last hour, day and seven days, the worst `limit` mismatch
+ *   samples (default {@linkcode SHADOW_REPORT_DEFAULT_LIMIT}) and whether an
+ *   immediate cutover is advisable.
  *
  * @module
  */
@@ -43,6 +48,7 @@ import {
   PhaseSchema,
   SessionCountsSchema,
 } from "./control.ts";
+import { MismatchSampleSchema } from "./shadow.ts";
 
 /** Path prefix of every API endpoint. */
 export const API_PREFIX = "/api/v1";
@@ -56,6 +62,7 @@ export const API_PATHS = {
   consistentCommit: "/api/v1/cutover/consistent/commit",
   consistentAbort: "/api/v1/cutover/consistent/abort",
   immediate: "/api/v1/cutover/immediate",
+  shadowReport: "/api/v1/shadow/report",
 } as const;
 
 /**
@@ -249,3 +256,89 @@ export const CutoverResponseSchema = z.object({
 });
 /** Response of every cutover command. */
 export type CutoverResponse = z.infer<typeof CutoverResponseSchema>;
+
+/** Samples `GET /api/v1/shadow/report` returns when no `limit` is given. */
+export const SHADOW_REPORT_DEFAULT_LIMIT = 100;
+/** Largest `limit` `GET /api/v1/shadow/report` accepts. */
+export const SHADOW_REPORT_MAX_LIMIT = 1000;
+
+const count = z.number().int().nonnegative();
+
+/** Shadowing counts over one time window (whole hourly buckets, rounded outward). */
+export const ShadowWindowSchema = z.object({
+  statements: count,
+  mismatches: count,
+  transient: count,
+  /** mismatches / statements; null when nothing was compared in the window. */
+  mismatchRate: z.number().nonnegative().nullable(),
+  /** transient / statements; null when nothing was compared in the window. */
+  transientRate: z.number().nonnegative().nullable(),
+});
+/** Shadowing counts over one time window. */
+export type ShadowWindow = z.infer<typeof ShadowWindowSchema>;
+
+/** One proxy's shadowing in the merged report. */
+export const ShadowProxySummarySchema = z.object({
+  proxyId: z.string(),
+  mode: z.string(),
+  /** Since when it has been shadowing (ISO 8601), null when it does not shadow. */
+  shadowingSince: z.string().nullable(),
+  statements: count,
+  mismatches: count,
+  transient: count,
+  droppedSessions: count,
+});
+/** One proxy's shadowing in the merged report. */
+export type ShadowProxySummary = z.infer<typeof ShadowProxySummarySchema>;
+
+/** Mismatches of one fingerprint and kind over every proxy; outcomes of the latest occurrence. */
+export const ShadowSampleSchema = MismatchSampleSchema.extend({
+  /** Proxies that saw it, sorted. */
+  proxies: z.array(z.string()),
+});
+/** Mismatches of one fingerprint and kind over every proxy. */
+export type ShadowSample = z.infer<typeof ShadowSampleSchema>;
+
+/**
+ * Whether the fleet meets the product docs' bar for an immediate cutover:
+ * every connected proxy shadowing in `sync` or `strict-sync` for at least
+ * seven days, with only transient inconsistencies in those seven days.
+ */
+export const ShadowJudgementSchema = z.object({
+  readyForImmediateCutover: z.boolean(),
+  /** Why not, one line per problem; empty when ready. */
+  reasons: z.array(z.string()),
+});
+/** See {@linkcode ShadowJudgementSchema}. */
+export type ShadowJudgement = z.infer<typeof ShadowJudgementSchema>;
+
+/** `GET /api/v1/shadow/report` response. */
+export const ShadowReportResponseSchema = z.object({
+  /** When the orchestrator merged the report (ISO 8601); the windows end here. */
+  generatedAt: z.string(),
+  /** Proxies that answered, by id. */
+  proxies: z.array(ShadowProxySummarySchema),
+  /** Connected proxies that did not answer in time; their results are missing. */
+  unreachableProxies: z.array(z.string()),
+  /** Totals since each proxy started. */
+  totals: z.object({
+    statements: count,
+    mismatches: count,
+    transient: count,
+    droppedSessions: count,
+  }),
+  /** Mismatches by kind since each proxy started. */
+  byKind: z.record(z.string(), count),
+  windows: z.object({
+    lastHour: ShadowWindowSchema,
+    lastDay: ShadowWindowSchema,
+    lastSevenDays: ShadowWindowSchema,
+  }),
+  judgement: ShadowJudgementSchema,
+  /** The worst samples first: most frequent, then most recent; at most `limit`. */
+  samples: z.array(ShadowSampleSchema),
+  /** Sample groups before the limit was applied. */
+  totalSamples: count,
+});
+/** `GET /api/v1/shadow/report` response. */
+export type ShadowReportResponse = z.infer<typeof ShadowReportResponseSchema>;

@@ -10,6 +10,7 @@
  */
 
 import { z } from "zod";
+import { ProxyShadowReportSchema } from "./shadow.ts";
 
 /** Protocol version spoken by this build. Bump on any incompatible change. */
 export const CONTROL_PROTOCOL_VERSION = 1;
@@ -136,6 +137,12 @@ export const ProxyMessageSchema = z.discriminatedUnion("type", [
   }),
   z.object({
     v,
+    type: z.literal("shadow_report"),
+    requestId: z.string(),
+    report: ProxyShadowReportSchema,
+  }),
+  z.object({
+    v,
     type: z.literal("reply"),
     requestId: z.string(),
     ok: z.boolean(),
@@ -170,6 +177,7 @@ export const OrchestratorMessageSchema = z.discriminatedUnion("type", [
     terminate: z.boolean(),
   }),
   z.object({ v, type: z.literal("cancel_request"), processId, secretKey }),
+  z.object({ v, type: z.literal("shadow_report_request"), requestId: z.string() }),
   z.object({ v, type: z.literal("error"), code: z.string(), message: z.string() }),
 ]);
 /** Orchestrator → proxy message. */

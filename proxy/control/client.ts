@@ -23,6 +23,7 @@ import {
 } from "../../shared/control.ts";
 import { errorMessage } from "../../shared/errors.ts";
 import { createLogger, type Logger } from "../../shared/log.ts";
+import { emptyShadowReport } from "../../shared/shadow.ts";
 import type { ControlHandler } from "./handler.ts";
 
 /** Client TLS material, PEM text. */
@@ -216,6 +217,21 @@ export function startControlClient(options: ControlClientOptions): ControlClient
             connections: handler.connections(message.redact),
           });
         });
+        return;
+      case "shadow_report_request":
+        // A failure still answers, so the orchestrator does not wait out its timeout.
+        try {
+          const report = handler.shadowReport?.() ?? emptyShadowReport(options.proxyId);
+          send({ type: "shadow_report", requestId: message.requestId, report });
+        } catch (err) {
+          log.error("the proxy failed to build its shadow report", { error: errorMessage(err) });
+          send({
+            type: "reply",
+            requestId: message.requestId,
+            ok: false,
+            error: `shadow report: ${errorMessage(err)}`,
+          });
+        }
         return;
       case "cancel_blocking":
         handler.cancelBlocking(message.terminate).then(

@@ -15,6 +15,7 @@ import type {
   ConnectionInfo,
   SessionCounts,
 } from "../../shared/control.ts";
+import type { ProxyShadowReport } from "../../shared/shadow.ts";
 
 /** Drain progress of one proxy during a consistent cutover. */
 export interface DrainStatus {
@@ -73,4 +74,9 @@ export interface ControlHandler {
    * unsubscribe function.
    */
   onDrainChange?(listener: () => void): () => void;
+  /**
+   * This proxy's shadowing results for `molt-lms-cli shadow report`. A
+   * handler without it answers as a proxy that does not shadow.
+   */
+  shadowReport?(): ProxyShadowReport;
 }

@@ -25,6 +25,15 @@ type PendingOp =
   | { kind: "close"; statement: boolean; name: string }
   | { kind: "sync"; startedAt: number; commands: SessionCommand[] };
 
+const ROLLBACK_TAG = new TextEncoder().encode("ROLLBACK\0");
+
+/** Whether a CommandComplete body is exactly `ROLLBACK`, without decoding it. */
+function isRollbackTag(body: Uint8Array): boolean {
+  if (body.length !== ROLLBACK_TAG.length) return false;
+  for (let i = 0; i < body.length; i++) if (body[i] !== ROLLBACK_TAG[i]) return false;
+  return true;
+}
+
 /** Outcome of one request (a Query, or an extended-protocol batch up to Sync). */
 export interface RequestOutcome {
   /** `performance.now()` when the request's first message passed. */
@@ -52,8 +61,6 @@ export class SessionState {
   txStartedAt = 0;
   /** Most recent SQL the client ran. */
   lastQuery = "";
-  /** When it was sent (epoch milliseconds). */
-  lastQueryAt = 0;
 
   #ops: PendingOp[] = [];
   #staged: SessionCommand[] = [];
@@ -61,7 +68,8 @@ export class SessionState {
   #bound: SessionCommand[] = [];
   #unnamedSql = "";
   #failed = false;
-  #lastTag = "";
+  #lastWasRollback = false;
+  #lastQueryClock = 0;
   #onRequestDone: (outcome: RequestOutcome) => void;
 
   /**
@@ -160,7 +168,7 @@ export class SessionState {
         while (this.#ops.length > 0 && this.#ops[0].kind !== "sync") this.#ops.shift();
         break;
       case CHAR_C:
-        this.#lastTag = decodeText(body);
+        this.#lastWasRollback = isRollbackTag(body);
         break;
       case CHAR_S: {
         const [name, value] = decodeParameterStatus(body);
@@ -175,7 +183,14 @@ export class SessionState {
 
   #noteQuery(sql: string): void {
     this.lastQuery = sql;
-    this.lastQueryAt = Date.now();
+    this.#lastQueryClock = performance.now();
+  }
+
+  /** When the most recent query was sent (epoch milliseconds), or 0. */
+  get lastQueryAt(): number {
+    return this.#lastQueryClock === 0
+      ? 0
+      : Math.round(performance.timeOrigin + this.#lastQueryClock);
   }
 
   #shiftUntil(kind: "parse" | "close"): PendingOp | undefined {
@@ -209,7 +224,7 @@ export class SessionState {
       this.#onRequestDone({ startedAt: sync.startedAt, failed });
     }
     if (status === "I") {
-      if (!failed && this.#lastTag !== "ROLLBACK") this.#apply(withoutRolledBack(this.#staged));
+      if (!failed && !this.#lastWasRollback) this.#apply(withoutRolledBack(this.#staged));
       this.#staged = [];
       this.txStartedAt = 0;
     } else if (this.txStatus === "I") {

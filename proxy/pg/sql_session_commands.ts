@@ -110,9 +110,23 @@ export function classifyStatement(statement: string): SessionCommand | undefined
   return undefined;
 }
 
-/** Every session-state change in a (possibly multi-statement) SQL text. */
+const SESSION_KEYWORD = /^(SET|RESET|DISCARD|DEALLOCATE|SAVEPOINT|ROLLBACK|RELEASE)\b/i;
+const SESSION_KEYWORD_ANYWHERE = /\b(SET|RESET|DISCARD|DEALLOCATE|SAVEPOINT|ROLLBACK|RELEASE)\b/i;
+
+/**
+ * Every session-state change in a (possibly multi-statement) SQL text. This
+ * runs for every query, so a single statement is judged by its first keyword
+ * alone; only texts with more than one statement are split.
+ */
 export function sessionCommands(sql: string): SessionCommand[] {
-  if (!/\b(SET|RESET|DISCARD|DEALLOCATE|SAVEPOINT|ROLLBACK|RELEASE)\b/i.test(sql)) return [];
+  const semicolon = sql.indexOf(";");
+  if (semicolon < 0 || semicolon === sql.trimEnd().length - 1) {
+    const statement = sql.replace(LEADING_COMMENTS, "");
+    if (!SESSION_KEYWORD.test(statement)) return [];
+    const cmd = classifyStatement(statement.replace(/;\s*$/, ""));
+    return cmd ? [cmd] : [];
+  }
+  if (!SESSION_KEYWORD_ANYWHERE.test(sql)) return [];
   const out: SessionCommand[] = [];
   for (const statement of splitStatements(sql)) {
     const cmd = classifyStatement(statement);

@@ -25,13 +25,27 @@ export interface BinarySpec {
   readonly entry: string;
   /** Permission flags baked into the executable. */
   readonly permissions: readonly string[];
+  /** Runtime flags baked in as well (the same as its deno task's). */
+  readonly runtimeFlags?: readonly string[];
 }
+
+/**
+ * A small young generation: the proxy keeps many long-lived idle sockets, and
+ * the default semi-space keeps ~20 KiB per connection of garbage resident
+ * (measured by `deno task bench`), at no cost in CPU per transaction.
+ */
+export const PROXY_V8_FLAGS = "--v8-flags=--max-semi-space-size=1";
 
 const SERVER_PERMISSIONS = ["--allow-net", "--allow-env", "--allow-read", "--allow-sys"] as const;
 
 /** The executables, in build order. */
 export const BINARIES: readonly BinarySpec[] = [
-  { name: "molt-lms", entry: "proxy/main.ts", permissions: SERVER_PERMISSIONS },
+  {
+    name: "molt-lms",
+    entry: "proxy/main.ts",
+    permissions: SERVER_PERMISSIONS,
+    runtimeFlags: [PROXY_V8_FLAGS],
+  },
   { name: "molt-lms-orchestrator", entry: "orchestrator/main.ts", permissions: SERVER_PERMISSIONS },
   {
     name: "molt-lms-cli",
@@ -90,6 +104,7 @@ export function compileCommands(options: CompileOptions = {}, deno = "deno"): st
     deno,
     "compile",
     ...binary.permissions,
+    ...(binary.runtimeFlags ?? []),
     "--no-prompt",
     ...(options.target ? ["--target", options.target] : []),
     "--output",

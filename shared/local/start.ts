@@ -18,6 +18,7 @@ import { errorMessage } from "../errors.ts";
 import { createLogger } from "../log.ts";
 import { type PgCluster, startPgCluster } from "./postgres_cluster.ts";
 import { waitForPort } from "./ports.ts";
+import { PROXY_V8_FLAGS } from "./compile.ts";
 
 const log = createLogger("start");
 const root = new URL("../../", import.meta.url).pathname;
@@ -51,8 +52,17 @@ function splitArgs(args: string[]): { proxies: number; rest: string[] } {
 }
 
 function spawn(entry: string, env: Record<string, string>): Deno.ChildProcess {
+  const runtime = entry.startsWith("proxy/") ? [PROXY_V8_FLAGS] : [];
   return new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-net", "--allow-env", "--allow-read", "--allow-sys", `${root}${entry}`],
+    args: [
+      "run",
+      "--allow-net",
+      "--allow-env",
+      "--allow-read",
+      "--allow-sys",
+      ...runtime,
+      `${root}${entry}`,
+    ],
     env,
     stdin: "null",
     stdout: "inherit",

@@ -8,6 +8,7 @@
  * @module
  */
 
+import { PROXY_V8_FLAGS } from "../../shared/local/compile.ts";
 import { LmsError } from "../../shared/errors.ts";
 import { freePort, waitForPort } from "../../shared/local/ports.ts";
 
@@ -43,6 +44,7 @@ export async function spawnInspectedProxy(env: Record<string, string>): Promise<
       "--allow-env",
       "--allow-read",
       "--allow-sys",
+      PROXY_V8_FLAGS,
       PROXY_MAIN,
     ],
     env: {

@@ -29,7 +29,7 @@ import {
 
 const log = createLogger("bench");
 
-/** The order targets run in, for every script. */
+/** The order targets run in during the first round; later rounds rotate it. */
 const TARGET_ORDER: BenchTarget[] = ["direct", "lms", "pgbouncer"];
 const BACKENDS_GONE_TIMEOUT_MS = 30_000;
 

@@ -21,6 +21,7 @@ import {
   ConnectionsResponseSchema,
   CutoverResponseSchema,
   InitializeResponseSchema,
+  ShadowReportResponseSchema,
   StatusResponseSchema,
 } from "../../shared/api.ts";
 
@@ -35,6 +36,7 @@ const SUCCESS_SCHEMAS: Record<ApiPath, z.ZodType> = {
   [API_PATHS.consistentCommit]: CutoverResponseSchema,
   [API_PATHS.consistentAbort]: CutoverResponseSchema,
   [API_PATHS.immediate]: CutoverResponseSchema,
+  [API_PATHS.shadowReport]: ShadowReportResponseSchema,
 };
 
 /** One queued answer: HTTP status and JSON body. */

@@ -9,6 +9,7 @@ import { loadConfig } from "../../shared/config.ts";
 import { createLogger } from "../../shared/log.ts";
 import { freePort, waitForPort } from "../../shared/local/ports.ts";
 import { type ProxyServer, startProxy } from "../../proxy/server.ts";
+import { PROXY_V8_FLAGS } from "../../shared/local/compile.ts";
 
 /** Settings for a test proxy, as config keys (`INIT_SOURCE`, `LMS_*`, …). */
 export type ProxyEnv = Record<string, string>;
@@ -49,7 +50,16 @@ export async function spawnProxy(env: ProxyEnv, args: string[] = []): Promise<Pr
   const port = await freePort();
   const metricsPort = await freePort();
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-net", "--allow-env", "--allow-read", "--allow-sys", PROXY_MAIN, ...args],
+    args: [
+      "run",
+      "--allow-net",
+      "--allow-env",
+      "--allow-read",
+      "--allow-sys",
+      PROXY_V8_FLAGS,
+      PROXY_MAIN,
+      ...args,
+    ],
     env: {
       LMS_SOURCE_DIALECT: "postgres",
       LMS_LISTEN: `127.0.0.1:${port}`,

@@ -39,6 +39,8 @@ Deno.test("each binary gets exactly the permissions its deno task runs with", ()
     assert.ok(task.endsWith(entry), `task ${tasks[entry]} runs ${entry}`);
     const taskPermissions = task.split(/\s+/).filter((a) => a.startsWith("--allow-"));
     assert.deepEqual(permissionsOf(argv).sort(), taskPermissions.sort(), entry);
+    const taskV8 = task.split(/\s+/).filter((a) => a.startsWith("--v8-flags"));
+    assert.deepEqual(argv.filter((a) => a.startsWith("--v8-flags")), taskV8, entry);
   }
   const cli = compileCommands({ only: ["molt-lms-cli"] })[0];
   assert.ok(!permissionsOf(cli).includes("--allow-sys"), "the CLI needs no system info");
