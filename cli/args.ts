@@ -11,6 +11,7 @@
  */
 
 import { parseArgs } from "node:util";
+import { SHADOW_REPORT_MAX_LIMIT } from "../shared/api.ts";
 import { LmsError } from "../shared/errors.ts";
 import { EXIT_CODES_HELP } from "./exit_codes.ts";
 
@@ -55,6 +56,7 @@ export type Command =
   | { name: "cutover consistent commit"; requireCaughtUp: boolean }
   | { name: "cutover consistent abort" }
   | { name: "cutover immediate" }
+  | { name: "shadow report"; limit: number; failOnMismatch: boolean }
   | { name: "status" };
 
 /** Name of a leaf command, e.g. `cutover consistent begin`. */
@@ -70,6 +72,9 @@ export type EnvReader = (name: string) => string | undefined;
 
 /** Default for `cutover consistent begin --drain-timeout`. */
 export const DEFAULT_DRAIN_TIMEOUT_MS = 30_000;
+
+/** Default for `shadow report --limit`. */
+export const DEFAULT_SAMPLE_LIMIT = 20;
 
 interface FlagHelp {
   flag: string;
@@ -178,6 +183,31 @@ const TREE: Node = {
         },
       },
     },
+    shadow: {
+      summary: "Inspect shadowing results",
+      children: {
+        report: {
+          summary: "Show mismatches between the databases over every proxy, worst first",
+          description:
+            "Totals, the mismatch rate over the last hour, 24 hours and 7 days, whether the\n" +
+            "fleet is ready for an immediate cutover (every proxy shadowing in sync or\n" +
+            "strict-sync for 7 days with only transient differences), and the mismatch\n" +
+            "samples grouped by query fingerprint. Exits 0 whatever the report says, unless\n" +
+            "--fail-on-mismatch is given.",
+          flags: [
+            {
+              flag: "--limit <n>",
+              text: `Show at most n mismatch samples (default: ${DEFAULT_SAMPLE_LIMIT}, ` +
+                `at most ${SHADOW_REPORT_MAX_LIMIT})`,
+            },
+            {
+              flag: "--fail-on-mismatch",
+              text: "Exit 1 when the fleet is not ready for an immediate cutover",
+            },
+          ],
+        },
+      },
+    },
     status: {
       summary: "Show source of truth, phase, epoch, proxies and recent cutovers",
     },
@@ -196,6 +226,8 @@ const PARSE_OPTIONS = {
   "cancel-after": { type: "string" },
   "no-wait": { type: "boolean" },
   "require-caught-up": { type: "boolean" },
+  limit: { type: "string" },
+  "fail-on-mismatch": { type: "boolean" },
 } as const;
 
 const GLOBAL_FLAG_NAMES = new Set([
@@ -214,6 +246,7 @@ const COMMAND_FLAGS: Record<CommandName, string[]> = {
   "cutover consistent commit": ["require-caught-up"],
   "cutover consistent abort": [],
   "cutover immediate": [],
+  "shadow report": ["limit", "fail-on-mismatch"],
   "status": [],
 };
 
@@ -306,6 +339,18 @@ export function parseDuration(text: string, flag: string): number {
   let total = 0;
   for (const m of text.matchAll(DURATION_PART)) total += Number(m[1]) * UNIT_MS[m[2]];
   return Math.round(total);
+}
+
+function parseLimit(text: string): number {
+  const limit = Number(text);
+  if (!/^\d+$/.test(text) || limit > SHADOW_REPORT_MAX_LIMIT) {
+    throw new LmsError(
+      "CLI_USAGE",
+      `--limit "${text}" is not a whole number from 0 to ${SHADOW_REPORT_MAX_LIMIT}`,
+      "give how many mismatch samples to show, e.g. --limit 50",
+    );
+  }
+  return limit;
 }
 
 function parseFailure(err: unknown): LmsError {
@@ -456,6 +501,14 @@ function buildCommand(
     }
     case "cutover consistent commit":
       return { name, requireCaughtUp: values["require-caught-up"] === true };
+    case "shadow report": {
+      const limit = values["limit"] as string | undefined;
+      return {
+        name,
+        limit: limit === undefined ? DEFAULT_SAMPLE_LIMIT : parseLimit(limit),
+        failOnMismatch: values["fail-on-mismatch"] === true,
+      };
+    }
     default:
       return { name };
   }

@@ -19,6 +19,7 @@ import { runConnectionsList } from "./commands/connections_list.ts";
 import { runCutoverConsistent } from "./commands/cutover_consistent.ts";
 import { runCutoverImmediate } from "./commands/cutover_immediate.ts";
 import { runInitialize } from "./commands/initialize.ts";
+import { runShadowReport } from "./commands/shadow_report.ts";
 import { runStatus } from "./commands/status.ts";
 import { ExitCode, exitCodeFor, type ExitCodeValue } from "./exit_codes.ts";
 import { type ApiClient, createApiClient, OrchestratorRefusal } from "./http.ts";
@@ -41,6 +42,8 @@ function dispatch(
       return runCutoverConsistent(client, command, options, io);
     case "cutover immediate":
       return runCutoverImmediate(client, options, io);
+    case "shadow report":
+      return runShadowReport(client, command, options, io);
     case "status":
       return runStatus(client, options, io);
   }

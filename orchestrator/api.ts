@@ -14,6 +14,8 @@ import {
   type ApiErrorCode,
   BeginRequestSchema,
   CommitRequestSchema,
+  SHADOW_REPORT_DEFAULT_LIMIT,
+  SHADOW_REPORT_MAX_LIMIT,
 } from "../shared/api.ts";
 import { errorMessage } from "../shared/errors.ts";
 import type { Logger } from "../shared/log.ts";
@@ -96,6 +98,20 @@ export async function handleApiRequest(
           );
         }
         return ok(await coordinator.connections(redact === "true"));
+      }
+      case `GET ${API_PATHS.shadowReport}`: {
+        const raw = url.searchParams.get("limit");
+        const limit = raw === null ? SHADOW_REPORT_DEFAULT_LIMIT : Number(raw);
+        if (!/^\d+$/.test(raw ?? "0") || limit > SHADOW_REPORT_MAX_LIMIT) {
+          return failure(
+            "BAD_REQUEST",
+            `limit must be a whole number from 0 to ${SHADOW_REPORT_MAX_LIMIT}, not "${
+              (raw ?? "").slice(0, 20)
+            }"`,
+            "use ?limit=20",
+          );
+        }
+        return ok(await coordinator.shadowReport(limit));
       }
       case `POST ${API_PATHS.initialize}`: {
         const body = parseBody(EmptySchema, request.body);

@@ -91,6 +91,7 @@ export function serveProxySocket(ws: WebSocket, options: ChannelOptions): void {
         if (!message.ok) {
           log.warn("proxy reported a failed request", { proxyId, error: message.error });
         }
+        registry.record(proxyId, message);
         return;
       case "error":
         log.warn("proxy rejected a control message", {

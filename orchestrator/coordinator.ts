@@ -20,6 +20,7 @@ import type {
   HistoryEntry,
   InitializeResponse,
   ReplicationStatus,
+  ShadowReportResponse,
   StatusResponse,
 } from "../shared/api.ts";
 import type { ApiErrorCode } from "../shared/api.ts";
@@ -30,6 +31,7 @@ import type { StateStore } from "../shared/state_store.ts";
 import { type CutoverEvent, otherSide, transition } from "./cutover.ts";
 import type { OrchestratorMetrics } from "./metrics.ts";
 import { ProxyRegistry } from "./proxies.ts";
+import { mergeShadowReports } from "./shadow_report.ts";
 import { type ReplicationCheck, startReplicationCheck } from "./replication.ts";
 
 /** A refused or failed command, carrying the API error code it maps to. */
@@ -83,6 +85,8 @@ export interface CoordinatorOptions {
   replicationPollMs?: number;
   /** How long `connections` waits for the proxies; 3000 ms. */
   connectionsTimeoutMs?: number;
+  /** How long `shadowReport` waits for the proxies; 2000 ms. */
+  shadowReportTimeoutMs?: number;
   /** Retry interval while the store cannot be read at startup; 1000 ms. */
   storeRetryMs?: number;
   /**
@@ -329,6 +333,14 @@ export class Coordinator {
   /** `connections list`: asks every connected proxy. */
   async connections(redact: boolean): Promise<ConnectionsResponse> {
     return await this.registry.listConnections(redact, this.#opts.connectionsTimeoutMs ?? 3000);
+  }
+
+  /** `shadow report`: asks every connected proxy and merges the answers, worst samples first. */
+  async shadowReport(limit: number): Promise<ShadowReportResponse> {
+    const { reports, unreachableProxies } = await this.registry.shadowReports(
+      this.#opts.shadowReportTimeoutMs ?? 2000,
+    );
+    return mergeShadowReports(reports, { now: Date.now(), limit, unreachableProxies });
   }
 
   #cutoverStatus(): CutoverStatus | null {

@@ -17,6 +17,7 @@ import {
   type ProxyMessage,
   type SessionCounts,
 } from "../shared/control.ts";
+import type { ProxyShadowReport } from "../shared/shadow.ts";
 
 /** The transport of one proxy connection. */
 export interface ProxyConnection {
@@ -77,10 +78,18 @@ interface PendingConnections {
   resolve: () => void;
 }
 
+interface PendingShadowReports {
+  waiting: Set<string>;
+  failed: Set<string>;
+  reports: ProxyShadowReport[];
+  resolve: () => void;
+}
+
 /** Keeps the fleet's last reports and talks to connected proxies. */
 export class ProxyRegistry {
   readonly #entries = new Map<string, ProxyEntry>();
   readonly #pending = new Map<string, PendingConnections>();
+  readonly #pendingShadow = new Map<string, PendingShadowReports>();
   readonly #listener: RegistryListener;
   #requestSeq = 0;
 
@@ -125,7 +134,7 @@ export class ProxyRegistry {
     if (!entry || entry.connection !== connection) return;
     entry.connection = undefined;
     entry.disconnectedAt = new Date();
-    for (const pending of this.#pending.values()) {
+    for (const pending of [...this.#pending.values(), ...this.#pendingShadow.values()]) {
       if (pending.waiting.delete(id) && pending.waiting.size === 0) pending.resolve();
     }
     this.#listener.onFleetChange();
@@ -164,6 +173,22 @@ export class ProxyRegistry {
       case "cancel_blocking_result":
         this.#listener.onCancelResult?.(id, message.terminate, message.sessionIds);
         break;
+      case "shadow_report": {
+        const pending = this.#pendingShadow.get(message.requestId);
+        if (pending?.waiting.delete(id)) {
+          pending.reports.push({ ...message.report, proxyId: id });
+          if (pending.waiting.size === 0) pending.resolve();
+        }
+        break;
+      }
+      case "reply": {
+        const pending = this.#pendingShadow.get(message.requestId);
+        if (!message.ok && pending?.waiting.delete(id)) {
+          pending.failed.add(id);
+          if (pending.waiting.size === 0) pending.resolve();
+        }
+        break;
+      }
       default:
         break;
     }
@@ -249,6 +274,33 @@ export class ProxyRegistry {
       a.proxyId.localeCompare(b.proxyId) || a.sessionId.localeCompare(b.sessionId)
     );
     return { connections, unreachableProxies: [...waiting].sort() };
+  }
+
+  /**
+   * Asks every connected proxy for its shadow report and waits up to
+   * `timeoutMs` for the answers. A proxy that failed or did not answer in time
+   * is listed in `unreachableProxies`.
+   */
+  async shadowReports(
+    timeoutMs: number,
+  ): Promise<{ reports: ProxyShadowReport[]; unreachableProxies: string[] }> {
+    const requestId = `req-${++this.#requestSeq}`;
+    const targets = this.connected();
+    const waiting = new Set(targets.map((e) => e.id));
+    const failed = new Set<string>();
+    const reports: ProxyShadowReport[] = [];
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await new Promise<void>((resolve) => {
+      if (waiting.size === 0) return resolve();
+      this.#pendingShadow.set(requestId, { waiting, failed, reports, resolve });
+      timer = setTimeout(resolve, timeoutMs);
+      for (const entry of targets) {
+        this.send(entry.id, { type: "shadow_report_request", requestId });
+      }
+    });
+    clearTimeout(timer);
+    this.#pendingShadow.delete(requestId);
+    return { reports, unreachableProxies: [...waiting, ...failed].sort() };
   }
 
   /** Closes every connection (shutdown). */

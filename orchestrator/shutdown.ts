@@ -17,6 +17,7 @@ import type {
   ConnectionsResponse,
   CutoverResponse,
   InitializeResponse,
+  ShadowReportResponse,
   StatusResponse,
 } from "../shared/api.ts";
 import { CommandError, Coordinator } from "./coordinator.ts";
@@ -98,5 +99,10 @@ export class DrainingCoordinator extends Coordinator {
   /** See {@linkcode Coordinator.connections}; refused while shutting down. */
   override connections(redact: boolean): Promise<ConnectionsResponse> {
     return this.#guard(() => super.connections(redact));
+  }
+
+  /** See {@linkcode Coordinator.shadowReport}; refused while shutting down. */
+  override shadowReport(limit: number): Promise<ShadowReportResponse> {
+    return this.#guard(() => super.shadowReport(limit));
   }
 }

@@ -25,6 +25,10 @@ import { Router } from "./router.ts";
 import { CancelRegistry } from "./pg/cancel.ts";
 import { PgSession, type SessionContext } from "./pg/session.ts";
 import { ClientTlsUpgrader } from "./pg/tls.ts";
+import type { ShadowContext } from "./shadow/link.ts";
+import { initFingerprints } from "./shadow/fingerprint.ts";
+import { parseShadowRules } from "./shadow/rules.ts";
+import { ShadowStats } from "./shadow/stats.ts";
 
 /** A running proxy. */
 export interface ProxyServer {
@@ -79,6 +83,22 @@ async function readStoredState(
   return undefined;
 }
 
+/** The shared shadowing state, or undefined when `LMS_SHADOW_MODE` is `none`. */
+async function shadowContext(
+  config: LmsConfig,
+  metrics: ProxyMetrics,
+): Promise<ShadowContext | undefined> {
+  if (config.shadowMode === "none") return undefined;
+  await initFingerprints();
+  return {
+    mode: config.shadowMode,
+    stats: new ShadowStats(),
+    rules: parseShadowRules(config.shadowVolatile.join(",")),
+    metrics: metrics.shadow,
+    maxQueueBytes: config.shadowQueueBytes,
+  };
+}
+
 /** Starts the SQL listener and the metrics/health listener for `config`. */
 export async function startProxy(config: LmsConfig, log: Logger): Promise<ProxyServer> {
   if (config.sourceDialect === "mysql") {
@@ -111,6 +131,8 @@ export async function startProxy(config: LmsConfig, log: Logger): Promise<ProxyS
     const state = await readStoredState(store, log, () => closed || !gate.paused);
     if (state && gate.paused && !closed) cutover!.resume(state);
   };
+  const shadow = await shadowContext(config, metrics);
+  const shadowingSince = new Date().toISOString();
   const gate = new Gate(config.maxPauseMs, () => void resumeFromStore());
   cutover = new ProxyCutover({
     proxyId: config.proxyId,
@@ -121,6 +143,9 @@ export async function startProxy(config: LmsConfig, log: Logger): Promise<ProxyS
     metrics,
     redactQueries: config.redactQueries,
     log,
+    shadowReport: shadow
+      ? () => shadow.stats.report(config.proxyId, config.shadowMode, shadowingSince)
+      : undefined,
   });
   const ownTag = proxyTag(config.proxyId);
   const ctx: SessionContext = {
@@ -132,6 +157,7 @@ export async function startProxy(config: LmsConfig, log: Logger): Promise<ProxyS
     log,
     sessions,
     gate,
+    shadow,
     forwardCancel: (processId, secretKey) =>
       proxyTagOf(processId) !== ownTag && (control?.forwardCancel(processId, secretKey) ?? false),
   };

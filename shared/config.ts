@@ -63,6 +63,10 @@ export interface LmsConfig {
   maxPauseMs: number;
   /** How long a process drains on SIGTERM before it cuts what is left, in milliseconds. */
   shutdownGraceMs: number;
+  /** Bytes an async shadow may fall behind before a session stops shadowing; default 8 MiB. */
+  shadowQueueBytes: number;
+  /** Extra regular expressions of statements whose values may differ (volatile functions). */
+  shadowVolatile: string[];
   /** Identity of this process in metrics, logs and the control channel. */
   proxyId: string;
   /** Least severe log level written. */
@@ -138,6 +142,20 @@ const MIN_MAX_MESSAGE_SIZE = 1024;
 /** PostgreSQL's own limit for one allocation (MaxAllocSize). */
 const MAX_MAX_MESSAGE_SIZE = 1073741824;
 const DEFAULT_MAX_PAUSE_MS = 60000;
+const DEFAULT_SHADOW_QUEUE_BYTES = 8 * 1024 * 1024;
+
+/** Comma-separated regular expressions, each compiled to check it (case-insensitive). */
+function parsePatterns(text: string): Parsed<string[]> {
+  const patterns = text.split(",").map((p) => p.trim()).filter((p) => p.length > 0);
+  for (const p of patterns) {
+    try {
+      new RegExp(p, "i");
+    } catch (err) {
+      return invalid(`"${p}" is not a valid regular expression: ${(err as Error).message}`);
+    }
+  }
+  return { value: patterns };
+}
 const DEFAULT_SHUTDOWN_GRACE_MS = 30000;
 /** setTimeout overflows beyond a signed 32-bit delay. */
 const MAX_MAX_PAUSE_MS = 2147483647;
@@ -217,6 +235,23 @@ const SETTINGS: readonly Setting[] = [
     defaultText: always("30s"),
     description: "on SIGTERM, how long open transactions and commands may finish (ms, or 30s)",
     fileTypes: ["string", "number"],
+  },
+  {
+    key: "LMS_SHADOW_QUEUE",
+    flag: "shadow-queue",
+    valueName: "BYTES",
+    defaultText: always("8MiB"),
+    description: "async shadowing: how far a session's shadow may fall behind before it is dropped",
+    fileTypes: ["string", "number"],
+  },
+  {
+    key: "LMS_SHADOW_VOLATILE",
+    flag: "shadow-volatile",
+    valueName: "REGEXPS",
+    defaultText: always("none (built-in list only)"),
+    description:
+      "comma-separated extra patterns of statements whose values may legitimately differ",
+    fileTypes: STR,
   },
   {
     key: "LMS_PROXY_ID",
@@ -378,6 +413,8 @@ export function loadConfig(kind: ProcessKind, input: LoadConfigInput): LmsConfig
     DEFAULT_SHUTDOWN_GRACE_MS,
     parseDuration,
   );
+  const shadowQueueBytes = setting("LMS_SHADOW_QUEUE", DEFAULT_SHADOW_QUEUE_BYTES, parseSize);
+  const shadowVolatile = setting<string[]>("LMS_SHADOW_VOLATILE", [], parsePatterns);
   const proxyId = setting("LMS_PROXY_ID", defaultProxyId(input.env), parseProxyId);
   const logLevel = setting<LmsConfig["logLevel"]>(
     "LMS_LOG_LEVEL",
@@ -482,6 +519,8 @@ export function loadConfig(kind: ProcessKind, input: LoadConfigInput): LmsConfig
     maxMessageSize,
     maxPauseMs,
     shutdownGraceMs,
+    shadowQueueBytes,
+    shadowVolatile,
     proxyId,
     logLevel,
     redactQueries,
@@ -537,6 +576,8 @@ export function summarizeConfig(config: LmsConfig): Record<string, unknown> {
     maxMessageSize: config.maxMessageSize,
     maxPauseMs: config.maxPauseMs,
     shutdownGraceMs: config.shutdownGraceMs,
+    shadowQueueBytes: config.shadowQueueBytes,
+    shadowVolatile: config.shadowVolatile,
     proxyId: config.proxyId,
     logLevel: config.logLevel,
     redactQueries: config.redactQueries,

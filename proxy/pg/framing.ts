@@ -154,6 +154,7 @@ export class FrameScanner {
   #remaining = 0;
   #capture: Uint8Array | undefined;
   #captureFill = 0;
+  #messageEnd = 0;
 
   /**
    * @param watched types delivered to `onMessage` with their whole body
@@ -171,6 +172,14 @@ export class FrameScanner {
     this.#allowed = allowed;
     this.#maxMessageSize = maxMessageSize;
     this.#onMessage = onMessage;
+  }
+
+  /**
+   * During an `onMessage` callback: the offset in the chunk being scanned just
+   * past the delivered message, so callers can split chunks at message ends.
+   */
+  get messageEnd(): number {
+    return this.#messageEnd;
   }
 
   /** True when the stream is between two messages. */
@@ -197,6 +206,7 @@ export class FrameScanner {
         if (this.#remaining === 0 && this.#capture) {
           const body = this.#capture;
           this.#capture = undefined;
+          this.#messageEnd = i;
           this.#onMessage(this.#type, body);
         }
         continue;
@@ -232,6 +242,7 @@ export class FrameScanner {
         continue;
       }
       if (len - i >= bodyLen) {
+        this.#messageEnd = i + bodyLen;
         this.#onMessage(type, chunk.subarray(i, i + bodyLen));
         i += bodyLen;
         continue;

@@ -18,11 +18,21 @@ import { connectBackend } from "./backend.ts";
 import { BackendRejectedError, relayAuthentication } from "./auth.ts";
 import { type CancelRegistry, sendCancelRequest } from "./cancel.ts";
 import { FrameScanner, FramingError, typeSet } from "./framing.ts";
-import { cstring, type ErrorFields, errorResponse, message, TERMINATE } from "./messages.ts";
+import {
+  cstring,
+  type ErrorFields,
+  errorResponse,
+  message,
+  query,
+  readyForQuery,
+  TERMINATE,
+} from "./messages.ts";
 import { SocketReader } from "./reader.ts";
 import { SessionState } from "./session_state.ts";
 import { openReplayedBackend } from "./replay.ts";
 import type { Gate } from "../gate.ts";
+import { type ShadowContext, ShadowLink } from "../shadow/link.ts";
+import { ResultCollector } from "../shadow/collector.ts";
 import { decodeStartupPacket, encodeStartupMessage } from "./startup.ts";
 import { ClientCertificateRejected, type ClientTlsUpgrader } from "./tls.ts";
 
@@ -36,7 +46,10 @@ const FRONTEND_SCANNED = typeSet("QPCSFBXEDHcf");
 const BACKEND_SCANNED = typeSet("ZSE13CGW");
 const CHAR_X = 0x58, CHAR_c = 0x63, CHAR_f = 0x66, CHAR_S = 0x53, CHAR_P = 0x50, CHAR_B = 0x42;
 const CHAR_E = 0x45, CHAR_D = 0x44, CHAR_C = 0x43, CHAR_H = 0x48, CHAR_G = 0x47, CHAR_W = 0x57;
-const CHAR_Z = 0x5a;
+const CHAR_Z = 0x5a, CHAR_T = 0x54, CHAR_Q = 0x51, CHAR_F = 0x46;
+/** With shadowing, the result collector reads more message types on both sides. */
+const FRONTEND_SCANNED_SHADOWING = typeSet("QPCSFBXEDHcf" + ResultCollector.FRONTEND_TYPES);
+const BACKEND_SCANNED_SHADOWING = typeSet("ZSE13CGW" + ResultCollector.BACKEND_TYPES);
 
 /** What every session of one proxy shares. */
 export interface SessionContext {
@@ -61,6 +74,23 @@ export interface SessionContext {
    * that did (over the control channel); false when that is not possible.
    */
   forwardCancel: (processId: number, secretKey: number) => boolean;
+  /** Shadowing settings; undefined when the shadow mode is `none`. */
+  shadow: ShadowContext | undefined;
+}
+
+/** A stretch of the source of truth's answer held back until the shadow answered too. */
+interface HeldAnswer {
+  parts: Uint8Array[];
+  /** It ends with ReadyForQuery. */
+  done: boolean;
+  /** The answer to a request the proxy made itself; the client never sees it. */
+  swallow: boolean;
+  /**
+   * The client must see this answer before the request can end — it asked
+   * for COPY data or sent Flush without Sync — so it streams through and
+   * the shadow's verdict cannot replace it any more.
+   */
+  streaming: boolean;
 }
 
 let nextSessionId = 0;
@@ -98,6 +128,20 @@ export class PgSession {
   #waitingAtGate = false;
   #backpressure = false;
   #readySeen = false;
+  #link: ShadowLink | undefined;
+  /** `sync`/`strict-sync`: answers of the source of truth waiting for the shadow's. */
+  #answers: HeldAnswer[] = [];
+  /** Offsets in the current backend chunk where a ReadyForQuery ends. */
+  #answerEnds: number[] = [];
+  #swallowNext = 0;
+  /** Offsets in the client chunk being scanned where a new request begins (for the shadow). */
+  #requestStarts: number[] = [];
+  /** The last frontend message ended a request (Query, Sync, FunctionCall). */
+  #requestEnded = true;
+  /** The client sent Flush and waits for answers before its Sync. */
+  #flushed = false;
+  /** A CopyInResponse arrived in the chunk being scanned: the client must see it now. */
+  #copyStarted = false;
 
   /**
    * @param socket the accepted client socket
@@ -234,13 +278,15 @@ export class PgSession {
       database: this.database,
       side: route.side,
     });
+    await this.#startShadow();
+    if (this.#closed) return;
     this.#relay(reader.detach(), backendReader.detach());
   }
 
   #relay(clientPending: Uint8Array, backendPending: Uint8Array): void {
     const state = this.state!;
     this.#frontScanner = new FrameScanner(
-      FRONTEND_SCANNED,
+      this.#ctx.shadow ? FRONTEND_SCANNED_SHADOWING : FRONTEND_SCANNED,
       FRONTEND_ALLOWED,
       this.#ctx.maxMessageSize,
       (type, body) => this.#onFrontendMessage(type, body),
@@ -255,9 +301,16 @@ export class PgSession {
   }
 
   #onFrontendMessage(type: number, body: Uint8Array): void {
+    if (this.#link && type !== CHAR_c && type !== CHAR_f) {
+      if (this.#requestEnded) {
+        this.#requestStarts.push(this.#frontScanner!.messageEnd - 5 - body.length);
+      }
+      this.#requestEnded = type === CHAR_Q || type === CHAR_S || type === CHAR_F;
+    }
     switch (type) {
       case CHAR_X:
         this.#terminating = true;
+        this.#link?.frontMessage(type, body);
         return;
       case CHAR_c:
       case CHAR_f:
@@ -265,28 +318,36 @@ export class PgSession {
         return;
       case CHAR_S:
         this.#openBatch = false;
+        this.#flushed = false;
         break;
       case CHAR_P:
       case CHAR_B:
       case CHAR_E:
       case CHAR_D:
       case CHAR_C:
-      case CHAR_H:
         this.#openBatch = true;
         break;
+      case CHAR_H:
+        this.#openBatch = true;
+        this.#flushed = true;
+        break;
     }
+    this.#link?.frontMessage(type, body);
     this.state!.onFrontend(type, body);
   }
 
   #onBackendMessage = (type: number, body: Uint8Array): void => {
     if (type === CHAR_G || type === CHAR_W) {
       this.#copyIn = true;
+      this.#copyStarted = true;
       return;
     }
     if (type === CHAR_Z) {
       this.#copyIn = false;
       this.#readySeen = true;
+      if (this.#waitsForShadow()) this.#answerEnds.push(this.#backScanner!.messageEnd);
     }
+    this.#link?.sotMessage(type, body);
     this.state!.onBackend(type, body);
   };
 
@@ -307,7 +368,12 @@ export class PgSession {
       return;
     }
     const backend = this.#backend!;
-    if (!backend.write(chunk)) {
+    const flowing = backend.write(chunk);
+    if (this.#link) {
+      this.#link.send(chunk, this.#requestStarts);
+      this.#requestStarts = [];
+    }
+    if (!flowing) {
       this.#backpressure = true;
       this.#updateClientFlow();
       backend.once("drain", () => {
@@ -327,23 +393,137 @@ export class PgSession {
       this.close();
       return;
     }
-    const backend = this.#backend!;
-    if (!this.#client.write(chunk)) {
-      backend.pause();
-      this.#client.once("drain", () => backend.resume());
-    }
+    if (this.#answers.length > 0 || this.#waitsForShadow()) this.#holdAnswer(chunk);
+    else this.#toClient(chunk);
     if (this.#readySeen) {
       this.#readySeen = false;
       this.#afterReady();
     }
   };
 
+  #toClient(chunk: Uint8Array): void {
+    if (!this.#client.write(chunk)) {
+      const backend = this.#backend!;
+      backend.pause();
+      this.#client.once("drain", () => backend.resume());
+    }
+  }
+
+  /** Whether answers of the source of truth wait for the shadow's (`sync`, `strict-sync`). */
+  #waitsForShadow(): boolean {
+    return this.#ctx.shadow !== undefined && this.#ctx.shadow.mode !== "async" &&
+      this.#link !== undefined && this.#link.active;
+  }
+
+  /** Splits a backend chunk at ReadyForQuery ends into held answers, then releases what it may. */
+  #holdAnswer(chunk: Uint8Array): void {
+    const ends = this.#answerEnds;
+    this.#answerEnds = [];
+    const append = (bytes: Uint8Array, done: boolean) => {
+      let last = this.#answers.at(-1);
+      if (!last || last.done) {
+        last = { parts: [], done: false, swallow: this.#swallowNext > 0, streaming: false };
+        if (last.swallow) this.#swallowNext--;
+        this.#answers.push(last);
+      }
+      if (bytes.length > 0) last.parts.push(bytes);
+      last.done = done;
+    };
+    let from = 0;
+    for (const end of ends) {
+      append(chunk.subarray(from, end), true);
+      from = end;
+    }
+    if (from < chunk.length) append(chunk.subarray(from), false);
+    if (this.#copyStarted || this.#flushed) {
+      const last = this.#answers.at(-1);
+      if (last && !last.done) last.streaming = true;
+    }
+    this.#copyStarted = false;
+    this.#releaseAnswers();
+  }
+
+  /** Sends the client every held answer whose shadow verdict is in, in order. */
+  #releaseAnswers(): void {
+    while (this.#answers.length > 0) {
+      const answer = this.#answers[0];
+      const linked = this.#link?.active === true;
+      if (!answer.done && linked) {
+        if (answer.streaming && !answer.swallow) {
+          for (const part of answer.parts) this.#toClient(part);
+          answer.parts = [];
+        }
+        return;
+      }
+      if (answer.swallow) {
+        if (!answer.done) return;
+        this.#answers.shift();
+        continue;
+      }
+      const verdict = linked ? this.#link!.takeVerdict() : undefined;
+      if (linked && !verdict) return;
+      this.#answers.shift();
+      if (verdict?.shadowError && !answer.streaming) {
+        this.#answerWithShadowError(answer, verdict.shadowError);
+      } else for (const part of answer.parts) this.#toClient(part);
+      // The session may have become quiescent: a move or a drain may wait for that.
+      if (this.#answers.length === 0) this.#afterReady();
+    }
+  }
+
+  /**
+   * `strict-sync`: the shadow failed a request the source of truth completed.
+   * The client gets the shadow's error. Inside a transaction the source of
+   * truth's transaction is failed too (a statement that cannot succeed), so a
+   * later COMMIT cannot commit there what the client was told had failed.
+   */
+  #answerWithShadowError(answer: HeldAnswer, errorBody: Uint8Array): void {
+    const last = answer.parts.at(-1)!;
+    let status = last[last.length - 1];
+    if (status === CHAR_T && (this.state?.pendingRequests ?? 0) === 0) {
+      this.#swallowNext++;
+      this.#link?.skipNextSourceOfTruthRequest();
+      this.#backend!.write(query("SELECT 1/0 AS lms_strict_sync_shadow_failed"));
+      status = CHAR_E;
+    }
+    this.#toClient(message("E", errorBody));
+    this.#toClient(readyForQuery(String.fromCharCode(status) as "I" | "T" | "E"));
+  }
+
+  /** Opens the shadow connection for the current route, as the shadow mode says. */
+  async #startShadow(): Promise<void> {
+    const shadow = this.#ctx.shadow;
+    if (!shadow || !this.route || !this.state) return;
+    const side: DatabaseSide = this.route.side === "source" ? "target" : "source";
+    const spec = this.#ctx.router.spec(side);
+    if (!spec) return;
+    const link = new ShadowLink(side, shadow, this.#log);
+    link.onProgress = () => this.#releaseAnswers();
+    this.#link = link;
+    const opening = link.open(spec, this.state);
+    if (shadow.mode === "async") {
+      opening.catch(() => {});
+      return;
+    }
+    try {
+      await opening;
+    } catch (err) {
+      if (shadow.mode === "strict-sync") {
+        throw new LmsError(
+          "BACKEND_UNAVAILABLE",
+          `strict-sync shadowing needs the ${side} database: ${errorMessage(err)}`,
+          "bring the other database back, or use shadow mode sync or async",
+        );
+      }
+    }
+  }
+
   #onBackendClose = (): void => this.#backendLost();
 
   #attachBackend(backend: Duplex): void {
     this.#backend = backend;
     this.#backScanner = new FrameScanner(
-      BACKEND_SCANNED,
+      this.#ctx.shadow ? BACKEND_SCANNED_SHADOWING : BACKEND_SCANNED,
       undefined,
       BACKEND_MAX_MESSAGE,
       this.#onBackendMessage,
@@ -363,7 +543,7 @@ export class PgSession {
 
   /** The client is between requests and nothing is in flight: work may move or wait here. */
   #quiescent(): boolean {
-    return this.state!.idle && !this.#openBatch && !this.#copyIn &&
+    return this.state!.idle && !this.#openBatch && !this.#copyIn && this.#answers.length === 0 &&
       (this.#frontScanner?.atBoundary ?? true);
   }
 
@@ -453,6 +633,9 @@ export class PgSession {
       socket.on("error", () => {});
       this.#announceParameters(auth.parameters);
       this.#attachBackend(socket);
+      this.#link?.finish();
+      this.#link = undefined;
+      await this.#startShadow();
       this.#ctx.metrics.sessionMoves.inc({ to: route.side, outcome: "ok" });
       this.#log.info("session moved", {
         from: from.side,
@@ -578,6 +761,7 @@ export class PgSession {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#link?.finish();
     this.#ctx.sessions.delete(this);
     this.#ctx.metrics.connectionsOpen.dec();
     if (this.#processId) this.#ctx.cancels.unregister(this.#processId);

@@ -36,6 +36,7 @@ export interface BenchArgs {
 
 /** The `--help` text. */
 export const BENCH_HELP: string = `deno task bench [flags]
+deno task bench cutover [flags]     (see deno task bench cutover --help)
 
 Runs pgbench against one throwaway PostgreSQL cluster directly, through the
 LMS proxy and through PgBouncer (session mode), prints TPS and p50/p99 latency
@@ -135,4 +136,72 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
     idleConnections,
     jsonPath: v.json,
   };
+}
+
+/** Parsed flags of `deno task bench cutover`. */
+export interface CutoverBenchArgs {
+  /** `--help`: print {@linkcode CUTOVER_HELP} and exit. */
+  help: boolean;
+  /** Cutovers of each kind (consistent, then immediate), directions alternating. */
+  cutovers: number;
+  /** Where to write the JSON report, if anywhere. */
+  jsonPath: string | undefined;
+}
+
+/** The `--help` text of `deno task bench cutover`. */
+export const CUTOVER_HELP: string = `deno task bench cutover [flags]
+
+Starts source and target PostgreSQL clusters (logical replication source to
+target), an orchestrator and 3 proxies, runs the 16-client writer workload
+through the proxies, then runs consistent cutovers followed by immediate ones,
+directions alternating (source->target, target->source, ...). Prints per kind
+and direction: propagation (commit/immediate call returned -> every proxy
+answers from the new database, seen by a probe session per proxy), the longest
+held client request and its excess over drain + replication catch-up, client
+errors and acknowledged writes missing on the target.
+
+Flags:
+  --cutovers <n>   cutovers of each kind (default 20)
+  --json <path>    also write the results as JSON to <path>
+  --help           this text
+`;
+
+/**
+ * Parses the flags after `cutover`.
+ *
+ * @throws {LmsError} `CLI_USAGE` naming every bad flag.
+ */
+export function parseCutoverArgs(argv: string[]): CutoverBenchArgs {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        help: { type: "boolean", short: "h" },
+        cutovers: { type: "string" },
+        json: { type: "string" },
+      },
+    });
+  } catch (err) {
+    throw new LmsError(
+      "CLI_USAGE",
+      err instanceof Error ? err.message : String(err),
+      "run deno task bench cutover --help",
+    );
+  }
+  const v = parsed.values;
+  const problems: string[] = [];
+  let cutovers = 20;
+  if (v.cutovers !== undefined) {
+    const n = Number(v.cutovers);
+    if (Number.isInteger(n) && n >= 1) cutovers = n;
+    else problems.push(`--cutovers must be an integer >= 1, got "${v.cutovers}"`);
+  }
+  if (v.json === "") problems.push("--json needs a file path");
+  if (problems.length > 0) {
+    throw new LmsError("CLI_USAGE", problems.join("; "), "run deno task bench cutover --help");
+  }
+  return { help: v.help ?? false, cutovers, jsonPath: v.json };
 }

@@ -1,7 +1,9 @@
 /**
  * `deno task bench`: pgbench through the LMS proxy against the same database
- * directly and through PgBouncer, plus memory per idle connection. See
- * `tests/bench/README.md` for what is measured and how to read it.
+ * directly and through PgBouncer, plus memory per idle connection.
+ * `deno task bench cutover`: cutover propagation and held time under load
+ * (`tests/bench/cutover.ts`). See `tests/bench/README.md` for what is measured
+ * and how to read it.
  *
  * @module
  */
@@ -10,8 +12,16 @@ import { errorMessage, LmsError } from "../../shared/errors.ts";
 import { createLogger } from "../../shared/log.ts";
 import { type PgCluster, startPgCluster } from "../../shared/local/postgres_cluster.ts";
 import { spawnProxy } from "../helpers/proxy.ts";
-import { BENCH_HELP, type BenchArgs, parseBenchArgs } from "./args.ts";
+import {
+  BENCH_HELP,
+  type BenchArgs,
+  CUTOVER_HELP,
+  type CutoverBenchArgs,
+  parseBenchArgs,
+  parseCutoverArgs,
+} from "./args.ts";
 import { CleanupStack } from "./cleanup.ts";
+import { cutoverMain } from "./cutover.ts";
 import { measureIdleMemory } from "./idle_memory.ts";
 import { spawnInspectedProxy } from "./inspected_proxy.ts";
 import { initPgbench, latencyPercentiles, runPgbench } from "./pgbench.ts";
@@ -267,6 +277,23 @@ function printReport(report: BenchReport): void {
     console.log(formatMemoryTable(report.idleMemory));
   }
 }
+
+async function cutoverCommand(argv: string[]): Promise<never> {
+  let args: CutoverBenchArgs;
+  try {
+    args = parseCutoverArgs(argv);
+  } catch (err) {
+    console.error(errorMessage(err));
+    Deno.exit(2);
+  }
+  if (args.help) {
+    console.log(CUTOVER_HELP);
+    Deno.exit(0);
+  }
+  Deno.exit(await cutoverMain(args));
+}
+
+if (import.meta.main && Deno.args[0] === "cutover") await cutoverCommand(Deno.args.slice(1));
 
 if (import.meta.main) {
   let args: BenchArgs;

@@ -128,8 +128,11 @@ export function formatMemoryTable(rows: MemoryRow[]): string {
   );
 }
 
-/** Columns before `textColumns` are left-aligned text, the rest right-aligned numbers. */
-function formatTable(header: string[], body: string[][], textColumns: number): string {
+/**
+ * A plain-text table: columns before `textColumns` are left-aligned text, the
+ * rest right-aligned numbers.
+ */
+export function formatTable(header: string[], body: string[][], textColumns: number): string {
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i].length)));
   const line = (cells: string[]) =>
     cells.map((c, i) => i < textColumns ? c.padEnd(widths[i]) : c.padStart(widths[i]))

@@ -17,9 +17,12 @@ import {
   CutoverStatusSchema,
   type InitializeResponse,
   InitializeResponseSchema,
+  type ShadowReportResponse,
+  ShadowReportResponseSchema,
   type StatusResponse,
   StatusResponseSchema,
 } from "../../shared/api.ts";
+import { type ProxyShadowReport, ProxyShadowReportSchema } from "../../shared/shadow.ts";
 
 /** An ISO-8601 time `ms` milliseconds before `now`. */
 export function ago(ms: number, now: number = Date.now()): string {
@@ -154,4 +157,112 @@ export function cutoverResponseFixture(overrides: Partial<CutoverResponse> = {})
 /** An API error body. */
 export function errorFixture(code: ApiErrorCode, message: string, hint: string): ApiErrorBody {
   return ApiErrorBodySchema.parse({ error: { code, message, hint } });
+}
+
+const HOUR = 3_600_000;
+
+/**
+ * One proxy's shadow report: `sync` for three days, 1000 statements an hour
+ * over the last three hours, the last hour with 3 mismatches and 1 transient
+ * difference, and one sample.
+ */
+export function proxyShadowReportFixture(
+  overrides: Partial<ProxyShadowReport> = {},
+  now: number = Date.now(),
+): ProxyShadowReport {
+  const hour = Math.floor(now / HOUR) * HOUR;
+  return ProxyShadowReportSchema.parse({
+    proxyId: "proxy-a",
+    mode: "sync",
+    shadowingSince: ago(3 * 24 * HOUR, now),
+    statements: 3000,
+    mismatches: 3,
+    transient: 1,
+    droppedSessions: 0,
+    byKind: { values: 3 },
+    hourly: [
+      { start: hour - 2 * HOUR, statements: 1000, mismatches: 0, transient: 0 },
+      { start: hour - HOUR, statements: 1000, mismatches: 0, transient: 0 },
+      { start: hour, statements: 1000, mismatches: 3, transient: 1 },
+    ],
+    samples: [{
+      fingerprint: "SELECT balance FROM accounts WHERE id = $1",
+      kind: "values",
+      count: 3,
+      firstSeen: ago(50 * 60_000, now),
+      lastSeen: ago(60_000, now),
+      source: { ok: true, commandTag: "SELECT 1", rowCount: 1, rows: [["100.00"]] },
+      target: { ok: true, commandTag: "SELECT 1", rowCount: 1, rows: [["100.01"]] },
+    }],
+    ...overrides,
+  });
+}
+
+/**
+ * A `shadow/report` answer: two proxies in `sync` for three days, mismatches
+ * of two kinds (the worst first) and a judgement that is not ready.
+ */
+export function shadowReportFixture(
+  overrides: Partial<ShadowReportResponse> = {},
+  now: number = Date.now(),
+): ShadowReportResponse {
+  const window = (statements: number, mismatches: number, transient: number) => ({
+    statements,
+    mismatches,
+    transient,
+    mismatchRate: mismatches / statements,
+    transientRate: transient / statements,
+  });
+  return ShadowReportResponseSchema.parse({
+    generatedAt: new Date(now).toISOString(),
+    proxies: ["proxy-a", "proxy-b"].map((proxyId) => ({
+      proxyId,
+      mode: "sync",
+      shadowingSince: ago(3 * 24 * HOUR, now),
+      statements: 60_000,
+      mismatches: 20,
+      transient: 5,
+      droppedSessions: 0,
+    })),
+    unreachableProxies: [],
+    totals: { statements: 120_000, mismatches: 40, transient: 10, droppedSessions: 0 },
+    byKind: { values: 34, error_vs_success: 6 },
+    windows: {
+      lastHour: window(2_000, 1, 0),
+      lastDay: window(48_000, 12, 4),
+      lastSevenDays: window(120_000, 40, 10),
+    },
+    judgement: {
+      readyForImmediateCutover: false,
+      reasons: [
+        "proxy proxy-a: shadowing for 3 days of the required 7 days",
+        "proxy proxy-b: shadowing for 3 days of the required 7 days",
+        "40 mismatches in the last 7 days",
+      ],
+    },
+    samples: [
+      {
+        fingerprint: "SELECT balance FROM accounts WHERE id = $1",
+        kind: "values",
+        count: 34,
+        firstSeen: ago(2 * 24 * HOUR, now),
+        lastSeen: ago(90_000, now),
+        source: { ok: true, commandTag: "SELECT 1", rowCount: 1, rows: [["100.00"]] },
+        target: { ok: true, commandTag: "SELECT 1", rowCount: 1, rows: [["100.01"]] },
+        proxies: ["proxy-a", "proxy-b"],
+      },
+      {
+        fingerprint: "INSERT INTO orders (customer_id, total) VALUES ($1, $2)",
+        kind: "error_vs_success",
+        count: 6,
+        firstSeen: ago(5 * HOUR, now),
+        lastSeen: ago(2 * HOUR, now),
+        source: { ok: true, commandTag: "INSERT 0 1", rowCount: 1 },
+        target: { ok: false, sqlstate: "23505", message: "duplicate key value" },
+        proxies: ["proxy-b"],
+      },
+    ],
+    totalSamples: 2,
+    ...overrides,
+  });
 }

@@ -125,7 +125,7 @@ export interface FleetOptions {
   proxies: number;
   /** SQL run on both databases before replication starts (the application's schema). */
   schema: string;
-  /** Tables of the schema to replicate from source to target. */
+  /** Tables of the schema to replicate from source to target; none sets up no replication. */
   replicate: string[];
   /** Extra proxy environment (e.g. `LMS_MAX_PAUSE`). */
   proxyEnv?: Record<string, string>;
@@ -153,13 +153,15 @@ export async function startFleet(opts: FleetOptions): Promise<Fleet> {
     orchestrator = await spawnOrchestrator(dbEnv);
     const init = await cli(orchestrator.url, ["initialize"]);
     if (init.code !== 0) throw new Error(`initialize failed: ${init.stderr}${init.stdout}`);
-    await source.psql(
-      `CREATE PUBLICATION lms_pub FOR TABLE ${opts.replicate.join(", ")}, _molt_lms.marker`,
-    );
-    await target.psql(
-      `CREATE SUBSCRIPTION lms_sub CONNECTION 'host=127.0.0.1 port=${source.port} ` +
-        `user=postgres dbname=postgres' PUBLICATION lms_pub`,
-    );
+    if (opts.replicate.length > 0) {
+      await source.psql(
+        `CREATE PUBLICATION lms_pub FOR TABLE ${opts.replicate.join(", ")}, _molt_lms.marker`,
+      );
+      await target.psql(
+        `CREATE SUBSCRIPTION lms_sub CONNECTION 'host=127.0.0.1 port=${source.port} ` +
+          `user=postgres dbname=postgres' PUBLICATION lms_pub`,
+      );
+    }
     const proxyEnv = {
       ...dbEnv,
       LMS_ORCHESTRATOR_URL: orchestrator.url,

@@ -325,9 +325,9 @@ Deno.test("molt-lms-cli reports usage errors and an unreachable orchestrator", a
     assert(run.stderr.includes("CLI_ORCHESTRATOR_URL"), run.stderr);
   });
   await t.step("unknown command: exit 2", async () => {
-    const run = await cli(["shadow", "report", "--orchestrator-url", "http://localhost:1"]);
+    const run = await cli(["shadow", "rapport", "--orchestrator-url", "http://localhost:1"]);
     expectExit(run, 2);
-    assert(run.stderr.includes('unknown command "shadow"'), run.stderr);
+    assert(run.stderr.includes('unknown command "rapport"'), run.stderr);
   });
   await t.step("--help: exit 0 with the exit codes", async () => {
     const run = await cli(["cutover", "consistent", "begin", "--help"]);

@@ -355,6 +355,20 @@ Deno.test("value formats", async (t) => {
       );
     }
   });
+  await t.step("shadow queue and volatile patterns", () => {
+    assertEquals(withEnv({}).shadowQueueBytes, 8 * 1024 * 1024);
+    assertEquals(withEnv({ LMS_SHADOW_QUEUE: "64KiB" }).shadowQueueBytes, 65536);
+    assertEquals(withEnv({}).shadowVolatile, []);
+    assertEquals(
+      load("proxy", proxyEnv, ["--shadow-volatile", "\\bmy_id\\(, updated_at ="]).shadowVolatile,
+      ["\\bmy_id\\(", "updated_at ="],
+    );
+    hasProblem(
+      problemsOf(() => withEnv({ LMS_SHADOW_VOLATILE: "ok,(unclosed" })),
+      "LMS_SHADOW_VOLATILE",
+      /not a valid regular expression/,
+    );
+  });
   await t.step("enumerations, case-insensitive", () => {
     assertEquals(
       withEnv({ LMS_SHADOW_MODE: "Strict-Sync", INIT_TARGET: TARGET }).shadowMode,

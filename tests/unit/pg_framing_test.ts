@@ -101,3 +101,21 @@ Deno.test("MessageBuffer rejects absurd startup lengths", () => {
   huge.push(new Uint8Array([0x7f, 0, 0, 0]));
   framingError(() => huge.nextStartup());
 });
+
+Deno.test("FrameScanner tells where each watched message ends in the chunk", () => {
+  const a = query("select 1");
+  const b = SYNC;
+  const stream = concat(a, message("D", new Uint8Array(10)), b);
+  for (const split of [stream.length, 7]) {
+    const ends: number[] = [];
+    const scanner = new FrameScanner(typeSet("QS"), undefined, 1 << 20, () => {
+      ends.push(scanner.messageEnd);
+    });
+    scanner.scan(stream.subarray(0, split));
+    scanner.scan(stream.subarray(split));
+    const expected = split === stream.length
+      ? [a.length, stream.length]
+      : [a.length - split, stream.length - split];
+    assert.deepEqual(ends, expected, `split at ${split}`);
+  }
+});
