@@ -34,7 +34,7 @@ function rows(cols: Col[], values: (string | null)[][], tag = `SELECT ${values.l
 }
 
 function expect(result: ComparisonResult, verdict: string, kinds: string[]): void {
-  assertEquals([result.verdict, result.kinds], [verdict, kinds], result.reason);
+  assertEquals([result.verdict, result.kinds], [verdict, kinds], result.reason ?? "");
 }
 
 const SELECT = "SELECT id, amount FROM accounts";
