@@ -26,18 +26,23 @@ export function readInt16(body: Uint8Array, at: number): number {
   return v & 0x8000 ? v - 0x10000 : v;
 }
 
-/** Builds a typed message from its type character and body parts. */
-export function message(type: string, ...parts: Uint8Array[]): Uint8Array {
-  const bodyLen = parts.reduce((n, p) => n + p.length, 0);
-  const out = new Uint8Array(5 + bodyLen);
-  out[0] = type.charCodeAt(0);
-  new DataView(out.buffer).setInt32(1, bodyLen + 4);
-  let at = 5;
+/** Concatenates byte arrays into one. */
+export function concat(...parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
   for (const p of parts) {
     out.set(p, at);
     at += p.length;
   }
   return out;
+}
+
+/** Builds a typed message from its type character and body parts. */
+export function message(type: string, ...parts: Uint8Array[]): Uint8Array {
+  const header = new Uint8Array(5);
+  header[0] = type.charCodeAt(0);
+  new DataView(header.buffer).setInt32(1, parts.reduce((n, p) => n + p.length, 4));
+  return concat(header, ...parts);
 }
 
 /** A NUL-terminated UTF-8 string. */

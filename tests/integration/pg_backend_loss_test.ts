@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import pg from "pg";
 import { pgBinDir, startPgCluster } from "../../shared/local/postgres_cluster.ts";
-import { cstring, int32, message, parse, query } from "../../proxy/pg/messages.ts";
+import { concat, cstring, int32, message, parse, query } from "../../proxy/pg/messages.ts";
 import { encodeStartupMessage } from "../../proxy/pg/startup.ts";
 import { startTestProxy } from "../helpers/proxy.ts";
 import { errorFields, type RawMessage, RawPgClient } from "../helpers/raw_pg.ts";
@@ -21,16 +21,6 @@ async function waitFor(what: string, check: () => Promise<boolean> | boolean, ms
     if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
-}
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
 
 function fatalCodes(msgs: RawMessage[]): string[] {

@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import pg from "pg";
 import { startPgCluster } from "../../shared/local/postgres_cluster.ts";
-import { cstring, int32, message } from "../../proxy/pg/messages.ts";
+import { concat, cstring, int32, message } from "../../proxy/pg/messages.ts";
 import { encodeSslRequest, encodeStartupMessage, PROTOCOL_3_0 } from "../../proxy/pg/startup.ts";
 import { makeCerts } from "../helpers/certs.ts";
 import { startTestProxy } from "../helpers/proxy.ts";
@@ -43,16 +43,6 @@ function untyped(body: Uint8Array, length = body.length + 4): Uint8Array {
   const out = new Uint8Array(body.length + 4);
   new DataView(out.buffer).setInt32(0, length);
   out.set(body, 4);
-  return out;
-}
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
   return out;
 }
 

@@ -1,16 +1,6 @@
 import assert from "node:assert/strict";
 import { FrameScanner, FramingError, MessageBuffer, typeSet } from "../../proxy/pg/framing.ts";
-import { message, query, SYNC } from "../../proxy/pg/messages.ts";
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
+import { concat, message, query, SYNC } from "../../proxy/pg/messages.ts";
 
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
 
