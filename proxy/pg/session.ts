@@ -29,7 +29,7 @@ import {
 } from "./messages.ts";
 import { SocketReader } from "./reader.ts";
 import { SessionState } from "./session_state.ts";
-import { openReplayedBackend } from "./replay.ts";
+import { openReplayedBackend, type ReplayedBackend } from "./replay.ts";
 import type { Gate } from "../gate.ts";
 import { type ShadowContext, ShadowLink } from "../shadow/link.ts";
 import { ResultCollector } from "../shadow/collector.ts";
@@ -134,6 +134,8 @@ export class PgSession {
   /** Offsets in the current backend chunk where a ReadyForQuery ends. */
   #answerEnds: number[] = [];
   #swallowNext = 0;
+  /** A connection to the other database prepared while a consistent cutover holds the session. */
+  #standby: { side: DatabaseSide; ready: Promise<ReplayedBackend | undefined> } | undefined;
   /** Offsets in the client chunk being scanned where a new request begins (for the shadow). */
   #requestStarts: number[] = [];
   /** The last frontend message ended a request (Query, Sync, FunctionCall). */
@@ -580,7 +582,10 @@ export class PgSession {
     const gate = this.#ctx.gate;
     if (gate.paused) {
       if (this.#held.length > 0 && !this.#quiescent()) this.#release();
-      else gate.notify();
+      else {
+        if (this.#quiescent()) this.#prepareStandby();
+        gate.notify();
+      }
       return;
     }
     const latest = this.#ctx.router.current();
@@ -591,7 +596,39 @@ export class PgSession {
         return;
       }
     }
+    this.#dropStandby();
     if (this.#held.length > 0) this.#release();
+  }
+
+  /**
+   * While a consistent cutover holds this (drained) session, opens and
+   * prepares its connection on the other database, so that a commit only
+   * has to swap connections. Nothing the session replays can change while
+   * it is held; an abort closes the spare.
+   */
+  #prepareStandby(): void {
+    if (this.#standby || !this.route || !this.state) return;
+    const side: DatabaseSide = this.route.side === "source" ? "target" : "source";
+    const spec = this.#ctx.router.spec(side);
+    if (!spec) return;
+    this.#standby = {
+      side,
+      ready: openReplayedBackend(spec, this.state, `${side} database`).catch((err) => {
+        this.#log.debug("could not prepare a connection for the cutover", {
+          side,
+          error: errorMessage(err),
+        });
+        return undefined;
+      }),
+    };
+  }
+
+  /** Closes a spare connection prepared for a cutover that did not happen. */
+  #dropStandby(): void {
+    const standby = this.#standby;
+    if (!standby) return;
+    this.#standby = undefined;
+    standby.ready.then((b) => b?.socket.end(TERMINATE));
   }
 
   /** Called when the gate opens or the routing state changed. */
@@ -621,7 +658,10 @@ export class PgSession {
     const label = `${route.side} database`;
     const started = performance.now();
     try {
-      const { socket, auth } = await openReplayedBackend(route.spec, this.state!, label);
+      const standby = this.#standby?.side === route.side ? await this.#standby.ready : undefined;
+      this.#standby = undefined;
+      const { socket, auth } = standby ??
+        await openReplayedBackend(route.spec, this.state!, label);
       if (this.#closed) {
         socket.destroy();
         return;
@@ -762,6 +802,7 @@ export class PgSession {
     if (this.#closed) return;
     this.#closed = true;
     this.#link?.finish();
+    this.#dropStandby();
     this.#ctx.sessions.delete(this);
     this.#ctx.metrics.connectionsOpen.dec();
     if (this.#processId) this.#ctx.cancels.unregister(this.#processId);

@@ -30,6 +30,12 @@ export interface BenchArgs {
   scripts: PgbenchScript[];
   /** Idle clients for the memory measurement; 0 skips it. */
   idleConnections: number;
+  /**
+   * Whether to add the second (target) cluster and the shadow rows: the
+   * target directly and the proxy in shadow modes `async`, `sync` and
+   * `strict-sync`.
+   */
+  shadow: boolean;
   /** Where to write the JSON report, if anywhere. */
   jsonPath: string | undefined;
 }
@@ -39,9 +45,12 @@ export const BENCH_HELP: string = `deno task bench [flags]
 deno task bench cutover [flags]     (see deno task bench cutover --help)
 
 Runs pgbench against one throwaway PostgreSQL cluster directly, through the
-LMS proxy and through PgBouncer (session mode), prints TPS and p50/p99 latency
-with ratios, then measures resident memory per idle client connection of the
-proxy and of PgBouncer.
+LMS proxy and through PgBouncer (session mode), and (unless --no-shadow)
+against a second identical cluster directly and through proxies shadowing the
+first cluster to the second in modes async, sync and strict-sync; prints TPS
+and p50/p99 latency with ratios and a shadow check per shadow row, then
+measures resident memory per idle client connection of the proxy and of
+PgBouncer, then says which goals were met.
 
 Flags:
   --duration <s>           seconds per measured run (default 15)
@@ -54,6 +63,8 @@ Flags:
   --protocol <mode>        pgbench -M: simple, extended or prepared (default simple)
   --only <select|tpcb>     run one script only (default: select, then tpcb)
   --idle-connections <n>   idle clients for the memory measurement (default 1000; 0 = skip)
+  --shadow, --no-shadow    include (default) or leave out the target cluster and the
+                           shadow rows (lms async, sync, strict-sync)
   --json <path>            also write the results as JSON to <path>
   --help                   this text
 `;
@@ -81,6 +92,8 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
         protocol: { type: "string" },
         only: { type: "string" },
         "idle-connections": { type: "string" },
+        shadow: { type: "boolean" },
+        "no-shadow": { type: "boolean" },
         json: { type: "string" },
       },
     });
@@ -119,6 +132,7 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
     if (v.only === "select" || v.only === "tpcb") scripts = [v.only];
     else problems.push(`--only must be select or tpcb, got "${v.only}"`);
   }
+  if (v.shadow && v["no-shadow"]) problems.push("--shadow and --no-shadow contradict each other");
   if (v.json === "") problems.push("--json needs a file path");
   if (problems.length > 0) {
     throw new LmsError("CLI_USAGE", problems.join("; "), "run deno task bench --help");
@@ -134,6 +148,7 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
     protocol: protocol as PgbenchProtocol,
     scripts,
     idleConnections,
+    shadow: !v["no-shadow"],
     jsonPath: v.json,
   };
 }

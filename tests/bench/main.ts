@@ -1,6 +1,7 @@
 /**
  * `deno task bench`: pgbench through the LMS proxy against the same database
- * directly and through PgBouncer, plus memory per idle connection.
+ * directly and through PgBouncer, through proxies shadowing to a second
+ * identical database in each shadow mode, plus memory per idle connection.
  * `deno task bench cutover`: cutover propagation and held time under load
  * (`tests/bench/cutover.ts`). See `tests/bench/README.md` for what is measured
  * and how to read it.
@@ -31,16 +32,43 @@ import {
   type BenchMeasurement,
   type BenchReport,
   type BenchTarget,
+  formatGoals,
   formatMemoryTable,
   formatRunTable,
+  formatShadowChecks,
+  judgeGoals,
   type MemoryRow,
+  SHADOW_TARGETS,
+  shadowChecks,
   withRatios,
 } from "./report.ts";
+import {
+  addCounters,
+  counterDelta,
+  settledShadowCounters,
+  type ShadowCounters,
+  zeroCounters,
+} from "./shadow_check.ts";
 
 const log = createLogger("bench");
 
 /** The order targets run in during the first round; later rounds rotate it. */
-const TARGET_ORDER: BenchTarget[] = ["direct", "lms", "pgbouncer"];
+const BASE_ORDER: BenchTarget[] = ["direct", "lms", "pgbouncer"];
+/** The same with the shadow rows, each next to what it is compared with. */
+const SHADOW_ORDER: BenchTarget[] = [
+  "direct",
+  "direct-target",
+  "lms",
+  "lms-async",
+  "lms-sync",
+  "lms-strict-sync",
+  "pgbouncer",
+];
+const SHADOW_MODES: Record<string, string> = {
+  "lms-async": "async",
+  "lms-sync": "sync",
+  "lms-strict-sync": "strict-sync",
+};
 const BACKENDS_GONE_TIMEOUT_MS = 30_000;
 
 /** Runs the whole benchmark with `args`; returns the report it printed. */
@@ -70,35 +98,56 @@ async function benchmark(args: BenchArgs, cleanup: CleanupStack): Promise<BenchR
     poolSize: Math.max(args.clients, args.idleConnections) + 10,
   });
 
+  const targetOrder = args.shadow ? SHADOW_ORDER : BASE_ORDER;
+  const settings = {
+    max_connections: String(maxConnections),
+    shared_buffers: `${Math.min(4096, 64 + args.scale * 20)}MB`,
+    max_wal_size: "4GB",
+    checkpoint_timeout: "30min",
+    // pgbench vacuums before every run; autovacuum would only add noise.
+    autovacuum: "off",
+  };
   log.info("starting the benchmark cluster", { scale: args.scale, maxConnections });
-  const cluster = await startPgCluster({
-    name: "bench",
-    settings: {
-      max_connections: String(maxConnections),
-      shared_buffers: `${Math.min(4096, 64 + args.scale * 20)}MB`,
-      max_wal_size: "4GB",
-      checkpoint_timeout: "30min",
-      // pgbench vacuums before every run; autovacuum would only add noise.
-      autovacuum: "off",
-    },
-  });
+  const cluster = await startPgCluster({ name: "bench", settings });
   cleanup.push("destroy the cluster", () => cluster.destroy());
   await initPgbench(cluster.port, args.scale);
 
+  const ports = {} as Record<BenchTarget, number>;
+  const middlePids = {} as Record<BenchTarget, number | undefined>;
+  const metricsPorts = new Map<BenchTarget, number>();
+  const stops: (() => Promise<void>)[] = [];
+  ports.direct = cluster.port;
+  middlePids.direct = undefined;
   const proxy = await spawnProxy({ INIT_SOURCE: cluster.url(), LMS_LOG_LEVEL: "warn" });
-  const stopProxy = cleanup.push("stop the proxy", () => proxy.stop());
+  stops.push(cleanup.push("stop the proxy", () => proxy.stop()));
+  ports.lms = proxy.port;
+  middlePids.lms = proxy.child.pid;
   const bouncer = await startPgBouncer(bouncerOptions(cluster.port));
-  const stopBouncer = cleanup.push("stop PgBouncer", () => bouncer.stop());
-  const ports: Record<BenchTarget, number> = {
-    direct: cluster.port,
-    lms: proxy.port,
-    pgbouncer: bouncer.port,
-  };
-  const middlePids: Record<BenchTarget, number | undefined> = {
-    direct: undefined,
-    lms: proxy.child.pid,
-    pgbouncer: bouncer.pid,
-  };
+  stops.push(cleanup.push("stop PgBouncer", () => bouncer.stop()));
+  ports.pgbouncer = bouncer.port;
+  middlePids.pgbouncer = bouncer.pid;
+
+  if (args.shadow) {
+    log.info("starting the shadow target cluster", { scale: args.scale });
+    const target = await startPgCluster({ name: "bench-target", settings });
+    cleanup.push("destroy the target cluster", () => target.destroy());
+    // pgbench -i is deterministic: same scale, same rows, same balances.
+    await initPgbench(target.port, args.scale);
+    ports["direct-target"] = target.port;
+    middlePids["direct-target"] = undefined;
+    for (const t of SHADOW_TARGETS) {
+      const shadowProxy = await spawnProxy({
+        INIT_SOURCE: cluster.url(),
+        INIT_TARGET: target.url(),
+        LMS_SHADOW_MODE: SHADOW_MODES[t],
+        LMS_LOG_LEVEL: "warn",
+      });
+      stops.push(cleanup.push(`stop the ${t} proxy`, () => shadowProxy.stop()));
+      ports[t] = shadowProxy.port;
+      middlePids[t] = shadowProxy.child.pid;
+      metricsPorts.set(t, shadowProxy.metricsPort);
+    }
+  }
 
   const logDir = await Deno.makeTempDir({ prefix: "lms-bench-logs-" });
   cleanup.push("remove pgbench logs", () => Deno.remove(logDir, { recursive: true }));
@@ -106,7 +155,7 @@ async function benchmark(args: BenchArgs, cleanup: CleanupStack): Promise<BenchR
 
   if (args.warmupSeconds > 0) {
     for (const script of args.scripts) {
-      for (const target of TARGET_ORDER) {
+      for (const target of targetOrder) {
         log.info("warm-up", { target, script, seconds: args.warmupSeconds });
         await runPgbench({
           ...pgbenchBase,
@@ -120,11 +169,16 @@ async function benchmark(args: BenchArgs, cleanup: CleanupStack): Promise<BenchR
 
   const measurements: BenchMeasurement[] = [];
   for (const script of args.scripts) {
-    const totals = new Map(TARGET_ORDER.map((t) => [t, emptyTotals()] as const));
+    const totals = new Map(targetOrder.map((t) => [t, emptyTotals()] as const));
     for (let round = 0; round < args.rounds; round++) {
-      for (const target of roundOrder(round)) {
+      for (const target of roundOrder(targetOrder, round)) {
         log.info("measuring", { target, script, round: round + 1, seconds: args.durationSeconds });
         const pid = middlePids[target];
+        const metricsPort = metricsPorts.get(target);
+        // Settled first, so what a warm-up or earlier run left queued is not counted.
+        const shadowBefore = metricsPort === undefined
+          ? undefined
+          : await settledShadowCounters(metricsPort);
         const cpuBefore = pid === undefined ? 0 : await readCpuMs(pid);
         const result = await runPgbench({
           ...pgbenchBase,
@@ -140,9 +194,13 @@ async function benchmark(args: BenchArgs, cleanup: CleanupStack): Promise<BenchR
         sum.transactions += result.transactions;
         sum.failed += result.failed;
         if (pid !== undefined) sum.cpuMs += await readCpuMs(pid) - cpuBefore;
+        if (metricsPort !== undefined && shadowBefore) {
+          const after = await settledShadowCounters(metricsPort);
+          sum.shadow = addCounters(sum.shadow ?? zeroCounters(), counterDelta(shadowBefore, after));
+        }
       }
     }
-    for (const target of TARGET_ORDER) {
+    for (const target of targetOrder) {
       const sum = totals.get(target)!;
       const logName = `${target}-${script}`;
       measurements.push({
@@ -157,12 +215,12 @@ async function benchmark(args: BenchArgs, cleanup: CleanupStack): Promise<BenchR
         middleCpuUsPerTx: middlePids[target] === undefined
           ? null
           : sum.cpuMs * 1000 / sum.transactions,
+        shadow: sum.shadow ?? null,
       });
       await removeLogs(logDir, logName);
     }
   }
-  await stopProxy();
-  await stopBouncer();
+  for (const stop of stops) await stop();
 
   const idleMemory: MemoryRow[] = [];
   if (args.idleConnections > 0) {
@@ -194,6 +252,7 @@ async function benchmark(args: BenchArgs, cleanup: CleanupStack): Promise<BenchR
     await stopFreshBouncer();
   }
 
+  const runs = withRatios(measurements);
   return {
     startedAt,
     settings: {
@@ -205,15 +264,17 @@ async function benchmark(args: BenchArgs, cleanup: CleanupStack): Promise<BenchR
       protocol: args.protocol,
       rounds: args.rounds,
       order: `per script (${args.scripts.join(", ")}), per round: ${
-        TARGET_ORDER.join(", ")
+        targetOrder.join(", ")
       }, rotated by one place each round`,
       cpus: navigator.hardwareConcurrency,
       deno: Deno.version.deno,
       postgres: (await cluster.psql("SHOW server_version")).split(" ")[0],
       pgbouncerPoolMode: "session",
     },
-    runs: withRatios(measurements),
+    runs,
     idleMemory,
+    shadowChecks: shadowChecks(runs),
+    goals: judgeGoals(runs, idleMemory),
   };
 }
 
@@ -223,16 +284,17 @@ interface RoundTotals {
   transactions: number;
   failed: number;
   cpuMs: number;
+  shadow: ShadowCounters | undefined;
 }
 
 function emptyTotals(): RoundTotals {
-  return { tps: [], latencyAvgMs: [], transactions: 0, failed: 0, cpuMs: 0 };
+  return { tps: [], latencyAvgMs: [], transactions: 0, failed: 0, cpuMs: 0, shadow: undefined };
 }
 
 /** Round r starts r places further into the order, so no target always runs first. */
-function roundOrder(round: number): BenchTarget[] {
-  const shift = round % TARGET_ORDER.length;
-  return [...TARGET_ORDER.slice(shift), ...TARGET_ORDER.slice(0, shift)];
+function roundOrder(order: BenchTarget[], round: number): BenchTarget[] {
+  const shift = round % order.length;
+  return [...order.slice(shift), ...order.slice(0, shift)];
 }
 
 function median(values: number[]): number {
@@ -272,10 +334,13 @@ function printReport(report: BenchReport): void {
       `${s.cpus} CPUs shared by pgbench, PostgreSQL and the proxy or PgBouncer`,
   );
   console.log(formatRunTable(report.runs));
+  if (report.shadowChecks.length > 0) console.log(formatShadowChecks(report.shadowChecks));
   if (report.idleMemory.length > 0) {
     console.log("");
     console.log(formatMemoryTable(report.idleMemory));
   }
+  console.log("");
+  console.log(formatGoals(report.goals));
 }
 
 async function cutoverCommand(argv: string[]): Promise<never> {

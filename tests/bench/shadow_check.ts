@@ -116,7 +116,9 @@ export function parseShadowCounters(text: string): ShadowCounters {
 /** `after` − `before`, counter by counter. */
 export function counterDelta(before: ShadowCounters, after: ShadowCounters): ShadowCounters {
   const mismatches: Record<string, number> = {};
-  for (const kind of new Set([...Object.keys(before.mismatches), ...Object.keys(after.mismatches)])) {
+  for (
+    const kind of new Set([...Object.keys(before.mismatches), ...Object.keys(after.mismatches)])
+  ) {
     mismatches[kind] = (after.mismatches[kind] ?? 0) - (before.mismatches[kind] ?? 0);
   }
   return {
