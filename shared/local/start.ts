@@ -85,6 +85,10 @@ async function main(): Promise<void> {
   const stop = async (code: number) => {
     if (stopping) return;
     stopping = true;
+    // Ctrl-C in a terminal reaches the children too; a second signal would cut their graceful
+    // shutdown short, so only those still running after a moment get one from here.
+    const exited = Promise.allSettled(children.map((c) => c.status));
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 1000))]);
     for (const c of children) {
       try {
         c.kill("SIGTERM");
@@ -92,7 +96,7 @@ async function main(): Promise<void> {
         // already exited
       }
     }
-    await Promise.allSettled(children.map((c) => c.status));
+    await exited;
     await Promise.allSettled(clusters.map((c) => c.destroy()));
     Deno.exit(code);
   };
