@@ -6,7 +6,8 @@
  * Ctrl-C stops everything and removes the embedded databases.
  *
  * Flags besides the common ones (see `--help`): `--proxies N` (default 1;
- * proxy i listens on the listen port + 2i, metrics on the metrics port + 2i).
+ * proxy i listens on the listen port + 2i, metrics on the metrics port + 2i)
+ * and `--orchestrator-port P` (default 4200; its metrics on P + 1).
  *
  * @module
  */
@@ -23,17 +24,21 @@ import { PROXY_V8_FLAGS } from "./compile.ts";
 const log = createLogger("start");
 const root = new URL("../../", import.meta.url).pathname;
 
-function splitArgs(args: string[]): { proxies: number; rest: string[] } {
+const OWN_FLAGS = new Set(["proxies", "orchestrator-port"]);
+
+function splitArgs(
+  args: string[],
+): { proxies: number; orchestratorPort: number; rest: string[] } {
   const { values, tokens } = parseArgs({
     args,
-    options: { proxies: { type: "string" } },
+    options: { proxies: { type: "string" }, "orchestrator-port": { type: "string" } },
     strict: false,
     tokens: true,
   });
   const rest: string[] = [];
   let skip = -1;
   for (const t of tokens ?? []) {
-    if (t.kind === "option" && t.name === "proxies") {
+    if (t.kind === "option" && OWN_FLAGS.has(t.name)) {
       skip = t.inlineValue ? -1 : t.index + 1;
       continue;
     }
@@ -48,7 +53,13 @@ function splitArgs(args: string[]): { proxies: number; rest: string[] } {
   if (!Number.isInteger(proxies) || proxies < 1 || proxies > 16) {
     throw new ConfigError([{ key: "--proxies", message: "must be a whole number from 1 to 16" }]);
   }
-  return { proxies, rest };
+  const orchestratorPort = Number(values["orchestrator-port"] ?? "4200");
+  if (!Number.isInteger(orchestratorPort) || orchestratorPort < 1 || orchestratorPort > 65534) {
+    throw new ConfigError([
+      { key: "--orchestrator-port", message: "must be a port number from 1 to 65534" },
+    ]);
+  }
+  return { proxies, orchestratorPort, rest };
 }
 
 function spawn(entry: string, env: Record<string, string>): Deno.ChildProcess {
@@ -74,9 +85,10 @@ async function main(): Promise<void> {
   if (wantsHelp(Deno.args)) {
     console.log(configHelp("start"));
     console.log("  --proxies N            number of proxies to start (default 1)");
+    console.log("  --orchestrator-port P  orchestrator API port, metrics on P+1 (default 4200)");
     return;
   }
-  const { proxies, rest } = splitArgs(Deno.args);
+  const { proxies, orchestratorPort, rest } = splitArgs(Deno.args);
   const env = Deno.env.toObject();
   const config = loadConfig("start", { args: rest, env });
   const clusters: PgCluster[] = [];
@@ -118,7 +130,6 @@ async function main(): Promise<void> {
       log.info("started embedded target database", { url: target });
     }
     const host = config.listen.hostname === "0.0.0.0" ? "127.0.0.1" : config.listen.hostname;
-    const orchestratorPort = 4200;
     const common = {
       ...env,
       INIT_SOURCE: source!,

@@ -1,0 +1,70 @@
+/**
+ * The README's quick start: `deno task start` with no databases configured
+ * brings up embedded databases, the orchestrator and a proxy, prints how to
+ * connect, serves psql, and removes everything on Ctrl-C.
+ */
+
+import assert from "node:assert/strict";
+import { freePort } from "../../shared/local/ports.ts";
+import { psql } from "../helpers/proxy.ts";
+
+const ROOT = new URL("../../", import.meta.url).pathname;
+
+Deno.test("deno task start serves psql on embedded databases and cleans up", async () => {
+  const [listen, metrics, orchestrator] = [await freePort(), await freePort(), await freePort()];
+  const env = { ...Deno.env.toObject() };
+  delete env.INIT_SOURCE;
+  delete env.INIT_TARGET;
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "task",
+      "--config",
+      `${ROOT}deno.json`,
+      "start",
+      "--listen",
+      `127.0.0.1:${listen}`,
+      "--metrics-listen",
+      `127.0.0.1:${metrics}`,
+      "--orchestrator-port",
+      String(orchestrator),
+    ],
+    env: { ...env, LMS_LOG_LEVEL: "warn" },
+    clearEnv: true,
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let banner = "";
+  const deadline = Date.now() + 60_000;
+  while (!banner.includes("Press Ctrl-C") && Date.now() < deadline) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    banner += value;
+  }
+  try {
+    assert.match(banner, /LMS is running/);
+    const url = /psql "([^"]+)"/.exec(banner)?.[1];
+    assert.equal(url, `postgres://postgres@127.0.0.1:${listen}/postgres`);
+    const sourcePort = Number(/source:\s+postgres:\/\/\S+:(\d+)\//.exec(banner)?.[1]);
+    const res = await psql(url!, ["-c", "SELECT inet_server_port()"]);
+    assert.equal(res.code, 0, res.stderr);
+    assert.equal(Number(res.stdout.trim()), sourcePort, "served by the embedded source");
+    const status = await fetch(`http://127.0.0.1:${orchestrator}/api/v1/status`);
+    assert.equal((await status.json() as { initialized: boolean }).initialized, true);
+  } finally {
+    // deno task runs start.ts as its own child; Ctrl-C in a terminal reaches it directly.
+    const pattern = `shared/local/start.ts.*127.0.0.1:${listen}`;
+    const pids = new Deno.Command("pgrep", { args: ["-f", pattern] });
+    for (const pid of new TextDecoder().decode((await pids.output()).stdout).trim().split("\n")) {
+      if (pid) Deno.kill(Number(pid), "SIGINT");
+    }
+    void reader.cancel();
+    await child.status;
+  }
+  const sourcePort = /source:\s+postgres:\/\/\S+:(\d+)\//.exec(banner)?.[1];
+  const left = await psql(`postgres://postgres@127.0.0.1:${sourcePort}/postgres`, [
+    "-c",
+    "SELECT 1",
+  ]);
+  assert.notEqual(left.code, 0, "the embedded source database was stopped");
+});
