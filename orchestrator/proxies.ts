@@ -150,6 +150,12 @@ export class ProxyRegistry {
         entry.epoch = message.epoch;
         entry.paused = message.paused;
         entry.lastHeartbeatAt = new Date();
+        // A proxy that resumed on its own (its maximum pause ran out) no longer holds
+        // anything: its drain ack must not let a commit through.
+        if (!message.paused && entry.drain) {
+          entry.drain = undefined;
+          this.#listener.onFleetChange();
+        }
         break;
       case "drain_progress":
         entry.sessions = message.counts;

@@ -96,6 +96,32 @@ Deno.test("control plane faults and operations", async (t) => {
     await blocker.end();
   });
 
+  await t.step(
+    "a pause that outlives the maximum pause resumes and blocks the commit",
+    async () => {
+      const begin = await cli(fleet.orchestrator.url, [
+        "cutover",
+        "consistent",
+        "begin",
+        "--no-wait",
+      ]);
+      assert.equal(begin.code, 0, begin.stderr);
+      await eventually("drained", async () => (await phase(fleet)) === "drained");
+      const c = client(p1);
+      const t0 = Date.now();
+      await c.connect();
+      assert.equal((await c.query("SELECT 1 AS one")).rows[0].one, 1);
+      assert.ok(Date.now() - t0 >= 1000, "held until the maximum pause ran out");
+      await new Promise((r) => setTimeout(r, 1500));
+      const commit = await cli(fleet.orchestrator.url, ["cutover", "consistent", "commit"]);
+      assert.equal(commit.code, 1, "commit refused: the proxies no longer hold anything");
+      assert.match(commit.stdout + commit.stderr, /NOT_DRAINED|drain/i);
+      const abort = await cli(fleet.orchestrator.url, ["cutover", "consistent", "abort"]);
+      assert.equal(abort.code, 0, abort.stderr);
+      await c.end();
+    },
+  );
+
   await t.step("losing the orchestrator mid-drain: the fleet resumes by the store", async () => {
     const blocker = client(p1);
     await blocker.connect();
