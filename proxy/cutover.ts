@@ -84,6 +84,8 @@ export class ProxyCutover implements ControlHandler {
     if (!this.#d.gate.paused) this.#d.log.info("pausing for cutover", { cutoverId });
     this.#d.gate.pause(cutoverId);
     this.#d.metrics.paused.set(1);
+    // Sessions already between transactions prepare their move now.
+    for (const s of [...this.#d.sessions]) s.reconsider();
   }
 
   /** @inheritdoc */
