@@ -153,7 +153,7 @@ export class ProxyRegistry {
         // A proxy that resumed on its own (its maximum pause ran out) no longer holds
         // anything: its drain ack must not let a commit through.
         if (!message.paused && entry.drain) {
-          entry.drain = undefined;
+          entry.drain = null;
           this.#listener.onFleetChange();
         }
         break;

@@ -96,6 +96,7 @@ async function shadowContext(
     rules: parseShadowRules(config.shadowVolatile.join(",")),
     metrics: metrics.shadow,
     maxQueueBytes: config.shadowQueueBytes,
+    rowLimit: config.shadowRowLimit,
   };
 }
 

@@ -67,6 +67,8 @@ export interface LmsConfig {
   shadowQueueBytes: number;
   /** Extra regular expressions of statements whose values may differ (volatile functions). */
   shadowVolatile: string[];
+  /** Rows per statement compared one by one; past it results compare by digest. Default 1000. */
+  shadowRowLimit: number;
   /** Identity of this process in metrics, logs and the control channel. */
   proxyId: string;
   /** Least severe log level written. */
@@ -143,6 +145,16 @@ const MIN_MAX_MESSAGE_SIZE = 1024;
 const MAX_MAX_MESSAGE_SIZE = 1073741824;
 const DEFAULT_MAX_PAUSE_MS = 60000;
 const DEFAULT_SHADOW_QUEUE_BYTES = 8 * 1024 * 1024;
+const DEFAULT_SHADOW_ROW_LIMIT = 1000;
+
+/** A whole number of rows from 1 to one million. */
+function parseRowLimit(text: string): Parsed<number> {
+  const n = Number(text.trim());
+  if (!Number.isInteger(n) || n < 1 || n > 1_000_000) {
+    return invalid(`"${text.slice(0, 20)}" is not a row count from 1 to 1000000`);
+  }
+  return { value: n };
+}
 
 /** Comma-separated regular expressions, each compiled to check it (case-insensitive). */
 function parsePatterns(text: string): Parsed<string[]> {
@@ -242,6 +254,14 @@ const SETTINGS: readonly Setting[] = [
     valueName: "BYTES",
     defaultText: always("8MiB"),
     description: "async shadowing: how far a session's shadow may fall behind before it is dropped",
+    fileTypes: ["string", "number"],
+  },
+  {
+    key: "LMS_SHADOW_ROW_LIMIT",
+    flag: "shadow-row-limit",
+    valueName: "ROWS",
+    defaultText: always("1000"),
+    description: "rows per statement compared one by one; larger results compare by digest",
     fileTypes: ["string", "number"],
   },
   {
@@ -415,6 +435,7 @@ export function loadConfig(kind: ProcessKind, input: LoadConfigInput): LmsConfig
   );
   const shadowQueueBytes = setting("LMS_SHADOW_QUEUE", DEFAULT_SHADOW_QUEUE_BYTES, parseSize);
   const shadowVolatile = setting<string[]>("LMS_SHADOW_VOLATILE", [], parsePatterns);
+  const shadowRowLimit = setting("LMS_SHADOW_ROW_LIMIT", DEFAULT_SHADOW_ROW_LIMIT, parseRowLimit);
   const proxyId = setting("LMS_PROXY_ID", defaultProxyId(input.env), parseProxyId);
   const logLevel = setting<LmsConfig["logLevel"]>(
     "LMS_LOG_LEVEL",
@@ -521,6 +542,7 @@ export function loadConfig(kind: ProcessKind, input: LoadConfigInput): LmsConfig
     shutdownGraceMs,
     shadowQueueBytes,
     shadowVolatile,
+    shadowRowLimit,
     proxyId,
     logLevel,
     redactQueries,
@@ -578,6 +600,7 @@ export function summarizeConfig(config: LmsConfig): Record<string, unknown> {
     shutdownGraceMs: config.shutdownGraceMs,
     shadowQueueBytes: config.shadowQueueBytes,
     shadowVolatile: config.shadowVolatile,
+    shadowRowLimit: config.shadowRowLimit,
     proxyId: config.proxyId,
     logLevel: config.logLevel,
     redactQueries: config.redactQueries,

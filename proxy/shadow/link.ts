@@ -44,6 +44,8 @@ export interface ShadowContext {
   metrics: ShadowMetrics;
   /** Bytes an `async` shadow may fall behind before the session stops shadowing. */
   maxQueueBytes: number;
+  /** Rows per statement compared one by one (beyond, by digest). */
+  rowLimit: number;
 }
 
 /** What the session needs to know about one request once both databases answered it. */
@@ -65,8 +67,8 @@ export class ShadowLink {
   readonly side: DatabaseSide;
   readonly #ctx: ShadowContext;
   readonly #log: Logger;
-  readonly #sot = new ResultCollector();
-  readonly #shadow = new ResultCollector();
+  readonly #sot: ResultCollector;
+  readonly #shadow: ResultCollector;
   readonly #sotResults: StatementResult[][] = [];
   readonly #shadowResults: { results: StatementResult[]; error?: Uint8Array }[] = [];
   readonly #verdicts: Verdict[] = [];
@@ -96,6 +98,8 @@ export class ShadowLink {
     this.side = side;
     this.#ctx = ctx;
     this.#log = log.child({ shadow: side });
+    this.#sot = new ResultCollector({ rowLimit: ctx.rowLimit });
+    this.#shadow = new ResultCollector({ rowLimit: ctx.rowLimit });
     this.#scanner = new FrameScanner(SHADOW_WATCHED, undefined, 1 << 30, (type, body) => {
       this.#onShadowMessage(type, body);
     });

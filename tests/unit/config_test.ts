@@ -359,6 +359,13 @@ Deno.test("value formats", async (t) => {
     assertEquals(withEnv({}).shadowQueueBytes, 8 * 1024 * 1024);
     assertEquals(withEnv({ LMS_SHADOW_QUEUE: "64KiB" }).shadowQueueBytes, 65536);
     assertEquals(withEnv({}).shadowVolatile, []);
+    assertEquals(withEnv({}).shadowRowLimit, 1000);
+    assertEquals(withEnv({ LMS_SHADOW_ROW_LIMIT: "50" }).shadowRowLimit, 50);
+    hasProblem(
+      problemsOf(() => withEnv({ LMS_SHADOW_ROW_LIMIT: "0" })),
+      "LMS_SHADOW_ROW_LIMIT",
+      /row count/,
+    );
     assertEquals(
       load("proxy", proxyEnv, ["--shadow-volatile", "\\bmy_id\\(, updated_at ="]).shadowVolatile,
       ["\\bmy_id\\(", "updated_at ="],
