@@ -24,7 +24,6 @@ import {
   errorResponse,
   message,
   query,
-  readyForQuery,
   TERMINATE,
 } from "./messages.ts";
 import { SocketReader } from "./reader.ts";
@@ -32,6 +31,7 @@ import { SessionState } from "./session_state.ts";
 import { openReplayedBackend, type ReplayedBackend } from "./replay.ts";
 import type { Gate } from "../gate.ts";
 import { type ShadowContext, ShadowLink } from "../shadow/link.ts";
+import { HeldAnswers } from "../shadow/answers.ts";
 import { ResultCollector } from "../shadow/collector.ts";
 import { decodeStartupPacket, encodeStartupMessage } from "./startup.ts";
 import { ClientCertificateRejected, type ClientTlsUpgrader } from "./tls.ts";
@@ -46,7 +46,7 @@ const FRONTEND_SCANNED = typeSet("QPCSFBXEDHcf");
 const BACKEND_SCANNED = typeSet("ZSE13CGW");
 const CHAR_X = 0x58, CHAR_c = 0x63, CHAR_f = 0x66, CHAR_S = 0x53, CHAR_P = 0x50, CHAR_B = 0x42;
 const CHAR_E = 0x45, CHAR_D = 0x44, CHAR_C = 0x43, CHAR_H = 0x48, CHAR_G = 0x47, CHAR_W = 0x57;
-const CHAR_Z = 0x5a, CHAR_T = 0x54, CHAR_Q = 0x51, CHAR_F = 0x46;
+const CHAR_Z = 0x5a, CHAR_Q = 0x51, CHAR_F = 0x46;
 /** With shadowing, the result collector reads more message types on both sides. */
 const FRONTEND_SCANNED_SHADOWING = typeSet("QPCSFBXEDHcf" + ResultCollector.FRONTEND_TYPES);
 const BACKEND_SCANNED_SHADOWING = typeSet("ZSE13CGW" + ResultCollector.BACKEND_TYPES);
@@ -76,21 +76,6 @@ export interface SessionContext {
   forwardCancel: (processId: number, secretKey: number) => boolean;
   /** Shadowing settings; undefined when the shadow mode is `none`. */
   shadow: ShadowContext | undefined;
-}
-
-/** A stretch of the source of truth's answer held back until the shadow answered too. */
-interface HeldAnswer {
-  parts: Uint8Array[];
-  /** It ends with ReadyForQuery. */
-  done: boolean;
-  /** The answer to a request the proxy made itself; the client never sees it. */
-  swallow: boolean;
-  /**
-   * The client must see this answer before the request can end — it asked
-   * for COPY data or sent Flush without Sync — so it streams through and
-   * the shadow's verdict cannot replace it any more.
-   */
-  streaming: boolean;
 }
 
 let nextSessionId = 0;
@@ -130,10 +115,15 @@ export class PgSession {
   #readySeen = false;
   #link: ShadowLink | undefined;
   /** `sync`/`strict-sync`: answers of the source of truth waiting for the shadow's. */
-  #answers: HeldAnswer[] = [];
-  /** Offsets in the current backend chunk where a ReadyForQuery ends. */
-  #answerEnds: number[] = [];
-  #swallowNext = 0;
+  readonly #answers: HeldAnswers = new HeldAnswers({
+    toClient: (chunk) => this.#toClient(chunk),
+    failSourceOfTruthTransaction: () => {
+      if ((this.state?.pendingRequests ?? 0) > 0) return false;
+      this.#backend!.write(query("SELECT 1/0 AS lms_strict_sync_shadow_failed"));
+      return true;
+    },
+    drained: () => this.#afterReady(),
+  });
   /** A connection to the other database prepared while a consistent cutover holds the session. */
   #standby: { side: DatabaseSide; ready: Promise<ReplayedBackend | undefined> } | undefined;
   /** Offsets in the client chunk being scanned where a new request begins (for the shadow). */
@@ -142,8 +132,6 @@ export class PgSession {
   #requestEnded = true;
   /** The client sent Flush and waits for answers before its Sync. */
   #flushed = false;
-  /** A CopyInResponse arrived in the chunk being scanned: the client must see it now. */
-  #copyStarted = false;
 
   /**
    * @param socket the accepted client socket
@@ -341,13 +329,13 @@ export class PgSession {
   #onBackendMessage = (type: number, body: Uint8Array): void => {
     if (type === CHAR_G || type === CHAR_W) {
       this.#copyIn = true;
-      this.#copyStarted = true;
+      this.#answers.copyStarted();
       return;
     }
     if (type === CHAR_Z) {
       this.#copyIn = false;
       this.#readySeen = true;
-      if (this.#waitsForShadow()) this.#answerEnds.push(this.#backScanner!.messageEnd);
+      if (this.#waitsForShadow()) this.#answers.readyForQueryAt(this.#backScanner!.messageEnd);
     }
     this.#link?.sotMessage(type, body);
     this.state!.onBackend(type, body);
@@ -395,8 +383,9 @@ export class PgSession {
       this.close();
       return;
     }
-    if (this.#answers.length > 0 || this.#waitsForShadow()) this.#holdAnswer(chunk);
-    else this.#toClient(chunk);
+    if (!this.#answers.empty || this.#waitsForShadow()) {
+      this.#answers.hold(chunk, this.#link, this.#flushed);
+    } else this.#toClient(chunk);
     if (this.#readySeen) {
       this.#readySeen = false;
       this.#afterReady();
@@ -417,81 +406,6 @@ export class PgSession {
       this.#link !== undefined && this.#link.active;
   }
 
-  /** Splits a backend chunk at ReadyForQuery ends into held answers, then releases what it may. */
-  #holdAnswer(chunk: Uint8Array): void {
-    const ends = this.#answerEnds;
-    this.#answerEnds = [];
-    const append = (bytes: Uint8Array, done: boolean) => {
-      let last = this.#answers.at(-1);
-      if (!last || last.done) {
-        last = { parts: [], done: false, swallow: this.#swallowNext > 0, streaming: false };
-        if (last.swallow) this.#swallowNext--;
-        this.#answers.push(last);
-      }
-      if (bytes.length > 0) last.parts.push(bytes);
-      last.done = done;
-    };
-    let from = 0;
-    for (const end of ends) {
-      append(chunk.subarray(from, end), true);
-      from = end;
-    }
-    if (from < chunk.length) append(chunk.subarray(from), false);
-    if (this.#copyStarted || this.#flushed) {
-      const last = this.#answers.at(-1);
-      if (last && !last.done) last.streaming = true;
-    }
-    this.#copyStarted = false;
-    this.#releaseAnswers();
-  }
-
-  /** Sends the client every held answer whose shadow verdict is in, in order. */
-  #releaseAnswers(): void {
-    while (this.#answers.length > 0) {
-      const answer = this.#answers[0];
-      const linked = this.#link?.active === true;
-      if (!answer.done && linked) {
-        if (answer.streaming && !answer.swallow) {
-          for (const part of answer.parts) this.#toClient(part);
-          answer.parts = [];
-        }
-        return;
-      }
-      if (answer.swallow) {
-        if (!answer.done) return;
-        this.#answers.shift();
-        continue;
-      }
-      const verdict = linked ? this.#link!.takeVerdict() : undefined;
-      if (linked && !verdict) return;
-      this.#answers.shift();
-      if (verdict?.shadowError && !answer.streaming) {
-        this.#answerWithShadowError(answer, verdict.shadowError);
-      } else for (const part of answer.parts) this.#toClient(part);
-      // The session may have become quiescent: a move or a drain may wait for that.
-      if (this.#answers.length === 0) this.#afterReady();
-    }
-  }
-
-  /**
-   * `strict-sync`: the shadow failed a request the source of truth completed.
-   * The client gets the shadow's error. Inside a transaction the source of
-   * truth's transaction is failed too (a statement that cannot succeed), so a
-   * later COMMIT cannot commit there what the client was told had failed.
-   */
-  #answerWithShadowError(answer: HeldAnswer, errorBody: Uint8Array): void {
-    const last = answer.parts.at(-1)!;
-    let status = last[last.length - 1];
-    if (status === CHAR_T && (this.state?.pendingRequests ?? 0) === 0) {
-      this.#swallowNext++;
-      this.#link?.skipNextSourceOfTruthRequest();
-      this.#backend!.write(query("SELECT 1/0 AS lms_strict_sync_shadow_failed"));
-      status = CHAR_E;
-    }
-    this.#toClient(message("E", errorBody));
-    this.#toClient(readyForQuery(String.fromCharCode(status) as "I" | "T" | "E"));
-  }
-
   /** Opens the shadow connection for the current route, as the shadow mode says. */
   async #startShadow(): Promise<void> {
     const shadow = this.#ctx.shadow;
@@ -500,7 +414,7 @@ export class PgSession {
     const spec = this.#ctx.router.spec(side);
     if (!spec) return;
     const link = new ShadowLink(side, shadow, this.#log);
-    link.onProgress = () => this.#releaseAnswers();
+    link.onProgress = () => this.#answers.release(this.#link);
     this.#link = link;
     const opening = link.open(spec, this.state);
     if (shadow.mode === "async") {
@@ -545,7 +459,7 @@ export class PgSession {
 
   /** The client is between requests and nothing is in flight: work may move or wait here. */
   #quiescent(): boolean {
-    return this.state!.idle && !this.#openBatch && !this.#copyIn && this.#answers.length === 0 &&
+    return this.state!.idle && !this.#openBatch && !this.#copyIn && this.#answers.empty &&
       (this.#frontScanner?.atBoundary ?? true);
   }
 
