@@ -18,14 +18,7 @@ import { connectBackend } from "./backend.ts";
 import { BackendRejectedError, relayAuthentication } from "./auth.ts";
 import { type CancelRegistry, sendCancelRequest } from "./cancel.ts";
 import { FrameScanner, FramingError, typeSet } from "./framing.ts";
-import {
-  cstring,
-  type ErrorFields,
-  errorResponse,
-  message,
-  query,
-  TERMINATE,
-} from "./messages.ts";
+import { cstring, type ErrorFields, errorResponse, message, query, TERMINATE } from "./messages.ts";
 import { SocketReader } from "./reader.ts";
 import { SessionState } from "./session_state.ts";
 import { openReplayedBackend, type ReplayedBackend } from "./replay.ts";
