@@ -54,6 +54,16 @@ export const BINARIES: readonly BinarySpec[] = [
   },
 ];
 
+/**
+ * `deno run` arguments that start a binary from source, with the permissions
+ * and runtime flags it is compiled with (`root` ends with a slash).
+ */
+export function runArgs(name: string, root: string): string[] {
+  const binary = BINARIES.find((b) => b.name === name);
+  if (!binary) throw new LmsError("CONFIG_INVALID", `unknown binary "${name}"`);
+  return ["run", ...binary.permissions, ...(binary.runtimeFlags ?? []), `${root}${binary.entry}`];
+}
+
 /** Targets `deno compile --target` accepts. */
 export const TARGETS: readonly string[] = [
   "x86_64-unknown-linux-gnu",

@@ -19,7 +19,7 @@ import { errorMessage } from "../errors.ts";
 import { createLogger } from "../log.ts";
 import { type PgCluster, startPgCluster } from "./postgres_cluster.ts";
 import { waitForPort } from "./ports.ts";
-import { PROXY_V8_FLAGS } from "./compile.ts";
+import { runArgs } from "./compile.ts";
 
 const log = createLogger("start");
 const root = new URL("../../", import.meta.url).pathname;
@@ -62,18 +62,9 @@ function splitArgs(
   return { proxies, orchestratorPort, rest };
 }
 
-function spawn(entry: string, env: Record<string, string>): Deno.ChildProcess {
-  const runtime = entry.startsWith("proxy/") ? [PROXY_V8_FLAGS] : [];
+function spawn(binary: string, env: Record<string, string>): Deno.ChildProcess {
   return new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-net",
-      "--allow-env",
-      "--allow-read",
-      "--allow-sys",
-      ...runtime,
-      `${root}${entry}`,
-    ],
+    args: runArgs(binary, root),
     env,
     stdin: "null",
     stdout: "inherit",
@@ -138,7 +129,7 @@ async function main(): Promise<void> {
       LMS_SHADOW_MODE: config.shadowMode,
     };
     const orchestratorUrl = `http://127.0.0.1:${orchestratorPort}`;
-    children.push(spawn("orchestrator/main.ts", {
+    children.push(spawn("molt-lms-orchestrator", {
       ...common,
       LMS_LISTEN: `127.0.0.1:${orchestratorPort}`,
       LMS_METRICS_LISTEN: `127.0.0.1:${orchestratorPort + 1}`,
@@ -148,7 +139,7 @@ async function main(): Promise<void> {
     if (!init.ok) throw new Error(`initialize failed: ${await init.text()}`);
     await init.body?.cancel();
     for (let i = 0; i < proxies; i++) {
-      children.push(spawn("proxy/main.ts", {
+      children.push(spawn("molt-lms", {
         ...common,
         LMS_LISTEN: `${config.listen.hostname}:${config.listen.port + 2 * i}`,
         LMS_METRICS_LISTEN: `${config.metricsListen.hostname}:${config.metricsListen.port + 2 * i}`,

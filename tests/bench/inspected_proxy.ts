@@ -8,7 +8,7 @@
  * @module
  */
 
-import { PROXY_V8_FLAGS } from "../../shared/local/compile.ts";
+import { runArgs } from "../../shared/local/compile.ts";
 import { LmsError } from "../../shared/errors.ts";
 import { freePort, waitForPort } from "../../shared/local/ports.ts";
 
@@ -24,7 +24,7 @@ export interface InspectedProxy extends AsyncDisposable {
   stop(): Promise<void>;
 }
 
-const PROXY_MAIN = new URL("../../proxy/main.ts", import.meta.url).pathname;
+const ROOT = new URL("../../", import.meta.url).pathname;
 const READY_TIMEOUT_MS = 20_000;
 const INSPECTOR_TIMEOUT_MS = 30_000;
 
@@ -37,16 +37,7 @@ const INSPECTOR_TIMEOUT_MS = 30_000;
 export async function spawnInspectedProxy(env: Record<string, string>): Promise<InspectedProxy> {
   const [port, metricsPort, inspectPort] = [await freePort(), await freePort(), await freePort()];
   const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      `--inspect=127.0.0.1:${inspectPort}`,
-      "--allow-net",
-      "--allow-env",
-      "--allow-read",
-      "--allow-sys",
-      PROXY_V8_FLAGS,
-      PROXY_MAIN,
-    ],
+    args: ["run", `--inspect=127.0.0.1:${inspectPort}`, ...runArgs("molt-lms", ROOT).slice(1)],
     env: {
       LMS_SOURCE_DIALECT: "postgres",
       LMS_LISTEN: `127.0.0.1:${port}`,

@@ -9,6 +9,7 @@
 import { type PgCluster, startPgCluster } from "../../shared/local/postgres_cluster.ts";
 import { freePort, waitForPort } from "../../shared/local/ports.ts";
 import { type ProxyProcess, run, spawnProxy } from "./proxy.ts";
+import { runArgs } from "../../shared/local/compile.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 
@@ -36,14 +37,7 @@ export async function spawnOrchestrator(
   const apiPort = port ?? await freePort();
   const metricsPort = await freePort();
   const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-net",
-      "--allow-env",
-      "--allow-read",
-      "--allow-sys",
-      `${ROOT}orchestrator/main.ts`,
-    ],
+    args: runArgs("molt-lms-orchestrator", ROOT),
     env: {
       LMS_SOURCE_DIALECT: "postgres",
       LMS_LISTEN: `127.0.0.1:${apiPort}`,

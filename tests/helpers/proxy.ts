@@ -9,7 +9,7 @@ import { loadConfig } from "../../shared/config.ts";
 import { createLogger } from "../../shared/log.ts";
 import { freePort, waitForPort } from "../../shared/local/ports.ts";
 import { type ProxyServer, startProxy } from "../../proxy/server.ts";
-import { PROXY_V8_FLAGS } from "../../shared/local/compile.ts";
+import { runArgs } from "../../shared/local/compile.ts";
 
 /** Settings for a test proxy, as config keys (`INIT_SOURCE`, `LMS_*`, …). */
 export type ProxyEnv = Record<string, string>;
@@ -43,23 +43,14 @@ export interface ProxyProcess extends AsyncDisposable {
   stop(): Promise<void>;
 }
 
-const PROXY_MAIN = new URL("../../proxy/main.ts", import.meta.url).pathname;
+const ROOT = new URL("../../", import.meta.url).pathname;
 
 /** Starts `proxy/main.ts` as a subprocess and waits until `/readyz` answers 200. */
 export async function spawnProxy(env: ProxyEnv, args: string[] = []): Promise<ProxyProcess> {
   const port = await freePort();
   const metricsPort = await freePort();
   const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-net",
-      "--allow-env",
-      "--allow-read",
-      "--allow-sys",
-      PROXY_V8_FLAGS,
-      PROXY_MAIN,
-      ...args,
-    ],
+    args: [...runArgs("molt-lms", ROOT), ...args],
     env: {
       LMS_SOURCE_DIALECT: "postgres",
       LMS_LISTEN: `127.0.0.1:${port}`,
