@@ -6,7 +6,7 @@
  */
 
 import assert from "node:assert/strict";
-import pg from "pg";
+import { pgClient } from "../helpers/pg_client.ts";
 import {
   cli,
   eventually,
@@ -24,12 +24,6 @@ import { WORKLOAD_SCHEMA } from "../helpers/workload.ts";
 async function phase(fleet: Fleet): Promise<string> {
   const res = await fetch(`${fleet.orchestrator.url}/api/v1/status`);
   return ((await res.json()) as { phase: string }).phase;
-}
-
-function client(port: number): pg.Client {
-  const c = new pg.Client({ host: "127.0.0.1", port, user: "postgres" });
-  c.on("error", () => {});
-  return c;
 }
 
 Deno.test("control plane faults and operations", async (t) => {
@@ -53,7 +47,7 @@ Deno.test("control plane faults and operations", async (t) => {
   });
 
   await t.step("connections list shows every session, redacted on request", async () => {
-    const c = client(p2);
+    const c = pgClient(p2);
     await c.connect();
     await c.query("SELECT 'secret-value' AS v");
     const list = await cli(fleet.orchestrator.url, ["connections", "list", "--redact"]);
@@ -71,7 +65,7 @@ Deno.test("control plane faults and operations", async (t) => {
   });
 
   await t.step("drain timeout reports the blocker; --cancel-after ends it", async () => {
-    const blocker = client(p1);
+    const blocker = pgClient(p1);
     await blocker.connect();
     await blocker.query("BEGIN");
     const sleeping = blocker.query("SELECT pg_sleep(60)").then(
@@ -107,7 +101,7 @@ Deno.test("control plane faults and operations", async (t) => {
       ]);
       assert.equal(begin.code, 0, begin.stderr);
       await eventually("drained", async () => (await phase(fleet)) === "drained");
-      const c = client(p1);
+      const c = pgClient(p1);
       const t0 = Date.now();
       await c.connect();
       assert.equal((await c.query("SELECT 1 AS one")).rows[0].one, 1);
@@ -123,7 +117,7 @@ Deno.test("control plane faults and operations", async (t) => {
   );
 
   await t.step("losing the orchestrator mid-drain: the fleet resumes by the store", async () => {
-    const blocker = client(p1);
+    const blocker = pgClient(p1);
     await blocker.connect();
     await blocker.query("BEGIN");
     const begin = await cli(fleet.orchestrator.url, [
@@ -135,7 +129,7 @@ Deno.test("control plane faults and operations", async (t) => {
     assert.equal(begin.code, 0, begin.stderr);
     await eventually("draining", async () => (await phase(fleet)) === "draining");
     const t0 = Date.now();
-    const waiting = client(p2);
+    const waiting = pgClient(p2);
     const held = waiting.connect().then(() => waiting.query("SELECT 1 AS one"));
     await new Promise((r) => setTimeout(r, 300));
     await fleet.orchestrator.kill();
@@ -213,7 +207,7 @@ Deno.test("mutual TLS between proxies, CLI and orchestrator", async (t) => {
 
     await t.step("both proxies still serve clients by the last known state", async () => {
       for (const port of [good.port, bad.port]) {
-        const c = client(port);
+        const c = pgClient(port);
         await c.connect();
         assert.equal((await c.query("SELECT 1 AS one")).rows[0].one, 1);
         await c.end();

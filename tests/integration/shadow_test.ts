@@ -5,7 +5,7 @@
  */
 
 import assert from "node:assert/strict";
-import pg from "pg";
+import { pgClient } from "../helpers/pg_client.ts";
 import postgres from "postgres";
 import { type PgCluster, startPgCluster } from "../../shared/local/postgres_cluster.ts";
 import type { ProxyShadowReport } from "../../shared/shadow.ts";
@@ -36,12 +36,6 @@ END $$;
 CREATE TRIGGER retry_now_and_then BEFORE UPDATE ON counters
   FOR EACH ROW EXECUTE FUNCTION retry_now_and_then();
 `;
-
-function client(port: number): pg.Client {
-  const c = new pg.Client({ host: "127.0.0.1", port, user: "postgres" });
-  c.on("error", () => {});
-  return c;
-}
 
 async function settle<T>(f: () => T | Promise<T>, ok: (v: T) => boolean, ms = 5000): Promise<T> {
   const deadline = Date.now() + ms;
@@ -110,7 +104,7 @@ Deno.test("shadowing classifies each difference and nothing else", async (t) => 
         ]);
         assert.equal(res.code, 0, res.stderr);
       }
-      const c = client(proxy.port);
+      const c = pgClient(proxy.port);
       await c.connect();
       await c.query({
         name: "one",
@@ -133,7 +127,7 @@ Deno.test("shadowing classifies each difference and nothing else", async (t) => 
     await target.psql(TARGET_DRIFT);
 
     await t.step("each drift gives exactly its kind", async () => {
-      const c = client(proxy.port);
+      const c = pgClient(proxy.port);
       await c.connect();
       await c.query("SELECT id, name FROM items WHERE id BETWEEN 5 AND 9");
       await c.query("SELECT n FROM counters WHERE id = 1");
@@ -174,7 +168,7 @@ Deno.test("shadow modes keep their promises to the client", async (t) => {
           INIT_TARGET: target.url(),
           LMS_SHADOW_MODE: "strict-sync",
         });
-        const c = client(proxy.port);
+        const c = pgClient(proxy.port);
         await c.connect();
         await c.query("INSERT INTO emails (email) VALUES ('strict@example.com')");
         await assert.rejects(
@@ -206,7 +200,7 @@ Deno.test("shadow modes keep their promises to the client", async (t) => {
         INIT_TARGET: target.url(),
         LMS_SHADOW_MODE: "sync",
       });
-      const c = client(proxy.port);
+      const c = pgClient(proxy.port);
       await c.connect();
       await c.query("INSERT INTO emails (email) VALUES ('sync@example.com')");
       await c.query("INSERT INTO emails (email) VALUES ('sync@example.com')");
@@ -224,7 +218,7 @@ Deno.test("shadow modes keep their promises to the client", async (t) => {
           LMS_SHADOW_MODE: "async",
         });
         await target.stop();
-        const c = client(proxy.port);
+        const c = pgClient(proxy.port);
         await c.connect();
         for (let i = 0; i < 20; i++) {
           const res = await c.query("SELECT count(*) AS n FROM items");
@@ -235,7 +229,7 @@ Deno.test("shadow modes keep their promises to the client", async (t) => {
         assert.match(metrics, /shadow_errors_total\{[^}]*sqlstate="08006"[^}]*\} [1-9]/);
         await target.start();
         const before = proxy.cutover.shadowReport!().statements;
-        const d = client(proxy.port);
+        const d = pgClient(proxy.port);
         await d.connect();
         await d.query("SELECT count(*) FROM items");
         const r = await settle(() => proxy.cutover.shadowReport!(), (x) => x.statements > before);
