@@ -71,6 +71,11 @@ Deno.test("the proxy tracks settings, prepared statements and transaction status
       await q("BEGIN");
       await q("SET statement_timeout = '5s'");
       await assert.rejects(client.query("SELECT 1/0"), /division by zero/);
+      // node-postgres rejects at the ErrorResponse; the ReadyForQuery behind it may still be
+      // on its way through the proxy.
+      for (let i = 0; i < 100 && state.txStatus !== "E"; i++) {
+        await new Promise((r) => setTimeout(r, 10));
+      }
       assert.equal(state.txStatus, "E");
       await q("COMMIT");
       assert.equal(state.txStatus, "I");
