@@ -202,10 +202,7 @@ export class PgSession {
         this.#ctx.metrics.cancelRequests.inc({
           outcome: found ? "forwarded" : relayed ? "sent to another proxy" : "unknown",
         });
-        this.#client.destroy();
-        this.#ctx.sessions.delete(this);
-        this.#ctx.metrics.connectionsOpen.dec();
-        this.#closed = true;
+        this.close();
         return;
       } else {
         if (this.#ctx.tls?.verifiesClients && !encrypted) {

@@ -189,14 +189,7 @@ export class ShadowLink {
       this.#forwardAnswered();
       return;
     }
-    if (!this.#socket) {
-      this.#before.push(chunk);
-      this.#beforeBytes += chunk.length;
-      this.#ctx.metrics.addQueueBytes(chunk.length);
-      if (this.#beforeBytes > this.#ctx.maxQueueBytes) this.#drop();
-      return;
-    }
-    this.#write(chunk);
+    this.#sendNow(chunk);
   }
 
   /** Removes and returns the last `n` bytes of the current request. */
@@ -230,10 +223,13 @@ export class ShadowLink {
     }
   }
 
+  /** Writes to the shadow, or keeps the bytes (bounded) until it is connected. */
   #sendNow(chunk: Uint8Array): void {
     if (!this.#socket) {
       this.#before.push(chunk);
       this.#beforeBytes += chunk.length;
+      this.#ctx.metrics.addQueueBytes(chunk.length);
+      if (this.#beforeBytes > this.#ctx.maxQueueBytes) this.#drop();
       return;
     }
     this.#write(chunk);
