@@ -64,3 +64,21 @@ export class CleanupStack {
     }
   }
 }
+
+/** Stops a child process: SIGTERM, then SIGKILL if it is still there after 5 s. */
+export async function terminate(child: Deno.ChildProcess): Promise<void> {
+  try {
+    child.kill("SIGTERM");
+  } catch {
+    return;
+  }
+  const timer = setTimeout(() => {
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // Exited meanwhile.
+    }
+  }, 5_000);
+  await child.status;
+  clearTimeout(timer);
+}

@@ -8,6 +8,7 @@
  * @module
  */
 
+import { terminate } from "./cleanup.ts";
 import { runArgs } from "../../shared/local/compile.ts";
 import { LmsError } from "../../shared/errors.ts";
 import { freePort, waitForPort } from "../../shared/local/ports.ts";
@@ -52,22 +53,7 @@ export async function spawnInspectedProxy(env: Record<string, string>): Promise<
   }).spawn();
   let stopping: Promise<void> | undefined;
   const stop = () => {
-    stopping ??= (async () => {
-      try {
-        child.kill("SIGTERM");
-      } catch {
-        return;
-      }
-      const timer = setTimeout(() => {
-        try {
-          child.kill("SIGKILL");
-        } catch {
-          // Exited meanwhile.
-        }
-      }, 5_000);
-      await child.status;
-      clearTimeout(timer);
-    })();
+    stopping ??= terminate(child);
     return stopping;
   };
   try {

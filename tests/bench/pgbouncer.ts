@@ -9,6 +9,7 @@
  * @module
  */
 
+import { terminate } from "./cleanup.ts";
 import { LmsError } from "../../shared/errors.ts";
 import { freePort, waitForPort } from "../../shared/local/ports.ts";
 
@@ -138,23 +139,6 @@ function iniText(dir: string, port: number, opts: PgBouncerOptions): string {
     "log_pooler_errors = 1",
     "",
   ].join("\n");
-}
-
-async function terminate(child: Deno.ChildProcess): Promise<void> {
-  try {
-    child.kill("SIGTERM");
-  } catch {
-    return;
-  }
-  const timer = setTimeout(() => {
-    try {
-      child.kill("SIGKILL");
-    } catch {
-      // Exited meanwhile.
-    }
-  }, 5_000);
-  await child.status;
-  clearTimeout(timer);
 }
 
 async function logTail(dir: string): Promise<string> {
