@@ -17,10 +17,10 @@ import { emptyShadowReport, type ProxyShadowReport } from "../shared/shadow.ts";
 import type { ControlHandler, DrainStatus } from "./control/handler.ts";
 import type { Gate } from "./gate.ts";
 import type { ProxyMetrics } from "./metrics.ts";
-import type { CancelRegistry } from "./pg/cancel.ts";
 import { redactLiterals } from "./pg/redact.ts";
-import type { PgSession } from "./pg/session.ts";
 import type { Router } from "./router.ts";
+import type { CancelRegistry } from "./session/cancel_registry.ts";
+import type { SessionRegistry } from "./session/registry.ts";
 
 /** What {@linkcode ProxyCutover} works on. */
 export interface ProxyCutoverDeps {
@@ -30,8 +30,8 @@ export interface ProxyCutoverDeps {
   router: Router;
   /** The pause gate. */
   gate: Gate;
-  /** Live sessions. */
-  sessions: Set<PgSession>;
+  /** Live sessions, of every wire. */
+  sessions: SessionRegistry;
   /** Cancel keys handed out here. */
   cancels: CancelRegistry;
   /** Metrics to keep in step. */
@@ -46,7 +46,7 @@ export interface ProxyCutoverDeps {
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
-/** Implements {@linkcode ControlHandler} for the PostgreSQL proxy. */
+/** Implements {@linkcode ControlHandler} over the sessions of every wire. */
 export class ProxyCutover implements ControlHandler {
   readonly #d: ProxyCutoverDeps;
 
@@ -76,7 +76,7 @@ export class ProxyCutover implements ControlHandler {
         epoch: state.epoch,
       });
     }
-    for (const s of [...this.#d.sessions]) s.reconsider();
+    this.#d.sessions.reconsiderAll();
   }
 
   /** @inheritdoc */
@@ -85,7 +85,7 @@ export class ProxyCutover implements ControlHandler {
     this.#d.gate.pause(cutoverId);
     this.#d.metrics.paused.set(1);
     // Sessions already between transactions prepare their move now.
-    for (const s of [...this.#d.sessions]) s.reconsider();
+    this.#d.sessions.reconsiderAll();
   }
 
   /** @inheritdoc */
@@ -96,7 +96,7 @@ export class ProxyCutover implements ControlHandler {
     }
     this.#d.metrics.paused.set(0);
     this.#d.gate.resume();
-    for (const s of [...this.#d.sessions]) s.reconsider();
+    this.#d.sessions.reconsiderAll();
   }
 
   /** @inheritdoc */
@@ -106,34 +106,20 @@ export class ProxyCutover implements ControlHandler {
 
   /** @inheritdoc */
   sessions(): SessionCounts {
-    const counts = { total: 0, idle: 0, active: 0, inTransaction: 0, held: 0 };
-    for (const s of this.#d.sessions) {
-      counts.total++;
-      const state = s.connectionState;
-      if (state === "held") counts.held++;
-      else if (state === "in transaction") counts.inTransaction++;
-      else if (state === "active") counts.active++;
-      else counts.idle++;
-    }
-    return counts;
+    return this.#d.sessions.counts();
   }
 
   /** @inheritdoc */
   drainStatus(): DrainStatus {
-    const blocking: BlockingSession[] = [];
     const now = performance.now();
-    for (const s of this.#d.sessions) {
-      if (s.drained) continue;
-      const st = s.state;
-      blocking.push({
-        sessionId: s.id,
-        client: s.clientAddress,
-        user: s.user,
-        database: s.database,
-        inTransactionForMs: st?.txStartedAt ? Math.round(now - st.txStartedAt) : 0,
-        query: this.#query(st?.lastQuery ?? "", true),
-      });
-    }
+    const blocking: BlockingSession[] = this.#d.sessions.blocking().map((s) => ({
+      sessionId: s.id,
+      client: s.clientAddress,
+      user: s.user,
+      database: s.database,
+      inTransactionForMs: s.txStartedAt ? Math.round(now - s.txStartedAt) : 0,
+      query: this.#query(s.lastQuery, true),
+    }));
     return { drained: blocking.length === 0, counts: this.sessions(), blocking };
   }
 
@@ -151,8 +137,8 @@ export class ProxyCutover implements ControlHandler {
       database: s.database,
       state: s.connectionState,
       currentDatabase: s.side ?? this.#d.router.state?.sourceOfTruth ?? "source",
-      lastQuery: this.#query(s.state?.lastQuery ?? "", redact),
-      lastQueryAt: s.state?.lastQueryAt ? iso(s.state.lastQueryAt) : null,
+      lastQuery: this.#query(s.lastQuery, redact),
+      lastQueryAt: s.lastQueryAt ? iso(s.lastQueryAt) : null,
       since: iso(s.connectedAt),
     }));
   }
@@ -164,7 +150,7 @@ export class ProxyCutover implements ControlHandler {
 
   /** @inheritdoc */
   async cancelBlocking(terminate: boolean): Promise<string[]> {
-    const blocking = [...this.#d.sessions].filter((s) => !s.drained);
+    const blocking = this.#d.sessions.blocking();
     for (const s of blocking) {
       if (terminate) s.terminate("terminated by the operator to finish a cutover drain");
       else await s.cancel();

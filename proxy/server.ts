@@ -22,9 +22,11 @@ import { serveHealth } from "./health.ts";
 import { drainSessions } from "./shutdown.ts";
 import { createProxyMetrics, type ProxyMetrics } from "./metrics.ts";
 import { Router } from "./router.ts";
-import { CancelRegistry } from "./pg/cancel.ts";
-import { PgSession, type SessionContext } from "./pg/session.ts";
+import { acceptPgClient } from "./pg/session.ts";
 import { ClientTlsUpgrader } from "./pg/tls.ts";
+import { CancelRegistry } from "./session/cancel_registry.ts";
+import type { AcceptClient, SessionContext } from "./session/context.ts";
+import { SessionRegistry } from "./session/registry.ts";
 import type { ShadowContext } from "./shadow/link.ts";
 import { initFingerprints } from "./shadow/fingerprint.ts";
 import { parseShadowRules } from "./shadow/rules.ts";
@@ -36,8 +38,8 @@ export interface ProxyServer {
   port: number;
   /** The port of the metrics/health listener. */
   metricsPort: number;
-  /** Live sessions. */
-  sessions: Set<PgSession>;
+  /** Live sessions, of every wire. */
+  sessions: SessionRegistry;
   /** Routing state holder. */
   router: Router;
   /** The proxy's metrics. */
@@ -118,7 +120,7 @@ export async function startProxy(config: LmsConfig, log: Logger): Promise<ProxyS
   const store = config.target
     ? new StateStore({ target: config.target, source: config.source })
     : undefined;
-  const sessions = new Set<PgSession>();
+  const sessions = new SessionRegistry();
   let control: ControlClient | undefined;
   const cancels = new CancelRegistry(config.proxyId);
   let cutover: ProxyCutover | undefined = undefined;
@@ -162,7 +164,9 @@ export async function startProxy(config: LmsConfig, log: Logger): Promise<ProxyS
     forwardCancel: (processId, secretKey) =>
       proxyTagOf(processId) !== ownTag && (control?.forwardCancel(processId, secretKey) ?? false),
   };
-  const listener = net.createServer((socket) => void new PgSession(socket, ctx).run());
+  // The wire for config.sourceDialect; the MySQL wire plugs in here.
+  const accept: AcceptClient = acceptPgClient;
+  const listener = net.createServer((socket) => accept(socket, ctx));
   const health = serveHealth(config.metricsListen, metrics.registry, {
     ready: () => router.state !== undefined && !closed,
     notReadyReason: () => closed ? "shutting down" : "cutover state not known yet",

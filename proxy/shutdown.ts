@@ -14,7 +14,7 @@
 
 import type { Logger } from "../shared/log.ts";
 import type { Gate } from "./gate.ts";
-import type { PgSession } from "./pg/session.ts";
+import type { SessionRegistry } from "./session/registry.ts";
 
 /** Why sessions are disconnected; the client sees `LMS: <reason>` with SQLSTATE 57P01. */
 export const SHUTDOWN_REASON = "proxy is shutting down; reconnect";
@@ -33,7 +33,7 @@ export interface DrainOptions {
   /** The proxy's pause gate; it stays closed afterwards. */
   gate: Gate;
   /** Live sessions; terminated sessions remove themselves. */
-  sessions: Set<PgSession>;
+  sessions: SessionRegistry;
   /** How long open transactions may run on, in milliseconds. */
   graceMs: number;
   /** Logger for the outcome. */

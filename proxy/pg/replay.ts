@@ -13,7 +13,16 @@ import type { ConnectionSpec } from "../../shared/connstring.ts";
 import type { AuthResult } from "./auth.ts";
 import { connectBackend } from "./backend.ts";
 import { authenticateWithCredentials } from "./backend_auth.ts";
-import { decodeFields, decodeParameterStatus, parse, query, SYNC, TERMINATE } from "./messages.ts";
+import {
+  cstring,
+  decodeFields,
+  decodeParameterStatus,
+  message,
+  parse,
+  query,
+  SYNC,
+  TERMINATE,
+} from "./messages.ts";
 import { SocketReader } from "./reader.ts";
 import type { SessionState } from "./session_state.ts";
 import { encodeStartupMessage } from "./startup.ts";
@@ -88,4 +97,22 @@ export async function openReplayedBackend(
     socket.destroy();
     throw err;
   }
+}
+
+/**
+ * ParameterStatus messages for the server parameters that differ on a new
+ * database, so the client learns of them; records them in `state`.
+ */
+export function changedParameters(
+  state: SessionState,
+  parameters: Map<string, string>,
+): Uint8Array[] {
+  const known = state.serverParameters;
+  const changed: Uint8Array[] = [];
+  for (const [name, value] of parameters) {
+    if (known.get(name) === value) continue;
+    known.set(name, value);
+    changed.push(message("S", cstring(name), cstring(value)));
+  }
+  return changed;
 }

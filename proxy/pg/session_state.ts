@@ -16,6 +16,7 @@ import {
   readCString,
 } from "./messages.ts";
 import { type SessionCommand, sessionCommands, withoutRolledBack } from "./sql_session_commands.ts";
+import type { SessionFacts, WireActivity } from "../session/wire.ts";
 
 /** Transaction status as reported by ReadyForQuery. */
 export type TxStatus = "I" | "T" | "E";
@@ -46,7 +47,7 @@ const CHAR_Z = 0x5a, CHAR_S = 0x53, CHAR_E = 0x45, CHAR_1 = 0x31, CHAR_3 = 0x33,
 const CHAR_Q = 0x51, CHAR_P = 0x50, CHAR_F = 0x46, CHAR_B = 0x42;
 
 /** Session state tracker; see the module documentation. */
-export class SessionState {
+export class SessionState implements SessionFacts {
   /** Parameters the client sent in its StartupMessage. */
   readonly startupParams: Map<string, string>;
   /** ParameterStatus values last reported by the database. */
@@ -82,6 +83,22 @@ export class SessionState {
   ) {
     this.startupParams = startupParams;
     this.#onRequestDone = onRequestDone;
+  }
+
+  /** The user name the client logged in as. */
+  get user(): string {
+    return this.startupParams.get("user") ?? "";
+  }
+
+  /** The database the client asked for (PostgreSQL's default: the user's name). */
+  get database(): string {
+    return this.startupParams.get("database") ?? this.user;
+  }
+
+  /** What the client is doing, for listings. */
+  get activity(): WireActivity {
+    if (this.txStatus !== "I") return "in transaction";
+    return this.pendingRequests > 0 ? "active" : "idle";
   }
 
   /** Requests sent and not yet answered by ReadyForQuery. */

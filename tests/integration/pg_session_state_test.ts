@@ -8,17 +8,22 @@ import assert from "node:assert/strict";
 import pg from "pg";
 import postgres from "postgres";
 import { startPgCluster } from "../../shared/local/postgres_cluster.ts";
-import type { PgSession } from "../../proxy/pg/session.ts";
+import { PgSession } from "../../proxy/pg/session.ts";
 import type { SessionState } from "../../proxy/pg/session_state.ts";
+import { SessionCore } from "../../proxy/session/core.ts";
+import type { SessionRegistry } from "../../proxy/session/registry.ts";
 import { startTestProxy } from "../helpers/proxy.ts";
 
 /** The proxy session whose client announced `applicationName` at startup. */
-function sessionOf(sessions: Set<PgSession>, applicationName: string): SessionState {
-  const found = [...sessions].filter((s) =>
-    s.state?.startupParams.get("application_name") === applicationName
+function sessionOf(sessions: SessionRegistry, applicationName: string): SessionState {
+  const found = [...sessions].flatMap((s) =>
+    s instanceof SessionCore && s.wire instanceof PgSession &&
+      s.wire.state?.startupParams.get("application_name") === applicationName
+      ? [s.wire.state]
+      : []
   );
   assert.equal(found.length, 1, `sessions named ${applicationName}: ${found.length}`);
-  return found[0].state!;
+  return found[0];
 }
 
 /** Prepared statement names the database holds for the session of `run`. */

@@ -1,0 +1,398 @@
+/**
+ * The session core: what one client session does between its wire and the
+ * rest of the proxy, whatever protocol the client speaks.
+ *
+ * - It is **idle**, **active** or **in transaction** as its wire reports,
+ *   **held** while the pause gate keeps its work back, and **moving** while
+ *   it changes databases.
+ * - While the gate is closed, a quiescent session holds its next request
+ *   (its bytes are kept, not failed); a session in a transaction or request
+ *   runs on until it is quiescent. A held session prepares its connection
+ *   on the other database meanwhile, so a commit only swaps connections.
+ * - When the router names a newer epoch on another database, the session
+ *   moves there at its next quiescent point: a transaction never spans two
+ *   databases. Held work is released once the session may run it.
+ * - It reports every drain-relevant change to the gate, registers itself for
+ *   listings and cancels, and pairs with its shadow as the shadow mode says.
+ *
+ * The wire it drives is described in {@linkcode ./wire.ts}.
+ *
+ * @module
+ */
+
+import type { ConnectionState, DatabaseSide } from "../../shared/control.ts";
+import { errorMessage, LmsError } from "../../shared/errors.ts";
+import type { Logger } from "../../shared/log.ts";
+import type { Route } from "../router.ts";
+import type { CancelKey } from "./cancel_registry.ts";
+import type { SessionContext } from "./context.ts";
+import type { ClientSession } from "./session.ts";
+import type { SessionWire } from "./wire.ts";
+
+let nextSessionId = 0;
+
+/** The database that is not `side`. */
+export function otherSide(side: DatabaseSide): DatabaseSide {
+  return side === "source" ? "target" : "source";
+}
+
+/**
+ * One client session; see the module documentation.
+ *
+ * @typeParam B the wire's prepared backend connection (see {@linkcode SessionWire})
+ */
+export class SessionCore<B> implements ClientSession {
+  /** Proxy-local id, for logs and `connections list`. */
+  readonly id: string = `s${++nextSessionId}`;
+  /** Client address as `host:port`. */
+  readonly clientAddress: string;
+  /** When the client connected (epoch ms). */
+  readonly connectedAt: number = Date.now();
+  /** Logger naming this session and its client. */
+  readonly log: Logger;
+  /** The wire this session speaks. */
+  readonly wire: SessionWire<B>;
+
+  readonly #ctx: SessionContext;
+  #route: Route | undefined;
+  #processId = 0;
+  #relaying = false;
+  #closed = false;
+  #moving = false;
+  #waitingAtGate = false;
+  /** Client chunks held back by the gate or a move, oldest first, not yet processed. */
+  #held: Uint8Array[] = [];
+  /** A connection to the other database prepared while a consistent cutover holds the session. */
+  #standby: { side: DatabaseSide; ready: Promise<B | undefined> } | undefined;
+
+  /**
+   * @param ctx what all sessions share
+   * @param clientAddress the client's `host:port`
+   * @param wire builds the wire for this session
+   */
+  constructor(
+    ctx: SessionContext,
+    clientAddress: string,
+    wire: (core: SessionCore<B>) => SessionWire<B>,
+  ) {
+    this.#ctx = ctx;
+    this.clientAddress = clientAddress;
+    this.log = ctx.log.child({ session: this.id, client: clientAddress });
+    this.wire = wire(this);
+  }
+
+  /** The database this session talks to now; undefined before {@linkcode admit}. */
+  get route(): Route | undefined {
+    return this.#route;
+  }
+
+  /** @inheritdoc */
+  get side(): DatabaseSide | undefined {
+    return this.#route?.side;
+  }
+
+  /** @inheritdoc */
+  get user(): string {
+    return this.wire.facts?.user ?? "";
+  }
+
+  /** @inheritdoc */
+  get database(): string {
+    return this.wire.facts?.database ?? "";
+  }
+
+  /** @inheritdoc */
+  get lastQuery(): string {
+    return this.wire.facts?.lastQuery ?? "";
+  }
+
+  /** @inheritdoc */
+  get lastQueryAt(): number {
+    return this.wire.facts?.lastQueryAt ?? 0;
+  }
+
+  /** @inheritdoc */
+  get txStartedAt(): number {
+    return this.wire.facts?.txStartedAt ?? 0;
+  }
+
+  /** @inheritdoc */
+  get blockingReason(): string | undefined {
+    return this.wire.blockingReason;
+  }
+
+  /** @inheritdoc */
+  get connectionState(): ConnectionState {
+    return this.held ? "held" : this.wire.activity();
+  }
+
+  /** @inheritdoc */
+  get drained(): boolean {
+    if (this.#waitingAtGate) return true;
+    return this.#relaying && this.wire.quiescent() && !this.#moving &&
+      this.wire.blockingReason === undefined;
+  }
+
+  /** @inheritdoc */
+  get held(): boolean {
+    return this.#waitingAtGate || this.#held.length > 0;
+  }
+
+  /** Whether the wire must not read from its client now (work is held, or the session moves). */
+  get readsHeld(): boolean {
+    return this.#held.length > 0 || this.#moving;
+  }
+
+  /** Whether the session has ended. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Serves the session to its end; never throws. */
+  async run(): Promise<void> {
+    this.#ctx.sessions.add(this);
+    this.#ctx.metrics.connectionsOpen.inc();
+    try {
+      await this.wire.start();
+      this.#ctx.metrics.connectionsTotal.inc({ outcome: "accepted" });
+    } catch (err) {
+      this.#ctx.metrics.connectionsTotal.inc({ outcome: "rejected" });
+      if (!this.#closed) this.wire.refuse(err);
+    }
+  }
+
+  /**
+   * For the wire's handshake, before it reaches any database: waits while
+   * the gate is closed (the session counts as held and drained meanwhile),
+   * then returns the route to the source of truth in force.
+   */
+  async admit(): Promise<Route> {
+    const gate = this.#ctx.gate;
+    if (gate.paused) {
+      this.#waitingAtGate = true;
+      gate.notify();
+      await gate.wait();
+      this.#waitingAtGate = false;
+    }
+    this.#route = this.#ctx.router.current();
+    return this.#route;
+  }
+
+  /** For the wire's handshake: mints the cancel key (or connection id) to hand the client. */
+  mintCancelKey(): CancelKey {
+    const key = this.#ctx.cancels.register(this);
+    this.#processId = key.processId;
+    return key;
+  }
+
+  /**
+   * Opens the shadow connection to the other database, as the shadow mode
+   * says: `async` does not wait for it; `sync` waits but goes on without a
+   * shadow; `strict-sync` refuses to go on without one.
+   *
+   * @throws {LmsError} `BACKEND_UNAVAILABLE` in `strict-sync` when the shadow cannot be opened
+   */
+  async pairShadow(): Promise<void> {
+    const shadow = this.#ctx.shadow;
+    if (!shadow || !this.#route) return;
+    const side = otherSide(this.#route.side);
+    const spec = this.#ctx.router.spec(side);
+    if (!spec) return;
+    const opening = this.wire.openShadow(side, spec);
+    if (!opening) return;
+    if (shadow.mode === "async") {
+      opening.catch(() => {});
+      return;
+    }
+    try {
+      await opening;
+    } catch (err) {
+      if (shadow.mode === "strict-sync") {
+        throw new LmsError(
+          "BACKEND_UNAVAILABLE",
+          `strict-sync shadowing needs the ${side} database: ${errorMessage(err)}`,
+          "bring the other database back, or use shadow mode sync or async",
+        );
+      }
+    }
+  }
+
+  /**
+   * The wire's handshake is done and it starts relaying: from now on the
+   * session can be drained, held and moved. The wire calls
+   * {@linkcode checkpoint} next if the session is already quiescent.
+   */
+  relaying(): void {
+    this.#relaying = true;
+  }
+
+  /**
+   * Hot path, for every client chunk: keeps it (and returns true) when the
+   * session must not run new work now — other work is held already, the
+   * session is moving, or the gate is closed and this chunk would start a
+   * new request.
+   */
+  holds(chunk: Uint8Array): boolean {
+    if (this.#held.length > 0 || this.#moving || (this.#ctx.gate.paused && this.wire.quiescent())) {
+      const first = this.#held.length === 0;
+      this.#held.push(chunk);
+      this.wire.clientFlowChanged();
+      if (first) this.#ctx.gate.notify();
+      return true;
+    }
+    return false;
+  }
+
+  /** @inheritdoc */
+  reconsider(): void {
+    if (this.#relaying) this.checkpoint();
+  }
+
+  /**
+   * Called by the wire whenever the session may have become quiescent (a
+   * request ended, answers held for the shadow were released), and by
+   * {@linkcode reconsider}: moves a quiescent session to a newer source of
+   * truth, releases held work when it may run, and reports drain progress.
+   */
+  checkpoint(): void {
+    if (this.#closed || this.#moving) return;
+    const gate = this.#ctx.gate;
+    if (gate.paused) {
+      if (this.#held.length > 0 && !this.wire.quiescent()) this.#release();
+      else {
+        if (this.wire.quiescent()) this.#prepareStandby();
+        gate.notify();
+      }
+      return;
+    }
+    const latest = this.#ctx.router.current();
+    const route = this.#route;
+    if (
+      route && latest.epoch > route.epoch && this.wire.quiescent() &&
+      this.wire.blockingReason === undefined
+    ) {
+      if (latest.side === route.side) this.#route = latest;
+      else {
+        this.#moveTo(latest);
+        return;
+      }
+    }
+    this.#dropStandby();
+    if (this.#held.length > 0) this.#release();
+  }
+
+  /** Hands held chunks back to the wire, in order, until something must hold again. */
+  #release(): void {
+    const held = this.#held;
+    this.#held = [];
+    this.wire.clientFlowChanged();
+    for (let i = 0; i < held.length; i++) {
+      if (this.#closed) return;
+      if (
+        this.#moving || this.#held.length > 0 || (this.#ctx.gate.paused && this.wire.quiescent())
+      ) {
+        this.#held.push(...held.slice(i));
+        this.wire.clientFlowChanged();
+        return;
+      }
+      this.wire.deliverHeld(held[i]);
+    }
+  }
+
+  /**
+   * While a consistent cutover holds this (drained) session, opens and
+   * prepares its connection on the other database, so that a commit only
+   * has to swap connections. Nothing the session replays can change while
+   * it is held; an abort closes the spare.
+   */
+  #prepareStandby(): void {
+    if (this.#standby || !this.#route || this.wire.blockingReason !== undefined) return;
+    const side = otherSide(this.#route.side);
+    const spec = this.#ctx.router.spec(side);
+    if (!spec) return;
+    this.#standby = {
+      side,
+      ready: this.wire.openBackend(side, spec).catch((err) => {
+        this.log.debug("could not prepare a connection for the cutover", {
+          side,
+          error: errorMessage(err),
+        });
+        return undefined;
+      }),
+    };
+  }
+
+  /** Closes a spare connection prepared for a cutover that did not happen. */
+  #dropStandby(): void {
+    const standby = this.#standby;
+    if (!standby) return;
+    this.#standby = undefined;
+    standby.ready.then((b) => {
+      if (b !== undefined) this.wire.discardBackend(b);
+    });
+  }
+
+  /** Moves the (quiescent) session to `route`, then lets it go on there. */
+  async #moveTo(route: Route): Promise<void> {
+    this.#moving = true;
+    this.wire.clientFlowChanged();
+    const from = this.#route!;
+    const started = performance.now();
+    try {
+      const standby = this.#standby?.side === route.side ? await this.#standby.ready : undefined;
+      this.#standby = undefined;
+      const backend = standby ?? await this.wire.openBackend(route.side, route.spec);
+      if (this.#closed) {
+        this.wire.discardBackend(backend);
+        return;
+      }
+      this.#route = route;
+      this.wire.swapBackend(backend);
+      this.wire.closeShadow();
+      await this.pairShadow();
+      this.#ctx.metrics.sessionMoves.inc({ to: route.side, outcome: "ok" });
+      this.log.info("session moved", {
+        from: from.side,
+        to: route.side,
+        epoch: route.epoch,
+        ms: Math.round(performance.now() - started),
+      });
+    } catch (err) {
+      this.#ctx.metrics.sessionMoves.inc({ to: route.side, outcome: "failed" });
+      this.log.error("could not move session", { to: route.side, error: errorMessage(err) });
+      this.#moving = false;
+      this.wire.fail({
+        kind: "backend-unavailable",
+        message: `LMS could not move this session to the ${route.side} database: ${
+          errorMessage(err)
+        }`,
+        hint: "reconnect",
+      });
+      return;
+    }
+    this.#moving = false;
+    this.wire.clientFlowChanged();
+    this.checkpoint();
+  }
+
+  /** @inheritdoc */
+  cancel(): Promise<void> {
+    return this.wire.cancelRunning();
+  }
+
+  /** @inheritdoc */
+  terminate(reason: string): void {
+    this.wire.fail({ kind: "admin-shutdown", message: `LMS: ${reason}` });
+  }
+
+  /** @inheritdoc */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#dropStandby();
+    this.#ctx.sessions.delete(this);
+    this.#ctx.metrics.connectionsOpen.dec();
+    if (this.#processId) this.#ctx.cancels.unregister(this.#processId);
+    this.wire.closeConnections();
+  }
+}
