@@ -100,6 +100,7 @@ export interface SessionWire<B> {
    * The client is between requests and nothing is in flight on either leg
    * (no open batch, no COPY, no answer held back for a shadow, the client
    * stream at a message boundary): its next bytes start a new request.
+   * Asked only once the wire called `core.relaying()`.
    */
   quiescent(): boolean;
 

@@ -1,0 +1,217 @@
+/**
+ * The session core's decisions — hold, release, prepare a standby, move,
+ * stay pinned, fail — driven through a scripted wire, as a MySQL or
+ * PostgreSQL wire would drive it. The real PostgreSQL wire over real
+ * databases is covered by the integration and e2e tests.
+ */
+
+import assert from "node:assert/strict";
+import type { ConnectionSpec } from "../../shared/connstring.ts";
+import { parseConnectionString } from "../../shared/connstring.ts";
+import type { DatabaseSide } from "../../shared/control.ts";
+import { createLogger } from "../../shared/log.ts";
+import { Gate } from "../../proxy/gate.ts";
+import { createProxyMetrics } from "../../proxy/metrics.ts";
+import { Router } from "../../proxy/router.ts";
+import { CancelRegistry } from "../../proxy/session/cancel_registry.ts";
+import type { SessionContext } from "../../proxy/session/context.ts";
+import { SessionCore } from "../../proxy/session/core.ts";
+import { SessionRegistry } from "../../proxy/session/registry.ts";
+import type {
+  SessionFacts,
+  SessionFailure,
+  SessionWire,
+  WireActivity,
+} from "../../proxy/session/wire.ts";
+
+/** A backend handle: which side it was opened on. */
+type Handle = { side: DatabaseSide };
+
+/** A wire whose protocol state the test sets, recording what the core asks of it. */
+class ScriptedWire implements SessionWire<Handle> {
+  facts: SessionFacts | undefined = {
+    user: "app",
+    database: "shop",
+    lastQuery: "SELECT 1",
+    lastQueryAt: 0,
+    txStartedAt: 0,
+  };
+  blockingReason: string | undefined;
+  isQuiescent = true;
+  delivered: string[] = [];
+  opened: DatabaseSide[] = [];
+  swapped: Handle[] = [];
+  discarded: Handle[] = [];
+  failures: SessionFailure[] = [];
+  openFails = false;
+  closedConnections = 0;
+
+  constructor(readonly core: SessionCore<Handle>) {}
+
+  activity(): WireActivity {
+    return this.isQuiescent ? "idle" : "in transaction";
+  }
+  quiescent(): boolean {
+    return this.isQuiescent;
+  }
+  start(): Promise<void> {
+    return Promise.resolve();
+  }
+  refuse(): void {
+    this.core.close();
+  }
+  clientFlowChanged(): void {}
+  deliverHeld(chunk: Uint8Array): void {
+    this.delivered.push(new TextDecoder().decode(chunk));
+  }
+  openBackend(side: DatabaseSide, _spec: ConnectionSpec): Promise<Handle> {
+    this.opened.push(side);
+    return this.openFails ? Promise.reject(new Error("refused")) : Promise.resolve({ side });
+  }
+  swapBackend(backend: Handle): void {
+    this.swapped.push(backend);
+  }
+  discardBackend(backend: Handle): void {
+    this.discarded.push(backend);
+  }
+  openShadow(): undefined {
+    return undefined;
+  }
+  closeShadow(): void {}
+  cancelRunning(): Promise<void> {
+    return Promise.resolve();
+  }
+  fail(failure: SessionFailure): void {
+    this.failures.push(failure);
+    this.core.close();
+  }
+  closeConnections(): void {
+    this.closedConnections++;
+  }
+}
+
+const bytes = (s: string) => new TextEncoder().encode(s);
+const settle = () => new Promise((r) => setTimeout(r, 0));
+
+/** A relaying session on the source at epoch 0, with its gate, router and registry. */
+async function relayingSession() {
+  const router = new Router(
+    parseConnectionString("postgres://lms@127.0.0.1:1/shop"),
+    parseConnectionString("postgres://lms@127.0.0.1:2/shop"),
+  );
+  router.apply({ sourceOfTruth: "source", epoch: 0, phase: "idle" });
+  const gate = new Gate(60_000, () => {});
+  const ctx: SessionContext = {
+    maxMessageSize: 1 << 20,
+    tls: undefined,
+    router,
+    gate,
+    sessions: new SessionRegistry(),
+    cancels: new CancelRegistry("test-proxy"),
+    forwardCancel: () => false,
+    metrics: createProxyMetrics(),
+    log: createLogger("test", { test: true }),
+    shadow: undefined,
+  };
+  const core = new SessionCore<Handle>(ctx, "127.0.0.1:5000", (c) => new ScriptedWire(c));
+  const wire = core.wire as ScriptedWire;
+  await core.run();
+  await core.admit();
+  const key = core.mintCancelKey();
+  core.relaying();
+  return { ctx, router, gate, core, wire, key };
+}
+
+Deno.test("a quiescent session holds work while the gate is closed, then releases it in order", async () => {
+  const { ctx, gate, core, wire } = await relayingSession();
+  gate.pause("c1");
+  assert.equal(core.holds(bytes("a")), true);
+  assert.equal(core.holds(bytes("b")), true);
+  assert.equal(core.connectionState, "held");
+  assert.equal(core.drained, true);
+  assert.equal(core.readsHeld, true);
+  gate.resume();
+  ctx.sessions.reconsiderAll();
+  assert.deepEqual(wire.delivered, ["a", "b"]);
+  assert.equal(core.held, false);
+  assert.equal(core.holds(bytes("c")), false);
+  await settle();
+});
+
+Deno.test("a session in a transaction runs on while paused and prepares its standby once quiescent", async () => {
+  const { gate, core, wire } = await relayingSession();
+  wire.isQuiescent = false;
+  gate.pause("c1");
+  assert.equal(core.holds(bytes("UPDATE")), false);
+  assert.equal(core.drained, false);
+  assert.equal(core.connectionState, "in transaction");
+  wire.isQuiescent = true;
+  core.checkpoint();
+  assert.equal(core.drained, true);
+  assert.deepEqual(wire.opened, ["target"]);
+  gate.resume();
+  core.reconsider();
+  await settle();
+  assert.deepEqual(wire.discarded, [{ side: "target" }], "an abort closes the standby");
+});
+
+Deno.test("a commit moves the held session onto its standby and releases its work there", async () => {
+  const { ctx, router, gate, core, wire } = await relayingSession();
+  gate.pause("c1");
+  core.checkpoint();
+  assert.equal(core.holds(bytes("next")), true);
+  router.apply({ sourceOfTruth: "target", epoch: 1, phase: "idle" });
+  gate.resume();
+  ctx.sessions.reconsiderAll();
+  assert.deepEqual(wire.delivered, [], "nothing runs before the move");
+  await settle();
+  assert.deepEqual(wire.opened, ["target"], "the standby is used, not a second connection");
+  assert.deepEqual(wire.swapped, [{ side: "target" }]);
+  assert.equal(core.side, "target");
+  assert.deepEqual(wire.delivered, ["next"]);
+});
+
+Deno.test("a pinned session is neither drained nor moved", async () => {
+  const { router, gate, core, wire } = await relayingSession();
+  wire.blockingReason = "holds LOCK TABLES";
+  gate.pause("c1");
+  core.checkpoint();
+  assert.equal(core.drained, false);
+  assert.equal(core.blockingReason, "holds LOCK TABLES");
+  assert.deepEqual(wire.opened, []);
+  router.apply({ sourceOfTruth: "target", epoch: 1, phase: "idle" });
+  gate.resume();
+  core.reconsider();
+  await settle();
+  assert.equal(core.side, "source");
+  assert.deepEqual(wire.swapped, []);
+});
+
+Deno.test("a move that cannot open the new database ends the session as backend-unavailable", async () => {
+  const { ctx, router, core, wire } = await relayingSession();
+  wire.openFails = true;
+  router.apply({ sourceOfTruth: "target", epoch: 1, phase: "idle" });
+  core.reconsider();
+  await settle();
+  assert.equal(wire.failures.length, 1);
+  assert.equal(wire.failures[0].kind, "backend-unavailable");
+  assert.match(wire.failures[0].message, /could not move this session to the target database/);
+  assert.equal(ctx.sessions.size, 0);
+  assert.equal(wire.closedConnections, 1);
+});
+
+Deno.test("terminate is an admin shutdown; close forgets the session and its cancel key once", async () => {
+  const { ctx, core, wire, key } = await relayingSession();
+  assert.equal(ctx.sessions.counts().idle, 1);
+  assert.equal(ctx.cancels.find(key.processId), core);
+  core.terminate("proxy is shutting down; reconnect");
+  assert.deepEqual(wire.failures, [{
+    kind: "admin-shutdown",
+    message: "LMS: proxy is shutting down; reconnect",
+  }]);
+  core.close();
+  assert.equal(wire.closedConnections, 1);
+  assert.equal(ctx.sessions.size, 0);
+  assert.equal(ctx.cancels.find(key.processId), undefined);
+  assert.equal(await ctx.cancels.cancel(key.processId, key.secretKey), false);
+});
