@@ -10,6 +10,16 @@ import { parse as parseYaml } from "yaml";
 import { Deployment, type IDeployment } from "kubernetes-models/apps/v1/Deployment";
 import { type IService, Service } from "kubernetes-models/v1/Service";
 import { ConfigMap, type IConfigMap } from "kubernetes-models/v1/ConfigMap";
+import { type IPod, Pod } from "kubernetes-models/v1/Pod";
+import { type IServiceAccount, ServiceAccount } from "kubernetes-models/v1/ServiceAccount";
+import {
+  HorizontalPodAutoscaler,
+  type IHorizontalPodAutoscaler,
+} from "kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler";
+import {
+  type INetworkPolicy,
+  NetworkPolicy,
+} from "kubernetes-models/networking.k8s.io/v1/NetworkPolicy";
 import type { IContainer } from "kubernetes-models/v1/Container";
 import type { IPodSpec } from "kubernetes-models/v1/PodSpec";
 import {
@@ -47,6 +57,12 @@ const MODELS: Record<string, (doc: Manifest) => Validatable> = {
   "apps/v1/Deployment": (doc) => new Deployment(doc as unknown as IDeployment),
   "v1/Service": (doc) => new Service(doc as unknown as IService),
   "v1/ConfigMap": (doc) => new ConfigMap(doc as unknown as IConfigMap),
+  "v1/Pod": (doc) => new Pod(doc as unknown as IPod),
+  "v1/ServiceAccount": (doc) => new ServiceAccount(doc as unknown as IServiceAccount),
+  "autoscaling/v2/HorizontalPodAutoscaler": (doc) =>
+    new HorizontalPodAutoscaler(doc as unknown as IHorizontalPodAutoscaler),
+  "networking.k8s.io/v1/NetworkPolicy": (doc) =>
+    new NetworkPolicy(doc as unknown as INetworkPolicy),
   "policy/v1/PodDisruptionBudget": (doc) =>
     new PodDisruptionBudget(doc as unknown as IPodDisruptionBudget),
   "monitoring.coreos.com/v1/ServiceMonitor": (doc) =>
@@ -80,6 +96,7 @@ function validateManifest(doc: Manifest): void {
   if (doc.kind === "Deployment") {
     assertPodSpecAdmissible((doc as unknown as IDeployment).spec!.template.spec!);
   }
+  if (doc.kind === "Pod") assertPodSpecAdmissible((doc as unknown as IPod).spec!);
 }
 
 /** The pod-spec rules the API server checks beyond the OpenAPI schema. */
@@ -187,6 +204,7 @@ Deno.test("helm lint passes for the defaults and every docs example", async (t) 
     ["source and target certificates", example("source-target-certificates.yaml")],
     ["orchestrator certificates", example("orchestrator-certificates.yaml")],
     ["ServiceMonitor on", example("service-monitor.yaml")],
+    ["real cluster", example("real-cluster.yaml")],
   ];
   for (const [name, args] of cases) {
     await t.step(name, async () => {
@@ -197,7 +215,7 @@ Deno.test("helm lint passes for the defaults and every docs example", async (t) 
   }
 });
 
-Deno.test("default values render two Deployments, two Services and a PodDisruptionBudget", async (t) => {
+Deno.test("default values render two Deployments, two Services, a PDB, a ServiceAccount and a test Pod", async (t) => {
   const docs = await render(...DIALECT);
   const appVersion = await chartAppVersion();
 
@@ -205,9 +223,11 @@ Deno.test("default values render two Deployments, two Services and a PodDisrupti
     assertEquals(kinds(docs), [
       `Deployment/${PROXY}`,
       `Deployment/${ORCHESTRATOR}`,
+      `Pod/${PROXY}-test-status`,
       `PodDisruptionBudget/${PROXY}`,
       `Service/${PROXY}`,
       `Service/${ORCHESTRATOR}`,
+      `ServiceAccount/${PROXY}`,
     ]);
   });
 
@@ -711,4 +731,594 @@ Deno.test("NOTES tell how to reach the LMS and run molt-lms-cli status", async (
   assert.ok(notes.includes("molt-lms-cli status --orchestrator-url https://localhost:4200"), notes);
   assert.ok(notes.includes("--tls-ca-cert"), notes);
   assert.ok(notes.includes("configSecretName is empty"), notes);
+});
+
+// ---- The chart on real clusters: identity, placement, scaling, network, tests, settings ----
+
+const TEST_POD = `${PROXY}-test-status`;
+const CONFIGURATION = join(CHART, "..", "..", "shared", "CONFIGURATION.md");
+const README = join(CHART, "README.md");
+
+/** Renders with `values` (written to a temporary values file) after the dialect flags. */
+async function renderValues(values: unknown, ...args: string[]): Promise<Manifest[]> {
+  const file = await Deno.makeTempFile({ suffix: ".yaml" });
+  try {
+    await Deno.writeTextFile(file, JSON.stringify(values));
+    return await render(...DIALECT, "-f", file, ...args);
+  } finally {
+    await Deno.remove(file);
+  }
+}
+
+async function renderValuesFailure(values: unknown, ...args: string[]): Promise<string> {
+  const file = await Deno.makeTempFile({ suffix: ".yaml" });
+  try {
+    await Deno.writeTextFile(file, JSON.stringify(values));
+    return await renderFailure(...DIALECT, "-f", file, ...args);
+  } finally {
+    await Deno.remove(file);
+  }
+}
+
+function proxyPodLabels(docs: Manifest[]): Record<string, string> {
+  return find<IDeployment>(docs, "Deployment", PROXY).spec!.template.metadata!.labels!;
+}
+
+/** Whether a label selector's matchLabels select a pod with `labels`. */
+function selects(matchLabels: Record<string, string> | undefined, labels: Record<string, string>) {
+  assert.ok(matchLabels && Object.keys(matchLabels).length > 0, "empty selector");
+  return Object.entries(matchLabels).every(([k, v]) => labels[k] === v);
+}
+
+function env(c: IContainer): Record<string, string | undefined> {
+  return Object.fromEntries((c.env ?? []).map((e) => [e.name, e.value]));
+}
+
+Deno.test("serviceAccount: one account for both Deployments, annotations for IRSA", async (t) => {
+  await t.step("created by default, token not mounted", async () => {
+    const docs = await render(...DIALECT);
+    const sa = find<IServiceAccount>(docs, "ServiceAccount", PROXY);
+    assert.equal(sa.automountServiceAccountToken, false);
+    for (const name of [PROXY, ORCHESTRATOR]) {
+      assert.equal(podSpec(docs, name).serviceAccountName, PROXY);
+      assert.equal(podSpec(docs, name).automountServiceAccountToken, false);
+    }
+  });
+  await t.step("name, annotations and labels", async () => {
+    const docs = await renderValues({
+      serviceAccount: {
+        name: "lms-runner",
+        annotations: { "iam.gke.io/gcp-service-account": "lms@p.iam.gserviceaccount.com" },
+        labels: { team: "data" },
+      },
+    });
+    const sa = find<IServiceAccount>(docs, "ServiceAccount", "lms-runner");
+    assert.equal(
+      sa.metadata?.annotations?.["iam.gke.io/gcp-service-account"],
+      "lms@p.iam.gserviceaccount.com",
+    );
+    assert.equal(sa.metadata?.labels?.team, "data");
+    for (const name of [PROXY, ORCHESTRATOR]) {
+      assert.equal(podSpec(docs, name).serviceAccountName, "lms-runner");
+    }
+  });
+  await t.step("create=false uses the named account, or default", async () => {
+    const named = await renderValues({ serviceAccount: { create: false, name: "existing" } });
+    assert.ok(!named.some((d) => d.kind === "ServiceAccount"));
+    assert.equal(podSpec(named, PROXY).serviceAccountName, "existing");
+    const unnamed = await renderValues({ serviceAccount: { create: false } });
+    assert.equal(podSpec(unnamed, ORCHESTRATOR).serviceAccountName, "default");
+  });
+  await t.step("automountToken=true mounts the token in the account and the pods", async () => {
+    const docs = await renderValues({ serviceAccount: { automountToken: true } });
+    assert.equal(
+      find<IServiceAccount>(docs, "ServiceAccount", PROXY).automountServiceAccountToken,
+      true,
+    );
+    assert.equal(podSpec(docs, PROXY).automountServiceAccountToken, true);
+  });
+});
+
+Deno.test("placement: proxies spread across nodes and zones by default", async (t) => {
+  await t.step(
+    "defaults: preferred anti-affinity per node, zone spread that never blocks",
+    async () => {
+      const docs = await render(...DIALECT);
+      const spec = podSpec(docs, PROXY);
+      const preferred = spec.affinity?.podAntiAffinity
+        ?.preferredDuringSchedulingIgnoredDuringExecution;
+      assert.equal(preferred?.length, 1);
+      assert.equal(preferred[0].weight, 100);
+      assert.equal(preferred[0].podAffinityTerm.topologyKey, "kubernetes.io/hostname");
+      assert.ok(
+        selects(preferred[0].podAffinityTerm.labelSelector?.matchLabels, proxyPodLabels(docs)),
+      );
+      assert.ok(
+        !selects(
+          preferred[0].podAffinityTerm.labelSelector?.matchLabels,
+          find<IDeployment>(docs, "Deployment", ORCHESTRATOR).spec!.template.metadata!.labels!,
+        ),
+        "the anti-affinity counts proxies only",
+      );
+      assert.equal(
+        spec.affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution,
+        undefined,
+      );
+      const spread = spec.topologySpreadConstraints ?? [];
+      assert.equal(spread.length, 1);
+      assert.equal(spread[0].topologyKey, "topology.kubernetes.io/zone");
+      assert.equal(spread[0].whenUnsatisfiable, "ScheduleAnyway");
+      assertEquals(spread[0].matchLabelKeys, ["pod-template-hash"]);
+      assert.ok(selects(spread[0].labelSelector?.matchLabels, proxyPodLabels(docs)));
+      const orch = podSpec(docs, ORCHESTRATOR);
+      assert.equal(orch.affinity, undefined);
+      assert.equal(orch.topologySpreadConstraints, undefined);
+    },
+  );
+  await t.step("hard, none, and a custom topology key", async () => {
+    const hard = await renderValues({
+      lms: { podAntiAffinity: "hard", podAntiAffinityTopologyKey: "topology.kubernetes.io/zone" },
+    });
+    const required = podSpec(hard, PROXY).affinity?.podAntiAffinity
+      ?.requiredDuringSchedulingIgnoredDuringExecution;
+    assert.equal(required?.length, 1);
+    assert.equal(required[0].topologyKey, "topology.kubernetes.io/zone");
+    assert.ok(selects(required[0].labelSelector?.matchLabels, proxyPodLabels(hard)));
+    const none = await renderValues({
+      lms: { podAntiAffinity: "none", topologySpreadConstraints: [] },
+    });
+    assert.equal(podSpec(none, PROXY).affinity, undefined);
+    assert.equal(podSpec(none, PROXY).topologySpreadConstraints, undefined);
+  });
+  await t.step(
+    "lms.affinity adds to the preset, or replaces it when it sets podAntiAffinity",
+    async () => {
+      const nodeAffinity = {
+        requiredDuringSchedulingIgnoredDuringExecution: {
+          nodeSelectorTerms: [{
+            matchExpressions: [{ key: "pool", operator: "In", values: ["db"] }],
+          }],
+        },
+      };
+      const merged = await renderValues({ lms: { affinity: { nodeAffinity } } });
+      const affinity = podSpec(merged, PROXY).affinity!;
+      assertEquals(affinity.nodeAffinity, nodeAffinity);
+      assert.ok(affinity.podAntiAffinity?.preferredDuringSchedulingIgnoredDuringExecution);
+      const own = {
+        preferredDuringSchedulingIgnoredDuringExecution: [{
+          weight: 10,
+          podAffinityTerm: { topologyKey: "rack", labelSelector: { matchLabels: { a: "b" } } },
+        }],
+      };
+      const replaced = await renderValues({ lms: { affinity: { podAntiAffinity: own } } });
+      assertEquals(podSpec(replaced, PROXY).affinity, { podAntiAffinity: own });
+    },
+  );
+  await t.step("a spread constraint keeps its own labelSelector", async () => {
+    const docs = await renderValues({
+      lms: {
+        topologySpreadConstraints: [
+          { maxSkew: 2, topologyKey: "kubernetes.io/hostname", whenUnsatisfiable: "DoNotSchedule" },
+          {
+            maxSkew: 1,
+            topologyKey: "rack",
+            whenUnsatisfiable: "ScheduleAnyway",
+            labelSelector: { matchLabels: { tier: "db" } },
+          },
+        ],
+      },
+    });
+    const spread = podSpec(docs, PROXY).topologySpreadConstraints!;
+    assert.ok(selects(spread[0].labelSelector?.matchLabels, proxyPodLabels(docs)));
+    assert.equal(spread[0].whenUnsatisfiable, "DoNotSchedule");
+    assertEquals(spread[1].labelSelector, { matchLabels: { tier: "db" } });
+  });
+  await t.step("an unknown preset is refused", async () => {
+    const err = await renderFailure(...DIALECT, "--set", "lms.podAntiAffinity=always");
+    assert.match(err, /\/lms\/podAntiAffinity.*soft.*hard.*none/);
+    const skipped = await renderFailure(
+      ...DIALECT,
+      "--skip-schema-validation",
+      "--set",
+      "lms.podAntiAffinity=always",
+    );
+    assert.match(skipped, /lms\.podAntiAffinity "always" is not supported/);
+  });
+});
+
+Deno.test("priorityClassName reaches both Deployments and the test pod", async () => {
+  const off = await render(...DIALECT);
+  assert.equal(podSpec(off, PROXY).priorityClassName, undefined);
+  const docs = await renderValues({
+    lms: { priorityClassName: "lms-high" },
+    orchestrator: { priorityClassName: "orch-high" },
+  });
+  assert.equal(podSpec(docs, PROXY).priorityClassName, "lms-high");
+  assert.equal(podSpec(docs, ORCHESTRATOR).priorityClassName, "orch-high");
+  assert.equal(find<IPod>(docs, "Pod", TEST_POD).spec!.priorityClassName, "orch-high");
+});
+
+Deno.test("autoscaling: an optional autoscaling/v2 HPA owns the proxies' replica count", async (t) => {
+  await t.step("off by default: the Deployment keeps replicaCount", async () => {
+    const docs = await render(...DIALECT);
+    assert.ok(!docs.some((d) => d.kind === "HorizontalPodAutoscaler"));
+    assert.equal(find<IDeployment>(docs, "Deployment", PROXY).spec!.replicas, 3);
+  });
+  await t.step("on: targets the proxy Deployment, CPU by default, slow scale-in", async () => {
+    const docs = await render(...DIALECT, "--set", "lms.autoscaling.enabled=true");
+    const hpa = find<IHorizontalPodAutoscaler>(docs, "HorizontalPodAutoscaler", PROXY).spec!;
+    const proxy = find<IDeployment>(docs, "Deployment", PROXY);
+    assertEquals(hpa.scaleTargetRef, { apiVersion: "apps/v1", kind: "Deployment", name: PROXY });
+    assert.equal(proxy.spec!.replicas, undefined, "replicas left to the HPA");
+    assert.equal(hpa.minReplicas, 3);
+    assert.equal(hpa.maxReplicas, 10);
+    assertEquals(hpa.metrics, [{
+      type: "Resource",
+      resource: { name: "cpu", target: { type: "Utilization", averageUtilization: 70 } },
+    }]);
+    assert.ok((hpa.behavior?.scaleDown?.stabilizationWindowSeconds ?? 0) >= 300);
+    assert.ok(
+      !docs.some((d) => d.kind === "HorizontalPodAutoscaler" && d.metadata?.name === ORCHESTRATOR),
+    );
+  });
+  await t.step("memory and custom metrics, custom behavior", async () => {
+    const custom = {
+      type: "Pods",
+      pods: {
+        metric: { name: "lms_connections_open" },
+        target: { type: "AverageValue", averageValue: "500" },
+      },
+    };
+    const docs = await renderValues({
+      lms: {
+        autoscaling: {
+          enabled: true,
+          minReplicas: 2,
+          maxReplicas: 4,
+          targetCPUUtilizationPercentage: null,
+          targetMemoryUtilizationPercentage: 75,
+          metrics: [custom],
+          behavior: { scaleDown: { selectPolicy: "Disabled" } },
+        },
+      },
+    });
+    const hpa = find<IHorizontalPodAutoscaler>(docs, "HorizontalPodAutoscaler", PROXY).spec!;
+    assertEquals(hpa.metrics, [
+      {
+        type: "Resource",
+        resource: { name: "memory", target: { type: "Utilization", averageUtilization: 75 } },
+      },
+      custom,
+    ]);
+    // Helm merges maps with the defaults: the default scaleUp stays, scaleDown gains the key.
+    assert.equal(hpa.behavior?.scaleDown?.selectPolicy, "Disabled");
+    assert.ok(hpa.behavior?.scaleUp?.policies);
+    assert.equal(hpa.minReplicas, 2);
+  });
+  await t.step("values that cannot work are refused", async () => {
+    assert.match(
+      await renderValuesFailure({
+        lms: { autoscaling: { enabled: true, minReplicas: 5, maxReplicas: 4 } },
+      }),
+      /lms\.autoscaling\.minReplicas \(5\) must not exceed lms\.autoscaling\.maxReplicas \(4\)/,
+    );
+    assert.match(
+      await renderValuesFailure({
+        lms: { autoscaling: { enabled: true, targetCPUUtilizationPercentage: null } },
+      }),
+      /lms\.autoscaling is enabled without a metric/,
+    );
+    assert.match(
+      await renderValuesFailure(
+        { lms: { autoscaling: { enabled: true } } },
+        "--set",
+        "lms.resources.requests.cpu=null",
+      ),
+      /targetCPUUtilizationPercentage needs lms\.resources\.requests\.cpu/,
+    );
+  });
+});
+
+Deno.test("networkPolicy: the orchestrator API admits the proxies, the test pod and named sources", async (t) => {
+  await t.step("off by default", async () => {
+    assert.ok(!(await render(...DIALECT)).some((d) => d.kind === "NetworkPolicy"));
+  });
+  await t.step("on: API port limited, metrics port open", async () => {
+    const namespaceSource = {
+      namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "ops" } },
+    };
+    const ipSource = { ipBlock: { cidr: "10.20.0.0/24", except: ["10.20.0.9/32"] } };
+    const docs = await renderValues({
+      orchestrator: { networkPolicy: { enabled: true, apiSources: [namespaceSource, ipSource] } },
+    });
+    const policy = find<INetworkPolicy>(docs, "NetworkPolicy", ORCHESTRATOR).spec!;
+    const orchestrator = find<IDeployment>(docs, "Deployment", ORCHESTRATOR).spec!.template;
+    assert.ok(selects(policy.podSelector!.matchLabels, orchestrator.metadata!.labels!));
+    assert.ok(!selects(policy.podSelector!.matchLabels, proxyPodLabels(docs)));
+    assertEquals(policy.policyTypes, ["Ingress"]);
+    const portNames = orchestrator.spec!.containers[0].ports!.map((p) => p.name);
+    const [api, metrics] = policy.ingress!;
+    assertEquals(api.ports, [{ port: "api", protocol: "TCP" }]);
+    assertEquals(metrics.ports, [{ port: "metrics", protocol: "TCP" }]);
+    for (const rule of [api, metrics]) assert.ok(portNames.includes(String(rule.ports![0].port)));
+    const peers = api.from!;
+    assert.equal(peers.length, 4);
+    assert.ok(selects(peers[0].podSelector?.matchLabels, proxyPodLabels(docs)));
+    assert.equal(peers[0].namespaceSelector, undefined, "proxies of this namespace only");
+    const testPod = find<IPod>(docs, "Pod", TEST_POD);
+    assert.ok(selects(peers[1].podSelector?.matchLabels, testPod.metadata!.labels!));
+    assert.ok(!selects(peers[1].podSelector?.matchLabels, proxyPodLabels(docs)));
+    assertEquals(peers.slice(2), [namespaceSource, ipSource]);
+    assert.equal(metrics.from, undefined, "metrics from anywhere");
+  });
+  await t.step("metricsSources restrict the metrics port; no test pod, no test peer", async () => {
+    const prometheus = {
+      namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "monitoring" } },
+      podSelector: { matchLabels: { "app.kubernetes.io/name": "prometheus" } },
+    };
+    const docs = await renderValues({
+      helmTest: { enabled: false },
+      orchestrator: { networkPolicy: { enabled: true, metricsSources: [prometheus] } },
+    });
+    const policy = find<INetworkPolicy>(docs, "NetworkPolicy", ORCHESTRATOR).spec!;
+    assertEquals(policy.ingress![1].from, [prometheus]);
+    assert.equal(policy.ingress![0].from!.length, 1);
+    assert.ok(!docs.some((d) => d.kind === "Pod"));
+  });
+  await t.step("a source that is not a NetworkPolicyPeer is refused", async () => {
+    const err = await renderValuesFailure({
+      orchestrator: { networkPolicy: { enabled: true, apiSources: [{ cidr: "10.0.0.0/8" }] } },
+    });
+    assert.match(err, /\/orchestrator\/networkPolicy\/apiSources\/0.*'cidr' not allowed/);
+  });
+});
+
+Deno.test("helm test: a hook Pod runs molt-lms-cli status through the orchestrator Service", async (t) => {
+  await t.step("plain http", async () => {
+    const docs = await render(...DIALECT);
+    const pod = find<IPod>(docs, "Pod", TEST_POD);
+    assert.equal(pod.metadata?.annotations?.["helm.sh/hook"], "test");
+    assert.equal(pod.spec!.restartPolicy, "Never");
+    const c = pod.spec!.containers[0];
+    assertEquals([...c.command!, ...c.args!], ["/usr/local/bin/molt-lms-cli", "status"]);
+    assert.equal(c.image, container(docs, ORCHESTRATOR).image);
+    const url = new URL(env(c).CLI_ORCHESTRATOR_URL!);
+    const service = find<IService>(docs, "Service", ORCHESTRATOR).spec!;
+    assert.equal(url.protocol, "http:");
+    assert.equal(url.hostname, `${ORCHESTRATOR}.${NAMESPACE}.svc`);
+    assert.equal(Number(url.port), service.ports!.find((p) => p.name === "api")!.port);
+    assert.equal(pod.spec!.automountServiceAccountToken, false);
+    assert.equal(c.securityContext?.readOnlyRootFilesystem, true);
+    assert.equal(pod.spec!.securityContext?.runAsNonRoot, true);
+    assertEquals(Object.keys(env(c)), ["CLI_ORCHESTRATOR_URL"]);
+  });
+  await t.step("TLS: https and the client certificate files, mounted", async () => {
+    const docs = await renderValues(
+      {
+        helmTest: {
+          tlsCaCert: "/app/certs/ca.crt",
+          tlsClientCert: "/app/certs/tls.crt",
+          tlsClientKey: "/app/certs/tls.key",
+          sslVolumes: [{ name: "cli-cert", secret: { secretName: "lms-cli-cert" } }],
+          sslVolumeMounts: [{ name: "cli-cert", mountPath: "/app/certs", readOnly: true }],
+        },
+      },
+      ...example("orchestrator-certificates.yaml"),
+    );
+    const pod = find<IPod>(docs, "Pod", TEST_POD);
+    const c = pod.spec!.containers[0];
+    assertEquals(env(c), {
+      CLI_ORCHESTRATOR_URL: `https://${ORCHESTRATOR}.${NAMESPACE}.svc:4200`,
+      CLI_TLS_CA_CERT: "/app/certs/ca.crt",
+      CLI_TLS_CLIENT_CERT: "/app/certs/tls.crt",
+      CLI_TLS_CLIENT_KEY: "/app/certs/tls.key",
+    });
+    const mount = c.volumeMounts!.find((m) => m.mountPath === "/app/certs");
+    const volume = pod.spec!.volumes!.find((v) => v.name === mount?.name);
+    assert.equal(volume?.secret?.secretName, "lms-cli-cert");
+  });
+  await t.step("TLS files without TLS, or a certificate without its key, are refused", async () => {
+    assert.match(
+      await renderValuesFailure({ helmTest: { tlsCaCert: "/app/certs/ca.crt" } }),
+      /helmTest\.tlsCaCert\/tlsClientCert\/tlsClientKey are set but the orchestrator serves plain http/,
+    );
+    assert.match(
+      await renderValuesFailure(
+        { orchestrator: { tls: "enabled" }, helmTest: { tlsClientCert: "/c.crt" } },
+      ),
+      /helmTest\.tlsClientCert and helmTest\.tlsClientKey go together/,
+    );
+  });
+  await t.step("helm lint and --skip-tests leave it out of the release", async () => {
+    const docs = await render(...DIALECT, "--skip-tests");
+    assert.ok(!docs.some((d) => d.kind === "Pod"));
+  });
+});
+
+/** Settings values of shared/CONFIGURATION.md and the variable each must render. */
+const SETTINGS_VALUES: { component: "lms" | "orchestrator"; value: string; key: string }[] = [
+  { component: "lms", value: "maxMessageSize", key: "LMS_MAX_MESSAGE_SIZE" },
+  { component: "lms", value: "maxPause", key: "LMS_MAX_PAUSE" },
+  { component: "lms", value: "shadowQueue", key: "LMS_SHADOW_QUEUE" },
+  { component: "lms", value: "shadowRowLimit", key: "LMS_SHADOW_ROW_LIMIT" },
+  { component: "lms", value: "shadowVolatile", key: "LMS_SHADOW_VOLATILE" },
+  { component: "lms", value: "redactQueries", key: "LMS_REDACT_QUERIES" },
+  { component: "orchestrator", value: "id", key: "LMS_PROXY_ID" },
+  { component: "orchestrator", value: "redactQueries", key: "LMS_REDACT_QUERIES" },
+];
+
+const ALL_SETTINGS = {
+  lms: {
+    configSecretName: "lms-config",
+    maxMessageSize: 268435456,
+    maxPause: "30s",
+    shadowQueue: "16MiB",
+    shadowRowLimit: 500,
+    shadowVolatile: ["\\bmy_id\\(", "updated_at = "],
+    redactQueries: true,
+  },
+  orchestrator: { configSecretName: "lms-config", id: "orchestrator-1", redactQueries: false },
+};
+
+/** The `LMS_*` process settings of shared/CONFIGURATION.md with their flags and readers. */
+async function documentedSettings(): Promise<{ key: string; flag?: string; readBy: string[] }[]> {
+  const text = await Deno.readTextFile(CONFIGURATION);
+  const section = text.slice(text.indexOf("### Process settings"), text.indexOf("### Database"));
+  return section.split(/^#### /m).slice(1).map((block) => {
+    const key = block.slice(0, block.indexOf("\n")).trim();
+    const flag = /^\| flag\s*\|\s*`--([a-z-]+)/m.exec(block)?.[1];
+    const readBy = (/^\| read by\s*\|([^|]*)\|/m.exec(block)?.[1] ?? "").split(",").map((s) =>
+      s.trim()
+    );
+    return { key, flag, readBy };
+  });
+}
+
+Deno.test("settings: every proxy and orchestrator setting is reachable as a value", async (t) => {
+  await t.step("unset values render no variable, so the process defaults hold", async () => {
+    const docs = await render(...DIALECT);
+    const proxy = container(docs, PROXY).env!.map((e) => e.name);
+    const orch = container(docs, ORCHESTRATOR).env!.map((e) => e.name);
+    // The proxies' LMS_PROXY_ID is the pod name, set apart from the settings values.
+    assertEquals(proxy, ["LMS_PROXY_ID", "LMS_LOG_LEVEL"]);
+    assertEquals(orch, ["LMS_LOG_LEVEL"]);
+  });
+  await t.step("set values render their variable, in the form the process parses", async () => {
+    const docs = await renderValues(ALL_SETTINGS);
+    assert.deepEqual(
+      Object.fromEntries(
+        Object.entries(env(container(docs, PROXY))).filter(([k]) =>
+          SETTINGS_VALUES.some((s) => s.component === "lms" && s.key === k)
+        ),
+      ),
+      {
+        LMS_MAX_MESSAGE_SIZE: "268435456",
+        LMS_MAX_PAUSE: "30s",
+        LMS_SHADOW_QUEUE: "16MiB",
+        LMS_SHADOW_ROW_LIMIT: "500",
+        LMS_SHADOW_VOLATILE: "\\bmy_id\\(,updated_at = ",
+        LMS_REDACT_QUERIES: "true",
+      },
+    );
+    const orch = env(container(docs, ORCHESTRATOR));
+    assert.equal(orch.LMS_PROXY_ID, "orchestrator-1");
+    assert.equal(orch.LMS_REDACT_QUERIES, "false");
+    const fromSet = await render(
+      ...DIALECT,
+      "--set",
+      "lms.maxPause=45000",
+      "--set",
+      "lms.shadowRowLimit=7",
+      "--set",
+      "lms.redactQueries=false",
+    );
+    const proxy = env(container(fromSet, PROXY));
+    assert.equal(proxy.LMS_MAX_PAUSE, "45000");
+    assert.equal(proxy.LMS_SHADOW_ROW_LIMIT, "7");
+    assert.equal(proxy.LMS_REDACT_QUERIES, "false");
+  });
+  await t.step("every LMS_* setting its process reads is set by the chart", async () => {
+    const docs = await renderValues(ALL_SETTINGS);
+    const documented = await documentedSettings();
+    assert.ok(documented.length >= 14, `found ${documented.length} settings`);
+    for (const [name, reader] of [[PROXY, "proxy"], [ORCHESTRATOR, "orchestrator"]]) {
+      const c = container(docs, name);
+      for (const setting of documented.filter((s) => s.readBy.includes(reader))) {
+        const byEnv = (c.env ?? []).some((e) => e.name === setting.key);
+        const byFlag = setting.flag !== undefined && flag(c, setting.flag) !== undefined;
+        assert.ok(byEnv || byFlag, `${name} gets no ${setting.key} from any chart value`);
+      }
+    }
+  });
+  await t.step(
+    "every settings value is documented in the README and CONFIGURATION.md",
+    async () => {
+      const readme = await Deno.readTextFile(README);
+      const configuration = await Deno.readTextFile(CONFIGURATION);
+      for (const { component, value, key } of SETTINGS_VALUES) {
+        const path = `${component}.${value}`;
+        assert.match(
+          readme,
+          new RegExp(`\\| \`${path}\` \\|[^\\n]*${key}`),
+          `README row for ${path}`,
+        );
+        assert.ok(configuration.includes(`\`${path}\``), `CONFIGURATION.md names ${path}`);
+      }
+    },
+  );
+  await t.step("the same setting twice, or in the wrong form, is refused", async () => {
+    assert.match(
+      await renderValuesFailure({ lms: { maxPause: "30s", extraArgs: ["--max-pause=10s"] } }),
+      /lms\.maxPause is set and lms\.extraArgs passes --max-pause too/,
+    );
+    assert.match(
+      await renderValuesFailure({
+        orchestrator: {
+          redactQueries: true,
+          extraEnv: [{ name: "LMS_REDACT_QUERIES", value: "0" }],
+        },
+      }),
+      /orchestrator\.redactQueries and orchestrator\.extraEnv both set LMS_REDACT_QUERIES/,
+    );
+    assert.match(await renderValuesFailure({ lms: { maxPause: "30 sec" } }), /\/lms\/maxPause/);
+    assert.match(
+      await renderValuesFailure({ lms: { maxMessageSize: "1MB" } }),
+      /\/lms\/maxMessageSize/,
+    );
+    assert.match(
+      await renderValuesFailure({ lms: { shadowRowLimit: 0 } }),
+      /\/lms\/shadowRowLimit/,
+    );
+    assert.match(
+      await renderValuesFailure({ lms: { shadowVolatile: ["a,b"] } }),
+      /\/lms\/shadowVolatile\/0/,
+    );
+    assert.match(
+      await renderValuesFailure({ lms: { shadowVolatile: ["a,b"] } }, "--skip-schema-validation"),
+      /lms\.shadowVolatile\[0\] contains a comma/,
+    );
+    assert.match(
+      await renderValuesFailure({ orchestrator: { id: "has space" } }),
+      /\/orchestrator\/id/,
+    );
+  });
+});
+
+Deno.test("kubeVersion: the preStop sleep action needs Kubernetes 1.30, and the chart says so", async () => {
+  const chart = parseYaml(await Deno.readTextFile(join(CHART, "Chart.yaml"))) as {
+    kubeVersion: string;
+  };
+  assert.equal(chart.kubeVersion, ">=1.30.0-0");
+  const docs = await render(...DIALECT, "--kube-version", "1.30.0");
+  assert.ok(container(docs, PROXY).lifecycle?.preStop?.sleep, "1.30 renders the sleep action");
+  const err = await renderFailure(...DIALECT, "--kube-version", "1.29.9");
+  assert.match(
+    err,
+    /chart requires kubeVersion: >=1\.30\.0-0 which is incompatible with Kubernetes v1\.29/,
+  );
+});
+
+Deno.test("docs example: a real cluster's values render and pass validation together", async () => {
+  const docs = await render(
+    ...DIALECT,
+    ...example("external-secret.yaml"),
+    ...example("orchestrator-certificates.yaml"),
+    ...example("real-cluster.yaml"),
+  );
+  assert.ok(
+    find<IServiceAccount>(docs, "ServiceAccount", PROXY).metadata?.annotations
+      ?.["eks.amazonaws.com/role-arn"],
+  );
+  assert.ok(
+    podSpec(docs, PROXY).affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution,
+  );
+  assert.equal(
+    find<IHorizontalPodAutoscaler>(docs, "HorizontalPodAutoscaler", PROXY).spec!.maxReplicas,
+    12,
+  );
+  assert.equal(
+    find<INetworkPolicy>(docs, "NetworkPolicy", ORCHESTRATOR).spec!.ingress![0].from!.length,
+    4,
+  );
+  assert.equal(env(container(docs, PROXY)).LMS_MAX_PAUSE, "30s");
 });
