@@ -5,7 +5,8 @@
  * as `deno run` of its entry point, container ports that would collide get
  * free ports, the config secret's mount becomes a temp directory, and the
  * in-cluster orchestrator DNS name becomes 127.0.0.1). One orchestrator and two
- * proxies then serve traffic against throwaway databases.
+ * proxies then serve traffic against throwaway databases, started with process settings given
+ * as chart values, and the `helm test` pod's `molt-lms-cli status` runs against them.
  */
 
 import assert from "node:assert/strict";
@@ -26,6 +27,11 @@ const ENTRY_POINTS: Record<string, string> = {
   "/usr/local/bin/molt-lms": join(ROOT, "proxy", "main.ts"),
   "/usr/local/bin/molt-lms-orchestrator": join(ROOT, "orchestrator", "main.ts"),
 };
+/** The image's CLI, which the `helm test` pod runs, and its entry point. */
+const CLI_BINARY = "/usr/local/bin/molt-lms-cli";
+const CLI_ENTRY = join(ROOT, "cli", "main.ts");
+/** The permissions `deno task compile` gives the CLI. */
+const CLI_PERMISSIONS = ["--allow-net", "--allow-env", "--allow-read"];
 /** The permissions `deno task compile` gives the servers. */
 const SERVER_PERMISSIONS = ["--allow-net", "--allow-env", "--allow-read", "--allow-sys"];
 
@@ -55,6 +61,12 @@ interface Deployment {
       };
     };
   };
+}
+
+interface TestPod {
+  kind: "Pod";
+  metadata: { name: string; annotations?: Record<string, string> };
+  spec: { containers: Container[] };
 }
 
 interface Service {
@@ -172,6 +184,36 @@ function launch(name: string, deployment: Deployment, plan: LaunchPlan): Launche
   return { name, child, log: () => log.split("\n").slice(-15).join("\n") };
 }
 
+/** Runs the `helm test` pod's container once, as the kubelet would, and collects its output. */
+async function runTestPod(
+  pod: TestPod,
+  rewriteUrl: (url: string) => string,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const container = pod.spec.containers[0];
+  assert.equal(container.command[0], CLI_BINARY);
+  const env: Record<string, string> = { ...baseEnv(), HOSTNAME: pod.metadata.name };
+  for (const v of container.env ?? []) {
+    assert.ok(v.value !== undefined, `test pod env ${v.name} has no value`);
+    env[v.name] = v.name === "CLI_ORCHESTRATOR_URL" ? rewriteUrl(v.value) : v.value;
+  }
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      ...CLI_PERMISSIONS,
+      CLI_ENTRY,
+      ...container.command.slice(1),
+      ...(container.args ?? []),
+    ],
+    env,
+    clearEnv: true,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decoder = new TextDecoder();
+  return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
+}
+
 async function waitReady(process: Launched, url: string): Promise<void> {
   try {
     await eventually(`${process.name} to be ready at ${url}`, async () => {
@@ -203,9 +245,18 @@ Deno.test("the chart's rendered commands and environment start a working fleet",
         "lms:",
         "  sourceDialect: postgres",
         `  configSecretName: ${CONFIG_SECRET}`,
+        // Every settings value, so the real config parser must accept what the chart renders.
+        "  maxMessageSize: 64KiB",
+        "  maxPause: 30s",
+        "  shadowQueue: 4MiB",
+        "  shadowRowLimit: 100",
+        "  shadowVolatile: ['\\bmy_random_id\\(', 'updated_at = ']",
+        "  redactQueries: true",
         "orchestrator:",
         "  sourceDialect: postgres",
         `  configSecretName: ${CONFIG_SECRET}`,
+        "  id: lms-orchestrator-main",
+        "  redactQueries: true",
         "",
       ].join("\n"),
     );
@@ -224,6 +275,11 @@ Deno.test("the chart's rendered commands and environment start a working fleet",
       (m as unknown as Service).spec.ports.some((p) => p.targetPort === "api")
     ) as unknown as Service | undefined;
     assert.ok(orchService, "no Service for the orchestrator's api port");
+    const testPods = manifests.filter((m) =>
+      m.kind === "Pod" &&
+      (m as unknown as TestPod).metadata.annotations?.["helm.sh/hook"] === "test"
+    ) as unknown as TestPod[];
+    assert.equal(testPods.length, 1, "expected one helm test pod");
 
     // The contents of the config secret, as the mounted config.json.
     const configDir = join(dir, "config");
@@ -286,6 +342,18 @@ Deno.test("the chart's rendered commands and environment start a working fleet",
       assert.equal(out.stdout.trim(), `hello|${source.port}`);
     }
 
+    // lms.maxMessageSize reached the proxies: 64KiB, not the 256MiB default.
+    const big = await psql(
+      `postgres://postgres@127.0.0.1:${
+        proxies[0].plan.ports.get(sqlPort)
+      }/postgres?sslmode=disable`,
+      ["-c", `SELECT '${"x".repeat(70 * 1024)}'`],
+    );
+    assert.notEqual(big.code, 0, "a 70KiB query passed a 64KiB limit");
+    assert.match(big.stderr, /exceeds the limit of 65536 bytes \(LMS_MAX_MESSAGE_SIZE\)/);
+    // orchestrator.id reached the orchestrator.
+    assert.match(orchestrator.log(), /"orchestratorId":"lms-orchestrator-main"/);
+
     await eventually("both proxies connected to the orchestrator", async () => {
       const res = await fetch(`${api}/status`);
       const status = await res.json() as {
@@ -295,6 +363,11 @@ Deno.test("the chart's rendered commands and environment start a working fleet",
       const connected = status.proxies.filter((p) => p.connected).map((p) => p.id).sort();
       return status.initialized && JSON.stringify(connected) === JSON.stringify(podNames);
     });
+
+    // `helm test`: the hook pod's command, through the Service URL it was rendered with.
+    const test = await runTestPod(testPods[0], rewriteOrchestratorUrl);
+    assert.equal(test.code, 0, `helm test pod failed: ${test.stderr}`);
+    for (const pod of podNames) assert.ok(test.stdout.includes(pod), test.stdout);
 
     for (const process of launched) process.child.kill("SIGTERM");
     for (const process of launched) {
