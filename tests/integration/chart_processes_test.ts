@@ -17,6 +17,7 @@ import { freePort } from "../../shared/local/ports.ts";
 import { eventually } from "../helpers/fleet.ts";
 import { helmTemplate } from "../helpers/helm.ts";
 import { psql } from "../helpers/proxy.ts";
+import { makeCerts } from "../helpers/certs.ts";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const CHART = join(ROOT, "charts", "lms");
@@ -188,13 +189,19 @@ function launch(name: string, deployment: Deployment, plan: LaunchPlan): Launche
 async function runTestPod(
   pod: TestPod,
   rewriteUrl: (url: string) => string,
+  mounts: Map<string, string> = new Map(),
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   const container = pod.spec.containers[0];
   assert.equal(container.command[0], CLI_BINARY);
   const env: Record<string, string> = { ...baseEnv(), HOSTNAME: pod.metadata.name };
   for (const v of container.env ?? []) {
     assert.ok(v.value !== undefined, `test pod env ${v.name} has no value`);
-    env[v.name] = v.name === "CLI_ORCHESTRATOR_URL" ? rewriteUrl(v.value) : v.value;
+    let value = v.name === "CLI_ORCHESTRATOR_URL" ? rewriteUrl(v.value) : v.value;
+    // A file in a mounted volume is read from the local directory standing in for it.
+    for (const [mountPath, dir] of mounts) {
+      if (value.startsWith(`${mountPath}/`)) value = `${dir}/${value.slice(mountPath.length + 1)}`;
+    }
+    env[v.name] = value;
   }
   const out = await new Deno.Command(Deno.execPath(), {
     args: [
@@ -428,4 +435,116 @@ Deno.test("the rendered shutdown grace fits inside terminationGracePeriodSeconds
       );
     }
   });
+});
+
+Deno.test("with orchestrator mTLS, the proxies and the helm test pod reach it over https", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "lms-chart-tls-" });
+  const certs = await makeCerts();
+  const clusters: PgCluster[] = [];
+  const launched: Launched[] = [];
+  try {
+    clusters.push(
+      ...await Promise.all([
+        startPgCluster({ name: "chart-tls-source" }),
+        startPgCluster({ name: "chart-tls-target" }),
+      ]),
+    );
+    const [source, target] = clusters;
+    // The CLI's client certificate, as the secret mounted into the test pod at /app/certs.
+    const cli = await certs.client("lms-cli");
+    const cliDir = join(dir, "cli-certs");
+    await Deno.mkdir(cliDir);
+    await Deno.copyFile(certs.caCert, join(cliDir, "ca.crt"));
+    await Deno.copyFile(cli.cert, join(cliDir, "tls.crt"));
+    await Deno.copyFile(cli.key, join(cliDir, "tls.key"));
+    const helmTest = (mtls: boolean) => ({
+      tlsCaCert: "/app/certs/ca.crt",
+      ...(mtls ? { tlsClientCert: "/app/certs/tls.crt", tlsClientKey: "/app/certs/tls.key" } : {}),
+      sslVolumes: [{ name: "cli-cert", secret: { secretName: "lms-cli-cert" } }],
+      sslVolumeMounts: [{ name: "cli-cert", mountPath: "/app/certs", readOnly: true }],
+    });
+    const renderWith = async (mtls: boolean) => {
+      const valuesFile = join(dir, `values-${mtls}.json`);
+      await Deno.writeTextFile(
+        valuesFile,
+        JSON.stringify({
+          lms: { sourceDialect: "postgres", configSecretName: CONFIG_SECRET },
+          orchestrator: { sourceDialect: "postgres", configSecretName: CONFIG_SECRET },
+          helmTest: helmTest(mtls),
+        }),
+      );
+      return await helmTemplate([
+        "lms",
+        CHART,
+        "--namespace",
+        NAMESPACE,
+        "-f",
+        valuesFile,
+        "-f",
+        join(CHART, "examples", "orchestrator-certificates.yaml"),
+      ]);
+    };
+    const manifests = await renderWith(true);
+    const testPodOf = (docs: Record<string, unknown>[]) =>
+      docs.find((m) => m.kind === "Pod") as unknown as TestPod;
+    const proxyDeployment = deploymentRunning(manifests, "/usr/local/bin/molt-lms");
+    const orchDeployment = deploymentRunning(manifests, "/usr/local/bin/molt-lms-orchestrator");
+
+    const configDir = join(dir, "config");
+    await Deno.mkdir(configDir);
+    await Deno.writeTextFile(
+      join(configDir, "config.json"),
+      JSON.stringify({
+        INIT_SOURCE: source.url({ params: { sslmode: "disable" } }),
+        INIT_TARGET: target.url({ params: { sslmode: "disable" } }),
+        CA_TLS_CERT: certs.caCert,
+        TLS_CERT: certs.serverCert,
+        TLS_KEY: certs.serverKey,
+      }),
+    );
+    const orchPlan = await planFor(
+      orchDeployment,
+      "lms-molt-lms-orchestrator-tls",
+      configDir,
+      (u) => u,
+    );
+    const apiPort = orchPlan.ports.get(4200);
+    assert.ok(apiPort !== undefined);
+    const rewrite = (url: string): string => {
+      const parsed = new URL(url);
+      assert.equal(parsed.protocol, "https:", `${url} is not https`);
+      assert.equal(parsed.hostname, `lms-molt-lms-orchestrator.${NAMESPACE}.svc`);
+      parsed.hostname = "127.0.0.1";
+      parsed.port = String(apiPort);
+      return parsed.toString().replace(/\/$/, "");
+    };
+    const orchestrator = launch("orchestrator", orchDeployment, orchPlan);
+    launched.push(orchestrator);
+    await waitReady(orchestrator, orchPlan.readinessUrl);
+    const proxyPlan = await planFor(proxyDeployment, "lms-molt-lms-tls-1", configDir, rewrite);
+    const proxy = launch("lms-molt-lms-tls-1", proxyDeployment, proxyPlan);
+    launched.push(proxy);
+    await waitReady(proxy, proxyPlan.readinessUrl);
+
+    const mounts = new Map([["/app/certs", cliDir]]);
+    await eventually("the helm test pod sees the proxy over mTLS", async () => {
+      const test = await runTestPod(testPodOf(manifests), rewrite, mounts);
+      return test.code === 0 && test.stdout.includes("lms-molt-lms-tls-1");
+    });
+    // Without helmTest.tlsClientCert/tlsClientKey the orchestrator refuses the CLI: exit 4 (TLS).
+    const refused = await runTestPod(testPodOf(await renderWith(false)), rewrite, mounts);
+    assert.equal(refused.code, 4, `expected a TLS refusal, got ${refused.code}: ${refused.stderr}`);
+  } finally {
+    for (const process of launched) {
+      try {
+        process.child.kill("SIGKILL");
+      } catch {
+        // already exited
+      }
+      await process.child.status;
+    }
+    for (const cluster of clusters) await cluster.destroy();
+    await certs.cleanup();
+    await Deno.remove(dir, { recursive: true });
+  }
 });
