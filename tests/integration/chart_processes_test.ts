@@ -443,13 +443,10 @@ Deno.test("with orchestrator mTLS, the proxies and the helm test pod reach it ov
   const clusters: PgCluster[] = [];
   const launched: Launched[] = [];
   try {
-    clusters.push(
-      ...await Promise.all([
-        startPgCluster({ name: "chart-tls-source" }),
-        startPgCluster({ name: "chart-tls-target" }),
-      ]),
-    );
-    const [source, target] = clusters;
+    // One server holds both databases: this test is about TLS to the orchestrator, not routing.
+    const server = await startPgCluster({ name: "chart-tls" });
+    clusters.push(server);
+    await server.psql("CREATE DATABASE lms_target");
     // The CLI's client certificate, as the secret mounted into the test pod at /app/certs.
     const cli = await certs.client("lms-cli");
     const cliDir = join(dir, "cli-certs");
@@ -495,8 +492,8 @@ Deno.test("with orchestrator mTLS, the proxies and the helm test pod reach it ov
     await Deno.writeTextFile(
       join(configDir, "config.json"),
       JSON.stringify({
-        INIT_SOURCE: source.url({ params: { sslmode: "disable" } }),
-        INIT_TARGET: target.url({ params: { sslmode: "disable" } }),
+        INIT_SOURCE: server.url({ params: { sslmode: "disable" } }),
+        INIT_TARGET: server.url({ database: "lms_target", params: { sslmode: "disable" } }),
         CA_TLS_CERT: certs.caCert,
         TLS_CERT: certs.serverCert,
         TLS_KEY: certs.serverKey,
@@ -526,11 +523,16 @@ Deno.test("with orchestrator mTLS, the proxies and the helm test pod reach it ov
     launched.push(proxy);
     await waitReady(proxy, proxyPlan.readinessUrl);
 
-    const mounts = new Map([["/app/certs", cliDir]]);
-    await eventually("the helm test pod sees the proxy over mTLS", async () => {
-      const test = await runTestPod(testPodOf(manifests), rewrite, mounts);
-      return test.code === 0 && test.stdout.includes("lms-molt-lms-tls-1");
+    // The metrics port is plain http: it shows when the proxy's wss control channel is up.
+    const metricsUrl = orchPlan.readinessUrl.replace(/\/readyz$/, "/metrics");
+    await eventually("the proxy connected to the orchestrator over mTLS", async () => {
+      const text = await fetch(metricsUrl).then((r) => r.text()).catch(() => "");
+      return /^lms_orchestrator_proxies_connected 1$/m.test(text);
     });
+    const mounts = new Map([["/app/certs", cliDir]]);
+    const test = await runTestPod(testPodOf(manifests), rewrite, mounts);
+    assert.equal(test.code, 0, `helm test pod failed: ${test.stderr}`);
+    assert.ok(test.stdout.includes("lms-molt-lms-tls-1"), test.stdout);
     // Without helmTest.tlsClientCert/tlsClientKey the orchestrator refuses the CLI: exit 4 (TLS).
     const refused = await runTestPod(testPodOf(await renderWith(false)), rewrite, mounts);
     assert.equal(refused.code, 4, `expected a TLS refusal, got ${refused.code}: ${refused.stderr}`);
