@@ -2,13 +2,13 @@ import {
   deepStrictEqual as assertEquals,
   notDeepStrictEqual as assertNotEquals,
 } from "node:assert/strict";
-import { canonicalDecimal, normaliseValue, OID } from "../../proxy/shadow/values.ts";
+import { decodeValue, neutralColumn, OID } from "../../proxy/pg/result_values.ts";
+import { canonicalDecimal } from "../../proxy/shadow/values.ts";
 
 const enc = new TextEncoder();
-const text = (oid: number, s: string | null) =>
-  normaliseValue(oid, 0, s === null ? null : enc.encode(s));
+const text = (oid: number, s: string) => decodeValue(oid, 0, enc.encode(s));
 const bin = (oid: number, bytes: number[] | Uint8Array) =>
-  normaliseValue(oid, 1, bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes));
+  decodeValue(oid, 1, bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes));
 
 function be(size: number, write: (v: DataView) => void): Uint8Array {
   const out = new Uint8Array(size);
@@ -17,15 +17,17 @@ function be(size: number, write: (v: DataView) => void): Uint8Array {
 }
 
 Deno.test("integers: INT4 text equals CockroachDB INT8 text and binary", () => {
-  assertEquals(text(OID.int4, "1"), "1");
-  assertEquals(bin(OID.int8, be(8, (v) => v.setBigInt64(0, 1n))), "1");
-  assertEquals(bin(OID.int4, be(4, (v) => v.setInt32(0, -7))), "-7");
-  assertEquals(bin(OID.int2, be(2, (v) => v.setInt16(0, -300))), "-300");
+  assertEquals(text(OID.int4, "1"), 1n);
+  assertEquals(text(OID.int4, "-42"), -42n);
+  assertEquals(bin(OID.int8, be(8, (v) => v.setBigInt64(0, 1n))), 1n);
+  assertEquals(bin(OID.int4, be(4, (v) => v.setInt32(0, -7))), -7n);
+  assertEquals(bin(OID.int2, be(2, (v) => v.setInt16(0, -300))), -300n);
   assertEquals(
     bin(OID.int8, be(8, (v) => v.setBigInt64(0, 9007199254740993n))),
-    "9007199254740993",
+    9007199254740993n,
   );
-  assertEquals(text(OID.int8, null), null);
+  assertEquals(text(OID.int8, "9223372036854775807"), 9223372036854775807n);
+  assertEquals(text(OID.int8, "not a number"), "not a number");
 });
 
 Deno.test("numeric: scale does not matter, meaning does", async (t) => {
@@ -77,19 +79,20 @@ Deno.test("floats: text renderings and binary agree", () => {
   assertEquals(text(OID.float8, "1e+20"), text(OID.float8, "100000000000000000000"));
   assertEquals(text(OID.float8, "0.30000000000000004"), text(OID.float8, "0.3"));
   assertEquals(text(OID.float8, "-0"), text(OID.float8, "0"));
-  assertEquals(text(OID.float8, "Infinity"), "Infinity");
-  assertEquals(text(OID.float8, "-Infinity"), "-Infinity");
-  assertEquals(text(OID.float8, "NaN"), "NaN");
+  assertEquals(text(OID.float8, "0.1"), 0.1);
+  assertEquals(text(OID.float8, "Infinity"), Infinity);
+  assertEquals(text(OID.float8, "-Infinity"), -Infinity);
+  assertEquals(text(OID.float8, "NaN"), NaN);
   assertEquals(bin(OID.float8, be(8, (v) => v.setFloat64(0, 2.5))), text(OID.float8, "2.5"));
   assertEquals(bin(OID.float4, be(4, (v) => v.setFloat32(0, 1.1))), text(OID.float4, "1.1"));
   assertNotEquals(text(OID.float8, "1.5"), text(OID.float8, "1.50001"));
 });
 
 Deno.test("bool: every spelling", () => {
-  for (const s of ["t", "true", "TRUE", "1", "on"]) assertEquals(text(OID.bool, s), "t");
-  for (const s of ["f", "false", "0", "off"]) assertEquals(text(OID.bool, s), "f");
-  assertEquals(bin(OID.bool, [1]), "t");
-  assertEquals(bin(OID.bool, [0]), "f");
+  for (const s of ["t", "true", "TRUE", "1", "on"]) assertEquals(text(OID.bool, s), true);
+  for (const s of ["f", "false", "0", "off"]) assertEquals(text(OID.bool, s), false);
+  assertEquals(bin(OID.bool, [1]), true);
+  assertEquals(bin(OID.bool, [0]), false);
 });
 
 Deno.test("timestamps: zones, fractions and binary compare as instants", () => {
@@ -125,7 +128,7 @@ Deno.test("date: text and binary", () => {
 
 Deno.test("bytea: hex, escape and binary formats agree", () => {
   const hex = text(OID.bytea, "\\x00ff5c41");
-  assertEquals(hex, "\\x00ff5c41");
+  assertEquals(hex, new Uint8Array([0, 255, 0x5c, 0x41]));
   assertEquals(text(OID.bytea, "\\x00FF5C41"), hex);
   assertEquals(text(OID.bytea, "\\000\\377\\\\A"), hex);
   assertEquals(bin(OID.bytea, [0, 255, 0x5c, 0x41]), hex);
@@ -167,4 +170,21 @@ Deno.test("json, uuid, text and unknown types", () => {
   assertEquals(bin(OID.text, enc.encode("héllo")), "héllo");
   assertEquals(bin(99999, [1, 2]), "\\x0102");
   assertEquals(text(99999, "as is"), "as is");
+});
+
+Deno.test("columns: type families, names for messages, numeric scale from the typmod", () => {
+  assertEquals(neutralColumn("id", OID.int8, -1), { name: "id", type: "int", nativeType: "int8" });
+  // numeric(10,2): typmod = (10 << 16 | 2) + 4
+  assertEquals(neutralColumn("amount", OID.numeric, ((10 << 16) | 2) + 4), {
+    name: "amount",
+    type: "decimal",
+    nativeType: "numeric(10,2)",
+    scale: 2,
+  });
+  assertEquals(neutralColumn("tags", 1009, -1).type, "array");
+  assertEquals(neutralColumn("x", 424242, -1), {
+    name: "x",
+    type: "unknown",
+    nativeType: "oid 424242",
+  });
 });

@@ -1,7 +1,9 @@
 /**
- * The shadow side of one client session: a connection to the database that
- * is not the source of truth, fed the same client bytes, whose answers are
- * collected and compared with the source of truth's, request by request.
+ * The shadow side of one PostgreSQL client session: a connection to the
+ * database that is not the source of truth, fed the same client bytes. Both
+ * databases' answers are decoded into neutral results (`result_collector.ts`)
+ * and handed, request by request, to the wire-neutral pairing
+ * (`../shadow/pairing.ts`), which compares and records them.
  *
  * In `async` mode the client never waits for it: client bytes are queued in
  * the socket's buffer up to a bound, and a shadow that falls further behind
@@ -21,41 +23,19 @@ import type { ConnectionSpec } from "../../shared/connstring.ts";
 import type { DatabaseSide } from "../../shared/control.ts";
 import { errorMessage } from "../../shared/errors.ts";
 import type { Logger } from "../../shared/log.ts";
-import type { ShadowMode } from "../../shared/config.ts";
-import { FrameScanner, typeSet } from "../pg/framing.ts";
-import { decodeFields, TERMINATE } from "../pg/messages.ts";
-import { openReplayedBackend } from "../pg/replay.ts";
-import type { SessionState } from "../pg/session_state.ts";
-import { ResultCollector, type StatementResult } from "./collector.ts";
-import { compareResults } from "./compare.ts";
-import type { ShadowMetrics } from "./metrics.ts";
-import type { ShadowRules } from "./rules.ts";
-import type { ShadowStats } from "./stats.ts";
+import { type RequestVerdict, type ShadowContext, ShadowPairing } from "../shadow/pairing.ts";
+import { FrameScanner, typeSet } from "./framing.ts";
+import { decodeFields, TERMINATE } from "./messages.ts";
+import { openReplayedBackend } from "./replay.ts";
+import { ResultCollector } from "./result_collector.ts";
+import type { SessionState } from "./session_state.ts";
 
-/** What all shadow links of one proxy share. */
-export interface ShadowContext {
-  /** The proxy's shadow mode (never `none` here). */
-  mode: Exclude<ShadowMode, "none">;
-  /** Where comparisons are counted and sampled. */
-  stats: ShadowStats;
-  /** What does not count as a mismatch. */
-  rules: ShadowRules;
-  /** Shadow metrics. */
-  metrics: ShadowMetrics;
-  /** Bytes an `async` shadow may fall behind before the session stops shadowing. */
-  maxQueueBytes: number;
-  /** Rows per statement compared one by one (beyond, by digest). */
-  rowLimit: number;
-}
-
-/** What the session needs to know about one request once both databases answered it. */
-export interface Verdict {
-  /**
-   * In `strict-sync`: the ErrorResponse body the shadow returned for a
-   * request the source of truth completed without error.
-   */
-  shadowError?: Uint8Array;
-}
+/**
+ * What the session needs to know about one request once both databases
+ * answered it; in `strict-sync`, the ErrorResponse body the shadow returned
+ * for a request the source of truth completed without error.
+ */
+export type ShadowVerdict = RequestVerdict<Uint8Array>;
 
 const CHAR_Z = 0x5a, CHAR_E = 0x45, CHAR_Q = 0x51, CHAR_S = 0x53, CHAR_F = 0x46;
 
@@ -69,15 +49,12 @@ export class ShadowLink {
   readonly #log: Logger;
   readonly #sot: ResultCollector;
   readonly #shadow: ResultCollector;
-  readonly #sotResults: StatementResult[][] = [];
-  readonly #shadowResults: { results: StatementResult[]; error?: Uint8Array }[] = [];
-  readonly #verdicts: Verdict[] = [];
+  readonly #pairing: ShadowPairing<Uint8Array>;
   readonly #sentAt: number[] = [];
   #socket: Duplex | undefined;
   #before: Uint8Array[] = [];
   #beforeBytes = 0;
   #firstError: Uint8Array | undefined;
-  #skipSot = 0;
   /** `sync`/`strict-sync`: whole requests waiting for the source of truth to answer them. */
   #waiting: Uint8Array[][] = [];
   /** `sync`/`strict-sync`: the bytes of the latest request, still arriving. */
@@ -100,6 +77,7 @@ export class ShadowLink {
     this.#log = log.child({ shadow: side });
     this.#sot = new ResultCollector({ rowLimit: ctx.rowLimit });
     this.#shadow = new ResultCollector({ rowLimit: ctx.rowLimit });
+    this.#pairing = new ShadowPairing(side, ctx);
     this.#scanner = new FrameScanner(SHADOW_WATCHED, undefined, 1 << 30, (type, body) => {
       this.#onShadowMessage(type, body);
     });
@@ -150,22 +128,16 @@ export class ShadowLink {
     if (this.#stopped) return;
     this.#sot.onBackend(type, body);
     if (type !== CHAR_Z) return;
-    const results = this.#sot.takeRequest() ?? [];
-    if (this.#skipSot > 0) {
-      this.#skipSot--;
-      return;
-    }
-    this.#sotResults.push(results);
-    if (this.#ctx.mode !== "async") {
+    const paired = this.#pairing.sourceOfTruthRequest(this.#sot.takeRequest() ?? []);
+    if (paired && this.#ctx.mode !== "async") {
       this.#answered++;
       this.#forwardAnswered();
     }
-    this.#pair();
   }
 
   /** The next source-of-truth answer is to a request the proxy made itself; do not pair it. */
   skipNextSourceOfTruthRequest(): void {
-    this.#skipSot++;
+    this.#pairing.skipNextSourceOfTruthRequest();
   }
 
   /**
@@ -242,8 +214,8 @@ export class ShadowLink {
   }
 
   /** The verdict on the oldest request both databases answered, if any. */
-  takeVerdict(): Verdict | undefined {
-    return this.#verdicts.shift();
+  takeVerdict(): ShadowVerdict | undefined {
+    return this.#pairing.takeVerdict();
   }
 
   #drop(): void {
@@ -276,37 +248,10 @@ export class ShadowLink {
     if (sentAt !== undefined) {
       this.#ctx.metrics.observeDuration(this.side, (performance.now() - sentAt) / 1000);
     }
-    this.#shadowResults.push({
-      results: this.#shadow.takeRequest() ?? [],
-      error: this.#firstError,
-    });
+    const failure = this.#firstError;
     this.#firstError = undefined;
-    this.#pair();
+    this.#pairing.shadowRequest(this.#shadow.takeRequest() ?? [], failure);
     this.onProgress();
-  }
-
-  #pair(): void {
-    while (this.#sotResults.length > 0 && this.#shadowResults.length > 0) {
-      const sot = this.#sotResults.shift()!;
-      const { results: shadow, error: shadowError } = this.#shadowResults.shift()!;
-      const n = Math.min(sot.length, shadow.length);
-      for (let i = 0; i < n; i++) {
-        const [source, target] = this.side === "target" ? [sot[i], shadow[i]] : [shadow[i], sot[i]];
-        const result = compareResults(source, target, this.#ctx.rules);
-        this.#ctx.stats.record(sot[i].sql, result);
-        this.#ctx.metrics.statement();
-        if (result.verdict === "mismatch") {
-          for (const kind of result.kinds) this.#ctx.metrics.mismatch(kind);
-        } else if (result.verdict === "transient") {
-          this.#ctx.metrics.transient(result.reason ?? "transient");
-        }
-      }
-      if (this.#ctx.mode === "async") continue;
-      const sotFailed = sot.some((r) => !r.ok);
-      this.#verdicts.push(
-        this.#ctx.mode === "strict-sync" && shadowError && !sotFailed ? { shadowError } : {},
-      );
-    }
   }
 
   /**
