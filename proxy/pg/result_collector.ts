@@ -377,23 +377,45 @@ export class ResultCollector {
   }
 }
 
+interface ParsedTag {
+  verb: string;
+  affectedRows: number | undefined;
+}
+
+/** Tags repeat (`SELECT 1`, `UPDATE 1`): parsed ones are kept, a bounded number of them. */
+const parsedTags = new Map<string, ParsedTag>();
+const MAX_PARSED_TAGS = 512;
+
 /** Completes `r` with a CommandComplete tag ("" for EmptyQueryResponse and FunctionCall). */
 function completed(r: NeutralResult, tag: string): void {
-  const { verb, count } = parseCommandTag(tag);
+  let parsed = parsedTags.get(tag);
+  if (!parsed) {
+    const { verb, count } = parseCommandTag(tag);
+    parsed = { verb, affectedRows: ROW_COUNT_VERBS.has(verb) ? undefined : count };
+    if (parsedTags.size >= MAX_PARSED_TAGS) parsedTags.clear();
+    parsedTags.set(tag, parsed);
+  }
   r.tag = tag;
-  r.command = verb;
-  if (count !== undefined && !ROW_COUNT_VERBS.has(verb)) r.affectedRows = count;
+  r.command = parsed.verb;
+  if (parsed.affectedRows !== undefined) r.affectedRows = parsed.affectedRows;
 }
 
 /** Splits a command tag into its verb and count; INSERT's oid field is ignored. */
 export function parseCommandTag(tag: string): { verb: string; count: number | undefined } {
-  const parts = tag.trim().split(/\s+/);
-  const last = parts[parts.length - 1];
-  if (parts.length > 1 && /^\d+$/.test(last)) {
-    const verb = parts[0] === "INSERT" ? "INSERT" : parts.slice(0, -1).join(" ");
-    return { verb, count: Number(last) };
+  // Runs for every statement: PostgreSQL's tags are single-spaced, so no regular expressions.
+  const space = tag.lastIndexOf(" ");
+  if (space > 0 && space < tag.length - 1) {
+    let digits = true;
+    for (let i = space + 1; i < tag.length && digits; i++) {
+      const c = tag.charCodeAt(i);
+      digits = c >= 0x30 && c <= 0x39;
+    }
+    if (digits) {
+      const verb = tag.startsWith("INSERT ") ? "INSERT" : tag.slice(0, space);
+      return { verb, count: Number(tag.slice(space + 1)) };
+    }
   }
-  return { verb: parts.join(" "), count: undefined };
+  return { verb: tag, count: undefined };
 }
 
 function remember<V>(map: Map<string, V>, key: string, value: V): void {

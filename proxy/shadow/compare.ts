@@ -12,7 +12,7 @@
  */
 
 import type { MismatchKind, OutcomeSummary } from "../../shared/shadow.ts";
-import type { NeutralResult, NeutralValue } from "./result.ts";
+import type { NeutralColumn, NeutralResult, NeutralValue } from "./result.ts";
 import { isVolatile, type ShadowRules } from "./rules.ts";
 import { displayValue, foldText, valueKey, valuesEqual } from "./values.ts";
 
@@ -200,12 +200,17 @@ function caseInsensitiveColumns(
   source: NeutralResult,
   target: NeutralResult,
 ): boolean[] | undefined {
-  let mask: boolean[] | undefined;
-  for (const columns of [source.columns, target.columns]) {
-    if (!columns) continue;
-    for (let i = 0; i < columns.length; i++) {
-      if (columns[i].caseInsensitive && columns[i].type === "text") (mask ??= [])[i] = true;
-    }
+  const mask = markCaseInsensitive(source.columns, undefined);
+  return markCaseInsensitive(target.columns, mask);
+}
+
+function markCaseInsensitive(
+  columns: NeutralColumn[] | undefined,
+  mask: boolean[] | undefined,
+): boolean[] | undefined {
+  if (!columns) return mask;
+  for (let i = 0; i < columns.length; i++) {
+    if (columns[i].caseInsensitive && columns[i].type === "text") (mask ??= [])[i] = true;
   }
   return mask;
 }
