@@ -5,15 +5,11 @@
  * and handed, request by request, to the wire-neutral pairing
  * (`../shadow/pairing.ts`), which compares and records them.
  *
- * In `async` mode the client never waits for it: client bytes are queued in
- * the socket's buffer up to a bound, and a shadow that falls further behind
- * is dropped for the session (counted, logged once). In `sync` and
- * `strict-sync` the session waits for {@linkcode ShadowLink.takeVerdict}
- * before it answers the client, and each request reaches the shadow only
- * once the source of truth has answered it: the shadow then takes row locks
- * in the order the source of truth granted them, so two sessions can never
- * wait for each other across the two databases (a deadlock neither database
- * could see).
+ * Client bytes reach it when `../shadow/forwarding.ts` says: at once in
+ * `async` (bounded; a shadow that falls behind is dropped for the session),
+ * and in `sync` and `strict-sync` only once the source of truth answered the
+ * request, while the session waits for {@linkcode ShadowLink.takeVerdict}
+ * before it answers the client.
  *
  * @module
  */
@@ -23,6 +19,7 @@ import type { ConnectionSpec } from "../../shared/connstring.ts";
 import type { DatabaseSide } from "../../shared/control.ts";
 import { errorMessage } from "../../shared/errors.ts";
 import type { Logger } from "../../shared/log.ts";
+import { ShadowForwarder } from "../shadow/forwarding.ts";
 import { type RequestVerdict, type ShadowContext, ShadowPairing } from "../shadow/pairing.ts";
 import { FrameScanner, typeSet } from "./framing.ts";
 import { decodeFields, TERMINATE } from "./messages.ts";
@@ -51,16 +48,9 @@ export class ShadowLink {
   readonly #shadow: ResultCollector;
   readonly #pairing: ShadowPairing<Uint8Array>;
   readonly #sentAt: number[] = [];
+  readonly #forwarder: ShadowForwarder;
   #socket: Duplex | undefined;
-  #before: Uint8Array[] = [];
-  #beforeBytes = 0;
   #firstError: Uint8Array | undefined;
-  /** `sync`/`strict-sync`: whole requests waiting for the source of truth to answer them. */
-  #waiting: Uint8Array[][] = [];
-  /** `sync`/`strict-sync`: the bytes of the latest request, still arriving. */
-  #current: Uint8Array[] = [];
-  /** Requests the source of truth answered whose bytes have not gone to the shadow yet. */
-  #answered = 0;
   #stopped = false;
   #scanner: FrameScanner;
   /** Called after each request the shadow completed, and when the link stops. */
@@ -78,6 +68,7 @@ export class ShadowLink {
     this.#sot = new ResultCollector({ rowLimit: ctx.rowLimit });
     this.#shadow = new ResultCollector({ rowLimit: ctx.rowLimit });
     this.#pairing = new ShadowPairing(side, ctx);
+    this.#forwarder = new ShadowForwarder(ctx, (reason) => this.stop(reason));
     this.#scanner = new FrameScanner(SHADOW_WATCHED, undefined, 1 << 30, (type, body) => {
       this.#onShadowMessage(type, body);
     });
@@ -104,10 +95,7 @@ export class ShadowLink {
       socket.on("close", () => this.stop("the shadow database closed the connection"));
       socket.on("data", (chunk: Uint8Array) => this.#onShadowData(chunk));
       socket.resume();
-      for (const chunk of this.#before) this.#write(chunk);
-      this.#before = [];
-      this.#ctx.metrics.addQueueBytes(-this.#beforeBytes);
-      this.#beforeBytes = 0;
+      this.#forwarder.connected(socket);
     } catch (err) {
       this.#ctx.metrics.error(this.side, "08006");
       this.stop(`cannot open the shadow connection: ${errorMessage(err)}`);
@@ -129,10 +117,7 @@ export class ShadowLink {
     this.#sot.onBackend(type, body);
     if (type !== CHAR_Z) return;
     const paired = this.#pairing.sourceOfTruthRequest(this.#sot.takeRequest() ?? []);
-    if (paired && this.#ctx.mode !== "async") {
-      this.#answered++;
-      this.#forwardAnswered();
-    }
+    if (paired && this.#ctx.mode !== "async") this.#forwarder.answered();
   }
 
   /** The next source-of-truth answer is to a request the proxy made itself; do not pair it. */
@@ -146,85 +131,12 @@ export class ShadowLink {
    * @param requestStarts offsets in `chunk` where a new request begins
    */
   send(chunk: Uint8Array, requestStarts: readonly number[]): void {
-    if (this.#stopped) return;
-    if (this.#ctx.mode !== "async") {
-      let from = 0;
-      for (const at of requestStarts) {
-        // A message that began in an earlier chunk starts before this one (at < 0).
-        const carried = at < 0 ? this.#takeTail(-at) : [];
-        if (at > from) this.#current.push(chunk.subarray(from, at));
-        if (this.#current.length > 0) this.#waiting.push(this.#current);
-        this.#current = carried;
-        from = Math.max(at, 0);
-      }
-      if (from < chunk.length) this.#current.push(chunk.subarray(from));
-      this.#forwardAnswered();
-      return;
-    }
-    this.#sendNow(chunk);
-  }
-
-  /** Removes and returns the last `n` bytes of the current request. */
-  #takeTail(n: number): Uint8Array[] {
-    const tail: Uint8Array[] = [];
-    while (n > 0 && this.#current.length > 0) {
-      const last = this.#current.pop()!;
-      if (last.length <= n) {
-        tail.unshift(last);
-        n -= last.length;
-      } else {
-        this.#current.push(last.subarray(0, last.length - n));
-        tail.unshift(last.subarray(last.length - n));
-        n = 0;
-      }
-    }
-    return tail;
-  }
-
-  /** Sends the shadow every request the source of truth has answered. */
-  #forwardAnswered(): void {
-    while (this.#answered > 0) {
-      let request = this.#waiting.shift();
-      if (!request) {
-        if (this.#current.length === 0) return;
-        request = this.#current;
-        this.#current = [];
-      }
-      this.#answered--;
-      for (const part of request) this.#sendNow(part);
-    }
-  }
-
-  /** Writes to the shadow, or keeps the bytes (bounded) until it is connected. */
-  #sendNow(chunk: Uint8Array): void {
-    if (!this.#socket) {
-      this.#before.push(chunk);
-      this.#beforeBytes += chunk.length;
-      this.#ctx.metrics.addQueueBytes(chunk.length);
-      if (this.#beforeBytes > this.#ctx.maxQueueBytes) this.#drop();
-      return;
-    }
-    this.#write(chunk);
-  }
-
-  #write(chunk: Uint8Array): void {
-    const socket = this.#socket!;
-    socket.write(chunk);
-    if (this.#ctx.mode === "async" && socket.writableLength > this.#ctx.maxQueueBytes) this.#drop();
+    if (!this.#stopped) this.#forwarder.send(chunk, requestStarts);
   }
 
   /** The verdict on the oldest request both databases answered, if any. */
   takeVerdict(): ShadowVerdict | undefined {
     return this.#pairing.takeVerdict();
-  }
-
-  #drop(): void {
-    this.#ctx.metrics.droppedSession();
-    this.#ctx.stats.recordDroppedSession();
-    this.stop(
-      `the shadow fell more than ${this.#ctx.maxQueueBytes} bytes behind; ` +
-        "shadowing stops for this session",
-    );
   }
 
   #onShadowData(chunk: Uint8Array): void {
@@ -271,8 +183,7 @@ export class ShadowLink {
     if (this.#stopped) return;
     this.#stopped = true;
     if (reason) this.#log.warn("shadowing stopped for this session", { reason });
-    this.#ctx.metrics.addQueueBytes(-this.#beforeBytes);
-    this.#before = [];
+    this.#forwarder.discard();
     this.#socket?.destroy();
     this.onProgress();
   }

@@ -1,5 +1,5 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
-import { parseCommandTag } from "../../proxy/pg/result_collector.ts";
+import { parseCommandTag } from "../../proxy/pg/command_tag.ts";
 import { OID } from "../../proxy/pg/result_values.ts";
 import {
   compareRequests,
