@@ -3,7 +3,8 @@
  * `molt-lms-cli shadow report`, and judges whether the fleet meets the product
  * docs' bar for an immediate cutover: every LMS instance shadowing in `sync`
  * or `strict-sync` for at least seven days, with only transient
- * inconsistencies (such as 40001 retries) in that time.
+ * inconsistencies (such as 40001 retries) in that time, and no statement
+ * ever found untranslatable (`translation_gap`).
  *
  * Pure: the caller gathers the reports and passes the time.
  *
@@ -75,7 +76,7 @@ export function mergeShadowReports(
     totals,
     byKind,
     windows,
-    judgement: judge(proxies, unreachableProxies, windows.lastSevenDays, options.now),
+    judgement: judge(proxies, unreachableProxies, windows.lastSevenDays, byKind, options.now),
     samples: samples.slice(0, Math.max(0, options.limit)),
     totalSamples: samples.length,
   };
@@ -173,6 +174,7 @@ function judge(
   proxies: ShadowProxySummary[],
   unreachable: string[],
   lastSevenDays: ShadowWindow,
+  byKind: Record<string, number>,
   now: number,
 ): ShadowJudgement {
   const reasons: string[] = [];
@@ -204,6 +206,15 @@ function judge(
     reasons.push(`${plural(lastSevenDays.mismatches, "mismatch")} in the last ${required}`);
   } else if (proxies.length > 0 && lastSevenDays.statements === 0) {
     reasons.push(`no statements were shadowed in the last ${required}`);
+  }
+  // Unlike other mismatches, a statement that cannot be translated fails after a cutover however
+  // long ago it was seen, so it counts since the proxies started, not only over the window.
+  const gaps = byKind["translation_gap"] ?? 0;
+  if (gaps > 0) {
+    reasons.push(
+      `${gaps} statement${gaps === 1 ? "" : "s"} could not be translated for the other ` +
+        "database (translation_gap) since the proxies started: after a cutover they would fail",
+    );
   }
   return { readyForImmediateCutover: reasons.length === 0, reasons };
 }

@@ -27,7 +27,7 @@ import { ClientTlsUpgrader } from "./pg/tls.ts";
 import { CancelRegistry } from "./session/cancel_registry.ts";
 import type { AcceptClient, SessionContext } from "./session/context.ts";
 import { SessionRegistry } from "./session/registry.ts";
-import type { ShadowContext } from "./shadow/link.ts";
+import type { ShadowContext } from "./shadow/pairing.ts";
 import { initFingerprints } from "./shadow/fingerprint.ts";
 import { parseShadowRules } from "./shadow/rules.ts";
 import { ShadowStats } from "./shadow/stats.ts";

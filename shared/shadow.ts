@@ -8,7 +8,12 @@
 
 import { z } from "zod";
 
-/** How two outcomes of one statement differed. */
+/**
+ * How two outcomes of one statement differed. `collation`: the rows differ
+ * only by letter case, accents or trailing spaces of text one side compares
+ * case-insensitively (MySQL's `_ci` collations). `translation_gap`: the proxy
+ * could not translate the statement for one database (MySQL sources).
+ */
 export const MismatchKindSchema: z.ZodEnum<{
   error_vs_success: "error_vs_success";
   sqlstate: "sqlstate";
@@ -16,7 +21,18 @@ export const MismatchKindSchema: z.ZodEnum<{
   row_count: "row_count";
   columns: "columns";
   values: "values";
-}> = z.enum(["error_vs_success", "sqlstate", "command_tag", "row_count", "columns", "values"]);
+  collation: "collation";
+  translation_gap: "translation_gap";
+}> = z.enum([
+  "error_vs_success",
+  "sqlstate",
+  "command_tag",
+  "row_count",
+  "columns",
+  "values",
+  "collation",
+  "translation_gap",
+]);
 /** A kind of mismatch. */
 export type MismatchKind = z.infer<typeof MismatchKindSchema>;
 

@@ -17,14 +17,14 @@ import { errorMessage, LmsError } from "../../shared/errors.ts";
 import type { AcceptClient, SessionContext } from "../session/context.ts";
 import { SessionCore } from "../session/core.ts";
 import type { SessionFailure, SessionWire, WireActivity } from "../session/wire.ts";
-import { HeldAnswers } from "../shadow/answers.ts";
-import { ResultCollector } from "../shadow/collector.ts";
-import { ShadowLink } from "../shadow/link.ts";
 import { sendCancelRequest } from "./cancel.ts";
 import { FrameScanner, typeSet } from "./framing.ts";
 import { type ErrorFields, errorResponse, query, TERMINATE } from "./messages.ts";
 import { changedParameters, openReplayedBackend, type ReplayedBackend } from "./replay.ts";
+import { ResultCollector } from "./result_collector.ts";
 import type { SessionState } from "./session_state.ts";
+import { HeldAnswers } from "./shadow_answers.ts";
+import { ShadowLink } from "./shadow_link.ts";
 import { BACKEND_MAX_MESSAGE, refuseStartup, runStartup } from "./startup_flow.ts";
 
 /** Message types a client may send after startup (protocol 3.0). */

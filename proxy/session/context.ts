@@ -11,7 +11,7 @@ import type { Logger } from "../../shared/log.ts";
 import type { Gate } from "../gate.ts";
 import type { ProxyMetrics } from "../metrics.ts";
 import type { Router } from "../router.ts";
-import type { ShadowContext } from "../shadow/link.ts";
+import type { ShadowContext } from "../shadow/pairing.ts";
 import type { CancelRegistry } from "./cancel_registry.ts";
 import type { SessionRegistry } from "./registry.ts";
 

@@ -1,16 +1,27 @@
 /**
  * Compares the outcomes of one statement on the source and the target, by
- * meaning: errors by SQLSTATE, command tags by verb and count, rows as
- * normalised values (as a multiset unless the statement orders them), and
- * huge results by digest. Differences known to be legitimate — serialization
- * retries and volatile functions — are classified as transient.
+ * meaning, on neutral results whatever wire they came from: errors by
+ * SQLSTATE, commands by verb, affected rows and generated key, rows by
+ * type-tolerant value equality (`values.ts`; as a multiset unless the
+ * statement orders them), and huge results by digest. Differences known to
+ * be legitimate — serialization retries and volatile functions — are
+ * classified as transient; differences that disappear when text is compared
+ * as a case-insensitive collation does are reported as `collation`.
  *
  * @module
  */
 
 import type { MismatchKind, OutcomeSummary } from "../../shared/shadow.ts";
-import type { StatementResult } from "./collector.ts";
+import type { NeutralResult } from "./result.ts";
 import { isVolatile, type ShadowRules } from "./rules.ts";
+import {
+  caseInsensitiveColumns,
+  compareRows,
+  type Row,
+  rowDifference,
+  sameFoldedSets,
+} from "./rows.ts";
+import { displayValue } from "./values.ts";
 
 /** How a comparison ended. */
 export type Verdict = "match" | "transient" | "mismatch";
@@ -32,42 +43,49 @@ export interface ComparisonResult {
 }
 
 const SERIALIZATION_FAILURE = "40001";
-const MAX_SAMPLE_ROWS = 3;
 const VOLATILE_KINDS: ReadonlySet<MismatchKind> = new Set(["values", "command_tag"]);
-const ROW_COUNT_VERBS: ReadonlySet<string> = new Set(["SELECT", "FETCH", "MOVE"]);
 
 /** Compares the two outcomes of one statement. */
 export function compareResults(
-  source: StatementResult,
-  target: StatementResult,
+  source: NeutralResult,
+  target: NeutralResult,
   rules: ShadowRules,
 ): ComparisonResult {
   const differences: MismatchKind[] = [];
-  let sourceRows: (string | null)[][] | undefined;
-  let targetRows: (string | null)[][] | undefined;
+  let sourceRows: Row[] | undefined;
+  let targetRows: Row[] | undefined;
   let note: string | undefined;
 
-  if (source.ok !== target.ok) {
+  if (source.kind === "translation_gap" || target.kind === "translation_gap") {
+    differences.push("translation_gap");
+  } else if (failed(source) !== failed(target)) {
     differences.push("error_vs_success");
-  } else if (!source.ok) {
-    if (source.skipped !== target.skipped) differences.push("error_vs_success");
-    else if (source.sqlstate !== target.sqlstate) differences.push("sqlstate");
+  } else if (failed(source)) {
+    if (source.kind !== target.kind) differences.push("error_vs_success");
+    else if (!sqlstatesMatch(source.error?.sqlstate, target.error?.sqlstate)) {
+      differences.push("sqlstate");
+    }
   } else {
-    const tagKind = compareTags(source, target);
-    if (tagKind) differences.push(tagKind);
-    if (source.rowCount !== target.rowCount) differences.push("row_count");
-    if (!sameColumns(source, target)) differences.push("columns");
-    else if (source.rowCount === target.rowCount && source.rowCount > 0) {
-      const rows = compareRows(source, target);
+    if (!sameCommand(source, target)) differences.push("command_tag");
+    const folding = caseInsensitiveColumns(source, target);
+    if (!sameColumns(source, target)) {
+      if (source.rowCount !== target.rowCount) differences.push("row_count");
+      differences.push("columns");
+    } else if (source.rowCount !== target.rowCount) {
+      differences.push(
+        folding && sameFoldedSets(source, target, folding) ? "collation" : "row_count",
+      );
+    } else if (source.rowCount > 0) {
+      const rows = compareRows(source, target, folding);
       if (rows) {
-        differences.push("values");
+        differences.push(rows.collation ? "collation" : "values");
         sourceRows = rows.source;
         targetRows = rows.target;
         note = rows.note;
       }
     }
     if (source.rowCount !== target.rowCount && !sourceRows) {
-      const rows = rowDifference(source.rows, target.rows, source.ordered);
+      const rows = rowDifference(source.rows, target.rows, source.ordered, undefined);
       sourceRows = rows.source;
       targetRows = rows.target;
     }
@@ -78,8 +96,13 @@ export function compareResults(
     target: summarise(target, targetRows),
   };
   if (differences.length === 0) return { verdict: "match", kinds: [], differences, ...summaries };
-  if (source.sqlstate === SERIALIZATION_FAILURE || target.sqlstate === SERIALIZATION_FAILURE) {
-    const side = source.sqlstate === SERIALIZATION_FAILURE ? "source" : "target";
+  const sourceState = source.error?.sqlstate;
+  const targetState = target.error?.sqlstate;
+  if (
+    differences[0] !== "translation_gap" &&
+    (sourceState === SERIALIZATION_FAILURE || targetState === SERIALIZATION_FAILURE)
+  ) {
+    const side = sourceState === SERIALIZATION_FAILURE ? "source" : "target";
     return {
       verdict: "transient",
       kinds: [],
@@ -116,8 +139,8 @@ export function compareResults(
  * reported rather than lost.
  */
 export function compareRequests(
-  source: StatementResult[],
-  target: StatementResult[],
+  source: NeutralResult[],
+  target: NeutralResult[],
   rules: ShadowRules,
 ): ComparisonResult[] {
   const n = Math.max(source.length, target.length);
@@ -130,11 +153,11 @@ export function compareRequests(
   return out;
 }
 
-function absent(sql: string): StatementResult {
+function absent(sql: string): NeutralResult {
   return {
     sql,
-    ok: false,
-    message: "no result: the statement did not run on this database",
+    kind: "error",
+    error: { message: "no result: the statement did not run on this database" },
     rows: [],
     rowCount: 0,
     digest: "",
@@ -142,29 +165,33 @@ function absent(sql: string): StatementResult {
   };
 }
 
-/** Splits a command tag into its verb and count; INSERT's oid field is ignored. */
-export function parseCommandTag(tag: string): { verb: string; count: number | undefined } {
-  const parts = tag.trim().split(/\s+/);
-  const last = parts[parts.length - 1];
-  if (parts.length > 1 && /^\d+$/.test(last)) {
-    const verb = parts[0] === "INSERT" ? "INSERT" : parts.slice(0, -1).join(" ");
-    return { verb, count: Number(last) };
-  }
-  return { verb: parts.join(" "), count: undefined };
+function failed(r: NeutralResult): boolean {
+  return r.kind === "error" || r.kind === "skipped";
 }
 
-function compareTags(source: StatementResult, target: StatementResult): MismatchKind | undefined {
-  if (source.commandTag === target.commandTag) return undefined;
-  if (source.commandTag === undefined || target.commandTag === undefined) return "command_tag";
-  const s = parseCommandTag(source.commandTag);
-  const t = parseCommandTag(target.commandTag);
-  if (s.verb !== t.verb) return "command_tag";
-  // A row-returning statement's count is its row count, reported as such.
-  if (ROW_COUNT_VERBS.has(s.verb)) return undefined;
-  return s.count === t.count ? undefined : "command_tag";
+/**
+ * Equal SQLSTATEs, or the same class where one side only names the class
+ * (`23000`, as MySQL reports every integrity violation) and the other names
+ * the condition (`23505`).
+ */
+export function sqlstatesMatch(a: string | undefined, b: string | undefined): boolean {
+  if (a === b) return true;
+  if (a === undefined || b === undefined || a.length !== 5 || b.length !== 5) return false;
+  return a.slice(0, 2) === b.slice(0, 2) && (a.endsWith("000") || b.endsWith("000"));
 }
 
-function sameColumns(source: StatementResult, target: StatementResult): boolean {
+/** Same verb; affected rows and generated keys equal where both sides report them. */
+function sameCommand(source: NeutralResult, target: NeutralResult): boolean {
+  if (source.command !== target.command) return false;
+  if (
+    source.affectedRows !== undefined && target.affectedRows !== undefined &&
+    source.affectedRows !== target.affectedRows
+  ) return false;
+  return source.lastInsertId === undefined || target.lastInsertId === undefined ||
+    source.lastInsertId === target.lastInsertId;
+}
+
+function sameColumns(source: NeutralResult, target: NeutralResult): boolean {
   const a = source.columns ?? [];
   const b = target.columns ?? [];
   if (a.length !== b.length) return false;
@@ -172,124 +199,69 @@ function sameColumns(source: StatementResult, target: StatementResult): boolean 
   return true;
 }
 
-interface RowDiff {
-  source: (string | null)[][];
-  target: (string | null)[][];
-  note?: string;
-}
-
-function compareRows(source: StatementResult, target: StatementResult): RowDiff | undefined {
-  const complete = source.rows.length === source.rowCount &&
-    target.rows.length === target.rowCount;
-  const ordered = source.ordered && target.ordered;
-  // A suspended portal's chunk holds arbitrary rows of an unordered result.
-  if (!ordered && (source.suspended || target.suspended)) return undefined;
-  if (complete) {
-    const diff = rowDifference(source.rows, target.rows, ordered);
-    return diff.source.length > 0 || diff.target.length > 0 ? diff : undefined;
-  }
-  if (ordered) {
-    const diff = rowDifference(source.rows, target.rows, true);
-    if (diff.source.length > 0 || diff.target.length > 0) return diff;
-  }
-  if (source.digest === target.digest) return undefined;
-  const diff = rowDifference(source.rows, target.rows, false);
-  return { ...diff, note: "digests of the rows past the row limit differ" };
-}
-
-const SEP = "\u0000";
-const NULL_MARK = "\u0001N";
-
-function rowKey(row: (string | null)[]): string {
-  let key = "";
-  for (let i = 0; i < row.length; i++) {
-    const v = row[i];
-    key += (i > 0 ? SEP : "") + (v === null ? NULL_MARK : v);
-  }
-  return key;
-}
-
-/** Up to three rows only one side has (as a multiset), or that differ position by position. */
-function rowDifference(
-  a: (string | null)[][],
-  b: (string | null)[][],
-  ordered: boolean,
-): RowDiff {
-  const source: (string | null)[][] = [];
-  const target: (string | null)[][] = [];
-  if (ordered) {
-    const n = Math.max(a.length, b.length);
-    for (let i = 0; i < n && (source.length < MAX_SAMPLE_ROWS); i++) {
-      const x = a[i];
-      const y = b[i];
-      if (x && y && rowKey(x) === rowKey(y)) continue;
-      if (x) source.push(x);
-      if (y) target.push(y);
-    }
-    return { source, target };
-  }
-  const counts = new Map<string, number>();
-  for (const row of a) {
-    const k = rowKey(row);
-    counts.set(k, (counts.get(k) ?? 0) + 1);
-  }
-  for (const row of b) {
-    const k = rowKey(row);
-    const c = counts.get(k) ?? 0;
-    if (c > 0) counts.set(k, c - 1);
-    else if (target.length < MAX_SAMPLE_ROWS) target.push(row);
-    else if (source.length >= MAX_SAMPLE_ROWS) break;
-  }
-  for (const row of a) {
-    if (source.length >= MAX_SAMPLE_ROWS) break;
-    const k = rowKey(row);
-    const c = counts.get(k) ?? 0;
-    if (c > 0) {
-      counts.set(k, c - 1);
-      source.push(row);
-    }
-  }
-  return { source, target };
-}
-
-function summarise(r: StatementResult, rows: (string | null)[][] | undefined): OutcomeSummary {
-  const out: OutcomeSummary = { ok: r.ok };
-  if (!r.ok) {
-    if (r.sqlstate !== undefined) out.sqlstate = r.sqlstate;
-    out.message = r.skipped
+function summarise(r: NeutralResult, rows: Row[] | undefined): OutcomeSummary {
+  const ok = r.kind === "rows" || r.kind === "ok";
+  const out: OutcomeSummary = { ok };
+  if (!ok) {
+    if (r.error?.sqlstate !== undefined) out.sqlstate = r.error.sqlstate;
+    const message = r.kind === "skipped"
       ? "not executed: an earlier statement of the request failed"
-      : r.message;
-    if (out.message === undefined) delete out.message;
+      : r.kind === "translation_gap"
+      ? `not translated: ${r.error?.message ?? "unsupported statement"}`
+      : r.error?.message;
+    if (message !== undefined) out.message = message;
     return out;
   }
-  if (r.commandTag !== undefined) out.commandTag = r.commandTag;
+  const tag = commandText(r);
+  if (tag !== undefined) out.commandTag = tag;
   out.rowCount = r.rowCount;
   if (r.columns) out.columns = r.columns.map((c) => c.name);
-  if (rows && rows.length > 0) out.rows = rows;
+  if (rows && rows.length > 0) out.rows = rows.map((row) => row.map(displayValue));
   return out;
+}
+
+/** The database's own completion text, else one made of verb and counts. */
+function commandText(r: NeutralResult): string | undefined {
+  if (r.tag !== undefined) return r.tag;
+  if (r.command === undefined) return undefined;
+  let text = r.command;
+  if (r.affectedRows !== undefined) text += ` ${r.affectedRows}`;
+  if (r.lastInsertId !== undefined) text += ` (id ${r.lastInsertId})`;
+  return text;
 }
 
 function describe(
   kinds: MismatchKind[],
-  source: StatementResult,
-  target: StatementResult,
+  source: NeutralResult,
+  target: NeutralResult,
   note: string | undefined,
 ): string {
   const parts: string[] = [];
   for (const k of kinds) {
     switch (k) {
+      case "translation_gap": {
+        const side = source.kind === "translation_gap" ? source : target;
+        parts.push(
+          `not translated for the ${side === source ? "source" : "target"}: ${
+            side.error?.message ?? "unsupported statement"
+          }`,
+        );
+        break;
+      }
       case "error_vs_success":
         parts.push(
-          source.ok
-            ? `failed only on the target (${target.sqlstate ?? "not run"})`
-            : `failed only on the source (${source.sqlstate ?? "not run"})`,
+          failed(target)
+            ? `failed only on the target (${target.error?.sqlstate ?? "not run"})`
+            : `failed only on the source (${source.error?.sqlstate ?? "not run"})`,
         );
         break;
       case "sqlstate":
-        parts.push(`SQLSTATE ${source.sqlstate} on the source, ${target.sqlstate} on the target`);
+        parts.push(
+          `SQLSTATE ${source.error?.sqlstate} on the source, ${target.error?.sqlstate} on the target`,
+        );
         break;
       case "command_tag":
-        parts.push(`command tag "${source.commandTag}" vs "${target.commandTag}"`);
+        parts.push(`command "${commandText(source)}" vs "${commandText(target)}"`);
         break;
       case "row_count":
         parts.push(`${source.rowCount} rows on the source, ${target.rowCount} on the target`);
@@ -299,6 +271,12 @@ function describe(
         break;
       case "values":
         parts.push(note ?? "row values differ");
+        break;
+      case "collation":
+        parts.push(
+          "rows differ only by letter case, accents or trailing spaces of text that one side " +
+            "compares case-insensitively (its collation)",
+        );
         break;
     }
   }

@@ -1,13 +1,14 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
-import type { StatementResult } from "../../proxy/shadow/collector.ts";
+import { parseCommandTag } from "../../proxy/pg/command_tag.ts";
+import { OID } from "../../proxy/pg/result_values.ts";
 import {
   compareRequests,
   compareResults,
   type ComparisonResult,
-  parseCommandTag,
+  sqlstatesMatch,
 } from "../../proxy/shadow/compare.ts";
+import type { NeutralResult } from "../../proxy/shadow/result.ts";
 import { DEFAULT_SHADOW_RULES, parseShadowRules } from "../../proxy/shadow/rules.ts";
-import { OID } from "../../proxy/shadow/values.ts";
 import {
   type Col,
   commandComplete,
@@ -20,7 +21,7 @@ import {
 } from "./fixtures/shadow_wire.ts";
 
 /** One database's answer to a simple query, through the real collector. */
-function answer(sql: string, ...server: Uint8Array[]): StatementResult {
+function answer(sql: string, ...server: Uint8Array[]): NeutralResult {
   const d = new Driver({ rowLimit: 1000 });
   d.client(query(sql));
   d.server(...server, READY);
@@ -157,6 +158,10 @@ Deno.test("both fail with different SQLSTATEs: sqlstate; with the same: a match"
   expect(compareResults(a, b, DEFAULT_SHADOW_RULES), "mismatch", ["sqlstate"]);
   const c = answer(sql, error("23502", 'null value in column "x" violates not-null constraint'));
   expect(compareResults(a, c, DEFAULT_SHADOW_RULES), "match", []);
+  // A class-only SQLSTATE (MySQL reports 23000 for every integrity violation) matches its class.
+  assert(sqlstatesMatch("23000", "23505"));
+  assert(!sqlstatesMatch("23502", "23505"));
+  assert(!sqlstatesMatch("HY000", "23505"));
 });
 
 Deno.test("command tags: verb and count, INSERT's oid ignored", () => {
@@ -243,10 +248,9 @@ Deno.test("compareRequests pairs by position and reports a statement only one si
 });
 
 Deno.test("skipped statements: both skipped match, one skipped is error_vs_success", () => {
-  const skipped: StatementResult = {
+  const skipped: NeutralResult = {
     sql: "SELECT 2",
-    ok: false,
-    skipped: true,
+    kind: "skipped",
     rows: [],
     rowCount: 0,
     digest: "",
@@ -260,15 +264,15 @@ Deno.test("skipped statements: both skipped match, one skipped is error_vs_succe
 });
 
 Deno.test("suspended portal chunks of an unordered query compare by count only", () => {
-  const chunk = (values: string[], ordered: boolean): StatementResult => ({
+  const chunk = (values: string[], ordered: boolean): NeutralResult => ({
     sql: ordered ? "SELECT a FROM t ORDER BY a" : "SELECT a FROM t",
-    ok: true,
-    rows: values.map((v) => [v]),
+    kind: "rows",
+    rows: values.map((v) => [BigInt(v)]),
     rowCount: values.length,
     digest: "",
     ordered,
     suspended: true,
-    columns: [{ name: "a", typeOid: OID.int4, format: 0 }],
+    columns: [{ name: "a", type: "int", nativeType: "int4" }],
   });
   expect(
     compareResults(chunk(["1", "2"], false), chunk(["3", "4"], false), DEFAULT_SHADOW_RULES),

@@ -16,7 +16,8 @@ Deno.test("shadow metrics: names, labels and values in the registry output", asy
   await t.step("every kind is exported at 0 before anything happened", async () => {
     const text = await registry.metrics();
     assert.equal(line(text, "shadow_statements_total"), 0);
-    for (const kind of ["error_vs_success", "sqlstate", "command_tag", "row_count", "columns"]) {
+    const kinds = ["error_vs_success", "sqlstate", "command_tag", "row_count", "columns", "values"];
+    for (const kind of [...kinds, "collation", "translation_gap"]) {
       assert.equal(line(text, `shadow_mismatches_total{kind="${kind}"}`), 0);
     }
     assert.equal(line(text, "shadow_dropped_sessions_total"), 0);

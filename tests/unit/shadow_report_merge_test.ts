@@ -197,6 +197,16 @@ Deno.test("judgement: ready only after seven days of sync shadowing without mism
     assert.deepEqual(recent.judgement.reasons, ["1 mismatch in the last 7 days"]);
   });
 
+  await t.step("a translation gap counts however long ago it was seen", () => {
+    const res = merge([
+      report("p1", { byKind: { translation_gap: 2 } }, [[0, 100, 0, 0], [8 * 24, 100, 2, 0]]),
+    ]);
+    assert.deepEqual(res.judgement.reasons, [
+      "2 statements could not be translated for the other database (translation_gap) since " +
+      "the proxies started: after a cutover they would fail",
+    ]);
+  });
+
   await t.step("no proxies or no statements is not ready", () => {
     assert.deepEqual(merge([]).judgement.reasons, [
       "no proxy is connected, so nothing is known about shadowing",

@@ -1,7 +1,8 @@
 import { deepStrictEqual as assertEquals, notStrictEqual, ok as assert } from "node:assert/strict";
-import { hasTopLevelOrderBy } from "../../proxy/shadow/collector.ts";
 import { int32, message } from "../../proxy/pg/messages.ts";
-import { OID } from "../../proxy/shadow/values.ts";
+import { hasTopLevelOrderBy } from "../../proxy/pg/order_by.ts";
+import { OID } from "../../proxy/pg/result_values.ts";
+import { type NeutralResult, succeeded } from "../../proxy/shadow/result.ts";
 import {
   bind,
   BIND_COMPLETE,
@@ -30,6 +31,10 @@ import {
   SYNC,
 } from "./fixtures/shadow_wire.ts";
 
+const ok = (x: NeutralResult) => succeeded(x);
+const sqlstate = (x: NeutralResult) => x.error?.sqlstate;
+const skipped = (x: NeutralResult) => x.kind === "skipped" || undefined;
+
 function int8(v: bigint): Uint8Array {
   const out = new Uint8Array(8);
   new DataView(out.buffer).setBigInt64(0, v);
@@ -53,12 +58,19 @@ Deno.test("simple query with several statements", () => {
   );
   const r = d.take()!;
   assertEquals(r.length, 3);
-  assertEquals(r.map((x) => [x.sql, x.ok, x.commandTag, x.rowCount, x.ordered]), [
+  assertEquals(r.map((x) => [x.sql, ok(x), x.tag, x.rowCount, x.ordered]), [
     ["SELECT 1 AS one", true, "SELECT 1", 1, false],
     ["INSERT INTO t VALUES (1)", true, "INSERT 0 1", 0, false],
     ["SELECT a FROM t ORDER BY a", true, "SELECT 2", 2, true],
   ]);
-  assertEquals(r[0].columns, [{ name: "one", typeOid: OID.int4, format: 0 }]);
+  assertEquals(r[0].columns, [{ name: "one", type: "int", nativeType: "int4" }]);
+  assertEquals([r[0].kind, r[1].kind, r[1].command, r[1].affectedRows], [
+    "rows",
+    "ok",
+    "INSERT",
+    1,
+  ]);
+  assertEquals(r[0].rows, [[1n]]);
   assertEquals(r[1].columns, undefined);
   assertEquals(r[2].rows, [["1.5"], [null]]);
   assertEquals(d.take(), undefined, "a request is taken once");
@@ -75,12 +87,16 @@ Deno.test("simple query: an error skips the remaining statements", () => {
     READY,
   );
   const r = d.take()!;
-  assertEquals(r.map((x) => [x.sql, x.ok, x.sqlstate, x.skipped]), [
+  assertEquals(r.map((x) => [x.sql, ok(x), sqlstate(x), skipped(x)]), [
     ["SELECT 1", true, undefined, undefined],
     ["SELECT * FROM missing", false, "42P01", undefined],
     ["SELECT 2", false, undefined, true],
   ]);
-  assertEquals(r[1].message, 'relation "missing" does not exist');
+  assertEquals(r[1].error, {
+    sqlstate: "42P01",
+    code: "42P01",
+    message: 'relation "missing" does not exist',
+  });
 });
 
 Deno.test("empty query yields one result with an empty tag", () => {
@@ -89,7 +105,7 @@ Deno.test("empty query yields one result with an empty tag", () => {
   d.server(EMPTY_QUERY, READY);
   const r = d.take()!;
   assertEquals(r.length, 1);
-  assertEquals([r[0].ok, r[0].commandTag, r[0].rowCount], [true, "", 0]);
+  assertEquals([r[0].kind, r[0].command, r[0].tag, r[0].rowCount], ["ok", "", "", 0]);
 });
 
 Deno.test("extended pipeline: an error skips Executes until Sync, each still yields a result", () => {
@@ -116,7 +132,7 @@ Deno.test("extended pipeline: an error skips Executes until Sync, each still yie
     READY,
   );
   const r = d.take()!;
-  assertEquals(r.map((x) => [x.sql, x.ok, x.sqlstate, x.skipped, x.commandTag]), [
+  assertEquals(r.map((x) => [x.sql, ok(x), sqlstate(x), skipped(x), x.tag]), [
     ["INSERT INTO t VALUES ($1)", true, undefined, undefined, "INSERT 0 1"],
     ["INSERT INTO u VALUES ($1)", false, "23505", undefined, undefined],
     ["SELECT 3", false, undefined, true, undefined],
@@ -132,7 +148,7 @@ Deno.test("extended pipeline: an error skips Executes until Sync, each still yie
     READY,
   );
   const next = d.take()!;
-  assertEquals(next.map((x) => [x.sql, x.ok, x.rows]), [["SELECT 4", true, [["4"]]]]);
+  assertEquals(next.map((x) => [x.sql, ok(x), x.rows]), [["SELECT 4", true, [[4n]]]]);
 });
 
 Deno.test("extended: a Parse error stands for the Execute that follows it", () => {
@@ -146,7 +162,7 @@ Deno.test("extended: a Parse error stands for the Execute that follows it", () =
   );
   d.server(error("42P01", "relation does not exist"), READY);
   const r = d.take()!;
-  assertEquals(r.map((x) => [x.sql, x.ok, x.sqlstate, x.skipped]), [
+  assertEquals(r.map((x) => [x.sql, ok(x), sqlstate(x), skipped(x)]), [
     ["SELECT * FROM missing", false, "42P01", undefined],
   ]);
 });
@@ -167,10 +183,10 @@ Deno.test("extended: a describe-only request yields no result; binary results us
   assertEquals(r.length, 1);
   assertEquals(r[0].sql, "SELECT id, name FROM t WHERE id = $1");
   assertEquals(r[0].columns, [
-    { name: "id", typeOid: OID.int8, format: 1 },
-    { name: "name", typeOid: OID.text, format: 1 },
+    { name: "id", type: "int", nativeType: "int8" },
+    { name: "name", type: "text", nativeType: "text" },
   ]);
-  assertEquals(r[0].rows, [["7", "seven"]]);
+  assertEquals(r[0].rows, [[7n, "seven"]]);
 
   // Closing the statement forgets it; a later Execute of a re-parsed name sees the new SQL.
   d.client(close("S", "s1"), parse("s1", "SELECT 2", []), describe("S", "s1"), SYNC);
@@ -191,10 +207,11 @@ Deno.test("COPY in and out: no rows, the tag is kept", () => {
   d.server(copyResponse("H", 2), copyData("1\ta\n"), copyData("2\tb\n"), COPY_DONE);
   d.server(commandComplete("COPY 2"), READY);
   const r = d.take()!;
-  assertEquals(r.map((x) => [x.sql, x.ok, x.commandTag, x.rowCount]), [
+  assertEquals(r.map((x) => [x.sql, ok(x), x.tag, x.rowCount]), [
     ["COPY t FROM STDIN", true, "COPY 1", 0],
     ["COPY t TO STDOUT", true, "COPY 2", 0],
   ]);
+  assertEquals(r.map((x) => [x.command, x.affectedRows]), [["COPY", 1], ["COPY", 2]]);
 });
 
 Deno.test("portal suspended: each Execute yields its chunk", () => {
@@ -219,11 +236,12 @@ Deno.test("portal suspended: each Execute yields its chunk", () => {
     READY,
   );
   const r = d.take()!;
-  assertEquals(r.map((x) => [x.suspended, x.commandTag, x.rows]), [
-    [true, undefined, [["1"], ["2"]]],
-    [undefined, "SELECT 1", [["3"]]],
+  assertEquals(r.map((x) => [x.suspended, x.tag, x.rows]), [
+    [true, undefined, [[1n], [2n]]],
+    [undefined, "SELECT 1", [[3n]]],
   ]);
-  assertEquals(r[1].columns, [{ name: "a", typeOid: OID.int4, format: 0 }]);
+  assertEquals(r[0].command, undefined, "a suspended portal has not completed");
+  assertEquals(r[1].columns, [{ name: "a", type: "int", nativeType: "int4" }]);
 });
 
 Deno.test("row limit: rows past it are only digested, order-independently", () => {
@@ -236,7 +254,7 @@ Deno.test("row limit: rows past it are only digested, order-independently", () =
     return d.take()![0];
   };
   const a = run(["1", "2", "3", "4", "5"]);
-  assertEquals(a.rows, [["1", "1"], ["2", "2"]]);
+  assertEquals(a.rows, [[1n, "1"], [2n, "2"]]);
   assertEquals(a.rowCount, 5);
   assertEquals(run(["5", "4", "3", "2", "1"]).digest, a.digest);
   notStrictEqual(run(["1", "2", "3", "4", "6"]).digest, a.digest);
@@ -280,7 +298,7 @@ Deno.test("function call: one result per FunctionCall", () => {
   d.server(message("V", int32(1), new Uint8Array([0x31])), READY);
   d.client(fn(1));
   d.server(error("42883", "function does not exist"), READY);
-  assertEquals(d.take()!.map((x) => [x.ok, x.commandTag, x.sqlstate]), [
+  assertEquals(d.take()!.map((x) => [ok(x), x.tag, sqlstate(x)]), [
     [true, "", undefined],
     [false, undefined, "42883"],
   ]);

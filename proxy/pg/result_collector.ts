@@ -1,5 +1,6 @@
 /**
- * Turns one database's backend message stream into per-statement results.
+ * Decodes one PostgreSQL (or CockroachDB) backend message stream into
+ * neutral per-statement results for the shadow comparison.
  *
  * In shadow mode the same client bytes go to both databases, so both backend
  * streams answer the same requests in the same order. One collector per
@@ -9,64 +10,45 @@
  * by position: every Execute, and every statement of a simple query, yields
  * exactly one result, skipped ones included.
  *
- * Runs on the hot path of every shadowed statement: rows past the row limit
- * are only hashed, and canonical text values are hashed from their bytes.
+ * Runs on the hot path of every shadowed statement: each value is decoded
+ * once, rows past the row limit are only hashed, and renderings that already
+ * are their value key (integers, text) are hashed from their bytes.
  *
  * @module
  */
 
-import { decodeFields, decodeText, readCString, readInt16, readInt32 } from "../pg/messages.ts";
-import { splitStatements } from "../pg/sql_session_commands.ts";
-import { isIdentityText, normaliseValue } from "./values.ts";
+import { RowDigest } from "../shadow/digest.ts";
+import {
+  type NeutralColumn,
+  type NeutralResult,
+  type NeutralValue,
+  notRun,
+} from "../shadow/result.ts";
+import { decodeFields, decodeText, readCString, readInt16, readInt32 } from "./messages.ts";
+import { completed } from "./command_tag.ts";
+import { hasTopLevelOrderBy } from "./order_by.ts";
+import { decodeValue, isKeyText, neutralColumn } from "./result_values.ts";
+import { splitStatements } from "./sql_session_commands.ts";
 
-/** One result column. */
-export interface ResultColumn {
-  /** Column name as the database reported it. */
-  name: string;
-  /** Type OID. */
-  typeOid: number;
-  /** Wire format of its values: 0 text, 1 binary. */
-  format: number;
-}
-
-/** The outcome of one statement on one database. */
-export interface StatementResult {
-  /** The statement's SQL text ("" if unknown). */
-  sql: string;
-  /** The statement succeeded. */
-  ok: boolean;
-  /** SQLSTATE when it failed. */
-  sqlstate?: string;
-  /** Error message when it failed. */
-  message?: string;
-  /** CommandComplete tag; "" for EmptyQueryResponse; absent for a suspended portal. */
-  commandTag?: string;
-  /** Result columns, when it returned rows. */
-  columns?: ResultColumn[];
-  /** The first `rowLimit` rows, normalised. */
-  rows: (string | null)[][];
-  /** All DataRows seen. */
-  rowCount: number;
-  /** Order-independent digest of all normalised rows, as hex. */
-  digest: string;
-  /** The SQL has a top-level ORDER BY: rows compare in order. */
-  ordered: boolean;
-  /** The portal was suspended (Execute row limit reached); rows are one chunk of the result. */
-  suspended?: boolean;
-  /** Not executed because an earlier statement of the request failed. */
-  skipped?: boolean;
+/** A RowDescription: the neutral columns, and what decoding their values needs. */
+interface Description {
+  columns: NeutralColumn[];
+  oids: number[];
+  /** Result formats as RowDescription or Bind gave them (see {@linkcode formatAt}). */
+  formats: number[];
 }
 
 interface StatementInfo {
   sql: string;
   ordered: boolean;
-  columns: ResultColumn[] | undefined;
+  description: Description | undefined;
 }
 
 interface PortalInfo {
   stmt: StatementInfo | undefined;
+  /** Result formats of the Bind. */
   formats: number[];
-  columns: ResultColumn[] | undefined;
+  description: Description | undefined;
 }
 
 const QUERY = 0;
@@ -88,53 +70,32 @@ interface Op {
 }
 
 const MAX_PREPARED = 10_000;
-const UNKNOWN_STATEMENT: StatementInfo = { sql: "", ordered: false, columns: undefined };
+const UNKNOWN_STATEMENT: StatementInfo = { sql: "", ordered: false, description: undefined };
 
 const CH = (c: string): number => c.charCodeAt(0);
 
-/** Streaming two-lane hash of rows; module state so hashing allocates nothing. */
-let h1 = 0;
-let h2 = 0;
-
-function hashReset(): void {
-  h1 = 0x811c9dc5;
-  h2 = 0x9747b28c;
-}
-
-function hashUnit(c: number): void {
-  h1 = Math.imul(h1 ^ c, 0x01000193);
-  h2 = Math.imul(h2 ^ c, 0x5bd1e995);
-  h2 ^= h2 >>> 15;
-}
-
-function hashString(s: string): void {
-  for (let i = 0; i < s.length; i++) hashUnit(s.charCodeAt(i));
-  hashUnit(0x1_0000);
-}
-
-/** Hashes bytes as the string they encode, without decoding ASCII; false when not ASCII. */
-function hashAscii(body: Uint8Array, from: number, to: number): boolean {
-  for (let i = from; i < to; i++) if (body[i] >= 0x80) return false;
-  for (let i = from; i < to; i++) hashUnit(body[i]);
-  hashUnit(0x1_0000);
-  return true;
-}
-
-function hex32(n: number): string {
-  return (n >>> 0).toString(16).padStart(8, "0");
-}
-
 class Building {
-  readonly result: StatementResult;
-  sumLo = 0;
-  sumHi = 0;
-  constructor(sql: string, ordered: boolean, columns: ResultColumn[] | undefined) {
-    this.result = { sql, ok: true, rows: [], rowCount: 0, digest: "", ordered };
-    if (columns) this.result.columns = columns;
+  readonly result: NeutralResult;
+  readonly digest = new RowDigest();
+  readonly oids: number[] | undefined;
+  readonly formats: number[];
+  constructor(
+    sql: string,
+    ordered: boolean,
+    description: Description | undefined,
+    formats?: number[],
+  ) {
+    this.result = { sql, kind: "ok", rows: [], rowCount: 0, digest: "", ordered };
+    if (description) {
+      this.result.columns = description.columns;
+      this.result.kind = "rows";
+    }
+    this.oids = description?.oids;
+    this.formats = formats ?? description?.formats ?? [];
   }
 }
 
-/** Collects the per-statement results of one database's answers. */
+/** Collects the per-statement neutral results of one database's answers. */
 export class ResultCollector {
   /** Client message types the collector needs to see. */
   static readonly FRONTEND_TYPES: string = "QPBDECSF";
@@ -147,7 +108,7 @@ export class ResultCollector {
   #ops: Op[] = [];
   #head = 0;
   #cur: Building | undefined;
-  #results: StatementResult[] = [];
+  #results: NeutralResult[] = [];
   #completed = 0;
   #hasCompleted = false;
 
@@ -167,7 +128,11 @@ export class ResultCollector {
       case 0x50: { // P
         const [name, at] = readCString(body, 0);
         const sql = readCString(body, at)[0];
-        const info: StatementInfo = { sql, ordered: hasTopLevelOrderBy(sql), columns: undefined };
+        const info: StatementInfo = {
+          sql,
+          ordered: hasTopLevelOrderBy(sql),
+          description: undefined,
+        };
         remember(this.#statements, name, info);
         this.#push(PARSE, info);
         return;
@@ -178,7 +143,7 @@ export class ResultCollector {
         const portal: PortalInfo = {
           stmt: this.#statements.get(stmtName),
           formats: bindResultFormats(body, next),
-          columns: undefined,
+          description: undefined,
         };
         remember(this.#portals, portalName, portal);
         this.#push(BIND, portal.stmt, portal);
@@ -227,15 +192,15 @@ export class ResultCollector {
         if (op.kind === QUERY || op.kind === EXECUTE) this.#row(this.#begin(op), body);
         return;
       case 0x54: { // T
-        const columns = rowDescription(body);
+        const description = rowDescription(body);
         if (op.kind === DESCRIBE_S) {
-          if (op.stmt) op.stmt.columns = columns;
+          if (op.stmt) op.stmt.description = description;
           this.#pop();
         } else if (op.kind === DESCRIBE_P) {
-          if (op.portal) op.portal.columns = columns;
+          if (op.portal) op.portal.description = description;
           this.#pop();
         } else if (op.kind === QUERY) {
-          this.#cur = this.#building(op, columns);
+          this.#cur = this.#building(op, description);
         }
         return;
       }
@@ -246,9 +211,9 @@ export class ResultCollector {
         if (op.kind !== QUERY && op.kind !== EXECUTE && op.kind !== FUNC) return;
         {
           const r = this.#finish(this.#begin(op));
-          if (type === 0x43) r.commandTag = decodeText(body);
+          if (type === 0x43) completed(r, decodeText(body));
           else if (type === 0x73) r.suspended = true;
-          else r.commandTag = "";
+          else completed(r, "");
           if (op.kind === QUERY) op.index++;
           else this.#pop();
         }
@@ -276,7 +241,7 @@ export class ResultCollector {
    * Results of the requests completed by ReadyForQuery since the last call, in
    * statement order; `undefined` when no ReadyForQuery arrived since then.
    */
-  takeRequest(): StatementResult[] | undefined {
+  takeRequest(): NeutralResult[] | undefined {
     if (!this.#hasCompleted) return undefined;
     this.#hasCompleted = false;
     const out = this.#results.splice(0, this.#completed);
@@ -312,29 +277,30 @@ export class ResultCollector {
     }
   }
 
-  #building(op: Op, columns: ResultColumn[] | undefined): Building {
+  #building(op: Op, description: Description | undefined, formats?: number[]): Building {
     if (op.kind === QUERY) {
       const sql = op.statements?.[op.index] ?? "";
-      return new Building(sql, hasTopLevelOrderBy(sql), columns);
+      return new Building(sql, hasTopLevelOrderBy(sql), description);
     }
     const stmt = op.stmt ?? UNKNOWN_STATEMENT;
-    return new Building(stmt.sql, stmt.ordered, columns);
+    return new Building(stmt.sql, stmt.ordered, description, formats);
   }
 
   #begin(op: Op): Building {
     if (this.#cur) return this.#cur;
-    let columns: ResultColumn[] | undefined;
     if (op.kind === EXECUTE && op.portal) {
       const p = op.portal;
-      columns = p.columns ?? withFormats(p.stmt?.columns, p.formats);
-    }
-    this.#cur = this.#building(op, columns);
+      // Describe of the portal reports the formats too; otherwise they are the Bind's.
+      this.#cur = p.description
+        ? this.#building(op, p.description)
+        : this.#building(op, p.stmt?.description, p.formats);
+    } else this.#cur = this.#building(op, undefined);
     return this.#cur;
   }
 
-  #finish(b: Building): StatementResult {
+  #finish(b: Building): NeutralResult {
     const r = b.result;
-    r.digest = hex32(b.sumHi) + hex32(b.sumLo);
+    r.digest = b.digest.hex();
     this.#results.push(r);
     this.#cur = undefined;
     return r;
@@ -344,33 +310,33 @@ export class ResultCollector {
     const r = b.result;
     const n = readInt16(body, 0);
     const keep = r.rows.length < this.#rowLimit;
-    const row: (string | null)[] | undefined = keep ? new Array(n) : undefined;
-    const columns = r.columns;
-    hashReset();
+    const row: NeutralValue[] | undefined = keep ? new Array(n) : undefined;
+    const { oids, formats, digest } = b;
+    digest.beginRow();
     let at = 2;
     for (let i = 0; i < n; i++) {
       const len = readInt32(body, at);
       at += 4;
       if (len < 0) {
-        hashUnit(0x1_0001);
+        digest.value(null);
         if (row) row[i] = null;
         continue;
       }
-      const col = columns?.[i];
-      const oid = col ? col.typeOid : 0;
-      const format = col ? col.format : 0;
-      if (!row && isIdentityText(oid, format) && hashAscii(body, at, at + len)) {
-        at += len;
-        continue;
+      const oid = oids?.[i] ?? 0;
+      const format = formatAt(formats, i);
+      const end = at + len;
+      if (isKeyText(oid, format) && digest.asciiKey(body, at, end)) {
+        if (row) row[i] = decodeValue(oid, format, body.subarray(at, end));
+      } else {
+        const v = decodeValue(oid, format, body.subarray(at, end));
+        digest.value(v);
+        if (row) row[i] = v;
       }
-      const v = normaliseValue(oid, format, body.subarray(at, at + len)) as string;
-      at += len;
-      hashString(v);
-      if (row) row[i] = v;
+      at = end;
     }
-    b.sumLo = (b.sumLo + h1) | 0;
-    b.sumHi = (b.sumHi + h2) | 0;
+    digest.endRow();
     r.rowCount++;
+    if (r.kind === "ok") r.kind = "rows";
     if (row) r.rows.push(row);
   }
 
@@ -378,13 +344,16 @@ export class ResultCollector {
     const fields = decodeFields(body);
     const b = this.#begin(op);
     const r = this.#finish(b);
-    r.ok = false;
-    r.sqlstate = fields.get("C");
-    r.message = fields.get("M");
+    r.kind = "error";
+    delete r.columns;
+    const sqlstate = fields.get("C");
+    r.error = { sqlstate, code: sqlstate, message: fields.get("M") };
     if (op.kind === QUERY) {
       const statements = op.statements ?? [];
       for (let i = op.index + 1; i < statements.length; i++) {
-        this.#results.push(skipped(statements[i], hasTopLevelOrderBy(statements[i])));
+        this.#results.push(
+          notRun("skipped", statements[i], hasTopLevelOrderBy(statements[i])),
+        );
       }
       op.index = statements.length;
       return;
@@ -399,16 +368,12 @@ export class ResultCollector {
       if (next.kind === EXECUTE) {
         if (consumedExecute) {
           const stmt = next.stmt ?? UNKNOWN_STATEMENT;
-          this.#results.push(skipped(stmt.sql, stmt.ordered));
+          this.#results.push(notRun("skipped", stmt.sql, stmt.ordered));
         } else consumedExecute = true;
       }
       this.#pop();
     }
   }
-}
-
-function skipped(sql: string, ordered: boolean): StatementResult {
-  return { sql, ok: false, skipped: true, rows: [], rowCount: 0, digest: "", ordered };
 }
 
 function remember<V>(map: Map<string, V>, key: string, value: V): void {
@@ -434,75 +399,27 @@ function bindResultFormats(body: Uint8Array, at: number): number[] {
   return formats;
 }
 
-function withFormats(
-  columns: ResultColumn[] | undefined,
-  formats: number[],
-): ResultColumn[] | undefined {
-  if (!columns) return undefined;
-  return columns.map((c, i) => ({
-    name: c.name,
-    typeOid: c.typeOid,
-    format: formats.length === 0 ? 0 : formats.length === 1 ? formats[0] : formats[i] ?? 0,
-  }));
+/** The format of column `i` given a Bind's result format list (none: text, one: all). */
+function formatAt(formats: number[], i: number): number {
+  return formats.length === 0 ? 0 : formats.length === 1 ? formats[0] : formats[i] ?? 0;
 }
 
-function rowDescription(body: Uint8Array): ResultColumn[] {
+function rowDescription(body: Uint8Array): Description {
   const n = readInt16(body, 0);
-  const out = new Array<ResultColumn>(n);
+  const columns = new Array<NeutralColumn>(n);
+  const oids = new Array<number>(n);
+  const formats = new Array<number>(n);
   let at = 2;
   for (let i = 0; i < n; i++) {
     const [name, next] = readCString(body, at);
     at = next + 6;
     const typeOid = readInt32(body, at) >>> 0;
+    const typmod = readInt32(body, at + 6);
     at += 4 + 2 + 4;
-    const format = readInt16(body, at);
+    formats[i] = readInt16(body, at);
     at += 2;
-    out[i] = { name, typeOid, format };
+    oids[i] = typeOid;
+    columns[i] = neutralColumn(name, typeOid, typmod);
   }
-  return out;
-}
-
-/**
- * True when the statement has an ORDER BY outside parentheses, quotes and
- * comments, i.e. one that orders the statement's own result.
- */
-export function hasTopLevelOrderBy(sql: string): boolean {
-  const n = sql.length;
-  let depth = 0;
-  let i = 0;
-  while (i < n) {
-    const c = sql.charCodeAt(i);
-    if (c === 0x27 || c === 0x22) { // ' or "
-      const end = sql.indexOf(sql[i], i + 1);
-      i = end < 0 ? n : end + 1;
-    } else if (c === 0x2d && sql.charCodeAt(i + 1) === 0x2d) {
-      const end = sql.indexOf("\n", i);
-      i = end < 0 ? n : end + 1;
-    } else if (c === 0x2f && sql.charCodeAt(i + 1) === 0x2a) {
-      const end = sql.indexOf("*/", i + 2);
-      i = end < 0 ? n : end + 2;
-    } else if (c === 0x24) { // $
-      const m = /^\$([A-Za-z_][A-Za-z0-9_]*)?\$/.exec(sql.slice(i, i + 64));
-      if (m) {
-        const end = sql.indexOf(m[0], i + m[0].length);
-        i = end < 0 ? n : end + m[0].length;
-      } else i++;
-    } else if (c === 0x28) {
-      depth++;
-      i++;
-    } else if (c === 0x29) {
-      depth--;
-      i++;
-    } else if (depth === 0 && (c === 0x6f || c === 0x4f) && isOrderBy(sql, i)) {
-      return true;
-    } else i++;
-  }
-  return false;
-}
-
-const ORDER_BY = /^order\s+by\b/i;
-
-function isOrderBy(sql: string, i: number): boolean {
-  if (i > 0 && /[A-Za-z0-9_$]/.test(sql[i - 1])) return false;
-  return ORDER_BY.test(sql.slice(i, i + 32));
+  return { columns, oids, formats };
 }

@@ -10,8 +10,8 @@
  * @module
  */
 
-import { message, readyForQuery } from "../pg/messages.ts";
-import type { ShadowLink } from "./link.ts";
+import { message, readyForQuery } from "./messages.ts";
+import type { ShadowLink } from "./shadow_link.ts";
 
 /** What the held answers need from their session. */
 export interface AnswerSink {

@@ -1,0 +1,190 @@
+/**
+ * The shadow side of one PostgreSQL client session: a connection to the
+ * database that is not the source of truth, fed the same client bytes. Both
+ * databases' answers are decoded into neutral results (`result_collector.ts`)
+ * and handed, request by request, to the wire-neutral pairing
+ * (`../shadow/pairing.ts`), which compares and records them.
+ *
+ * Client bytes reach it when `../shadow/forwarding.ts` says: at once in
+ * `async` (bounded; a shadow that falls behind is dropped for the session),
+ * and in `sync` and `strict-sync` only once the source of truth answered the
+ * request, while the session waits for {@linkcode ShadowLink.takeVerdict}
+ * before it answers the client.
+ *
+ * @module
+ */
+
+import type { Duplex } from "node:stream";
+import type { ConnectionSpec } from "../../shared/connstring.ts";
+import type { DatabaseSide } from "../../shared/control.ts";
+import { errorMessage } from "../../shared/errors.ts";
+import type { Logger } from "../../shared/log.ts";
+import { ShadowForwarder } from "../shadow/forwarding.ts";
+import { type RequestVerdict, type ShadowContext, ShadowPairing } from "../shadow/pairing.ts";
+import { FrameScanner, typeSet } from "./framing.ts";
+import { decodeFields, TERMINATE } from "./messages.ts";
+import { openReplayedBackend } from "./replay.ts";
+import { ResultCollector } from "./result_collector.ts";
+import type { SessionState } from "./session_state.ts";
+
+/**
+ * What the session needs to know about one request once both databases
+ * answered it; in `strict-sync`, the ErrorResponse body the shadow returned
+ * for a request the source of truth completed without error.
+ */
+export type ShadowVerdict = RequestVerdict<Uint8Array>;
+
+const CHAR_Z = 0x5a, CHAR_E = 0x45, CHAR_Q = 0x51, CHAR_S = 0x53, CHAR_F = 0x46;
+
+const SHADOW_WATCHED = typeSet(ResultCollector.BACKEND_TYPES + "EZ");
+
+/** See the module documentation. */
+export class ShadowLink {
+  /** The database this link shadows to. */
+  readonly side: DatabaseSide;
+  readonly #ctx: ShadowContext;
+  readonly #log: Logger;
+  readonly #sot: ResultCollector;
+  readonly #shadow: ResultCollector;
+  readonly #pairing: ShadowPairing<Uint8Array>;
+  readonly #sentAt: number[] = [];
+  readonly #forwarder: ShadowForwarder;
+  #socket: Duplex | undefined;
+  #firstError: Uint8Array | undefined;
+  #stopped = false;
+  #scanner: FrameScanner;
+  /** Called after each request the shadow completed, and when the link stops. */
+  onProgress: () => void = () => {};
+
+  /**
+   * @param side the database shadowed to
+   * @param ctx the proxy's shadow settings
+   * @param log the session's logger
+   */
+  constructor(side: DatabaseSide, ctx: ShadowContext, log: Logger) {
+    this.side = side;
+    this.#ctx = ctx;
+    this.#log = log.child({ shadow: side });
+    this.#sot = new ResultCollector({ rowLimit: ctx.rowLimit });
+    this.#shadow = new ResultCollector({ rowLimit: ctx.rowLimit });
+    this.#pairing = new ShadowPairing(side, ctx);
+    this.#forwarder = new ShadowForwarder(ctx, (reason) => this.stop(reason));
+    this.#scanner = new FrameScanner(SHADOW_WATCHED, undefined, 1 << 30, (type, body) => {
+      this.#onShadowMessage(type, body);
+    });
+  }
+
+  /** Whether the link still shadows. */
+  get active(): boolean {
+    return !this.#stopped;
+  }
+
+  /**
+   * Connects to `spec` with its configured credentials and replays `state`.
+   * Client bytes sent meanwhile are kept (bounded) and sent once connected.
+   */
+  async open(spec: ConnectionSpec, state: SessionState): Promise<void> {
+    try {
+      const { socket } = await openReplayedBackend(spec, state, `${this.side} database (shadow)`);
+      if (this.#stopped) {
+        socket.destroy();
+        return;
+      }
+      this.#socket = socket;
+      socket.on("error", () => {});
+      socket.on("close", () => this.stop("the shadow database closed the connection"));
+      socket.on("data", (chunk: Uint8Array) => this.#onShadowData(chunk));
+      socket.resume();
+      this.#forwarder.connected(socket);
+    } catch (err) {
+      this.#ctx.metrics.error(this.side, "08006");
+      this.stop(`cannot open the shadow connection: ${errorMessage(err)}`);
+      throw err;
+    }
+  }
+
+  /** A whole frontend message the client sent (collector and timing). */
+  frontMessage(type: number, body: Uint8Array): void {
+    if (this.#stopped) return;
+    this.#sot.onFrontend(type, body);
+    this.#shadow.onFrontend(type, body);
+    if (type === CHAR_Q || type === CHAR_S || type === CHAR_F) this.#sentAt.push(performance.now());
+  }
+
+  /** A whole backend message from the source of truth. */
+  sotMessage(type: number, body: Uint8Array): void {
+    if (this.#stopped) return;
+    this.#sot.onBackend(type, body);
+    if (type !== CHAR_Z) return;
+    const paired = this.#pairing.sourceOfTruthRequest(this.#sot.takeRequest() ?? []);
+    if (paired && this.#ctx.mode !== "async") this.#forwarder.answered();
+  }
+
+  /** The next source-of-truth answer is to a request the proxy made itself; do not pair it. */
+  skipNextSourceOfTruthRequest(): void {
+    this.#pairing.skipNextSourceOfTruthRequest();
+  }
+
+  /**
+   * Client bytes, after they went to the source of truth.
+   *
+   * @param requestStarts offsets in `chunk` where a new request begins
+   */
+  send(chunk: Uint8Array, requestStarts: readonly number[]): void {
+    if (!this.#stopped) this.#forwarder.send(chunk, requestStarts);
+  }
+
+  /** The verdict on the oldest request both databases answered, if any. */
+  takeVerdict(): ShadowVerdict | undefined {
+    return this.#pairing.takeVerdict();
+  }
+
+  #onShadowData(chunk: Uint8Array): void {
+    try {
+      this.#scanner.scan(chunk);
+    } catch (err) {
+      this.stop(`the shadow database sent a malformed message: ${errorMessage(err)}`);
+    }
+  }
+
+  #onShadowMessage(type: number, body: Uint8Array): void {
+    this.#shadow.onBackend(type, body);
+    if (type === CHAR_E) {
+      this.#firstError ??= body.slice();
+      const sqlstate = decodeFields(body).get("C") ?? "";
+      this.#ctx.metrics.error(this.side, sqlstate);
+      return;
+    }
+    if (type !== CHAR_Z) return;
+    const sentAt = this.#sentAt.shift();
+    if (sentAt !== undefined) {
+      this.#ctx.metrics.observeDuration(this.side, (performance.now() - sentAt) / 1000);
+    }
+    const failure = this.#firstError;
+    this.#firstError = undefined;
+    this.#pairing.shadowRequest(this.#shadow.takeRequest() ?? [], failure);
+    this.onProgress();
+  }
+
+  /**
+   * Ends the link at a request boundary without losing what was sent: the
+   * shadow database still executes everything already written to it.
+   */
+  finish(): void {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    this.#socket?.removeAllListeners("close");
+    this.#socket?.end(TERMINATE);
+    this.onProgress();
+  }
+
+  /** Stops shadowing for this session; logs `reason` once. */
+  stop(reason?: string): void {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    if (reason) this.#log.warn("shadowing stopped for this session", { reason });
+    this.#forwarder.discard();
+    this.#socket?.destroy();
+    this.onProgress();
+  }
+}
