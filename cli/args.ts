@@ -12,6 +12,7 @@
 
 import { parseArgs } from "node:util";
 import { SHADOW_REPORT_MAX_LIMIT } from "../shared/api.ts";
+import type { DatabaseSide } from "../shared/control.ts";
 import { LmsError } from "../shared/errors.ts";
 import { EXIT_CODES_HELP } from "./exit_codes.ts";
 
@@ -39,6 +40,8 @@ export interface GlobalOptions {
   tlsClientCert?: TlsFileOption;
   /** Private key of the client certificate. */
   tlsClientKey?: TlsFileOption;
+  /** The orchestrator's `LMS_API_TOKEN`, sent as a bearer token. */
+  apiToken?: string;
   /** Output format. */
   output: OutputFormat;
 }
@@ -52,10 +55,13 @@ export type Command =
     drainTimeoutMs: number;
     cancelAfterMs?: number;
     wait: boolean;
+    /** The database to switch to; absent: the one that is not the source of truth now. */
+    to?: DatabaseSide;
+    force: boolean;
   }
-  | { name: "cutover consistent commit"; requireCaughtUp: boolean }
+  | { name: "cutover consistent commit"; to?: DatabaseSide; skipReplicationCheck: boolean }
   | { name: "cutover consistent abort" }
-  | { name: "cutover immediate" }
+  | { name: "cutover immediate"; to?: DatabaseSide; force: boolean }
   | { name: "shadow report"; limit: number; failOnMismatch: boolean }
   | { name: "status" };
 
@@ -110,9 +116,21 @@ const GLOBAL_FLAGS: FlagHelp[] = [
     text: "Private key of the client certificate",
     env: "CLI_TLS_CLIENT_KEY",
   },
+  {
+    flag: "--api-token <token>",
+    text: "The orchestrator's LMS_API_TOKEN; needed for changes unless the orchestrator uses " +
+      "mTLS (prefer the variable: flags show in the process list)",
+    env: "CLI_API_TOKEN",
+  },
   { flag: "--output table|json", text: "Output format (default: table)" },
   { flag: "-h, --help", text: "Show help for this command" },
 ];
+
+const TO_FLAG: FlagHelp = {
+  flag: "--to source|target",
+  text: "The database to switch to; refused if it already is the source of truth, so a " +
+    "retry never switches back (default: the one that is not the source of truth now)",
+};
 
 const TREE: Node = {
   summary: "Inspect the LMS fleet and perform cutover",
@@ -148,23 +166,34 @@ const TREE: Node = {
                 "proxy is drained and replication has caught up, or the drain timeout is\n" +
                 "reached. The fleet stays paused until `cutover consistent commit` or `abort`.",
               flags: [
+                TO_FLAG,
                 {
                   flag: "--drain-timeout <duration>",
                   text: "How long to wait for open transactions to finish, e.g. 30s, 2m " +
-                    "(default: 30s)",
+                    "(default: 30s); the wait ends then",
                 },
                 {
                   flag: "--cancel-after <duration>",
                   text: "Cancel, then terminate, transactions still open after this long",
                 },
                 { flag: "--no-wait", text: "Return as soon as the cutover has begun" },
+                {
+                  flag: "--force",
+                  text: "Begin although a proxy shadows in sync or strict-sync, which the " +
+                    "product docs warn against (recorded as an event)",
+                },
               ],
             },
             commit: {
               summary: "Switch the source of truth and resume traffic on it",
-              flags: [{
-                flag: "--require-caught-up",
-                text: "Refuse unless replication to the target has caught up",
+              description:
+                "Refused unless the replication marker written on the source of truth once the\n" +
+                "fleet drained has been seen on the other database: your replication must carry\n" +
+                "the table _molt_lms.marker.",
+              flags: [TO_FLAG, {
+                flag: "--skip-replication-check",
+                text: "Commit although the marker was not seen on the new source of truth " +
+                  "(recorded as an event); only after verifying it yourself",
               }],
             },
             abort: {
@@ -179,7 +208,12 @@ const TREE: Node = {
           summary: "Switch the source of truth at once, without a pause",
           description:
             "Persists the new source of truth and broadcasts it; each session moves at its\n" +
-            "next transaction boundary. Use with shadowMode sync or strict-sync.",
+            "next transaction boundary. Refused unless every proxy shadows in sync or\n" +
+            "strict-sync (the product docs' requirement).",
+          flags: [TO_FLAG, {
+            flag: "--force",
+            text: "Switch although a proxy shadows in none or async (recorded as an event)",
+          }],
         },
       },
     },
@@ -219,13 +253,16 @@ const PARSE_OPTIONS = {
   "tls-ca-cert": { type: "string" },
   "tls-client-cert": { type: "string" },
   "tls-client-key": { type: "string" },
+  "api-token": { type: "string" },
   output: { type: "string" },
   help: { type: "boolean", short: "h" },
   redact: { type: "boolean" },
   "drain-timeout": { type: "string" },
   "cancel-after": { type: "string" },
   "no-wait": { type: "boolean" },
-  "require-caught-up": { type: "boolean" },
+  to: { type: "string" },
+  force: { type: "boolean" },
+  "skip-replication-check": { type: "boolean" },
   limit: { type: "string" },
   "fail-on-mismatch": { type: "boolean" },
 } as const;
@@ -235,6 +272,7 @@ const GLOBAL_FLAG_NAMES = new Set([
   "tls-ca-cert",
   "tls-client-cert",
   "tls-client-key",
+  "api-token",
   "output",
   "help",
 ]);
@@ -242,10 +280,10 @@ const GLOBAL_FLAG_NAMES = new Set([
 const COMMAND_FLAGS: Record<CommandName, string[]> = {
   "initialize": [],
   "connections list": ["redact"],
-  "cutover consistent begin": ["drain-timeout", "cancel-after", "no-wait"],
-  "cutover consistent commit": ["require-caught-up"],
+  "cutover consistent begin": ["drain-timeout", "cancel-after", "no-wait", "to", "force"],
+  "cutover consistent commit": ["to", "skip-replication-check"],
   "cutover consistent abort": [],
-  "cutover immediate": [],
+  "cutover immediate": ["to", "force"],
   "shadow report": ["limit", "fail-on-mismatch"],
   "status": [],
 };
@@ -411,7 +449,8 @@ function resolveUrl(flagValue: string | undefined, env: EnvReader, path: string[
     throw new LmsError(
       "CLI_USAGE",
       `${source} must not contain a user name or password`,
-      "the orchestrator authenticates the CLI by client certificate (--tls-client-cert)",
+      "the orchestrator authenticates the CLI by client certificate (--tls-client-cert) or " +
+        "by API token (--api-token or CLI_API_TOKEN)",
     );
   }
   return url;
@@ -453,6 +492,7 @@ function resolveGlobals(
         "CLI_TLS_CLIENT_KEY)",
     );
   }
+  const apiToken = resolveToken(str("api-token"), env);
   const anyTls = tlsCaCert ?? tlsClientCert;
   if (anyTls && orchestratorUrl.protocol === "http:") {
     // Certificates with a plain-http URL mean the operator expects TLS; sending in clear
@@ -463,7 +503,25 @@ function resolveGlobals(
       "use an https:// URL, or drop the TLS flags and CLI_TLS_* variables",
     );
   }
-  return { orchestratorUrl, tlsCaCert, tlsClientCert, tlsClientKey, output };
+  return { orchestratorUrl, tlsCaCert, tlsClientCert, tlsClientKey, apiToken, output };
+}
+
+function resolveToken(flagValue: string | undefined, env: EnvReader): string | undefined {
+  if (flagValue !== undefined) {
+    if (flagValue.trim() === "") throw usage("--api-token is empty", []);
+    return flagValue.trim();
+  }
+  return env("CLI_API_TOKEN")?.trim() || undefined;
+}
+
+function parseTo(value: string | boolean | undefined): DatabaseSide | undefined {
+  if (value === undefined) return undefined;
+  if (value === "source" || value === "target") return value;
+  throw new LmsError(
+    "CLI_USAGE",
+    `--to must be source or target, got "${String(value).slice(0, 20)}"`,
+    "name the database the cutover switches to, e.g. --to target",
+  );
 }
 
 function buildCommand(
@@ -486,7 +544,14 @@ function buildCommand(
           "give how long to wait for open transactions, e.g. 30s",
         );
       }
-      const command: Command = { name, drainTimeoutMs, wait: values["no-wait"] !== true };
+      const command: Command = {
+        name,
+        drainTimeoutMs,
+        wait: values["no-wait"] !== true,
+        force: values["force"] === true,
+      };
+      const to = parseTo(values["to"]);
+      if (to !== undefined) command.to = to;
       if (cancel !== undefined) {
         command.cancelAfterMs = parseDuration(cancel, "--cancel-after");
         if (command.cancelAfterMs <= 0) {
@@ -499,8 +564,21 @@ function buildCommand(
       }
       return command;
     }
-    case "cutover consistent commit":
-      return { name, requireCaughtUp: values["require-caught-up"] === true };
+    case "cutover consistent commit": {
+      const command: Command = {
+        name,
+        skipReplicationCheck: values["skip-replication-check"] === true,
+      };
+      const to = parseTo(values["to"]);
+      if (to !== undefined) command.to = to;
+      return command;
+    }
+    case "cutover immediate": {
+      const command: Command = { name, force: values["force"] === true };
+      const to = parseTo(values["to"]);
+      if (to !== undefined) command.to = to;
+      return command;
+    }
     case "shadow report": {
       const limit = values["limit"] as string | undefined;
       return {

@@ -260,10 +260,13 @@ export async function createApiClient(options: GlobalOptions): Promise<ApiClient
     // Keep a path prefix of the URL (an ingress may mount the orchestrator under one).
     const url = new URL(base.pathname.replace(/\/+$/, "") + path, base.origin);
     try {
+      const headers: Record<string, string> = {};
+      if (body !== undefined) headers["content-type"] = "application/json";
+      if (options.apiToken !== undefined) headers.authorization = `Bearer ${options.apiToken}`;
       const res = await fetch(url, {
         method,
         client,
-        headers: body === undefined ? {} : { "content-type": "application/json" },
+        headers,
         body: body === undefined ? undefined : JSON.stringify(body),
         signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
       });

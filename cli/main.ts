@@ -41,7 +41,7 @@ function dispatch(
     case "cutover consistent abort":
       return runCutoverConsistent(client, command, options, io);
     case "cutover immediate":
-      return runCutoverImmediate(client, options, io);
+      return runCutoverImmediate(client, command, options, io);
     case "shadow report":
       return runShadowReport(client, command, options, io);
     case "status":

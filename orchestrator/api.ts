@@ -1,7 +1,9 @@
 /**
  * Routes of the orchestrator's JSON API (see `shared/api.ts` for the
- * contract). Transport-free: the server hands in method, URL and body text
- * and writes back the status and JSON body returned.
+ * contract). Transport-free: the server hands in method, URL, body text and
+ * the `Authorization` header, and writes back the status and JSON body
+ * returned. Every `POST` changes something and is checked by
+ * {@linkcode authorize} first; `GET`s are read-only and open.
  *
  * @module
  */
@@ -14,11 +16,13 @@ import {
   type ApiErrorCode,
   BeginRequestSchema,
   CommitRequestSchema,
+  ImmediateRequestSchema,
   SHADOW_REPORT_DEFAULT_LIMIT,
   SHADOW_REPORT_MAX_LIMIT,
 } from "../shared/api.ts";
 import { errorMessage } from "../shared/errors.ts";
 import type { Logger } from "../shared/log.ts";
+import { type ApiAuth, authorize } from "./auth.ts";
 import { CommandError, type Coordinator } from "./coordinator.ts";
 
 /** One API request. */
@@ -29,6 +33,8 @@ export interface ApiRequest {
   url: string;
   /** Body text (empty when none). */
   body: string;
+  /** The `Authorization` header, if any. */
+  authorization?: string;
 }
 
 /** One API response. */
@@ -80,10 +86,18 @@ export async function handleApiRequest(
   request: ApiRequest,
   coordinator: Coordinator,
   log: Logger,
+  auth: ApiAuth,
 ): Promise<ApiResponse> {
   const url = new URL(request.url, "http://orchestrator");
   const route = `${request.method} ${url.pathname}`;
   const ok = (body: unknown): ApiResponse => ({ status: 200, body });
+  if (request.method === "POST") {
+    const allowed = authorize(request.authorization, auth, "--api-token or CLI_API_TOKEN");
+    if (!allowed.ok) {
+      log.warn("refused an API request without a valid token", { route, reason: allowed.message });
+      return failure("UNAUTHORIZED", allowed.message, allowed.hint);
+    }
+  }
   try {
     switch (route) {
       case `GET ${API_PATHS.status}`:
@@ -134,9 +148,9 @@ export async function handleApiRequest(
         return ok(await coordinator.abort());
       }
       case `POST ${API_PATHS.immediate}`: {
-        const body = parseBody(EmptySchema, request.body);
+        const body = parseBody(ImmediateRequestSchema, request.body);
         if (!body.ok) return body.response;
-        return ok(await coordinator.immediate());
+        return ok(await coordinator.immediate(body.value));
       }
     }
     const known = Object.values(API_PATHS).includes(url.pathname as never);

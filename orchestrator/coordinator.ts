@@ -18,17 +18,24 @@ import type {
   CutoverResponse,
   CutoverStatus,
   HistoryEntry,
+  ImmediateRequest,
   InitializeResponse,
   ReplicationStatus,
   ShadowReportResponse,
   StatusResponse,
 } from "../shared/api.ts";
 import type { ApiErrorCode } from "../shared/api.ts";
-import type { ClusterState } from "../shared/control.ts";
+import type { ClusterState, ShadowModeName } from "../shared/control.ts";
 import { LmsError } from "../shared/errors.ts";
 import type { Logger } from "../shared/log.ts";
 import type { StateStore } from "../shared/state_store.ts";
-import { type CutoverEvent, otherSide, transition } from "./cutover.ts";
+import {
+  type CutoverEvent,
+  otherSide,
+  type ProxyShadowMode,
+  transition,
+  unsafeShadowModes,
+} from "./cutover.ts";
 import type { OrchestratorMetrics } from "./metrics.ts";
 import { ProxyRegistry } from "./proxies.ts";
 import { mergeShadowReports } from "./shadow_report.ts";
@@ -69,8 +76,8 @@ export interface CoordinatorOptions {
   store: CoordinatorStore;
   /** This orchestrator's id, recorded as the actor of every step. */
   actor: string;
-  /** Reported by status. */
-  shadowMode: string;
+  /** Reported by status; guards cutovers while no proxy is connected. */
+  shadowMode: ShadowModeName;
   /** Reported by status. */
   sourceDialect: string;
   /** Logger. */
@@ -103,7 +110,11 @@ interface ActiveCutover {
   drainTimedOut: boolean;
   cancelled: string[];
   terminated: string[];
+  /** Proxies that resumed by themselves; the cutover cannot commit any more. */
+  resumed: string[];
   replication: ReplicationCheck | null;
+  /** Replication checks started so far; each needs a marker of its own. */
+  markerRounds: number;
   timers: ReturnType<typeof setTimeout>[];
 }
 
@@ -153,6 +164,7 @@ export class Coordinator {
       onFleetChange: () => this.#onFleetChange(),
       onCancelResult: (proxyId, terminate, sessionIds) =>
         this.#onCancelResult(proxyId, terminate, sessionIds),
+      onSelfResumed: (proxyId, cutoverId) => this.#onSelfResumed(proxyId, cutoverId),
     });
   }
 
@@ -256,11 +268,17 @@ export class Coordinator {
     return this.#serialized(async () => {
       const id = crypto.randomUUID();
       const drainTimeoutMs = request.drainTimeoutMs ?? this.#opts.drainTimeoutMs ?? 30_000;
-      await this.#apply({ type: "begin" }, {
+      const force = request.force ?? false;
+      const from = this.#state.sourceOfTruth;
+      await this.#apply({ type: "begin", from: request.from, force }, {
         cutoverId: id,
+        from,
+        to: otherSide(from),
         drainTimeoutMs,
         cancelAfterMs: request.cancelAfterMs ?? null,
+        force,
       });
+      if (force) this.#recordForced("consistent", id);
       this.registry.clearDrain();
       this.#cutover = this.#newCutover(id, new Date());
       this.registry.broadcast({ type: "pause", cutoverId: id, epoch: this.#state.epoch });
@@ -278,10 +296,20 @@ export class Coordinator {
       const id = cutover?.id ?? "";
       const from = this.#state.sourceOfTruth;
       const replication = cutover?.replication?.status() ?? NOT_CHECKED;
+      const skip = request.skipReplicationCheck ?? false;
       await this.#apply(
-        { type: "commit", requireCaughtUp: request.requireCaughtUp ?? false },
-        { cutoverId: id, from, to: otherSide(from), replication },
+        { type: "commit", from: request.from, skipReplicationCheck: skip },
+        { cutoverId: id, from, to: otherSide(from), replication, skipReplicationCheck: skip },
       );
+      if (skip && !replication.caughtUp) {
+        const detail = { cutoverId: id, from, to: otherSide(from), replication };
+        this.#log.warn(
+          "committed without confirmed replication (--skip-replication-check): writes made " +
+            `before the pause may be missing on the ${otherSide(from)}`,
+          detail,
+        );
+        this.#record("replication_check_skipped", detail);
+      }
       this.#endCutover();
       this.#resumeFleet(id);
       return { cutoverId: id, state: this.#state };
@@ -300,11 +328,18 @@ export class Coordinator {
   }
 
   /** `cutover immediate`: flips the source of truth at once. */
-  immediate(): Promise<CutoverResponse> {
+  immediate(request: ImmediateRequest): Promise<CutoverResponse> {
     return this.#serialized(async () => {
       const id = crypto.randomUUID();
       const from = this.#state.sourceOfTruth;
-      await this.#apply({ type: "immediate" }, { cutoverId: id, from, to: otherSide(from) });
+      const force = request.force ?? false;
+      await this.#apply({ type: "immediate", from: request.from, force }, {
+        cutoverId: id,
+        from,
+        to: otherSide(from),
+        force,
+      });
+      if (force) this.#recordForced("immediate", id);
       this.registry.broadcast({ type: "state", state: this.#state });
       return { cutoverId: id, state: this.#state };
     });
@@ -359,6 +394,7 @@ export class Coordinator {
       drainTimedOut: cutover.drainTimedOut,
       cancelled: [...cutover.cancelled],
       terminated: [...cutover.terminated],
+      resumedProxies: [...cutover.resumed],
       replication: cutover.replication?.status() ?? NOT_CHECKED,
     };
   }
@@ -387,8 +423,9 @@ export class Coordinator {
       lastStep: this.#lastStep,
       connectedProxies: counts.connected,
       drainedProxies: counts.drained,
-      caughtUp: this.#cutover?.replication?.status().caughtUp ??
-        null,
+      replication: this.#cutover?.replication?.status() ?? null,
+      shadowModes: this.#shadowModes(),
+      resumedProxies: this.#cutover?.resumed ?? [],
     });
     if (!result.ok) {
       this.#opts.metrics?.refused.inc({ code: result.error.code });
@@ -422,6 +459,27 @@ export class Coordinator {
     this.#updateMetrics();
   }
 
+  /** The modes that decide the shadow-mode guard: the connected proxies', else the configured one. */
+  #shadowModes(): ProxyShadowMode[] {
+    const connected = this.registry.connected();
+    if (connected.length === 0) {
+      return [{ proxyId: "the orchestrator's LMS_SHADOW_MODE", mode: this.#opts.shadowMode }];
+    }
+    return connected.map((e) => ({ proxyId: e.id, mode: e.shadowMode }));
+  }
+
+  /** Logs and records a cutover begun against the shadow-mode guard with `--force`. */
+  #recordForced(kind: "consistent" | "immediate", cutoverId: string): void {
+    const unsafe = unsafeShadowModes(kind, this.#shadowModes());
+    if (unsafe.length === 0) return;
+    const detail = { cutoverId, kind, proxies: unsafe };
+    this.#log.warn(
+      `${kind} cutover forced against the product docs' shadow-mode warning (--force)`,
+      detail,
+    );
+    this.#record("shadow_mode_guard_overridden", detail);
+  }
+
   async #reloadAfterConflict(): Promise<void> {
     const before = this.#state;
     try {
@@ -449,7 +507,9 @@ export class Coordinator {
       drainTimedOut: false,
       cancelled: [],
       terminated: [],
+      resumed: [],
       replication: null,
+      markerRounds: 0,
       timers: [],
     };
   }
@@ -524,6 +584,21 @@ export class Coordinator {
     });
   }
 
+  #onSelfResumed(proxyId: string, cutoverId: string): void {
+    const cutover = this.#cutover;
+    if (!cutover || cutover.id !== cutoverId || cutover.resumed.includes(proxyId)) return;
+    cutover.resumed.push(proxyId);
+    // Traffic runs on the old source of truth again: a marker seen before proves nothing now.
+    cutover.replication?.stop();
+    cutover.replication = null;
+    this.#log.warn(
+      "a proxy resumed traffic by itself (its pause outlived LMS_MAX_PAUSE); this cutover can " +
+        "no longer commit: abort it, then begin again",
+      { cutoverId, proxyId },
+    );
+    this.#record("pause_expired", { cutoverId, proxyId });
+  }
+
   #record(step: string, detail: Record<string, unknown>): void {
     this.#opts.store.appendEvent(this.#state.epoch, step, this.#opts.actor, detail).catch((err) =>
       this.#log.warn("cannot record a history event", { step, error: err })
@@ -533,25 +608,54 @@ export class Coordinator {
   #onFleetChange(): void {
     this.#updateMetrics();
     const cutover = this.#cutover;
-    if (!this.#loaded || !cutover || this.#state.phase !== "draining") return;
+    if (!this.#loaded || !cutover || this.#state.phase === "idle") return;
     if (Date.now() < this.#graceUntil) return;
     const counts = this.#drainedCount();
-    if (counts.drained < counts.connected) return;
+    if (this.#state.phase === "drained") {
+      if (counts.drained < counts.connected || cutover.resumed.length > 0) this.#loseDrain(cutover);
+      return;
+    }
+    if (counts.drained < counts.connected || cutover.resumed.length > 0) return;
     this.#serialized(async () => {
       if (!this.#stillDraining(cutover)) return;
       const now = this.#drainedCount();
-      if (now.drained < now.connected) return;
+      if (now.drained < now.connected || cutover.resumed.length > 0) return;
       await this.#apply({ type: "all_drained" }, { cutoverId: cutover.id });
       this.#opts.metrics?.drainSeconds.observe((Date.now() - cutover.startedAt.getTime()) / 1000);
       this.#startReplicationCheck();
     }).catch((err) => this.#log.warn("cannot record the drained phase", { error: err }));
   }
 
+  /**
+   * A proxy joined the drained fleet or resumed by itself: back to draining, and
+   * the replication check starts over once the fleet is drained again.
+   */
+  #loseDrain(cutover: ActiveCutover): void {
+    this.#serialized(async () => {
+      if (this.#cutover !== cutover || this.#state.phase !== "drained") return;
+      const now = this.#drainedCount();
+      if (now.drained >= now.connected && cutover.resumed.length === 0) return;
+      cutover.replication?.stop();
+      cutover.replication = null;
+      await this.#apply({ type: "drain_lost" }, {
+        cutoverId: cutover.id,
+        resumedProxies: cutover.resumed,
+      });
+      this.#log.warn("the fleet is no longer drained", {
+        cutoverId: cutover.id,
+        drained: now.drained,
+        proxies: now.connected,
+        resumedProxies: cutover.resumed,
+      });
+    }).catch((err) => this.#log.warn("cannot record the lost drain", { error: err }));
+  }
+
   #startReplicationCheck(): void {
     const cutover = this.#cutover;
     if (!cutover || cutover.replication) return;
+    cutover.markerRounds++;
     cutover.replication = startReplicationCheck(this.#opts.store, {
-      markerId: cutover.id,
+      markerId: cutover.markerRounds === 1 ? cutover.id : `${cutover.id}-${cutover.markerRounds}`,
       from: this.#state.sourceOfTruth,
       to: otherSide(this.#state.sourceOfTruth),
       pollMs: this.#opts.replicationPollMs,

@@ -4,14 +4,22 @@
  * Phases: `idle` → (begin) → `draining` → (every connected proxy drained) →
  * `drained` → (commit) → `idle` with the source of truth flipped and epoch+1.
  * `abort` from `draining`/`drained` returns to `idle` on the same source of
- * truth. `immediate` from `idle` flips at once (epoch+1). Every refused
- * transition returns a typed error whose message says what to do instead.
+ * truth. `immediate` from `idle` flips at once (epoch+1). A fleet that stops
+ * being drained (a proxy joined, or resumed by itself) goes from `drained`
+ * back to `draining`.
+ *
+ * The guard rails live here too: every switching request names the source of
+ * truth it expects to switch from; `commit` needs the replication marker seen
+ * on the new source of truth; each cutover kind is refused for the shadow
+ * modes the product docs warn against. Each rail has an explicit override
+ * except the direction. Every refused transition returns a typed error whose
+ * message says what to do instead.
  *
  * @module
  */
 
-import type { ApiErrorCode } from "../shared/api.ts";
-import type { ClusterState, DatabaseSide } from "../shared/control.ts";
+import type { ApiErrorCode, ReplicationStatus } from "../shared/api.ts";
+import type { ClusterState, DatabaseSide, ShadowModeName } from "../shared/control.ts";
 
 /** Facts about the fleet the machine needs beyond the persisted state. */
 export interface CutoverContext {
@@ -23,17 +31,30 @@ export interface CutoverContext {
   connectedProxies: number;
   /** Connected proxies that acked drained for the current cutover. */
   drainedProxies: number;
-  /** Whether the replication marker reached the other database (null: not checked yet). */
-  caughtUp: boolean | null;
+  /** The replication catch-up check of the current cutover (null: not started). */
+  replication: ReplicationStatus | null;
+  /** The shadow mode of each connected proxy (the orchestrator's own when none is connected). */
+  shadowModes: readonly ProxyShadowMode[];
+  /** Proxies that resumed by themselves during the current cutover (their pause ran out). */
+  resumedProxies: readonly string[];
 }
 
-/** Events the machine accepts. */
+/** One proxy's shadow mode, as it registered. */
+export interface ProxyShadowMode {
+  /** Who shadows this way. */
+  proxyId: string;
+  /** Its mode. */
+  mode: ShadowModeName;
+}
+
+/** Events the machine accepts. `from` is the source of truth the request expects. */
 export type CutoverEvent =
-  | { type: "begin" }
+  | { type: "begin"; from?: DatabaseSide; force: boolean }
   | { type: "all_drained" }
-  | { type: "commit"; requireCaughtUp: boolean }
+  | { type: "drain_lost" }
+  | { type: "commit"; from?: DatabaseSide; skipReplicationCheck: boolean }
   | { type: "abort" }
-  | { type: "immediate" };
+  | { type: "immediate"; from?: DatabaseSide; force: boolean };
 
 /** A refused transition, ready to become an API error. */
 export interface TransitionError {
@@ -68,6 +89,92 @@ const NOT_INITIALIZED = refuse(
 const COMMITTED_HINT = "the cutover was already committed; to go back, run " +
   "`cutover consistent begin` and `cutover consistent commit` again";
 
+/** The product docs' warning against consistent cutover with synchronous shadowing. */
+export const CONSISTENT_MODE_WARNING = "Do not use the sync or strict-sync shadowing modes when " +
+  "performing a consistent cutover. Data correctness and consistency cannot be guaranteed in " +
+  "these configurations.";
+
+/** The product docs' instructions for immediate cutover, which need synchronous shadowing. */
+export const IMMEDIATE_MODE_WARNING = "To perform an immediate cutover with the LMS: [...] " +
+  "Set the shadowing mode to sync or strict-sync. [...] Any writes that were made during the " +
+  "cutover will have been missed on CockroachDB.";
+
+const UNSAFE_FOR: Record<"consistent" | "immediate", readonly ShadowModeName[]> = {
+  consistent: ["sync", "strict-sync"],
+  immediate: ["none", "async"],
+};
+
+/** The proxies whose shadow mode the product docs warn against for `kind`, as `id (mode)`. */
+export function unsafeShadowModes(
+  kind: "consistent" | "immediate",
+  modes: readonly ProxyShadowMode[],
+): string[] {
+  return modes.filter((m) => UNSAFE_FOR[kind].includes(m.mode))
+    .map((m) => `${m.proxyId} (${m.mode})`);
+}
+
+function checkShadowModes(
+  kind: "consistent" | "immediate",
+  ctx: CutoverContext,
+): TransitionResult | undefined {
+  const unsafe = unsafeShadowModes(kind, ctx.shadowModes);
+  if (unsafe.length === 0) return undefined;
+  const fit = kind === "consistent" ? "none or async" : "sync or strict-sync";
+  const other = kind === "consistent"
+    ? "an immediate cutover (`cutover immediate`)"
+    : "a consistent cutover (`cutover consistent begin`)";
+  return refuse(
+    "UNSAFE_SHADOW_MODE",
+    `refusing a ${kind} cutover: ${unsafe.join(", ")} shadow in a mode the product docs warn ` +
+      `against: "${kind === "consistent" ? CONSISTENT_MODE_WARNING : IMMEDIATE_MODE_WARNING}"`,
+    `set LMS_SHADOW_MODE (Helm: lms.shadowMode) to ${fit} on every proxy, or use ${other}; ` +
+      "to go ahead anyway, repeat the command with --force (recorded as an event)",
+  );
+}
+
+function checkFrom(state: ClusterState, from: DatabaseSide | undefined): TransitionResult | void {
+  const sot = state.sourceOfTruth;
+  const to = otherSide(sot);
+  if (from === undefined) {
+    return refuse(
+      "BAD_REQUEST",
+      "the request does not name the source of truth it switches from; " +
+        `the source of truth is now the ${sot} (epoch ${state.epoch})`,
+      `to switch ${sot} → ${to}, send {"from": "${sot}"} (molt-lms-cli: --to ${to})`,
+    );
+  }
+  if (from !== sot) {
+    return refuse(
+      "SOURCE_OF_TRUTH_MISMATCH",
+      `the request switches from the ${from}, but the source of truth is already the ${sot} ` +
+        `(epoch ${state.epoch}); nothing changed`,
+      "a retried request finds its switch already done: run `status`; " +
+        `to switch ${sot} → ${to}, send {"from": "${sot}"} (molt-lms-cli: --to ${to})`,
+    );
+  }
+}
+
+function checkCaughtUp(state: ClusterState, ctx: CutoverContext): TransitionResult | void {
+  const r = ctx.replication;
+  if (r?.caughtUp) return;
+  const from = state.sourceOfTruth;
+  const to = otherSide(from);
+  const message = r === null || !r.checked
+    ? `the replication marker has not been written yet (it is written on the ${from} once ` +
+      "every proxy drained)"
+    : r.error !== null
+    ? `the replication check failed: ${r.error}`
+    : `the replication marker written on the ${from} has not been seen on the ${to} yet: ` +
+      `writes made before the pause may still be missing on the ${to}`;
+  return refuse(
+    "NOT_CAUGHT_UP",
+    `refusing to commit: ${message}`,
+    `the replication from the ${from} to the ${to} must carry the table _molt_lms.marker; ` +
+      "wait for `status` to show replication caught up, or, once you have verified the " +
+      `${to} yourself, commit with --skip-replication-check (recorded as an event)`,
+  );
+}
+
 /** Applies `event` to `state`; pure. */
 export function transition(
   state: ClusterState,
@@ -76,8 +183,12 @@ export function transition(
 ): TransitionResult {
   if (!ctx.initialized) return NOT_INITIALIZED;
   const inCutover = state.phase === "draining" || state.phase === "drained";
+  if ("from" in event) {
+    const wrongWay = checkFrom(state, event.from);
+    if (wrongWay) return wrongWay;
+  }
   switch (event.type) {
-    case "begin":
+    case "begin": {
       if (inCutover) {
         return refuse(
           "INVALID_PHASE",
@@ -85,7 +196,10 @@ export function transition(
           "run `cutover consistent commit` or `cutover consistent abort` first",
         );
       }
+      const unsafe = event.force ? undefined : checkShadowModes("consistent", ctx);
+      if (unsafe) return unsafe;
       return { ok: true, next: { ...state, phase: "draining" }, step: "begin" };
+    }
     case "all_drained":
       if (state.phase !== "draining") {
         return refuse(
@@ -95,6 +209,15 @@ export function transition(
         );
       }
       return { ok: true, next: { ...state, phase: "drained" }, step: "drained" };
+    case "drain_lost":
+      if (state.phase !== "drained") {
+        return refuse(
+          "INVALID_PHASE",
+          `cannot leave the drained phase in phase ${state.phase}`,
+          "only a drained fleet can stop being drained",
+        );
+      }
+      return { ok: true, next: { ...state, phase: "draining" }, step: "drain_lost" };
     case "commit": {
       if (!inCutover) {
         return ctx.lastStep === "commit"
@@ -105,6 +228,16 @@ export function transition(
             "run `cutover consistent begin` first",
           );
       }
+      if (ctx.resumedProxies.length > 0) {
+        return refuse(
+          "NOT_DRAINED",
+          `${ctx.resumedProxies.join(", ")} resumed traffic on the ${state.sourceOfTruth} by ` +
+            "themselves: their pause outlived LMS_MAX_PAUSE, so this cutover's drain no longer " +
+            "holds",
+          "run `cutover consistent abort`, then `cutover consistent begin` again " +
+            "(raise LMS_MAX_PAUSE on the proxies if the pause must last longer)",
+        );
+      }
       if (ctx.drainedProxies < ctx.connectedProxies) {
         return refuse(
           "NOT_DRAINED",
@@ -113,14 +246,9 @@ export function transition(
             "or `cutover consistent abort`",
         );
       }
-      if (event.requireCaughtUp && ctx.caughtUp !== true) {
-        return refuse(
-          "NOT_CAUGHT_UP",
-          ctx.caughtUp === null
-            ? "replication catch-up has not been confirmed yet"
-            : "replication has not caught up: the marker has not reached the other database",
-          "wait for `status` to show replication caught up, or commit without --require-caught-up",
-        );
+      if (!event.skipReplicationCheck) {
+        const behind = checkCaughtUp(state, ctx);
+        if (behind) return behind;
       }
       return {
         ok: true,
@@ -147,7 +275,7 @@ export function transition(
           );
       }
       return { ok: true, next: { ...state, phase: "idle" }, step: "abort" };
-    case "immediate":
+    case "immediate": {
       if (inCutover) {
         return refuse(
           "INVALID_PHASE",
@@ -155,6 +283,8 @@ export function transition(
           "run `cutover consistent commit` or `cutover consistent abort` first",
         );
       }
+      const unsafe = event.force ? undefined : checkShadowModes("immediate", ctx);
+      if (unsafe) return unsafe;
       return {
         ok: true,
         next: {
@@ -164,5 +294,6 @@ export function transition(
         },
         step: "immediate",
       };
+    }
   }
 }

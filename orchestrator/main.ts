@@ -83,6 +83,7 @@ export async function startOrchestrator(
       await startApiServer({
         listen: config.listen,
         tls: config.orchestratorTls,
+        apiToken: config.apiToken,
         coordinator,
         log,
         metrics,

@@ -16,6 +16,7 @@ import {
   type OrchestratorMessageBody,
   type ProxyMessage,
   type SessionCounts,
+  type ShadowModeName,
 } from "../shared/control.ts";
 import type { ProxyShadowReport } from "../shared/shadow.ts";
 
@@ -45,6 +46,8 @@ export interface ProxyEntry {
   id: string;
   /** Proxy build version. */
   version: string;
+  /** The shadow mode it registered with. */
+  shadowMode: ShadowModeName;
   /** The live connection, undefined when disconnected. */
   connection?: ProxyConnection;
   /** Last reported session counts. */
@@ -67,6 +70,11 @@ export interface RegistryListener {
   onFleetChange(): void;
   /** A proxy reported the result of `cancel_blocking`. */
   onCancelResult?(proxyId: string, terminate: boolean, sessionIds: string[]): void;
+  /**
+   * A proxy that had acked drained for `cutoverId` reports it is no longer
+   * paused: it resumed by itself because its pause outlived its maximum pause.
+   */
+  onSelfResumed?(proxyId: string, cutoverId: string): void;
 }
 
 const EMPTY_COUNTS: SessionCounts = { total: 0, idle: 0, active: 0, inTransaction: 0, held: 0 };
@@ -114,6 +122,7 @@ export class ProxyRegistry {
     const entry: ProxyEntry = {
       id: hello.proxyId,
       version: hello.version,
+      shadowMode: hello.shadowMode,
       connection,
       sessions: hello.sessions,
       lastHeartbeatAt: new Date(),
@@ -153,7 +162,9 @@ export class ProxyRegistry {
         // A proxy that resumed on its own (its maximum pause ran out) no longer holds
         // anything: its drain ack must not let a commit through.
         if (!message.paused && entry.drain) {
+          const cutoverId = entry.drain.cutoverId;
           entry.drain = null;
+          this.#listener.onSelfResumed?.(id, cutoverId);
           this.#listener.onFleetChange();
         }
         break;
@@ -216,6 +227,7 @@ export class ProxyRegistry {
       id: entry.id,
       connected: entry.connection !== undefined,
       version: entry.version,
+      shadowMode: entry.shadowMode,
       sessions: entry.connection ? entry.sessions : EMPTY_COUNTS,
       lastHeartbeatAt: entry.lastHeartbeatAt?.toISOString() ?? null,
       epoch: entry.epoch,

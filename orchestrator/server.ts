@@ -5,7 +5,9 @@
  * endpoint `/v1/proxies`. With TLS material it is HTTPS/WSS; with a CA it
  * requires a client certificate signed by that CA during the handshake, so an
  * API request and a WebSocket upgrade are refused alike before any HTTP is
- * read. A second plain listener serves `/metrics`, `/healthz` and `/readyz`.
+ * read. Without a CA, a WebSocket upgrade and every API change must carry the
+ * API token (`Authorization: Bearer`), or get 401. A second plain listener
+ * serves `/metrics`, `/healthz` and `/readyz`.
  *
  * @module
  */
@@ -19,6 +21,7 @@ import type { ListenAddress } from "../shared/config.ts";
 import type { Logger } from "../shared/log.ts";
 import type { ServerTlsMaterial } from "../shared/tls.ts";
 import { handleApiRequest } from "./api.ts";
+import { authorize } from "./auth.ts";
 import { serveProxySocket } from "./channel.ts";
 import type { Coordinator } from "./coordinator.ts";
 import type { OrchestratorMetrics } from "./metrics.ts";
@@ -37,6 +40,8 @@ export interface ApiServerOptions {
   listen: ListenAddress;
   /** HTTPS/WSS material; with `ca`, client certificates are required. */
   tls?: ServerTlsMaterial;
+  /** `LMS_API_TOKEN`: required of changes and proxies unless `tls.ca` enforces mTLS. */
+  apiToken?: string;
   /** Serves the API and owns the fleet. */
   coordinator: Coordinator;
   /** Logger. */
@@ -67,6 +72,7 @@ function peerOf(req: http.IncomingMessage): string {
 /** Starts the API + WebSocket server. */
 export async function startApiServer(options: ApiServerOptions): Promise<RunningServer> {
   const { coordinator, log } = options;
+  const auth = { mtls: options.tls?.ca !== undefined, token: options.apiToken };
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
 
   const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
@@ -92,9 +98,15 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
       }
       const body = new TextDecoder().decode(concat(chunks));
       const response = await handleApiRequest(
-        { method: req.method ?? "GET", url: req.url ?? "/", body },
+        {
+          method: req.method ?? "GET",
+          url: req.url ?? "/",
+          body,
+          authorization: req.headers.authorization,
+        },
         coordinator,
         log,
+        auth,
       );
       reply(response.status, response.body);
     });
@@ -113,6 +125,15 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
     const path = new URL(req.url ?? "/", "http://orchestrator").pathname;
     if (path !== PROXY_SOCKET_PATH) {
       socket.end("HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n");
+      return;
+    }
+    const allowed = authorize(req.headers.authorization, auth, "LMS_API_TOKEN on the proxy");
+    if (!allowed.ok) {
+      log.warn("refused a proxy's control connection", {
+        peer: peerOf(req),
+        reason: allowed.message,
+      });
+      socket.end("HTTP/1.1 401 Unauthorized\r\nConnection: close\r\n\r\n");
       return;
     }
     wss.handleUpgrade(req, socket, head, (ws) => {

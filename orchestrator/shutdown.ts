@@ -16,6 +16,7 @@ import type {
   CommitRequest,
   ConnectionsResponse,
   CutoverResponse,
+  ImmediateRequest,
   InitializeResponse,
   ShadowReportResponse,
   StatusResponse,
@@ -87,8 +88,8 @@ export class DrainingCoordinator extends Coordinator {
   }
 
   /** See {@linkcode Coordinator.immediate}; refused while shutting down. */
-  override immediate(): Promise<CutoverResponse> {
-    return this.#guard(() => super.immediate());
+  override immediate(request: ImmediateRequest): Promise<CutoverResponse> {
+    return this.#guard(() => super.immediate(request));
   }
 
   /** See {@linkcode Coordinator.status}; refused while shutting down. */

@@ -183,7 +183,9 @@ export async function startProxy(config: LmsConfig, log: Logger): Promise<ProxyS
         url: config.orchestratorUrl,
         proxyId: config.proxyId,
         version: VERSION,
+        shadowMode: config.shadowMode,
         tls: config.orchestratorTls,
+        apiToken: config.apiToken,
         handler: cutover,
         log: log.child({ component: "control" }),
       });

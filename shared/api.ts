@@ -7,6 +7,14 @@
  * with an {@linkcode ApiErrorBody}. When the orchestrator runs with
  * `CA_TLS_CERT`, every request must present a client certificate signed by
  * that CA; otherwise the TLS handshake itself fails (no HTTP response).
+ * Without `CA_TLS_CERT`, every `POST` must carry `Authorization: Bearer
+ * <LMS_API_TOKEN>` or is refused with `UNAUTHORIZED` (401); `GET`s stay open.
+ *
+ * Every request that switches the source of truth (`begin`, `commit`,
+ * `immediate`) names the source of truth it expects to switch from
+ * (`"from": "source"` or `"target"`). A request without it is refused with
+ * `BAD_REQUEST`, one whose `from` is no longer the source of truth with
+ * `SOURCE_OF_TRUTH_MISMATCH`: a retried request can never flip the fleet back.
  *
  * Endpoints:
  *
@@ -28,7 +36,7 @@
  * - `POST /api/v1/cutover/consistent/abort` (empty body) →
  *   {@linkcode CutoverResponse}: resumes the fleet on the unchanged source of
  *   truth.
- * - `POST /api/v1/cutover/immediate` (empty body) → {@linkcode CutoverResponse}:
+ * - `POST /api/v1/cutover/immediate` {@linkcode ImmediateRequest} → {@linkcode CutoverResponse}:
  *   flips the source of truth (epoch+1) at once.
  * - `GET  /api/v1/shadow/report?limit=N` → {@linkcode ShadowReportResponse}:
  *   shadowing results merged over every connected proxy: totals, mismatch
@@ -47,6 +55,7 @@ import {
   DatabaseSideSchema,
   PhaseSchema,
   SessionCountsSchema,
+  ShadowModeSchema,
 } from "./control.ts";
 import { MismatchSampleSchema } from "./shadow.ts";
 
@@ -68,34 +77,45 @@ export const API_PATHS = {
 /**
  * Error codes of the API and the HTTP status each one comes with:
  *
- * - `BAD_REQUEST` (400): the body or query is not valid.
+ * - `BAD_REQUEST` (400): the body or query is not valid (e.g. no `from`).
+ * - `UNAUTHORIZED` (401): a change without the API token (or with a wrong one).
  * - `NOT_FOUND` (404): no such endpoint.
  * - `NOT_INITIALIZED` (409): `_molt_lms` does not exist yet; run `initialize`.
  * - `INVALID_PHASE` (409): the command is not valid in the current phase
  *   (e.g. `begin` while a cutover is in progress, `abort` after `commit`).
  * - `NOT_DRAINED` (409): `commit` before every connected proxy drained.
- * - `NOT_CAUGHT_UP` (409): `commit` with `requireCaughtUp` before replication caught up.
+ * - `NOT_CAUGHT_UP` (409): `commit` before the replication marker reached the new source
+ *   of truth (override: `skipReplicationCheck`).
+ * - `SOURCE_OF_TRUTH_MISMATCH` (409): the request's `from` is not the source of truth.
+ * - `UNSAFE_SHADOW_MODE` (409): the proxies' shadow mode does not fit the cutover kind
+ *   (the product docs' warnings; override: `force`).
  * - `STATE_CONFLICT` (409): another orchestrator changed the state first.
  * - `STORE_UNAVAILABLE` (503): the target database (state store) cannot be reached.
  * - `INTERNAL` (500): a bug; the message says what failed.
  */
 export const ApiErrorCodeSchema: z.ZodEnum<{
   BAD_REQUEST: "BAD_REQUEST";
+  UNAUTHORIZED: "UNAUTHORIZED";
   NOT_FOUND: "NOT_FOUND";
   NOT_INITIALIZED: "NOT_INITIALIZED";
   INVALID_PHASE: "INVALID_PHASE";
   NOT_DRAINED: "NOT_DRAINED";
   NOT_CAUGHT_UP: "NOT_CAUGHT_UP";
+  SOURCE_OF_TRUTH_MISMATCH: "SOURCE_OF_TRUTH_MISMATCH";
+  UNSAFE_SHADOW_MODE: "UNSAFE_SHADOW_MODE";
   STATE_CONFLICT: "STATE_CONFLICT";
   STORE_UNAVAILABLE: "STORE_UNAVAILABLE";
   INTERNAL: "INTERNAL";
 }> = z.enum([
   "BAD_REQUEST",
+  "UNAUTHORIZED",
   "NOT_FOUND",
   "NOT_INITIALIZED",
   "INVALID_PHASE",
   "NOT_DRAINED",
   "NOT_CAUGHT_UP",
+  "SOURCE_OF_TRUTH_MISMATCH",
+  "UNSAFE_SHADOW_MODE",
   "STATE_CONFLICT",
   "STORE_UNAVAILABLE",
   "INTERNAL",
@@ -106,11 +126,14 @@ export type ApiErrorCode = z.infer<typeof ApiErrorCodeSchema>;
 /** HTTP status for each API error code. */
 export const API_ERROR_STATUS: Record<ApiErrorCode, number> = {
   BAD_REQUEST: 400,
+  UNAUTHORIZED: 401,
   NOT_FOUND: 404,
   NOT_INITIALIZED: 409,
   INVALID_PHASE: 409,
   NOT_DRAINED: 409,
   NOT_CAUGHT_UP: 409,
+  SOURCE_OF_TRUTH_MISMATCH: 409,
+  UNSAFE_SHADOW_MODE: 409,
   STATE_CONFLICT: 409,
   STORE_UNAVAILABLE: 503,
   INTERNAL: 500,
@@ -132,6 +155,8 @@ export const ProxyStatusSchema = z.object({
   id: z.string(),
   connected: z.boolean(),
   version: z.string(),
+  /** The shadow mode the proxy registered with. */
+  shadowMode: ShadowModeSchema,
   sessions: SessionCountsSchema,
   lastHeartbeatAt: z.string().nullable(),
   /** Epoch of the state the proxy last reported, null before it knew one. */
@@ -179,6 +204,11 @@ export const CutoverStatusSchema = z.object({
   cancelled: z.array(z.string()),
   /** Session ids that were terminated because cancelling did not end their transaction. */
   terminated: z.array(z.string()),
+  /**
+   * Proxies that resumed traffic on the source of truth by themselves because
+   * their pause outlived `LMS_MAX_PAUSE`: this cutover can no longer commit.
+   */
+  resumedProxies: z.array(z.string()),
   replication: ReplicationStatusSchema,
 });
 /** The consistent cutover in progress. */
@@ -231,23 +261,50 @@ export const ConnectionsResponseSchema = z.object({
 /** `GET /api/v1/connections` response. */
 export type ConnectionsResponse = z.infer<typeof ConnectionsResponseSchema>;
 
+/**
+ * The source of truth a switching request expects to switch from. Optional in
+ * the schema so that its absence gets its own error naming the current source
+ * of truth rather than a generic validation message.
+ */
+const from = DatabaseSideSchema.optional();
+
 /** `POST /api/v1/cutover/consistent/begin` body. */
 export const BeginRequestSchema = z.object({
+  /** The source of truth this cutover switches from; required. */
+  from,
   /** Report blocking connections after this long; the fleet stays paused. Default 30000. */
   drainTimeoutMs: z.number().int().positive().optional(),
   /** Cancel the blocking transactions' queries after this long, then terminate them. */
   cancelAfterMs: z.number().int().positive().optional(),
-});
+  /** Begin even though a proxy shadows in `sync`/`strict-sync` (recorded as an event). */
+  force: z.boolean().optional(),
+}).strict();
 /** `POST /api/v1/cutover/consistent/begin` body. */
 export type BeginRequest = z.infer<typeof BeginRequestSchema>;
 
 /** `POST /api/v1/cutover/consistent/commit` body. */
 export const CommitRequestSchema = z.object({
-  /** Refuse with `NOT_CAUGHT_UP` unless the replication marker reached the new source of truth. */
-  requireCaughtUp: z.boolean().optional(),
-});
+  /** The source of truth this cutover switches from; required. */
+  from,
+  /**
+   * Commit although the replication marker has not been seen on the new
+   * source of truth (recorded as an event). Without it such a commit is
+   * refused with `NOT_CAUGHT_UP`.
+   */
+  skipReplicationCheck: z.boolean().optional(),
+}).strict();
 /** `POST /api/v1/cutover/consistent/commit` body. */
 export type CommitRequest = z.infer<typeof CommitRequestSchema>;
+
+/** `POST /api/v1/cutover/immediate` body. */
+export const ImmediateRequestSchema = z.object({
+  /** The source of truth this cutover switches from; required. */
+  from,
+  /** Switch even though a proxy shadows in `none`/`async` (recorded as an event). */
+  force: z.boolean().optional(),
+}).strict();
+/** `POST /api/v1/cutover/immediate` body. */
+export type ImmediateRequest = z.infer<typeof ImmediateRequestSchema>;
 
 /** Response of every cutover command: the state after it and the cutover it acted on. */
 export const CutoverResponseSchema = z.object({

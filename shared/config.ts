@@ -57,6 +57,8 @@ export interface LmsConfig {
   proxyTls?: ServerTlsMaterial;
   /** TLS_CERT + TLS_KEY (+ CA_TLS_CERT). */
   orchestratorTls?: ServerTlsMaterial;
+  /** LMS_API_TOKEN: the bearer token for API changes and proxy registration. Never logged. */
+  apiToken?: string;
   /** Largest protocol message accepted, in bytes. */
   maxMessageSize: number;
   /** How long a proxy stays paused before it re-reads the store, in milliseconds. */
@@ -345,6 +347,17 @@ const SETTINGS: readonly Setting[] = [
     description: "CA for orchestrator mTLS: PEM file, or directory with ca.crt",
     fileTypes: STR,
   },
+  {
+    key: "LMS_API_TOKEN",
+    defaultText: (k) =>
+      k === "orchestrator"
+        ? "required unless CA_TLS_CERT (mTLS)"
+        : k === "start"
+        ? "generated"
+        : "required with an orchestrator URL unless TLS_CERT/TLS_KEY (mTLS)",
+    description: "bearer token for API changes and for proxies registering with the orchestrator",
+    fileTypes: STR,
+  },
 ];
 
 /** Every setting, in help order. */
@@ -529,6 +542,7 @@ export function loadConfig(kind: ProcessKind, input: LoadConfigInput): LmsConfig
   };
   const proxyTls = tlsPair("SSL_CERT", "SSL_KEY", "SSL_CA");
   const orchestratorTls = tlsPair("TLS_CERT", "TLS_KEY", "CA_TLS_CERT");
+  const apiToken = readApiToken(kind, lookup, orchestratorUrl !== undefined, problem);
 
   // A missing dialect is always among the problems.
   if (problems.length > 0 || sourceDialect === undefined) throw new ConfigError(problems);
@@ -552,6 +566,7 @@ export function loadConfig(kind: ProcessKind, input: LoadConfigInput): LmsConfig
   if (target) config.target = target;
   if (proxyTls) config.proxyTls = proxyTls;
   if (orchestratorTls) config.orchestratorTls = orchestratorTls;
+  if (apiToken !== undefined) config.apiToken = apiToken;
   if (configPath !== undefined) config.configFile = configPath;
   return config;
 }
@@ -606,6 +621,51 @@ export function summarizeConfig(config: LmsConfig): Record<string, unknown> {
     redactQueries: config.redactQueries,
     configFile: config.configFile,
   };
+}
+
+/** Shortest `LMS_API_TOKEN` accepted: guessing it must be out of reach. */
+export const MIN_API_TOKEN_LENGTH = 16;
+
+/**
+ * `LMS_API_TOKEN`, checked for shape; required where changes would otherwise be open: an
+ * orchestrator without mTLS (`CA_TLS_CERT`), a proxy that registers with an orchestrator
+ * without a client certificate (`TLS_CERT`/`TLS_KEY`). The problems never quote the value.
+ */
+function readApiToken(
+  kind: ProcessKind,
+  lookup: (key: string) => { value: string; origin: string } | undefined,
+  hasOrchestratorUrl: boolean,
+  problem: (key: string, message: string) => void,
+): string | undefined {
+  const raw = lookup("LMS_API_TOKEN");
+  if (raw === undefined) {
+    if (kind === "orchestrator" && lookup("CA_TLS_CERT") === undefined) {
+      problem(
+        "LMS_API_TOKEN",
+        "is required when the orchestrator runs without mTLS (CA_TLS_CERT): without it anyone " +
+          "who reaches the API could switch the source of truth; set it to a random secret " +
+          "(e.g. `openssl rand -hex 32`) and give the same token to the proxies and the CLI",
+      );
+    }
+    if (kind === "proxy" && hasOrchestratorUrl && lookup("TLS_CERT") === undefined) {
+      problem(
+        "LMS_API_TOKEN",
+        "is required to register with the orchestrator without a client certificate " +
+          "(TLS_CERT/TLS_KEY); set it to the orchestrator's LMS_API_TOKEN",
+      );
+    }
+    return undefined;
+  }
+  const token = raw.value.trim();
+  if (token.length < MIN_API_TOKEN_LENGTH || !/^[\x21-\x7e]+$/.test(token)) {
+    problem(
+      "LMS_API_TOKEN",
+      `must be at least ${MIN_API_TOKEN_LENGTH} printable characters without spaces ` +
+        `(from ${raw.origin}); e.g. \`openssl rand -hex 32\``,
+    );
+    return undefined;
+  }
+  return token;
 }
 
 function nonEmpty(value: string | undefined): string | undefined {

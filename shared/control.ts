@@ -23,6 +23,16 @@ export const DatabaseSideSchema: z.ZodEnum<{ source: "source"; target: "target" 
 /** Which database a proxy routes to. */
 export type DatabaseSide = z.infer<typeof DatabaseSideSchema>;
 
+/** How a proxy treats the database that is not the source of truth (`LMS_SHADOW_MODE`). */
+export const ShadowModeSchema: z.ZodEnum<{
+  none: "none";
+  async: "async";
+  sync: "sync";
+  "strict-sync": "strict-sync";
+}> = z.enum(["none", "async", "sync", "strict-sync"]);
+/** A proxy's shadow mode, see {@linkcode ShadowModeSchema}. */
+export type ShadowModeName = z.infer<typeof ShadowModeSchema>;
+
 /**
  * Cluster phases: `idle` (serving on the source of truth), `draining` (a
  * consistent cutover began, proxies are pausing), `drained` (every connected
@@ -102,6 +112,8 @@ export const ProxyMessageSchema = z.discriminatedUnion("type", [
     type: z.literal("hello"),
     proxyId: z.string().min(1),
     version: z.string(),
+    /** Its shadow mode: the orchestrator guards cutovers by it. */
+    shadowMode: ShadowModeSchema,
     /** The newest state the proxy has applied, if any. */
     state: ClusterStateSchema.nullable(),
     sessions: SessionCountsSchema,

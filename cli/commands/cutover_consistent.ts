@@ -5,8 +5,10 @@
  * the CLI then polls `status` and shows live progress (proxies drained,
  * open transactions, the connections that still hold transactions, the
  * replication catch-up) until the fleet is drained and replication has caught
- * up, or the drain timeout is reached. Waiting never changes the cutover:
- * interrupting the CLI leaves the fleet paused for `commit` or `abort`.
+ * up, or the drain timeout is reached, and not a moment longer. Waiting never
+ * changes the cutover: interrupting the CLI leaves the fleet paused for
+ * `commit` or `abort`. `begin` and `commit` name the direction (see
+ * `direction.ts`).
  *
  * @module
  */
@@ -18,32 +20,29 @@ import {
   type StatusResponse,
   StatusResponseSchema,
 } from "../../shared/api.ts";
+import type { DatabaseSide } from "../../shared/control.ts";
 import { LmsError } from "../../shared/errors.ts";
 import { type Command, type GlobalOptions, PROGRAM } from "../args.ts";
 import { ExitCode, type ExitCodeValue } from "../exit_codes.ts";
 import type { ApiClient } from "../http.ts";
 import { formatDuration, formatJson, type Io, truncate } from "../output.ts";
 import { renderCutoverResult } from "./cutover_result.ts";
+import { arrow, other, resolveDirection } from "./direction.ts";
 import { describeReplication, renderBlocking } from "./status.ts";
 
 /** Interval between `status` polls while `begin` waits. */
 export const POLL_INTERVAL_MS = 250;
 
-/**
- * How long past the drain timeout the CLI keeps waiting for the orchestrator
- * to report the outcome, so the orchestrator's own timeout decides first.
- */
-export const DEADLINE_GRACE_MS = 5_000;
-
 type BeginCommand = Extract<Command, { name: "cutover consistent begin" }>;
 
 /** Where a waiting `begin` stands after one poll. */
-export type BeginOutcome = "waiting" | "ready" | "timed-out" | "ended";
+export type BeginOutcome = "waiting" | "ready" | "timed-out" | "ended" | "voided";
 
 /** Classifies one status poll for the cutover `cutoverId`. */
 export function beginOutcome(s: StatusResponse, cutoverId: string): BeginOutcome {
   const c = s.cutover;
   if (c === null || c.id !== cutoverId) return "ended";
+  if (c.resumedProxies.length > 0) return "voided";
   // The orchestrator keeps `drainTimedOut` set if the drain completes later; completion wins.
   const drained = s.phase === "drained" && c.drained >= c.total;
   if (drained && (c.replication.caughtUp || c.replication.error !== null)) return "ready";
@@ -114,19 +113,35 @@ class ProgressView {
   }
 }
 
-function nextSteps(sot: string): string {
-  return `run \`${PROGRAM} cutover consistent commit\` to switch the source of truth, or ` +
-    `\`${PROGRAM} cutover consistent abort\` to resume on the ${sot}`;
+function nextSteps(sot: DatabaseSide): string {
+  return `run \`${PROGRAM} cutover consistent commit --to ${other(sot)}\` to switch the source ` +
+    `of truth to the ${other(sot)}, or \`${PROGRAM} cutover consistent abort\` to resume on the ` +
+    sot;
+}
+
+/** The error for a cutover that proxies left by resuming on their own. */
+export function voidedError(s: StatusResponse, c: CutoverStatus): LmsError {
+  return new LmsError(
+    "CUTOVER_INTERRUPTED",
+    `${c.resumedProxies.join(", ")} resumed traffic on the ${s.sourceOfTruth} by themselves ` +
+      "(their pause outlived LMS_MAX_PAUSE); this cutover can no longer commit",
+    `run \`${PROGRAM} cutover consistent abort\`, then \`${PROGRAM} cutover consistent begin\` ` +
+      "again (raise LMS_MAX_PAUSE on the proxies if the pause must last longer)",
+  );
 }
 
 function timeoutError(s: StatusResponse, c: CutoverStatus, drainTimeoutMs: number): LmsError {
   const limit = formatDuration(drainTimeoutMs);
+  const from = s.sourceOfTruth;
+  const to = other(from);
   if (s.phase === "drained" || c.drained >= c.total) {
     return new LmsError(
       "DRAIN_TIMEOUT",
       `the fleet drained but replication did not catch up within ${limit}; the fleet stays ` +
         `paused (${describeReplication(c)})`,
-      `check the replication to the target, then ${nextSteps(s.sourceOfTruth)}`,
+      `check that the replication from the ${from} to the ${to} runs and carries ` +
+        `_molt_lms.marker, then ${nextSteps(from)}; commit is refused until the marker ` +
+        `arrives, unless you verify the ${to} yourself and pass --skip-replication-check`,
     );
   }
   const proxies = new Set(c.blocking.map((b) => b.proxyId)).size;
@@ -145,19 +160,22 @@ async function beginAndWait(
   options: GlobalOptions,
   io: Io,
 ): Promise<ExitCodeValue> {
-  const body: { drainTimeoutMs: number; cancelAfterMs?: number } = {
-    drainTimeoutMs: command.drainTimeoutMs,
-  };
+  const direction = await resolveDirection(client, command.to);
+  const body: { from: DatabaseSide; drainTimeoutMs: number; cancelAfterMs?: number; force?: true } =
+    { from: direction.from, drainTimeoutMs: command.drainTimeoutMs };
   if (command.cancelAfterMs !== undefined) body.cancelAfterMs = command.cancelAfterMs;
+  if (command.force) body.force = true;
   const begun = await client.post(API_PATHS.consistentBegin, body, CutoverResponseSchema);
+  // The orchestrator's drain timeout runs from the begin; waiting ends with it.
+  const deadline = io.now() + command.drainTimeoutMs;
   const id = begun.data.cutoverId;
   const table = options.output === "table";
   if (!command.wait) {
     io.out(
       table
         ? renderCutoverResult(
-          `Consistent cutover ${id} begun: traffic to the ${begun.data.state.sourceOfTruth} is ` +
-            `pausing. Watch \`${PROGRAM} status\`, then commit or abort.`,
+          `Consistent cutover ${id} begun (${arrow(direction)}): traffic to the ` +
+            `${direction.from} is pausing. Watch \`${PROGRAM} status\`, then commit or abort.`,
           begun.data,
         )
         : formatJson(begun.raw),
@@ -166,13 +184,11 @@ async function beginAndWait(
   }
   if (table) {
     io.out(
-      `Consistent cutover ${id} begun: pausing traffic to the ` +
-        `${begun.data.state.sourceOfTruth} (drain timeout ` +
-        `${formatDuration(command.drainTimeoutMs)}).\n`,
+      `Consistent cutover ${id} begun (${arrow(direction)}): pausing traffic to the ` +
+        `${direction.from} (drain timeout ${formatDuration(command.drainTimeoutMs)}).\n`,
     );
   }
   const view = new ProgressView(io, table);
-  const deadline = io.now() + command.drainTimeoutMs + DEADLINE_GRACE_MS;
   let lostContact = false;
   for (;;) {
     let polled;
@@ -203,6 +219,10 @@ async function beginAndWait(
     }
     const c = s.cutover as CutoverStatus;
     view.show(c);
+    if (outcome === "voided") {
+      if (!table) io.out(formatJson(polled.raw));
+      throw voidedError(s, c);
+    }
     if (outcome === "ready") {
       if (table) {
         const replication = c.replication.caughtUp
@@ -242,23 +262,27 @@ export async function runCutoverConsistent(
   if (command.name === "cutover consistent begin") {
     return await beginAndWait(client, command, options, io);
   }
-  const commit = command.name === "cutover consistent commit";
-  const { data, raw } = commit
-    ? await client.post(
-      API_PATHS.consistentCommit,
-      { requireCaughtUp: command.requireCaughtUp },
-      CutoverResponseSchema,
-    )
-    : await client.post(API_PATHS.consistentAbort, {}, CutoverResponseSchema);
-  if (options.output === "json") {
-    io.out(formatJson(raw));
+  if (command.name === "cutover consistent abort") {
+    const { data, raw } = await client.post(API_PATHS.consistentAbort, {}, CutoverResponseSchema);
+    io.out(
+      options.output === "json" ? formatJson(raw) : renderCutoverResult(
+        `Aborted cutover ${data.cutoverId}: traffic resumed on the ${data.state.sourceOfTruth} ` +
+          `(epoch ${data.state.epoch}).`,
+        data,
+      ),
+    );
     return ExitCode.OK;
   }
-  const headline = commit
-    ? `Committed cutover ${data.cutoverId}: the source of truth is now the ` +
-      `${data.state.sourceOfTruth} (epoch ${data.state.epoch}); traffic resumed there.`
-    : `Aborted cutover ${data.cutoverId}: traffic resumed on the ${data.state.sourceOfTruth} ` +
-      `(epoch ${data.state.epoch}).`;
-  io.out(renderCutoverResult(headline, data));
+  const direction = await resolveDirection(client, command.to);
+  const body: { from: DatabaseSide; skipReplicationCheck?: true } = { from: direction.from };
+  if (command.skipReplicationCheck) body.skipReplicationCheck = true;
+  const { data, raw } = await client.post(API_PATHS.consistentCommit, body, CutoverResponseSchema);
+  io.out(
+    options.output === "json" ? formatJson(raw) : renderCutoverResult(
+      `Committed cutover ${data.cutoverId} (${arrow(direction)}): the source of truth is now ` +
+        `the ${data.state.sourceOfTruth} (epoch ${data.state.epoch}); traffic resumed there.`,
+      data,
+    ),
+  );
   return ExitCode.OK;
 }

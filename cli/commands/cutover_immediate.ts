@@ -1,27 +1,33 @@
 /**
- * `molt-lms-cli cutover immediate`: switches the source of truth at once.
+ * `molt-lms-cli cutover immediate`: switches the source of truth at once, in
+ * the direction `--to` names (see `direction.ts`).
  *
  * @module
  */
 
-import { API_PATHS, CutoverResponseSchema } from "../../shared/api.ts";
-import type { GlobalOptions } from "../args.ts";
+import { API_PATHS, CutoverResponseSchema, type ImmediateRequest } from "../../shared/api.ts";
+import type { Command, GlobalOptions } from "../args.ts";
 import { ExitCode, type ExitCodeValue } from "../exit_codes.ts";
 import type { ApiClient } from "../http.ts";
 import { formatJson, type Io } from "../output.ts";
 import { renderCutoverResult } from "./cutover_result.ts";
+import { arrow, resolveDirection } from "./direction.ts";
 
 /** Runs `cutover immediate`. */
 export async function runCutoverImmediate(
   client: ApiClient,
+  command: Extract<Command, { name: "cutover immediate" }>,
   options: GlobalOptions,
   io: Io,
 ): Promise<ExitCodeValue> {
-  const { data, raw } = await client.post(API_PATHS.immediate, {}, CutoverResponseSchema);
+  const direction = await resolveDirection(client, command.to);
+  const body: ImmediateRequest = { from: direction.from };
+  if (command.force) body.force = true;
+  const { data, raw } = await client.post(API_PATHS.immediate, body, CutoverResponseSchema);
   io.out(
     options.output === "json" ? formatJson(raw) : renderCutoverResult(
-      `Immediate cutover ${data.cutoverId} done; sessions move at their next transaction ` +
-        "boundary.",
+      `Immediate cutover ${data.cutoverId} done (${arrow(direction)}); sessions move at their ` +
+        "next transaction boundary.",
       data,
     ),
   );

@@ -84,6 +84,12 @@ function renderCutover(c: CutoverStatus, now: number): string {
     ["Open transactions", String(c.openTransactions)],
     ["Catch-up", describeReplication(c)],
   ];
+  if (c.resumedProxies.length > 0) {
+    fields.push([
+      "Resumed by themselves",
+      `${c.resumedProxies.join(", ")} (pause outlived LMS_MAX_PAUSE): abort, then begin again`,
+    ]);
+  }
   if (c.drainTimedOut) fields.push(["Drain timeout", "reached; the fleet stays paused"]);
   if (c.cancelled.length > 0) fields.push(["Cancelled", c.cancelled.join(", ")]);
   if (c.terminated.length > 0) fields.push(["Terminated", c.terminated.join(", ")]);

@@ -2,7 +2,8 @@
  * The proxy's end of the control channel.
  *
  * One persistent WebSocket to `${url}/v1/proxies` (WSS with a client
- * certificate when configured). On every connect the client says hello with
+ * certificate when configured, and the API token as a bearer token when one
+ * is configured). On every connect the client says hello with
  * the state it knows, then sends heartbeats; while paused it reports drain
  * progress every 100 ms and at once when the handler signals a change, until
  * drained. Orchestrator requests are answered through the
@@ -20,6 +21,7 @@ import {
   type OrchestratorMessage,
   parseOrchestratorMessage,
   type ProxyMessageBody,
+  type ShadowModeName,
 } from "../../shared/control.ts";
 import WebSocket from "ws";
 import { errorMessage } from "../../shared/errors.ts";
@@ -45,8 +47,12 @@ export interface ControlClientOptions {
   proxyId: string;
   /** Proxy build version, reported in `status`. */
   version: string;
+  /** The proxy's shadow mode, which the orchestrator guards cutovers by. */
+  shadowMode: ShadowModeName;
   /** Client certificate for mTLS and the CA to trust. */
   tls?: ControlClientTls;
+  /** `LMS_API_TOKEN`, sent as a bearer token; an orchestrator without mTLS requires it. */
+  apiToken?: string;
   /** The proxy core. */
   handler: ControlHandler;
   /** Called after a state from the orchestrator was applied. */
@@ -106,6 +112,9 @@ export function startControlClient(options: ControlClientOptions): ControlClient
       ...(options.tls.ca ? { ca: options.tls.ca } : {}),
     }
     : {};
+  if (options.apiToken !== undefined) {
+    socketOptions.headers = { authorization: `Bearer ${options.apiToken}` };
+  }
 
   let socket: WebSocket | undefined;
   let welcomed = false;
@@ -288,6 +297,7 @@ export function startControlClient(options: ControlClientOptions): ControlClient
         type: "hello",
         proxyId: options.proxyId,
         version: options.version,
+        shadowMode: options.shadowMode,
         state: handler.state() ?? null,
         sessions: handler.sessions(),
       });
@@ -325,6 +335,19 @@ export function startControlClient(options: ControlClientOptions): ControlClient
     };
     ws.onerror = (event: WebSocket.ErrorEvent) => {
       const message = event.message ?? "connection error";
+      if (/server response: 401/.test(message)) {
+        // Retrying helps once the operator fixed the token; say so at every few attempts.
+        if (attempt % 10 === 0) {
+          log.error("the orchestrator refused this proxy: wrong or missing API token", {
+            url,
+            attempt,
+            hint: options.apiToken === undefined
+              ? "set LMS_API_TOKEN to the orchestrator's LMS_API_TOKEN"
+              : "LMS_API_TOKEN differs from the orchestrator's; give both the same token",
+          });
+        }
+        return;
+      }
       // While the orchestrator stays away, say so now and then rather than at every retry.
       const level = attempt % 10 === 0 ? "warn" : "debug";
       log[level]("control connection failed", { url, attempt, error: message });

@@ -46,6 +46,7 @@ export function statusFixture(
         id: "proxy-a",
         connected: true,
         version: "0.1.0",
+        shadowMode: "none",
         sessions: { total: 12, idle: 8, active: 1, inTransaction: 3, held: 0 },
         lastHeartbeatAt: ago(2_000, now),
         epoch: 3,
@@ -56,6 +57,7 @@ export function statusFixture(
         id: "proxy-b",
         connected: false,
         version: "0.1.0",
+        shadowMode: "none",
         sessions: { total: 0, idle: 0, active: 0, inTransaction: 0, held: 0 },
         lastHeartbeatAt: null,
         epoch: null,
@@ -94,6 +96,7 @@ export function cutoverFixture(
     drainTimedOut: false,
     cancelled: [],
     terminated: [],
+    resumedProxies: [],
     replication: { checked: false, caughtUp: false, lagMs: null, error: null },
     ...overrides,
   });

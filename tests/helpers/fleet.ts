@@ -13,6 +13,28 @@ import { runArgs } from "../../shared/local/compile.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 
+/** The `LMS_API_TOKEN` test orchestrators and proxies share unless a test sets its own. */
+export const TEST_API_TOKEN = "test-api-token-0123456789abcdef";
+
+/** Headers of an API request that changes something: JSON and the test token. */
+export function apiHeaders(token = TEST_API_TOKEN): Record<string, string> {
+  return { "content-type": "application/json", authorization: `Bearer ${token}` };
+}
+
+/** `POST`s `body` to `url` with the test token; the status and the JSON answer. */
+export async function apiPost(
+  url: string,
+  body: unknown,
+  token = TEST_API_TOKEN,
+): Promise<{ status: number; body: unknown }> {
+  const res = await fetch(url, {
+    method: "POST",
+    headers: apiHeaders(token),
+    body: JSON.stringify(body),
+  });
+  return { status: res.status, body: await res.json() };
+}
+
 /** An orchestrator running as its own process. */
 export interface OrchestratorProcess {
   /** API base URL. */
@@ -44,6 +66,7 @@ export async function spawnOrchestrator(
       LMS_METRICS_LISTEN: `127.0.0.1:${metricsPort}`,
       LMS_LOG_LEVEL: Deno.env.get("LMS_TEST_LOG_LEVEL") ?? "warn",
       LMS_PROXY_ID: "test-orchestrator",
+      LMS_API_TOKEN: TEST_API_TOKEN,
       ...env,
     },
     stdin: "null",
@@ -69,10 +92,14 @@ export async function spawnOrchestrator(
   };
 }
 
-/** Runs the real `molt-lms-cli` with `args` (plus `--orchestrator-url`). */
+/**
+ * Runs the real `molt-lms-cli` with `args` (plus `--orchestrator-url`), with
+ * the test token in `CLI_API_TOKEN` unless `env` says otherwise.
+ */
 export async function cli(
   url: string,
   args: string[],
+  env: Record<string, string> = {},
 ): Promise<{ code: number; stdout: string; stderr: string; json: unknown }> {
   const out = await run(Deno.execPath(), [
     "run",
@@ -85,7 +112,7 @@ export async function cli(
     url,
     "--output",
     "json",
-  ]);
+  ], { env: { ...Deno.env.toObject(), CLI_API_TOKEN: TEST_API_TOKEN, ...env } });
   let json: unknown;
   try {
     json = JSON.parse(out.stdout);
@@ -159,6 +186,7 @@ export async function startFleet(opts: FleetOptions): Promise<Fleet> {
     const proxyEnv = {
       ...dbEnv,
       LMS_ORCHESTRATOR_URL: orchestrator.url,
+      LMS_API_TOKEN: TEST_API_TOKEN,
       LMS_LOG_LEVEL: Deno.env.get("LMS_TEST_LOG_LEVEL") ?? "warn",
       LMS_SHUTDOWN_GRACE: "2s",
       ...opts.proxyEnv,

@@ -15,7 +15,12 @@ import {
   type ShadowReportResponse,
   ShadowReportResponseSchema,
 } from "../../shared/api.ts";
-import type { ClusterState, ConnectionInfo, SessionCounts } from "../../shared/control.ts";
+import type {
+  ClusterState,
+  ConnectionInfo,
+  SessionCounts,
+  ShadowModeName,
+} from "../../shared/control.ts";
 import type { ProxyShadowReport } from "../../shared/shadow.ts";
 import { startOrchestrator } from "../../orchestrator/main.ts";
 import { mergeShadowReports } from "../../orchestrator/shadow_report.ts";
@@ -23,6 +28,7 @@ import { type ControlClient, startControlClient } from "../../proxy/control/clie
 import type { ControlHandler, DrainStatus } from "../../proxy/control/handler.ts";
 import { ago, proxyShadowReportFixture } from "../helpers/api_fixtures.ts";
 import { expectExit, runCli } from "../helpers/cli_process.ts";
+import { TEST_API_TOKEN } from "../helpers/fleet.ts";
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -175,6 +181,7 @@ Deno.test({
         LMS_PROXY_ID: "orchestrator-shadow-test",
         LMS_SOURCE_DIALECT: "postgres",
         LMS_LOG_LEVEL: "error",
+        LMS_API_TOKEN: TEST_API_TOKEN,
       },
     });
     setLogLevel(config.logLevel);
@@ -186,6 +193,8 @@ Deno.test({
         url: base,
         proxyId,
         version: "test",
+        shadowMode: handler.shadowReport?.().mode as ShadowModeName ?? "none",
+        apiToken: TEST_API_TOKEN,
         handler,
         heartbeatMs: 200,
         backoffInitialMs: 50,
@@ -336,7 +345,9 @@ Deno.test({
         ]);
 
         // A proxy that never answers: the orchestrator waits its 2 s, then names it.
-        const ws = new WebSocket(`ws://127.0.0.1:${port}/v1/proxies`);
+        const ws = new WebSocket(`ws://127.0.0.1:${port}/v1/proxies`, {
+          headers: { authorization: `Bearer ${TEST_API_TOKEN}` },
+        });
         const welcomed = new Promise((resolve) => (ws.onmessage = resolve));
         await new Promise((resolve) => (ws.onopen = resolve));
         ws.send(JSON.stringify({
@@ -344,6 +355,7 @@ Deno.test({
           type: "hello",
           proxyId: "proxy-5",
           version: "test",
+          shadowMode: "sync",
           state: null,
           sessions: NO_SESSIONS,
         }));

@@ -11,7 +11,12 @@
 import assert from "node:assert/strict";
 import pg from "pg";
 import { startPgCluster } from "../../shared/local/postgres_cluster.ts";
-import { eventually, type OrchestratorProcess, spawnOrchestrator } from "../helpers/fleet.ts";
+import {
+  apiPost,
+  eventually,
+  type OrchestratorProcess,
+  spawnOrchestrator,
+} from "../helpers/fleet.ts";
 
 async function get(url: string): Promise<{ status: number; body: unknown }> {
   const res = await fetch(url);
@@ -19,9 +24,11 @@ async function get(url: string): Promise<{ status: number; body: unknown }> {
   return { status: res.status, body: text.startsWith("{") ? JSON.parse(text) : text };
 }
 
-async function post(url: string): Promise<{ status: number; body: unknown }> {
-  const res = await fetch(url, { method: "POST", body: "{}" });
-  return { status: res.status, body: await res.json() };
+/** An immediate cutover here has no proxies to shadow: it needs `force`. */
+const FORCED_IMMEDIATE = { from: "source", force: true };
+
+function post(url: string, body: unknown = {}): Promise<{ status: number; body: unknown }> {
+  return apiPost(url, body);
 }
 
 async function waitReady(orch: OrchestratorProcess): Promise<void> {
@@ -72,7 +79,7 @@ Deno.test("orchestrator graceful shutdown on SIGTERM", async (t) => {
         assert.equal((await post(`${orch.url}/api/v1/initialize`)).status, 200);
         assert.equal(await stored(), "source 0");
         await lockStateRow();
-        const running = post(`${orch.url}/api/v1/cutover/immediate`);
+        const running = post(`${orch.url}/api/v1/cutover/immediate`, FORCED_IMMEDIATE);
         await waitingOnLock();
         const exited = terminate(orch);
         await eventually(
@@ -83,7 +90,10 @@ Deno.test("orchestrator graceful shutdown on SIGTERM", async (t) => {
         const refused = await get(`${orch.url}/api/v1/status`);
         assert.equal(refused.status, 503);
         assert.match(JSON.stringify(refused.body), /shutting down/);
-        assert.equal((await post(`${orch.url}/api/v1/cutover/consistent/begin`)).status, 503);
+        assert.equal(
+          (await post(`${orch.url}/api/v1/cutover/consistent/begin`, { from: "target" })).status,
+          503,
+        );
 
         await locker.query("COMMIT");
         const answered = await running;
@@ -111,7 +121,10 @@ Deno.test("orchestrator graceful shutdown on SIGTERM", async (t) => {
         try {
           await waitReady(orch);
           await lockStateRow();
-          const running = post(`${orch.url}/api/v1/cutover/immediate`).then(
+          const running = post(`${orch.url}/api/v1/cutover/immediate`, {
+            ...FORCED_IMMEDIATE,
+            from: "target",
+          }).then(
             (r) => r.status,
             () => "no answer",
           );

@@ -47,13 +47,14 @@ Deno.test("every command parses with its defaults", () => {
       name: "cutover consistent begin",
       drainTimeoutMs: DEFAULT_DRAIN_TIMEOUT_MS,
       wait: true,
+      force: false,
     }],
     [["cutover", "consistent", "commit"], {
       name: "cutover consistent commit",
-      requireCaughtUp: false,
+      skipReplicationCheck: false,
     }],
     [["cutover", "consistent", "abort"], { name: "cutover consistent abort" }],
-    [["cutover", "immediate"], { name: "cutover immediate" }],
+    [["cutover", "immediate"], { name: "cutover immediate", force: false }],
     [["status"], { name: "status" }],
   ];
   for (const [argv, expected] of cases) {
@@ -86,13 +87,63 @@ Deno.test("command flags", async (t) => {
       drainTimeoutMs: 120_000,
       cancelAfterMs: 90_000,
       wait: false,
+      force: false,
     });
   });
-  await t.step("commit --require-caught-up", () => {
+  await t.step("begin and immediate --to --force", () => {
     assertEquals(
-      run(["cutover", "consistent", "commit", "--require-caught-up", ...URL_FLAG]).command,
-      { name: "cutover consistent commit", requireCaughtUp: true },
+      run(["cutover", "consistent", "begin", "--to", "source", "--force", ...URL_FLAG]).command,
+      {
+        name: "cutover consistent begin",
+        drainTimeoutMs: DEFAULT_DRAIN_TIMEOUT_MS,
+        wait: true,
+        force: true,
+        to: "source",
+      },
     );
+    assertEquals(run(["cutover", "immediate", "--to=target", "--force", ...URL_FLAG]).command, {
+      name: "cutover immediate",
+      force: true,
+      to: "target",
+    });
+  });
+  await t.step("commit --to --skip-replication-check", () => {
+    assertEquals(
+      run([
+        "cutover",
+        "consistent",
+        "commit",
+        "--to",
+        "target",
+        "--skip-replication-check",
+        ...URL_FLAG,
+      ]).command,
+      { name: "cutover consistent commit", to: "target", skipReplicationCheck: true },
+    );
+  });
+  await t.step("--to names a database; the old --require-caught-up is gone", () => {
+    const bad = usageError(["cutover", "immediate", "--to", "cockroach", ...URL_FLAG]);
+    assert(bad.message.includes("--to must be source or target"), bad.message);
+    usageError(["cutover", "consistent", "commit", "--require-caught-up", ...URL_FLAG]);
+    usageError(["cutover", "consistent", "abort", "--force", ...URL_FLAG]);
+  });
+  await t.step("--api-token, else CLI_API_TOKEN", () => {
+    const token = "0123456789abcdef0123";
+    assertEquals(run(["status", "--api-token", token, ...URL_FLAG]).options.apiToken, token);
+    const env = (name: string) => name === "CLI_API_TOKEN" ? token : undefined;
+    assertEquals(parseInvocation(["status", ...URL_FLAG], env), {
+      kind: "run",
+      command: { name: "status" },
+      options: {
+        orchestratorUrl: new URL("https://orch:4200"),
+        tlsCaCert: undefined,
+        tlsClientCert: undefined,
+        tlsClientKey: undefined,
+        apiToken: token,
+        output: "table",
+      },
+    });
+    usageError(["status", "--api-token", "", ...URL_FLAG]);
   });
   await t.step("flags may come before the command", () => {
     const { command, options } = run([...URL_FLAG, "--output", "json", "status"]);

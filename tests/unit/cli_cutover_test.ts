@@ -46,11 +46,17 @@ function recordingIo(isTerminal: boolean) {
       return Promise.resolve();
     },
   };
-  return { io, out, err };
+  return { io, out, err, now: () => clock };
 }
 
 const OPTIONS: GlobalOptions = { orchestratorUrl: new URL("http://orch:4200"), output: "table" };
-const BEGIN: Begin = { name: "cutover consistent begin", drainTimeoutMs: 2_000, wait: true };
+const BEGIN: Begin = {
+  name: "cutover consistent begin",
+  drainTimeoutMs: 2_000,
+  wait: true,
+  to: "target",
+  force: false,
+};
 
 const blocking = [{
   proxyId: "proxy-b",
@@ -102,7 +108,7 @@ Deno.test("begin sends the flags and waits until drained and caught up (one line
   assertEquals(code, ExitCode.OK);
   assertEquals(posts, [{
     path: API_PATHS.consistentBegin,
-    body: { drainTimeoutMs: 2_000, cancelAfterMs: 1_000 },
+    body: { from: "source", drainTimeoutMs: 2_000, cancelAfterMs: 1_000 },
   }]);
   const text = out.join("");
   assertEquals(text.split("\n").filter((l) => l.startsWith("proxies drained 0/2")).length, 1);
@@ -110,7 +116,8 @@ Deno.test("begin sends the flags and waits until drained and caught up (one line
   assert(text.includes("proxies drained 1/2, open transactions 1"), text);
   assert(text.includes("waiting for replication to catch up"), text);
   assert(text.includes("replication caught up (lag 140 ms)"), text);
-  assert(text.includes("cutover consistent commit"), text);
+  assert(text.includes("cutover consistent commit --to target"), text);
+  assert(text.includes("Consistent cutover cut-1 begun (source → target)"), text);
   assert(!text.includes("\x1b["), "no terminal escapes when not a terminal");
 });
 
@@ -164,6 +171,62 @@ Deno.test("begin gives up at its own deadline when replication never catches up"
     assert(err instanceof LmsError);
     assertEquals(err.code, "DRAIN_TIMEOUT");
     assert(err.message.includes("replication did not catch up"), err.message);
+    assert(err.hint.includes("from the source to the target"), err.hint);
+    assert(err.hint.includes("--skip-replication-check"), err.hint);
+    return true;
+  });
+});
+
+Deno.test("the replication hint names the databases the right way back", async () => {
+  const stuck = statusFixture({
+    sourceOfTruth: "target",
+    phase: "drained",
+    cutover: cutoverFixture({
+      drained: 2,
+      replication: { checked: true, caughtUp: false, lagMs: null, error: null },
+    }),
+  });
+  const { client, posts } = scriptedClient([stuck]);
+  const { io } = recordingIo(false);
+  await rejects(runCutoverConsistent(client, { ...BEGIN, to: undefined }, OPTIONS, io), (err) => {
+    assert(err instanceof LmsError);
+    assert(err.hint.includes("from the target to the source"), err.hint);
+    assert(!err.hint.includes("to the target"), err.hint);
+    assert(err.hint.includes("commit --to source"), err.hint);
+    return true;
+  });
+  // Without --to the direction comes from status: away from the current source of truth.
+  assertEquals((posts[0].body as { from: string }).from, "target");
+});
+
+Deno.test("begin waits exactly --drain-timeout, not a moment longer", async () => {
+  // The orchestrator has not flagged the timeout yet: the CLI's own deadline decides.
+  const { client } = scriptedClient([draining(1)]);
+  const { io, now } = recordingIo(false);
+  const started = now();
+  await rejects(runCutoverConsistent(client, BEGIN, OPTIONS, io), (err) => {
+    assert(err instanceof LmsError);
+    assertEquals(exitCodeFor(err), ExitCode.DRAIN_TIMEOUT);
+    return true;
+  });
+  const waited = now() - started;
+  assert(waited >= BEGIN.drainTimeoutMs, `gave up after ${waited} ms`);
+  assert(waited <= BEGIN.drainTimeoutMs + 250, `waited ${waited} ms for a 2000 ms timeout`);
+});
+
+Deno.test("begin stops when proxies resumed by themselves: abort, then begin again", async () => {
+  const voided = statusFixture({
+    phase: "draining",
+    cutover: cutoverFixture({ drained: 1, resumedProxies: ["proxy-b"] }),
+  });
+  const { client } = scriptedClient([draining(2), voided]);
+  const { io } = recordingIo(false);
+  await rejects(runCutoverConsistent(client, BEGIN, OPTIONS, io), (err) => {
+    assert(err instanceof LmsError);
+    assertEquals(exitCodeFor(err), ExitCode.FAILED);
+    assert(err.message.includes("proxy-b resumed traffic on the source by themselves"));
+    assert(/abort`, then .*begin` again/.test(err.hint), err.hint);
+    assert(!err.hint.includes("wait for open transactions"), err.hint);
     return true;
   });
 });
@@ -189,15 +252,15 @@ Deno.test("commit and abort send their request and report the new state", async 
   const { io, out } = recordingIo(false);
   await runCutoverConsistent(
     client,
-    { name: "cutover consistent commit", requireCaughtUp: true },
+    { name: "cutover consistent commit", to: "target", skipReplicationCheck: true },
     OPTIONS,
     io,
   );
   await runCutoverConsistent(client, { name: "cutover consistent abort" }, OPTIONS, io);
   assertEquals(posts, [
-    { path: API_PATHS.consistentCommit, body: { requireCaughtUp: true } },
+    { path: API_PATHS.consistentCommit, body: { from: "source", skipReplicationCheck: true } },
     { path: API_PATHS.consistentAbort, body: {} },
   ]);
-  assert(out[0].startsWith("Committed cutover cut-1"));
+  assert(out[0].startsWith("Committed cutover cut-1 (source → target)"), out[0]);
   assert(out[1].startsWith("Aborted cutover cut-1"));
 });

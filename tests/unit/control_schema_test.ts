@@ -24,8 +24,8 @@ const conn = {
 } as const;
 
 const proxyMessages: ProxyMessageBody[] = [
-  { type: "hello", proxyId: "p1", version: "0.1.0", state, sessions: counts },
-  { type: "hello", proxyId: "p1", version: "0.1.0", state: null, sessions: counts },
+  { type: "hello", proxyId: "p1", version: "0.1.0", shadowMode: "async", state, sessions: counts },
+  { type: "hello", proxyId: "p1", version: "0.1.0", shadowMode: "async", state: null, sessions: counts },
   { type: "heartbeat", sessions: counts, epoch: 2, paused: false },
   {
     type: "drain_progress",

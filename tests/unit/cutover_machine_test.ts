@@ -1,17 +1,36 @@
 import assert from "node:assert/strict";
-import { type CutoverContext, otherSide, transition } from "../../orchestrator/cutover.ts";
+import {
+  CONSISTENT_MODE_WARNING,
+  type CutoverContext,
+  type CutoverEvent,
+  IMMEDIATE_MODE_WARNING,
+  otherSide,
+  transition,
+} from "../../orchestrator/cutover.ts";
+import type { ReplicationStatus } from "../../shared/api.ts";
 import type { ClusterState } from "../../shared/control.ts";
 
 const idleSource: ClusterState = { sourceOfTruth: "source", epoch: 3, phase: "idle" };
 const draining: ClusterState = { ...idleSource, phase: "draining" };
 const drained: ClusterState = { ...idleSource, phase: "drained" };
+const caughtUp: ReplicationStatus = { checked: true, caughtUp: true, lagMs: 12, error: null };
+const waiting: ReplicationStatus = { checked: true, caughtUp: false, lagMs: null, error: null };
 const ctx = (over: Partial<CutoverContext> = {}): CutoverContext => ({
   initialized: true,
   connectedProxies: 2,
   drainedProxies: 2,
-  caughtUp: null,
+  replication: caughtUp,
+  shadowModes: [{ proxyId: "p1", mode: "none" }, { proxyId: "p2", mode: "async" }],
+  resumedProxies: [],
   ...over,
 });
+const syncModes = [{ proxyId: "p1", mode: "sync" as const }, {
+  proxyId: "p2",
+  mode: "strict-sync" as const,
+}];
+const begin: CutoverEvent = { type: "begin", from: "source", force: false };
+const commit: CutoverEvent = { type: "commit", from: "source", skipReplicationCheck: false };
+const immediate: CutoverEvent = { type: "immediate", from: "source", force: false };
 
 function refused(result: ReturnType<typeof transition>, code: string, hint?: RegExp): string {
   assert.equal(result.ok, false, "transition should be refused");
@@ -24,47 +43,50 @@ function refused(result: ReturnType<typeof transition>, code: string, hint?: Reg
 
 Deno.test("accepted transitions", async (t) => {
   await t.step("begin: idle -> draining, same epoch and SoT", () => {
-    const r = transition(idleSource, { type: "begin" }, ctx());
+    const r = transition(idleSource, begin, ctx());
     assert.deepEqual(r, { ok: true, next: draining, step: "begin" });
   });
-  await t.step("all_drained: draining -> drained", () => {
-    const r = transition(draining, { type: "all_drained" }, ctx());
-    assert.deepEqual(r, { ok: true, next: drained, step: "drained" });
+  await t.step("all_drained: draining -> drained; drain_lost: back", () => {
+    assert.deepEqual(transition(draining, { type: "all_drained" }, ctx()), {
+      ok: true,
+      next: drained,
+      step: "drained",
+    });
+    assert.deepEqual(transition(drained, { type: "drain_lost" }, ctx()), {
+      ok: true,
+      next: draining,
+      step: "drain_lost",
+    });
   });
   await t.step("commit from drained flips SoT and bumps epoch", () => {
-    const r = transition(drained, { type: "commit", requireCaughtUp: false }, ctx());
+    const r = transition(drained, commit, ctx());
     assert.deepEqual(r, {
       ok: true,
       next: { sourceOfTruth: "target", epoch: 4, phase: "idle" },
       step: "commit",
     });
   });
-  await t.step("commit from draining when every proxy acked", () => {
-    const r = transition(draining, { type: "commit", requireCaughtUp: false }, ctx());
+  await t.step("commit from draining when every proxy acked and the marker arrived", () => {
+    const r = transition(draining, commit, ctx());
     assert.ok(r.ok && r.next.sourceOfTruth === "target" && r.next.epoch === 4);
   });
-  await t.step("commit with requireCaughtUp once caught up", () => {
-    const r = transition(
-      drained,
-      { type: "commit", requireCaughtUp: true },
-      ctx({ caughtUp: true }),
-    );
-    assert.ok(r.ok && r.next.phase === "idle");
+  await t.step("commit with skipReplicationCheck before the marker arrived", () => {
+    for (const replication of [null, waiting]) {
+      const r = transition(
+        drained,
+        { ...commit, skipReplicationCheck: true },
+        ctx({ replication }),
+      );
+      assert.ok(r.ok && r.next.phase === "idle");
+    }
   });
   await t.step("commit with zero connected proxies", () => {
-    const r = transition(
-      draining,
-      { type: "commit", requireCaughtUp: false },
-      ctx({
-        connectedProxies: 0,
-        drainedProxies: 0,
-      }),
-    );
+    const r = transition(draining, commit, ctx({ connectedProxies: 0, drainedProxies: 0 }));
     assert.ok(r.ok);
   });
   await t.step("reverse: commit from target goes back to source", () => {
     const onTarget: ClusterState = { sourceOfTruth: "target", epoch: 4, phase: "drained" };
-    const r = transition(onTarget, { type: "commit", requireCaughtUp: false }, ctx());
+    const r = transition(onTarget, { ...commit, from: "target" }, ctx());
     assert.deepEqual(r.ok && r.next, { sourceOfTruth: "source", epoch: 5, phase: "idle" });
   });
   await t.step("abort from draining and drained keeps SoT and epoch", () => {
@@ -73,11 +95,11 @@ Deno.test("accepted transitions", async (t) => {
       assert.deepEqual(r, { ok: true, next: idleSource, step: "abort" });
     }
   });
-  await t.step("immediate from idle flips at once", () => {
+  await t.step("immediate from idle flips at once in sync modes", () => {
     const r = transition(
       idleSource,
-      { type: "immediate" },
-      ctx({ connectedProxies: 5, drainedProxies: 0 }),
+      immediate,
+      ctx({ connectedProxies: 5, drainedProxies: 0, shadowModes: syncModes }),
     );
     assert.deepEqual(r, {
       ok: true,
@@ -85,21 +107,19 @@ Deno.test("accepted transitions", async (t) => {
       step: "immediate",
     });
   });
+  await t.step("--force overrides the shadow-mode guards", () => {
+    assert.ok(
+      transition(idleSource, { ...begin, force: true }, ctx({ shadowModes: syncModes })).ok,
+    );
+    assert.ok(transition(idleSource, { ...immediate, force: true }, ctx()).ok);
+  });
   assert.equal(otherSide("source"), "target");
   assert.equal(otherSide("target"), "source");
 });
 
 Deno.test("refused transitions", async (t) => {
   await t.step("everything before initialize", () => {
-    for (
-      const e of [
-        { type: "begin" },
-        { type: "all_drained" },
-        { type: "commit", requireCaughtUp: false },
-        { type: "abort" },
-        { type: "immediate" },
-      ] as const
-    ) {
+    for (const e of [begin, { type: "all_drained" } as const, commit, { type: "abort" } as const]) {
       refused(
         transition(idleSource, e, ctx({ initialized: false })),
         "NOT_INITIALIZED",
@@ -107,56 +127,97 @@ Deno.test("refused transitions", async (t) => {
       );
     }
   });
-  await t.step("begin while draining or drained", () => {
-    refused(transition(draining, { type: "begin" }, ctx()), "INVALID_PHASE", /commit.*abort/);
-    refused(transition(drained, { type: "begin" }, ctx()), "INVALID_PHASE", /commit.*abort/);
+  await t.step("a switching request that names no source of truth", () => {
+    const onTarget: ClusterState = { sourceOfTruth: "target", epoch: 4, phase: "idle" };
+    for (const e of [begin, immediate]) {
+      const msg = refused(
+        transition(onTarget, { ...e, from: undefined }, ctx({ shadowModes: syncModes })),
+        "BAD_REQUEST",
+        /"from": "target".*--to source/,
+      );
+      assert.match(msg, /source of truth is now the target/);
+    }
+    refused(transition(drained, { ...commit, from: undefined }, ctx()), "BAD_REQUEST");
   });
-  await t.step("all_drained outside draining", () => {
+  await t.step("a retried request finds the source of truth switched: nothing changes", () => {
+    const after: ClusterState = { sourceOfTruth: "target", epoch: 4, phase: "idle" };
+    for (const e of [begin, commit, immediate]) {
+      const msg = refused(
+        transition(after, e, ctx({ shadowModes: syncModes })),
+        "SOURCE_OF_TRUTH_MISMATCH",
+        /--to source/,
+      );
+      assert.match(msg, /already the target.*nothing changed/);
+    }
+  });
+  await t.step("consistent cutover in sync or strict-sync quotes the docs", () => {
+    const msg = refused(
+      transition(idleSource, begin, ctx({ shadowModes: syncModes })),
+      "UNSAFE_SHADOW_MODE",
+      /none or async.*--force/,
+    );
+    assert.ok(msg.includes(CONSISTENT_MODE_WARNING), msg);
+    assert.match(msg, /p1 \(sync\), p2 \(strict-sync\)/);
+  });
+  await t.step("immediate cutover in none or async quotes the docs", () => {
+    const msg = refused(transition(idleSource, immediate, ctx()), "UNSAFE_SHADOW_MODE", /--force/);
+    assert.ok(msg.includes(IMMEDIATE_MODE_WARNING), msg);
+    assert.match(msg, /p1 \(none\), p2 \(async\)/);
+  });
+  await t.step("begin while draining or drained", () => {
+    refused(transition(draining, begin, ctx()), "INVALID_PHASE", /commit.*abort/);
+    refused(transition(drained, begin, ctx()), "INVALID_PHASE", /commit.*abort/);
+  });
+  await t.step("all_drained outside draining, drain_lost outside drained", () => {
     refused(transition(idleSource, { type: "all_drained" }, ctx()), "INVALID_PHASE");
     refused(transition(drained, { type: "all_drained" }, ctx()), "INVALID_PHASE");
+    refused(transition(draining, { type: "drain_lost" }, ctx()), "INVALID_PHASE");
   });
   await t.step("commit when not all proxies drained", () => {
     const msg = refused(
-      transition(draining, { type: "commit", requireCaughtUp: false }, ctx({ drainedProxies: 1 })),
+      transition(draining, commit, ctx({ drainedProxies: 1 })),
       "NOT_DRAINED",
-      /abort/,
+      /wait for open transactions.*abort/,
     );
     assert.match(msg, /1 of 2/);
     refused(
-      transition(
-        drained,
-        { type: "commit", requireCaughtUp: false },
-        ctx({
-          connectedProxies: 3,
-          drainedProxies: 2,
-        }),
-      ),
+      transition(drained, commit, ctx({ connectedProxies: 3, drainedProxies: 2 })),
       "NOT_DRAINED",
     );
   });
-  await t.step("commit with requireCaughtUp before catch-up", () => {
-    refused(
-      transition(drained, { type: "commit", requireCaughtUp: true }, ctx({ caughtUp: null })),
-      "NOT_CAUGHT_UP",
-    );
+  await t.step("commit after proxies resumed by themselves: abort, then begin again", () => {
     const msg = refused(
-      transition(drained, { type: "commit", requireCaughtUp: true }, ctx({ caughtUp: false })),
+      transition(draining, commit, ctx({ drainedProxies: 1, resumedProxies: ["p2"] })),
+      "NOT_DRAINED",
+      /abort.*then.*begin.*again/,
+    );
+    assert.match(msg, /p2 resumed traffic on the source by themselves.*LMS_MAX_PAUSE/);
+  });
+  await t.step("commit before the marker was seen names both databases the right way", () => {
+    const forward = refused(
+      transition(drained, commit, ctx({ replication: waiting })),
+      "NOT_CAUGHT_UP",
+      /from the source to the target.*_molt_lms\.marker.*--skip-replication-check/,
+    );
+    assert.match(forward, /written on the source has not been seen on the target/);
+    const onTarget: ClusterState = { sourceOfTruth: "target", epoch: 4, phase: "drained" };
+    const back = refused(
+      transition(onTarget, { ...commit, from: "target" }, ctx({ replication: waiting })),
+      "NOT_CAUGHT_UP",
+      /from the target to the source/,
+    );
+    assert.match(back, /written on the target has not been seen on the source/);
+    refused(transition(drained, commit, ctx({ replication: null })), "NOT_CAUGHT_UP");
+    const failed = refused(
+      transition(drained, commit, ctx({ replication: { ...waiting, error: "no such table" } })),
       "NOT_CAUGHT_UP",
     );
-    assert.match(msg, /not caught up/);
+    assert.match(failed, /check failed: no such table/);
   });
   await t.step("commit when idle", () => {
+    refused(transition(idleSource, commit, ctx()), "INVALID_PHASE", /begin/);
     refused(
-      transition(idleSource, { type: "commit", requireCaughtUp: false }, ctx()),
-      "INVALID_PHASE",
-      /begin/,
-    );
-    refused(
-      transition(
-        idleSource,
-        { type: "commit", requireCaughtUp: false },
-        ctx({ lastStep: "commit" }),
-      ),
+      transition(idleSource, commit, ctx({ lastStep: "commit" })),
       "INVALID_PHASE",
       /begin.*commit.*again/,
     );
@@ -165,9 +226,7 @@ Deno.test("refused transitions", async (t) => {
     const r = transition(
       { sourceOfTruth: "target", epoch: 4, phase: "idle" },
       { type: "abort" },
-      ctx({
-        lastStep: "commit",
-      }),
+      ctx({ lastStep: "commit" }),
     );
     refused(r, "INVALID_PHASE", /already committed.*begin.*commit.*again/);
   });
@@ -180,7 +239,8 @@ Deno.test("refused transitions", async (t) => {
     refused(transition(idleSource, { type: "abort" }, ctx({ lastStep: "abort" })), "INVALID_PHASE");
   });
   await t.step("immediate during a consistent cutover", () => {
-    refused(transition(draining, { type: "immediate" }, ctx()), "INVALID_PHASE", /commit.*abort/);
-    refused(transition(drained, { type: "immediate" }, ctx()), "INVALID_PHASE", /commit.*abort/);
+    const sync = ctx({ shadowModes: syncModes });
+    refused(transition(draining, immediate, sync), "INVALID_PHASE", /commit.*abort/);
+    refused(transition(drained, immediate, sync), "INVALID_PHASE", /commit.*abort/);
   });
 });
