@@ -16,7 +16,9 @@ import type {
   ClusterState,
   ConnectionInfo,
   SessionCounts,
+  ShadowModeName,
 } from "../../shared/control.ts";
+import { CONSISTENT_MODE_WARNING, IMMEDIATE_MODE_WARNING } from "../../orchestrator/cutover.ts";
 import { makeCerts } from "../helpers/certs.ts";
 import { type Orchestrator, startOrchestrator } from "../../orchestrator/main.ts";
 import { type ControlClient, startControlClient } from "../../proxy/control/client.ts";
@@ -191,11 +193,16 @@ Deno.test({
       return { status: res.status, body: (await res.json()) as T };
     };
     const status = async () => (await api<StatusResponse>("GET", API_PATHS.status)).body;
-    const connect = (handler: FakeProxy, tls = { cert: good.cert, key: good.key }) => {
+    const connect = (
+      handler: FakeProxy,
+      tls = { cert: good.cert, key: good.key },
+      shadowMode: ShadowModeName = "async",
+    ) => {
       const client = startControlClient({
         url: base,
         proxyId: handler.id,
         version: "test",
+        shadowMode,
         tls: { cert: read(tls.cert), key: read(tls.key), ca },
         handler,
         heartbeatMs: 100,
@@ -236,6 +243,7 @@ Deno.test({
           url: base,
           proxyId: "no-cert",
           version: "test",
+          shadowMode: "async",
           tls: undefined,
           handler: new FakeProxy("no-cert"),
           backoffInitialMs: 50,
@@ -354,20 +362,61 @@ Deno.test({
         assert.deepEqual(res.body.unreachableProxies, []);
       });
 
+      await t.step("a cutover request must name the source of truth it switches from", async () => {
+        for (const path of [API_PATHS.consistentBegin, API_PATHS.immediate]) {
+          const unnamed = await api<ApiErrorBody>("POST", path, {});
+          assert.equal(unnamed.status, 400);
+          assert.equal(unnamed.body.error.code, "BAD_REQUEST");
+          assert.match(unnamed.body.error.message, /the source of truth is now the source/);
+          assert.match(unnamed.body.error.hint, /"from": "source".*--to target/);
+          const wrong = await api<ApiErrorBody>("POST", path, { from: "target", force: true });
+          assert.equal(wrong.status, 409);
+          assert.equal(wrong.body.error.code, "SOURCE_OF_TRUTH_MISMATCH");
+          assert.match(wrong.body.error.message, /already the source/);
+        }
+        assert.equal((await status()).epoch, 0, "nothing changed");
+      });
+
+      await t.step(
+        "consistent cutover with a sync proxy is refused, quoting the docs",
+        async () => {
+          const p3 = new FakeProxy("proxy-3");
+          const c3 = connect(p3, { cert: good.cert, key: good.key }, "sync");
+          await c3.whenConnected();
+          const refused = await api<ApiErrorBody>("POST", API_PATHS.consistentBegin, {
+            from: "source",
+          });
+          assert.equal(refused.status, 409);
+          assert.equal(refused.body.error.code, "UNSAFE_SHADOW_MODE");
+          assert.ok(refused.body.error.message.includes(CONSISTENT_MODE_WARNING));
+          assert.match(refused.body.error.message, /proxy-3 \(sync\)/);
+          assert.doesNotMatch(refused.body.error.message, /proxy-1/);
+          assert.match(refused.body.error.hint, /--force/);
+          await c3.close();
+          await waitFor(
+            "proxy-3 gone",
+            async () => (await status()).proxies.filter((p) => p.connected).length === 2,
+          );
+          assert.equal((await status()).phase, "idle");
+        },
+      );
+
       let cutoverId = "";
       await t.step("begin pauses both proxies; commit is refused until both drained", async () => {
         p1.openTransaction("s-a");
         const begin = await api<{ cutoverId: string; state: ClusterState }>(
           "POST",
           API_PATHS.consistentBegin,
-          {},
+          { from: "source" },
         );
         assert.equal(begin.status, 200);
         cutoverId = begin.body.cutoverId;
         assert.equal(begin.body.state.phase, "draining");
         await waitFor("both paused", () => p1.isPaused && p2.isPaused);
         assert.equal(p1.pausedFor, cutoverId);
-        const again = await api<ApiErrorBody>("POST", API_PATHS.consistentBegin, {});
+        const again = await api<ApiErrorBody>("POST", API_PATHS.consistentBegin, {
+          from: "source",
+        });
         assert.equal(again.body.error.code, "INVALID_PHASE");
 
         const s = await waitFor("p2 drained, p1 blocking", async () => {
@@ -383,11 +432,16 @@ Deno.test({
         ]]);
         assert.deepEqual(s.proxies.map((p) => p.drained), [false, true]);
 
-        const refused = await api<ApiErrorBody>("POST", API_PATHS.consistentCommit, {});
+        const refused = await api<ApiErrorBody>("POST", API_PATHS.consistentCommit, {
+          from: "source",
+        });
         assert.equal(refused.status, 409);
         assert.equal(refused.body.error.code, "NOT_DRAINED");
         assert.match(refused.body.error.message, /1 of 2/);
-        const immediate = await api<ApiErrorBody>("POST", API_PATHS.immediate);
+        const immediate = await api<ApiErrorBody>("POST", API_PATHS.immediate, {
+          from: "source",
+          force: true,
+        });
         assert.equal(immediate.body.error.code, "INVALID_PHASE");
       });
 
@@ -408,7 +462,7 @@ Deno.test({
         const commit = await api<{ cutoverId: string; state: ClusterState }>(
           "POST",
           API_PATHS.consistentCommit,
-          { requireCaughtUp: true },
+          { from: "source" },
         );
         assert.equal(commit.status, 200);
         assert.deepEqual(commit.body, {
@@ -436,21 +490,37 @@ Deno.test({
         assert.equal(res.status, 409);
         assert.equal(res.body.error.code, "INVALID_PHASE");
         assert.match(res.body.error.hint, /already committed.*begin.*commit.*again/);
-        const commit = await api<ApiErrorBody>("POST", API_PATHS.consistentCommit, {});
+        const commit = await api<ApiErrorBody>("POST", API_PATHS.consistentCommit, {
+          from: "target",
+        });
         assert.equal(commit.body.error.code, "INVALID_PHASE");
+        const retried = await api<ApiErrorBody>("POST", API_PATHS.consistentCommit, {
+          from: "source",
+        });
+        assert.equal(retried.body.error.code, "SOURCE_OF_TRUTH_MISMATCH");
+        const beginAgain = await api<ApiErrorBody>("POST", API_PATHS.consistentBegin, {
+          from: "source",
+        });
+        assert.equal(beginAgain.body.error.code, "SOURCE_OF_TRUTH_MISMATCH", "no reverse cutover");
+        assert.equal((await status()).phase, "idle");
       });
 
       await t.step(
-        "commit --require-caught-up is refused while the marker has not arrived",
+        "commit is refused while the marker has not arrived on the new source of truth",
         async () => {
           // Reverse direction: nothing replicates target -> source here.
-          const begin = await api<{ cutoverId: string }>("POST", API_PATHS.consistentBegin, {});
+          const begin = await api<{ cutoverId: string }>("POST", API_PATHS.consistentBegin, {
+            from: "target",
+          });
           assert.equal(begin.status, 200);
           await waitFor("drained", async () => (await status()).phase === "drained");
           const refused = await api<ApiErrorBody>("POST", API_PATHS.consistentCommit, {
-            requireCaughtUp: true,
+            from: "target",
           });
           assert.equal(refused.body.error.code, "NOT_CAUGHT_UP");
+          assert.match(refused.body.error.message, /on the target has not been seen on the source/);
+          assert.match(refused.body.error.hint, /from the target to the source.*_molt_lms\.marker/);
+          assert.match(refused.body.error.hint, /--skip-replication-check/);
           const abort = await api<{ state: ClusterState }>("POST", API_PATHS.consistentAbort);
           assert.equal(abort.status, 200);
           assert.deepEqual(abort.body.state, { sourceOfTruth: "target", epoch: 1, phase: "idle" });
@@ -468,6 +538,7 @@ Deno.test({
         async () => {
           p1.openTransaction("s-long");
           const begin = await api<{ cutoverId: string }>("POST", API_PATHS.consistentBegin, {
+            from: "target",
             drainTimeoutMs: 150,
             cancelAfterMs: 400,
           });
@@ -505,19 +576,42 @@ Deno.test({
         assert.deepEqual(p1.cancels, []);
       });
 
-      await t.step("immediate cutover persists and broadcasts at once", async () => {
-        const res = await api<{ state: ClusterState }>("POST", API_PATHS.immediate);
+      await t.step("immediate cutover with async proxies needs --force; once only", async () => {
+        const refused = await api<ApiErrorBody>("POST", API_PATHS.immediate, { from: "target" });
+        assert.equal(refused.status, 409);
+        assert.equal(refused.body.error.code, "UNSAFE_SHADOW_MODE");
+        assert.ok(refused.body.error.message.includes(IMMEDIATE_MODE_WARNING));
+        assert.match(refused.body.error.message, /proxy-1 \(async\), proxy-2 \(async\)/);
+        const res = await api<{ state: ClusterState }>("POST", API_PATHS.immediate, {
+          from: "target",
+          force: true,
+        });
         assert.equal(res.status, 200);
         assert.deepEqual(res.body.state, { sourceOfTruth: "source", epoch: 2, phase: "idle" });
         await waitFor("applied", () => p1.current?.epoch === 2 && p2.current?.epoch === 2);
         assert.equal(p1.current?.sourceOfTruth, "source");
+        // The same request sent again must not switch back.
+        const retried = await api<ApiErrorBody>("POST", API_PATHS.immediate, {
+          from: "target",
+          force: true,
+        });
+        assert.equal(retried.body.error.code, "SOURCE_OF_TRUTH_MISMATCH");
+        assert.equal((await status()).epoch, 2);
+        await waitFor("the override recorded", async () => {
+          const forced = (await status()).history.find((e) =>
+            e.step === "shadow_mode_guard_overridden"
+          );
+          return forced?.detail.kind === "immediate";
+        });
       });
 
       await t.step(
         "a restarted orchestrator resumes the cutover from the store; proxies reconnect",
         async () => {
           p1.openTransaction("s-c");
-          const begin = await api<{ cutoverId: string }>("POST", API_PATHS.consistentBegin, {});
+          const begin = await api<{ cutoverId: string }>("POST", API_PATHS.consistentBegin, {
+            from: "source",
+          });
           await waitFor("paused", () => p1.isPaused && p2.isPaused);
           await orchestrator.close();
           await waitFor("clients notice", () => !c1!.connected() && !c2!.connected());
@@ -537,18 +631,56 @@ Deno.test({
           assert.equal(s.phase, "draining");
           assert.equal(s.cutover?.id, begin.body.cutoverId);
           assert.equal(
-            (await api<ApiErrorBody>("POST", API_PATHS.consistentCommit, {})).body.error.code,
+            (await api<ApiErrorBody>("POST", API_PATHS.consistentCommit, { from: "source" })).body
+              .error.code,
             "NOT_DRAINED",
           );
           p1.finishTransaction("s-c");
-          await waitFor("drained", async () => (await status()).phase === "drained");
-          const commit = await api<{ state: ClusterState }>("POST", API_PATHS.consistentCommit, {});
+          await waitFor("drained and caught up", async () => {
+            const s = await status();
+            return s.phase === "drained" && s.cutover?.replication.caughtUp;
+          });
+          const commit = await api<{ state: ClusterState }>("POST", API_PATHS.consistentCommit, {
+            from: "source",
+          });
           assert.equal(commit.status, 200);
           assert.deepEqual(commit.body.state, { sourceOfTruth: "target", epoch: 3, phase: "idle" });
           await waitFor(
             "applied",
             () => p1.current?.epoch === 3 && p2.current?.epoch === 3 && !p1.isPaused,
           );
+        },
+      );
+
+      await t.step(
+        "a proxy that resumed by itself is named; commit says abort, then begin again",
+        async () => {
+          const begin = await api<{ cutoverId: string }>("POST", API_PATHS.consistentBegin, {
+            from: "target",
+          });
+          assert.equal(begin.status, 200);
+          await waitFor("drained", async () => (await status()).phase === "drained");
+          // What the proxy does when its pause outlives LMS_MAX_PAUSE: resume by the store.
+          p2.resume({ sourceOfTruth: "target", epoch: 3, phase: "drained" });
+          const s = await waitFor("the self-resume noticed", async () => {
+            const s = await status();
+            return s.cutover?.resumedProxies.length === 1 && s.phase === "draining" && s;
+          });
+          assert.deepEqual(s.cutover?.resumedProxies, ["proxy-2"]);
+          const refused = await api<ApiErrorBody>("POST", API_PATHS.consistentCommit, {
+            from: "target",
+            skipReplicationCheck: true,
+          });
+          assert.equal(refused.body.error.code, "NOT_DRAINED");
+          assert.match(refused.body.error.message, /proxy-2 resumed traffic on the target/);
+          assert.match(refused.body.error.hint, /abort`, then `cutover consistent begin` again/);
+          assert.doesNotMatch(refused.body.error.hint, /wait for open transactions/);
+          await waitFor("history of the lost drain", async () => {
+            const steps = (await status()).history.map((e) => e.step);
+            return steps.includes("pause_expired") && steps.includes("drain_lost");
+          });
+          assert.equal((await api("POST", API_PATHS.consistentAbort)).status, 200);
+          assert.equal((await status()).cutover, null);
         },
       );
 
@@ -595,6 +727,8 @@ Deno.test({
       url: `http://127.0.0.1:${server.addr.port}`,
       proxyId: "p-x",
       version: "test",
+      shadowMode: "sync",
+      apiToken: "a-token-for-the-fake-server",
       handler,
       heartbeatMs: 50,
       drainProgressMs: 20,
@@ -609,6 +743,7 @@ Deno.test({
         type: "hello",
         proxyId: "p-x",
         version: "test",
+        shadowMode: "sync",
         state: null,
         sessions: handler.sessions(),
       });

@@ -302,7 +302,9 @@ Deno.test("--help on every level, without an orchestrator URL", () => {
     assert(begin.includes(flag), `begin help lacks ${flag}`);
   }
   assert(helpText(["connections", "list"]).includes("--redact"));
-  assert(helpText(["cutover", "consistent", "commit"]).includes("--require-caught-up"));
+  assert(helpText(["cutover", "consistent", "commit"]).includes("--skip-replication-check"));
+  assert(helpText(["cutover", "immediate"]).includes("--to source|target"));
+  assert(helpText(["status"]).includes("CLI_API_TOKEN"));
   assert(helpText(["cutover", "consistent"]).includes("begin"));
   assert(!helpText(["status"]).includes("--redact"));
 });

@@ -17,6 +17,8 @@ const SECRET = "Sw0rdfishPass";
 const PG_SOURCE = `postgres://app:${SECRET}@pg.internal:5432/shop?sslmode=require`;
 const MYSQL_SOURCE = `mysql://app:${SECRET}@tcp(my.internal:3306)/shop`;
 const TARGET = `postgresql://root:${SECRET}@crdb.internal:26257/defaultdb?sslmode=verify-full`;
+/** Every load() gets it, as the orchestrator requires one without mTLS. */
+const API_TOKEN = "unit-test-api-token-4f1c9a";
 
 // Well-formed PEM framing; loadPem checks the framing only, not the content.
 const FAKE_CERT = "-----BEGIN CERTIFICATE-----\nMIIBfakeCERTbody\n-----END CERTIFICATE-----\n";
@@ -40,7 +42,10 @@ function load(
   args: string[] = [],
   file?: Record<string, unknown> | string,
 ): LmsConfig {
-  const input: LoadConfigInput = { args, env: { HOSTNAME: "pod-1", ...env } };
+  const input: LoadConfigInput = {
+    args,
+    env: { HOSTNAME: "pod-1", LMS_API_TOKEN: API_TOKEN, ...env },
+  };
   if (file !== undefined) {
     input.readTextFile = (path) => {
       assertEquals(path, "/etc/lms/config.json");
@@ -729,4 +734,38 @@ Deno.test("CONFIGURATION.md documents every setting and flag", () => {
     assert(doc.includes(`\`${s.key}\``), `${s.key} missing`);
     if (s.flag) assert(doc.includes(`\`--${s.flag}`), `--${s.flag} missing`);
   }
+});
+
+Deno.test("LMS_API_TOKEN: required where changes would be open, checked, never echoed", async (t) => {
+  const bare = (kind: ProcessKind, env: Record<string, string>) =>
+    loadConfig(kind, { args: [], env: { HOSTNAME: "pod-1", ...env } });
+  const orchestrator = { LMS_SOURCE_DIALECT: "postgres", INIT_TARGET: TARGET };
+  await t.step("an orchestrator without mTLS refuses to start without one", () => {
+    const err = problemsOf(() => bare("orchestrator", orchestrator));
+    hasProblem(err, "LMS_API_TOKEN", /required when the orchestrator runs without mTLS/);
+    assertEquals(
+      bare("orchestrator", { ...orchestrator, LMS_API_TOKEN: API_TOKEN }).apiToken,
+      API_TOKEN,
+    );
+  });
+  await t.step("a proxy registering without a client certificate needs one", () => {
+    const env = { ...proxyEnv, LMS_ORCHESTRATOR_URL: "http://orch:4200" };
+    hasProblem(
+      problemsOf(() => bare("proxy", env)),
+      "LMS_API_TOKEN",
+      /orchestrator's LMS_API_TOKEN/,
+    );
+    assertEquals(bare("proxy", proxyEnv).apiToken, undefined, "a proxy on its own needs none");
+  });
+  await t.step("too short or with spaces: refused without quoting it", () => {
+    for (const token of ["short-token", "a token with spaces in it"]) {
+      const err = problemsOf(() => bare("orchestrator", { ...orchestrator, LMS_API_TOKEN: token }));
+      hasProblem(err, "LMS_API_TOKEN", /at least 16 printable characters/);
+      assert(!err.message.includes(token), "the token must not be echoed");
+    }
+  });
+  await t.step("kept out of the startup summary", () => {
+    const c = bare("orchestrator", { ...orchestrator, LMS_API_TOKEN: API_TOKEN });
+    assert(!JSON.stringify(summarizeConfig(c)).includes(API_TOKEN));
+  });
 });

@@ -25,7 +25,14 @@ const conn = {
 
 const proxyMessages: ProxyMessageBody[] = [
   { type: "hello", proxyId: "p1", version: "0.1.0", shadowMode: "async", state, sessions: counts },
-  { type: "hello", proxyId: "p1", version: "0.1.0", shadowMode: "async", state: null, sessions: counts },
+  {
+    type: "hello",
+    proxyId: "p1",
+    version: "0.1.0",
+    shadowMode: "async",
+    state: null,
+    sessions: counts,
+  },
   { type: "heartbeat", sessions: counts, epoch: 2, paused: false },
   {
     type: "drain_progress",
@@ -167,6 +174,7 @@ Deno.test("API schemas accept a status and reject an unknown error code", () => 
       id: "p1",
       connected: true,
       version: "0.1.0",
+      shadowMode: "async",
       sessions: counts,
       lastHeartbeatAt: null,
       epoch: 0,
