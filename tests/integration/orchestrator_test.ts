@@ -430,7 +430,10 @@ Deno.test({
           "proxy-1",
           "s-a",
         ]]);
-        assert.deepEqual(s.proxies.map((p) => p.drained), [false, true]);
+        assert.deepEqual(s.proxies.filter((p) => p.connected).map((p) => p.drained), [
+          false,
+          true,
+        ]);
 
         const refused = await api<ApiErrorBody>("POST", API_PATHS.consistentCommit, {
           from: "source",
