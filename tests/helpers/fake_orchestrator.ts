@@ -57,6 +57,10 @@ export interface RecordedRequest {
   query: Record<string, string>;
   /** The parsed JSON body, or undefined when empty. */
   body: unknown;
+  /** The `Authorization` header, if any. */
+  authorization?: string;
+  /** When it arrived (`Date.now()`). */
+  at: number;
 }
 
 /** PEM file paths for serving HTTPS. */
@@ -140,6 +144,8 @@ export class FakeOrchestrator {
         path: url.pathname,
         query: Object.fromEntries(url.searchParams),
         body: text ? JSON.parse(text) : undefined,
+        authorization: req.headers.authorization,
+        at: Date.now(),
       });
       const answer = this.#next(url.pathname);
       res.writeHead(answer.status, { "content-type": "application/json" });

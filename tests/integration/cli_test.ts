@@ -118,14 +118,32 @@ Deno.test("molt-lms-cli against a fake orchestrator over HTTP", async (t) => {
         "wait for the drain, or run `molt-lms-cli cutover consistent abort`",
       );
       fake.respond(API_PATHS.consistentCommit, { status: 409, body });
-      const run = await cli(["cutover", "consistent", "commit", "--require-caught-up", ...url]);
+      const run = await cli([
+        "cutover",
+        "consistent",
+        "commit",
+        "--to",
+        "target",
+        "--skip-replication-check",
+        ...url,
+      ]);
       expectExit(run, 1);
       assertEquals(fake.requestsTo(API_PATHS.consistentCommit).at(-1)?.body, {
-        requireCaughtUp: true,
+        from: "source",
+        skipReplicationCheck: true,
       });
       assert(run.stderr.includes("NOT_DRAINED: proxy-b has not drained"), run.stderr);
       assert(run.stderr.includes("hint: wait for the drain"), run.stderr);
-      const json = await cli(["cutover", "consistent", "commit", "--output", "json", ...url]);
+      const json = await cli([
+        "cutover",
+        "consistent",
+        "commit",
+        "--to",
+        "target",
+        "--output",
+        "json",
+        ...url,
+      ]);
       expectExit(json, 1);
       assertEquals(JSON.parse(json.stdout), body);
     });
@@ -151,9 +169,36 @@ Deno.test("molt-lms-cli against a fake orchestrator over HTTP", async (t) => {
         state: { sourceOfTruth: "target", epoch: 4, phase: "idle" },
       });
       fake.respond(API_PATHS.immediate, { status: 200, body });
+      // Without --to the CLI switches away from the source of truth status names.
+      fake.respond(API_PATHS.status, { status: 200, body: statusFixture() });
       const run = await cli(["cutover", "immediate", "--output", "json", ...url]);
       expectExit(run, 0);
       assertEquals(JSON.parse(run.stdout), body);
+      assertEquals(fake.requestsTo(API_PATHS.immediate).at(-1)?.body, { from: "source" });
+      const table = await cli(["cutover", "immediate", "--to", "source", "--force", ...url], {
+        CLI_API_TOKEN: "cli-test-token-0123456789",
+      });
+      expectExit(table, 0);
+      assert(table.stdout.includes("Immediate cutover cut-9 done (target → source)"), table.stdout);
+      const sent = fake.requestsTo(API_PATHS.immediate).at(-1);
+      assertEquals(sent?.body, { from: "target", force: true });
+      assertEquals(sent?.authorization, "Bearer cli-test-token-0123456789");
+    });
+
+    await t.step("a retried immediate is refused, naming the source of truth", async () => {
+      fake.respond(API_PATHS.immediate, {
+        status: 409,
+        body: errorFixture(
+          "SOURCE_OF_TRUTH_MISMATCH",
+          "the request switches from the source, but the source of truth is already the target " +
+            "(epoch 4); nothing changed",
+          "a retried request finds its switch already done: run `status`",
+        ),
+      });
+      const run = await cli(["cutover", "immediate", "--to", "target", "--force", ...url]);
+      expectExit(run, 1);
+      assert(run.stderr.includes("SOURCE_OF_TRUTH_MISMATCH"), run.stderr);
+      assert(run.stderr.includes("already the target"), run.stderr);
     });
 
     await t.step("begin shows progress until drained and caught up", async () => {
@@ -203,16 +248,19 @@ Deno.test("molt-lms-cli against a fake orchestrator over HTTP", async (t) => {
         "20s",
         "--cancel-after",
         "5s",
+        "--to",
+        "target",
         ...url,
       ]);
       expectExit(run, 0);
       assertEquals(fake.requestsTo(API_PATHS.consistentBegin).at(-1)?.body, {
+        from: "source",
         drainTimeoutMs: 20_000,
         cancelAfterMs: 5_000,
       });
       const lines = run.stdout.split("\n");
       const at = (prefix: string) => lines.findIndex((l) => l.startsWith(prefix));
-      assert(at("Consistent cutover cut-1 begun") === 0, run.stdout);
+      assert(at("Consistent cutover cut-1 begun (source → target)") === 0, run.stdout);
       assert(at("proxies drained 1/2, open transactions 1") > 0, run.stdout);
       assert(
         lines.includes(
@@ -254,7 +302,16 @@ Deno.test("molt-lms-cli against a fake orchestrator over HTTP", async (t) => {
           }),
         }),
       });
-      const run = await cli(["cutover", "consistent", "begin", "--drain-timeout", "1s", ...url]);
+      const run = await cli([
+        "cutover",
+        "consistent",
+        "begin",
+        "--to",
+        "target",
+        "--drain-timeout",
+        "1s",
+        ...url,
+      ]);
       expectExit(run, 5);
       assert(
         /^proxy-b\s+10\.0\.0\.6:40000\s+batch\s+shop\s+31s\s+SELECT pg_sleep\(3600\)$/m
@@ -263,6 +320,30 @@ Deno.test("molt-lms-cli against a fake orchestrator over HTTP", async (t) => {
       );
       assert(run.stderr.includes("the fleet stays paused"), run.stderr);
       assert(run.stderr.includes("cutover consistent abort"), run.stderr);
+    });
+
+    await t.step("--drain-timeout 1s stops waiting after 1 s, with no hidden grace", async () => {
+      fake.respond(API_PATHS.consistentBegin, { status: 200, body: cutoverResponseFixture() });
+      // The orchestrator never reports its timeout here: only the CLI's own deadline ends it.
+      fake.respond(API_PATHS.status, {
+        status: 200,
+        body: statusFixture({ phase: "draining", cutover: cutoverFixture({ drained: 1 }) }),
+      });
+      const run = await cli([
+        "cutover",
+        "consistent",
+        "begin",
+        "--to",
+        "target",
+        "--drain-timeout",
+        "1s",
+        ...url,
+      ]);
+      expectExit(run, 5);
+      const begun = fake.requestsTo(API_PATHS.consistentBegin).at(-1)!.at;
+      const lastPoll = fake.requestsTo(API_PATHS.status).at(-1)!.at;
+      // Today's CLI waited 1 s plus 5 s; polls come every 250 ms.
+      assert(lastPoll - begun < 3_000, `polled for ${lastPoll - begun} ms after begin`);
     });
 
     await t.step("Ctrl-C while begin waits: exit 130, says the fleet stays paused", async () => {
