@@ -20,10 +20,15 @@ import { RawPgClient, sendCancel } from "../helpers/raw_pg.ts";
 import { spawnProxy } from "../helpers/proxy.ts";
 import { startPgCluster } from "../../shared/local/postgres_cluster.ts";
 import { WORKLOAD_SCHEMA } from "../helpers/workload.ts";
+import type { StatusResponse } from "../../shared/api.ts";
+
+async function statusOf(fleet: Fleet): Promise<StatusResponse> {
+  const res = await fetch(`${fleet.orchestrator.url}/api/v1/status`);
+  return await res.json() as StatusResponse;
+}
 
 async function phase(fleet: Fleet): Promise<string> {
-  const res = await fetch(`${fleet.orchestrator.url}/api/v1/status`);
-  return ((await res.json()) as { phase: string }).phase;
+  return (await statusOf(fleet)).phase;
 }
 
 Deno.test("control plane faults and operations", async (t) => {
@@ -106,10 +111,27 @@ Deno.test("control plane faults and operations", async (t) => {
       await c.connect();
       assert.equal((await c.query("SELECT 1 AS one")).rows[0].one, 1);
       assert.ok(Date.now() - t0 >= 1000, "held until the maximum pause ran out");
-      await new Promise((r) => setTimeout(r, 1500));
-      const commit = await cli(fleet.orchestrator.url, ["cutover", "consistent", "commit"]);
+      // Both proxies' pauses ran out: status must stop saying drained and name them.
+      await eventually("status names the proxies that resumed", async () => {
+        const s = await statusOf(fleet);
+        return s.phase === "draining" && s.cutover?.resumedProxies.length === 2;
+      });
+      assert.deepEqual((await statusOf(fleet)).cutover?.resumedProxies, ["proxy-1", "proxy-2"]);
+      const table = await cli(fleet.orchestrator.url, ["status"], {}, "table");
+      assert.match(table.stdout, /Resumed by themselves\s+proxy-1, proxy-2/);
+      const commit = await cli(fleet.orchestrator.url, [
+        "cutover",
+        "consistent",
+        "commit",
+        "--skip-replication-check",
+      ]);
       assert.equal(commit.code, 1, "commit refused: the proxies no longer hold anything");
-      assert.match(commit.stdout + commit.stderr, /NOT_DRAINED|drain/i);
+      const refusal = (commit.json as { error: { code: string; message: string; hint: string } })
+        .error;
+      assert.equal(refusal.code, "NOT_DRAINED");
+      assert.match(refusal.message, /proxy-1, proxy-2 resumed traffic on the source/);
+      assert.match(refusal.hint, /abort`, then `cutover consistent begin` again/);
+      assert.doesNotMatch(refusal.hint, /wait for open transactions/);
       const abort = await cli(fleet.orchestrator.url, ["cutover", "consistent", "abort"]);
       assert.equal(abort.code, 0, abort.stderr);
       await c.end();

@@ -92,7 +92,8 @@ Deno.test("consistent and immediate cutovers under load", async (t) => {
         "cutover",
         "consistent",
         "commit",
-        "--require-caught-up",
+        "--to",
+        "target",
       ]);
       assert.equal(commit.code, 0, `${commit.stderr}${commit.stdout}`);
       const committed = workload.acked.size;
@@ -128,16 +129,31 @@ Deno.test("consistent and immediate cutovers under load", async (t) => {
     });
 
     await t.step("a second begin/commit reverses the cutover", async () => {
-      // Nothing replicates from the target back to the source here, so do not wait for catch-up.
+      // Nothing replicates from the target back to the source here: the marker never arrives.
       const begin = await cli(fleet.orchestrator.url, [
         "cutover",
         "consistent",
         "begin",
+        "--to",
+        "source",
         "--no-wait",
       ]);
       assert.equal(begin.code, 0, `${begin.stderr}${begin.stdout}`);
       await eventually("drained", async () => (await status(fleet)).phase === "drained");
-      const commit = await cli(fleet.orchestrator.url, ["cutover", "consistent", "commit"]);
+      const refused = await cli(fleet.orchestrator.url, ["cutover", "consistent", "commit"]);
+      assert.equal(refused.code, 1, `${refused.stderr}${refused.stdout}`);
+      assert.match(refused.stderr, /NOT_CAUGHT_UP/);
+      assert.match(refused.stderr, /from the target to the source/);
+      // Every write was acknowledged by the target and the workload is paused: nothing is
+      // missing on the source that it needs, so the operator overrides the check.
+      const commit = await cli(fleet.orchestrator.url, [
+        "cutover",
+        "consistent",
+        "commit",
+        "--to",
+        "source",
+        "--skip-replication-check",
+      ]);
       assert.equal(commit.code, 0, `${commit.stderr}${commit.stdout}`);
       const s = await status(fleet);
       assert.equal(s.sourceOfTruth, "source");
@@ -152,7 +168,17 @@ Deno.test("consistent and immediate cutovers under load", async (t) => {
     });
 
     await t.step("immediate cutover: no transaction spans two databases", async () => {
-      const res = await cli(fleet.orchestrator.url, ["cutover", "immediate"]);
+      // Shadowing is off here, which the docs warn against for an immediate cutover.
+      const refused = await cli(fleet.orchestrator.url, ["cutover", "immediate", "--to", "target"]);
+      assert.equal(refused.code, 1, `${refused.stderr}${refused.stdout}`);
+      assert.match(refused.stderr, /UNSAFE_SHADOW_MODE/);
+      const res = await cli(fleet.orchestrator.url, [
+        "cutover",
+        "immediate",
+        "--to",
+        "target",
+        "--force",
+      ]);
       assert.equal(res.code, 0, `${res.stderr}${res.stdout}`);
       const switched = workload.acked.size;
       await eventually("writes continue", () => workload.acked.size > switched + 200);

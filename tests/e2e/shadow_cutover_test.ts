@@ -24,7 +24,7 @@ for (const mode of ["sync", "strict-sync"]) {
     const workload = await startWorkload(fleet.proxies.map((p) => p.port), 8);
     try {
       await eventually("writes flow", () => workload.acked.size > 200);
-      const res = await cli(fleet.orchestrator.url, ["cutover", "immediate"]);
+      const res = await cli(fleet.orchestrator.url, ["cutover", "immediate", "--to", "target"]);
       assert.equal(res.code, 0, `${res.stderr}${res.stdout}`);
       const switched = workload.acked.size;
       await eventually(

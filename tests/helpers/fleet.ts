@@ -93,13 +93,15 @@ export async function spawnOrchestrator(
 }
 
 /**
- * Runs the real `molt-lms-cli` with `args` (plus `--orchestrator-url`), with
- * the test token in `CLI_API_TOKEN` unless `env` says otherwise.
+ * Runs the real `molt-lms-cli` with `args` (plus `--orchestrator-url` and
+ * `--output`, JSON unless told otherwise), with the test token in
+ * `CLI_API_TOKEN` unless `env` says otherwise.
  */
 export async function cli(
   url: string,
   args: string[],
   env: Record<string, string> = {},
+  output: "json" | "table" = "json",
 ): Promise<{ code: number; stdout: string; stderr: string; json: unknown }> {
   const out = await run(Deno.execPath(), [
     "run",
@@ -111,7 +113,7 @@ export async function cli(
     "--orchestrator-url",
     url,
     "--output",
-    "json",
+    output,
   ], { env: { ...Deno.env.toObject(), CLI_API_TOKEN: TEST_API_TOKEN, ...env } });
   let json: unknown;
   try {
