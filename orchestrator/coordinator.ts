@@ -588,6 +588,7 @@ export class Coordinator {
     const cutover = this.#cutover;
     if (!cutover || cutover.id !== cutoverId || cutover.resumed.includes(proxyId)) return;
     cutover.resumed.push(proxyId);
+    cutover.resumed.sort();
     // Traffic runs on the old source of truth again: a marker seen before proves nothing now.
     cutover.replication?.stop();
     cutover.replication = null;

@@ -40,7 +40,9 @@ Deno.test("consistent and immediate cutovers under load", async (t) => {
     proxies: 3,
     schema: WORKLOAD_SCHEMA,
     replicate: ["acked"],
-    proxyEnv: { LMS_MAX_PAUSE: "4s" },
+    // Long enough for a loaded machine to run begin and commit as two CLI processes: a pause
+    // that runs out voids the cutover (see control_plane_test).
+    proxyEnv: { LMS_MAX_PAUSE: "15s" },
   });
   await waitForProxies(fleet.orchestrator.url, 3);
   const ports = fleet.proxies.map((p) => p.port);

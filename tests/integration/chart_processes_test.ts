@@ -39,7 +39,10 @@ const SERVER_PERMISSIONS = ["--allow-net", "--allow-env", "--allow-read", "--all
 interface EnvVar {
   name: string;
   value?: string;
-  valueFrom?: { fieldRef?: { fieldPath: string } };
+  valueFrom?: {
+    fieldRef?: { fieldPath: string };
+    secretKeyRef?: { name: string; key: string };
+  };
 }
 
 interface Container {
@@ -119,6 +122,7 @@ async function planFor(
   podName: string,
   configDir: string,
   rewriteUrl: (url: string) => string,
+  secrets: Map<string, Record<string, string>>,
 ): Promise<LaunchPlan> {
   const pod = deployment.spec.template.spec;
   const container = pod.containers[0];
@@ -149,7 +153,13 @@ async function planFor(
   for (const v of container.env ?? []) {
     if (v.value !== undefined) env[v.name] = v.value;
     else if (v.valueFrom?.fieldRef?.fieldPath === "metadata.name") env[v.name] = podName;
-    else assert.fail(`env ${v.name}: no local stand-in for ${JSON.stringify(v.valueFrom)}`);
+    else if (v.valueFrom?.secretKeyRef) {
+      // A Secret the chart rendered, as Kubernetes would inject it.
+      const ref = v.valueFrom.secretKeyRef;
+      const value = secrets.get(ref.name)?.[ref.key];
+      assert.ok(value !== undefined, `env ${v.name}: the chart rendered no ${ref.name}/${ref.key}`);
+      env[v.name] = atob(value);
+    } else assert.fail(`env ${v.name}: no local stand-in for ${JSON.stringify(v.valueFrom)}`);
   }
   const probe = container.readinessProbe?.httpGet;
   assert.ok(probe, `${deployment.metadata.name} has no HTTP readiness probe`);
@@ -299,11 +309,18 @@ Deno.test("the chart's rendered commands and environment start a working fleet",
       }),
     );
 
+    const secrets = new Map(
+      manifests.filter((m) => m.kind === "Secret").map((m) => {
+        const secret = m as { metadata: { name: string }; data: Record<string, string> };
+        return [secret.metadata.name, secret.data];
+      }),
+    );
     const orchPlan = await planFor(
       orchDeployment,
       "lms-molt-lms-orchestrator-596d4b54d8-c4v97",
       configDir,
       (u) => u,
+      secrets,
     );
     const apiContainerPort = orchDeployment.spec.template.spec.containers[0].ports
       ?.find((p) => p.name === "api")?.containerPort;
@@ -325,7 +342,13 @@ Deno.test("the chart's rendered commands and environment start a working fleet",
     const podNames = ["lms-molt-lms-5cbd7c748-bzbgn", "lms-molt-lms-5cbd7c748-g5zqf"];
     const proxies: { process: Launched; plan: LaunchPlan }[] = [];
     for (const pod of podNames) {
-      const plan = await planFor(proxyDeployment, pod, configDir, rewriteOrchestratorUrl);
+      const plan = await planFor(
+        proxyDeployment,
+        pod,
+        configDir,
+        rewriteOrchestratorUrl,
+        secrets,
+      );
       const process = launch(pod, proxyDeployment, plan);
       launched.push(process);
       proxies.push({ process, plan });
@@ -333,7 +356,16 @@ Deno.test("the chart's rendered commands and environment start a working fleet",
     for (const { process, plan } of proxies) await waitReady(process, plan.readinessUrl);
 
     const api = `http://127.0.0.1:${orchPlan.ports.get(apiContainerPort)}/api/v1`;
-    const init = await fetch(`${api}/initialize`, { method: "POST", body: "{}" });
+    // The chart's generated token is what the CLI would read from the Secret.
+    const token = orchPlan.env.LMS_API_TOKEN;
+    const anonymous = await fetch(`${api}/initialize`, { method: "POST", body: "{}" });
+    assert.equal(anonymous.status, 401, "changes need the chart's token");
+    await anonymous.body?.cancel();
+    const init = await fetch(`${api}/initialize`, {
+      method: "POST",
+      body: "{}",
+      headers: { authorization: `Bearer ${token}` },
+    });
     assert.equal(init.status, 200, await init.text());
     await source.psql("CREATE TABLE greeting (text text); INSERT INTO greeting VALUES ('hello')");
 

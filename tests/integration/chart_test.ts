@@ -20,6 +20,7 @@ import {
   type INetworkPolicy,
   NetworkPolicy,
 } from "kubernetes-models/networking.k8s.io/v1/NetworkPolicy";
+import { type ISecret, Secret } from "kubernetes-models/v1/Secret";
 import type { IContainer } from "kubernetes-models/v1/Container";
 import type { IPodSpec } from "kubernetes-models/v1/PodSpec";
 import {
@@ -43,6 +44,7 @@ const DIALECT = [
 ];
 const PROXY = "lms-molt-lms";
 const ORCHESTRATOR = "lms-molt-lms-orchestrator";
+const TOKEN_SECRET = "lms-molt-lms-api-token";
 
 type Manifest = Record<string, unknown> & {
   kind?: string;
@@ -63,6 +65,7 @@ const MODELS: Record<string, (doc: Manifest) => Validatable> = {
     new HorizontalPodAutoscaler(doc as unknown as IHorizontalPodAutoscaler),
   "networking.k8s.io/v1/NetworkPolicy": (doc) =>
     new NetworkPolicy(doc as unknown as INetworkPolicy),
+  "v1/Secret": (doc) => new Secret(doc as unknown as ISecret),
   "policy/v1/PodDisruptionBudget": (doc) =>
     new PodDisruptionBudget(doc as unknown as IPodDisruptionBudget),
   "monitoring.coreos.com/v1/ServiceMonitor": (doc) =>
@@ -225,10 +228,22 @@ Deno.test("default values render two Deployments, two Services, a PDB, a Service
       `Deployment/${ORCHESTRATOR}`,
       `Pod/${PROXY}-test-status`,
       `PodDisruptionBudget/${PROXY}`,
+      `Secret/${TOKEN_SECRET}`,
       `Service/${PROXY}`,
       `Service/${ORCHESTRATOR}`,
       `ServiceAccount/${PROXY}`,
     ]);
+  });
+
+  await t.step("a generated API token in a Secret reaches the orchestrator and the proxies", () => {
+    const secret = find<ISecret>(docs, "Secret", TOKEN_SECRET);
+    const token = atob(secret.data?.token ?? "");
+    assert.match(token, /^[A-Za-z0-9]{48}$/);
+    for (const name of [PROXY, ORCHESTRATOR]) {
+      const env = container(docs, name).env!.find((e) => e.name === "LMS_API_TOKEN");
+      assertEquals(env?.valueFrom?.secretKeyRef, { name: TOKEN_SECRET, key: "token" });
+      assert.equal(env?.value, undefined, "the token is never inlined in the pod spec");
+    }
   });
 
   await t.step("proxies: 3 replicas, rolling; orchestrator: 1 replica, Recreate", () => {
@@ -712,6 +727,23 @@ Deno.test("the Grafana dashboard ships as a labelled ConfigMap over the LMS metr
   assertEquals([...used].sort(), [...METRICS].sort());
 });
 
+Deno.test("apiToken.existingSecret: no generated Secret; both read the one given", async () => {
+  const docs = await render(
+    ...DIALECT,
+    "--set",
+    "apiToken.existingSecret=lms-token",
+    "--set",
+    "apiToken.secretKey=api",
+  );
+  assert.ok(!docs.some((d) => d.kind === "Secret"), "no Secret rendered");
+  for (const name of [PROXY, ORCHESTRATOR]) {
+    const env = container(docs, name).env!.find((e) => e.name === "LMS_API_TOKEN");
+    assertEquals(env?.valueFrom?.secretKeyRef, { name: "lms-token", key: "api" });
+  }
+  const bad = await renderFailure(...DIALECT, "--set", "apiToken.secretKey=a/b");
+  assert.match(bad, /secretKey/);
+});
+
 Deno.test("NOTES tell how to reach the LMS and run molt-lms-cli status", async () => {
   const result = await runHelm([
     "install",
@@ -731,6 +763,13 @@ Deno.test("NOTES tell how to reach the LMS and run molt-lms-cli status", async (
   assert.ok(notes.includes("molt-lms-cli status --orchestrator-url https://localhost:4200"), notes);
   assert.ok(notes.includes("--tls-ca-cert"), notes);
   assert.ok(notes.includes("configSecretName is empty"), notes);
+  assert.ok(
+    notes.includes(
+      `export CLI_API_TOKEN="$(kubectl --namespace ${NAMESPACE} get secret ${TOKEN_SECRET} ` +
+        `-o jsonpath='{.data.token}' | base64 -d)"`,
+    ),
+    notes,
+  );
 });
 
 // ---- The chart on real clusters: identity, placement, scaling, network, tests, settings ----

@@ -71,6 +71,20 @@ volumes, which is how the product docs configure it.
 {{- end }}
 {{- end }}
 
+{{/* The Secret holding LMS_API_TOKEN: the one given, or the one the chart generates. */}}
+{{- define "molt-lms.apiTokenSecretName" -}}
+{{- .Values.apiToken.existingSecret | default (printf "%s-api-token" (include "molt-lms.fullname" .)) }}
+{{- end }}
+
+{{/* The LMS_API_TOKEN environment variable both components read from that Secret. */}}
+{{- define "molt-lms.apiTokenEnv" -}}
+- name: LMS_API_TOKEN
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "molt-lms.apiTokenSecretName" . }}
+      key: {{ .Values.apiToken.secretKey }}
+{{- end }}
+
 {{/*
 Checks the values schema cannot express. Every workload template includes it, so a bad value
 stops rendering before any manifest is produced, with a message naming the value.
