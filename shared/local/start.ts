@@ -5,6 +5,11 @@
  * processes, initialises the state store, and prints how to connect.
  * Ctrl-C stops everything and removes the embedded databases.
  *
+ * The orchestrator runs without mTLS here, so changes need an API token: the
+ * one in `LMS_API_TOKEN`, else a random one generated for this run. A
+ * generated token is written to a file only the user can read (removed on
+ * stop), and the banner says how to hand it to the CLI; it is never printed.
+ *
  * Flags besides the common ones (see `--help`): `--proxies N` (default 1;
  * proxy i listens on the listen port + 2i, metrics on the metrics port + 2i)
  * and `--orchestrator-port P` (default 4200; its metrics on P + 1).
@@ -20,6 +25,7 @@ import { createLogger } from "../log.ts";
 import { type PgCluster, startPgCluster } from "./postgres_cluster.ts";
 import { waitForPort } from "./ports.ts";
 import { runArgs } from "./compile.ts";
+import { join } from "node:path";
 
 const log = createLogger("start");
 const root = new URL("../../", import.meta.url).pathname;
@@ -84,6 +90,8 @@ async function main(): Promise<void> {
   const config = loadConfig("start", { args: rest, env });
   const clusters: PgCluster[] = [];
   const children: Deno.ChildProcess[] = [];
+  const token = config.apiToken === undefined ? await generateToken() : undefined;
+  const apiToken = config.apiToken ?? token!.value;
   let stopping = false;
   const stop = async (code: number) => {
     if (stopping) return;
@@ -101,6 +109,7 @@ async function main(): Promise<void> {
     }
     await exited;
     await Promise.allSettled(clusters.map((c) => c.destroy()));
+    if (token) await Deno.remove(token.dir, { recursive: true }).catch(() => {});
     Deno.exit(code);
   };
   Deno.addSignalListener("SIGINT", () => stop(0));
@@ -127,6 +136,7 @@ async function main(): Promise<void> {
       INIT_TARGET: target!,
       LMS_SOURCE_DIALECT: config.sourceDialect,
       LMS_SHADOW_MODE: config.shadowMode,
+      LMS_API_TOKEN: apiToken,
     };
     const orchestratorUrl = `http://127.0.0.1:${orchestratorPort}`;
     children.push(spawn("molt-lms-orchestrator", {
@@ -135,7 +145,10 @@ async function main(): Promise<void> {
       LMS_METRICS_LISTEN: `127.0.0.1:${orchestratorPort + 1}`,
     }));
     await waitForPort("127.0.0.1", orchestratorPort, 30_000);
-    const init = await fetch(`${orchestratorUrl}/api/v1/initialize`, { method: "POST" });
+    const init = await fetch(`${orchestratorUrl}/api/v1/initialize`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${apiToken}` },
+    });
     if (!init.ok) throw new Error(`initialize failed: ${await init.text()}`);
     await init.body?.cancel();
     for (let i = 0; i < proxies; i++) {
@@ -160,6 +173,9 @@ async function main(): Promise<void> {
       `  connect:       psql "postgres://${user}@${host}:${config.listen.port}/${database}"`,
       `  metrics:       http://${host}:${config.metricsListen.port}/metrics`,
       `  orchestrator:  deno task cli status --orchestrator-url ${orchestratorUrl}`,
+      `  api token:     export CLI_API_TOKEN="${
+        token ? `$(cat ${token.file})` : "$LMS_API_TOKEN"
+      }"   (cutover commands need it)`,
       "Press Ctrl-C to stop; embedded databases are removed.",
       "",
     ].join("\n"));
@@ -172,6 +188,16 @@ async function main(): Promise<void> {
     log.error("could not start LMS", { error: errorMessage(err) });
     await stop(1);
   }
+}
+
+/** A random token for this run, in a file only the user can read. */
+async function generateToken(): Promise<{ value: string; dir: string; file: string }> {
+  const bytes = crypto.getRandomValues(new Uint8Array(24));
+  const value = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  const dir = await Deno.makeTempDir({ prefix: "lms-start-" });
+  const file = join(dir, "api-token");
+  await Deno.writeTextFile(file, value + "\n", { mode: 0o600 });
+  return { value, dir, file };
 }
 
 if (import.meta.main) {

@@ -8,8 +8,9 @@
  * workload. Consistent cutovers run back to back with alternating directions,
  * then immediate ones. Nothing replicates from the target back to the source,
  * so a target→source consistent cutover commits as soon as the fleet drained
- * (no `requireCaughtUp`, no catch-up time), and the lost-write check runs
- * only after source→target consistent cutovers.
+ * (with `skipReplicationCheck`, no catch-up time), and the lost-write check
+ * runs only after source→target consistent cutovers. Shadowing is off, so the
+ * immediate cutovers are forced past the shadow-mode guard.
  *
  * @module
  */
@@ -19,7 +20,7 @@ import { API_PATHS, type StatusResponse } from "../../shared/api.ts";
 import type { DatabaseSide } from "../../shared/control.ts";
 import { errorMessage, LmsError } from "../../shared/errors.ts";
 import { createLogger } from "../../shared/log.ts";
-import { type Fleet, startFleet, waitForProxies } from "../helpers/fleet.ts";
+import { apiHeaders, type Fleet, startFleet, waitForProxies } from "../helpers/fleet.ts";
 import { startWorkload, type Workload, WORKLOAD_SCHEMA } from "../helpers/workload.ts";
 import type { CutoverBenchArgs } from "./args.ts";
 import { CleanupStack } from "./cleanup.ts";
@@ -57,8 +58,8 @@ const NOTES = [
   "held: longest single workload request during the cutover (reset before begin)",
   "drain: begin sent -> status first shows phase drained (status polled every ~2 ms)",
   "catch-up: the orchestrator's replication lagMs (marker written -> seen on the target); " +
-  "source->target only, target->source has no replication back and commits without " +
-  "requireCaughtUp",
+  "source->target only, target->source has no replication back and commits with " +
+  "skipReplicationCheck",
   "lost writes: acknowledged ids missing on the target, checked after every source->target " +
   "consistent cutover",
 ];
@@ -179,10 +180,10 @@ async function cutover(b: Bench, kind: CutoverKind): Promise<CutoverSample> {
   let catchUpMs: number | null = null;
   let drainedToCaughtUpMs: number | null = null;
   let apiPath: string = API_PATHS.immediate;
-  let body: Record<string, unknown> = {};
+  let body: Record<string, unknown> = { from, force: true };
   if (kind === "consistent") {
     const begun = performance.now();
-    await post(b, API_PATHS.consistentBegin, { drainTimeoutMs: DRAIN_TIMEOUT_MS });
+    await post(b, API_PATHS.consistentBegin, { from, drainTimeoutMs: DRAIN_TIMEOUT_MS });
     beginApiMs = performance.now() - begun;
     await until(b, "the fleet drained", DRAIN_TIMEOUT_MS, (s) => s.phase === "drained");
     const drained = performance.now();
@@ -198,7 +199,7 @@ async function cutover(b: Bench, kind: CutoverKind): Promise<CutoverSample> {
       catchUpMs = s.cutover?.replication.lagMs ?? null;
     }
     apiPath = API_PATHS.consistentCommit;
-    body = { requireCaughtUp: to === "target" };
+    body = to === "target" ? { from } : { from, skipReplicationCheck: true };
   }
   const sent = performance.now();
   await post(b, apiPath, body);
@@ -282,7 +283,7 @@ async function abortUnfinished(b: Bench): Promise<void> {
 async function post(b: Bench, path: string, body: Record<string, unknown>): Promise<void> {
   const res = await fetch(`${b.fleet.orchestrator.url}${path}`, {
     method: "POST",
-    headers: { "content-type": "application/json" },
+    headers: apiHeaders(),
     body: JSON.stringify(body),
   });
   const text = await res.text();

@@ -1,7 +1,8 @@
 /**
  * The README's quick start: `deno task start` with no databases configured
  * brings up embedded databases, the orchestrator and a proxy, prints how to
- * connect, serves psql, and removes everything on Ctrl-C.
+ * connect, serves psql, and removes everything on Ctrl-C. It generates an API
+ * token for the run and says how to give it to the CLI without printing it.
  */
 
 import assert from "node:assert/strict";
@@ -15,6 +16,7 @@ Deno.test("deno task start serves psql on embedded databases and cleans up", asy
   const env = { ...Deno.env.toObject() };
   delete env.INIT_SOURCE;
   delete env.INIT_TARGET;
+  delete env.LMS_API_TOKEN;
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "task",
@@ -35,6 +37,7 @@ Deno.test("deno task start serves psql on embedded databases and cleans up", asy
   }).spawn();
   const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
   let banner = "";
+  let tokenPath: string | undefined;
   const deadline = Date.now() + 60_000;
   while (!banner.includes("Press Ctrl-C") && Date.now() < deadline) {
     const { value, done } = await reader.read();
@@ -51,6 +54,26 @@ Deno.test("deno task start serves psql on embedded databases and cleans up", asy
     assert.equal(Number(res.stdout.trim()), sourcePort, "served by the embedded source");
     const status = await fetch(`http://127.0.0.1:${orchestrator}/api/v1/status`);
     assert.equal((await status.json() as { initialized: boolean }).initialized, true);
+
+    const tokenFile = /export CLI_API_TOKEN="\$\(cat ([^)]+)\)"/.exec(banner)?.[1];
+    assert.ok(tokenFile, `the banner says how to pass the API token:\n${banner}`);
+    const mode = (await Deno.stat(tokenFile)).mode ?? 0;
+    assert.equal(mode & 0o077, 0, "the token file is readable by its user only");
+    tokenPath = tokenFile;
+    const token = (await Deno.readTextFile(tokenFile)).trim();
+    assert.ok(token.length >= 32);
+    assert.ok(!banner.includes(token), "the token itself is not printed");
+    const begin = (authorization?: string) =>
+      fetch(`http://127.0.0.1:${orchestrator}/api/v1/cutover/consistent/begin`, {
+        method: "POST",
+        headers: authorization ? { authorization } : {},
+        body: JSON.stringify({ from: "source" }),
+      });
+    const refused = await begin();
+    assert.equal(refused.status, 401, "changes need the generated token");
+    await refused.body?.cancel();
+    const begun = await begin(`Bearer ${token}`);
+    assert.equal(begun.status, 200, await begun.text());
   } finally {
     // deno task runs start.ts as its own child; Ctrl-C in a terminal reaches it directly.
     const pattern = `shared/local/start.ts.*127.0.0.1:${listen}`;
@@ -67,4 +90,6 @@ Deno.test("deno task start serves psql on embedded databases and cleans up", asy
     "SELECT 1",
   ]);
   assert.notEqual(left.code, 0, "the embedded source database was stopped");
+  assert.ok(tokenPath, "no token file was found");
+  await assert.rejects(Deno.stat(tokenPath), Deno.errors.NotFound, "the token file was removed");
 });
