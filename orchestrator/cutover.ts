@@ -19,7 +19,22 @@
  */
 
 import type { ApiErrorCode, ReplicationStatus } from "../shared/api.ts";
-import type { ClusterState, DatabaseSide, ShadowModeName } from "../shared/control.ts";
+import { type ClusterState, type DatabaseSide, otherSide } from "../shared/control.ts";
+import {
+  checkCaughtUp,
+  checkFrom,
+  checkShadowModes,
+  type GuardRefusal,
+  type ProxyShadowMode,
+} from "./guard_rails.ts";
+
+export { otherSide } from "../shared/control.ts";
+export {
+  CONSISTENT_MODE_WARNING,
+  IMMEDIATE_MODE_WARNING,
+  type ProxyShadowMode,
+  unsafeShadowModes,
+} from "./guard_rails.ts";
 
 /** Facts about the fleet the machine needs beyond the persisted state. */
 export interface CutoverContext {
@@ -37,14 +52,6 @@ export interface CutoverContext {
   shadowModes: readonly ProxyShadowMode[];
   /** Proxies that resumed by themselves during the current cutover (their pause ran out). */
   resumedProxies: readonly string[];
-}
-
-/** One proxy's shadow mode, as it registered. */
-export interface ProxyShadowMode {
-  /** Who shadows this way. */
-  proxyId: string;
-  /** Its mode. */
-  mode: ShadowModeName;
 }
 
 /** Events the machine accepts. `from` is the source of truth the request expects. */
@@ -71,13 +78,12 @@ export type TransitionResult =
   | { ok: true; next: ClusterState; step: string }
   | { ok: false; error: TransitionError };
 
-/** The other database. */
-export function otherSide(side: DatabaseSide): DatabaseSide {
-  return side === "source" ? "target" : "source";
-}
-
 function refuse(code: ApiErrorCode, message: string, hint: string): TransitionResult {
   return { ok: false, error: { code, message, hint } };
+}
+
+function refused(error: GuardRefusal | undefined): TransitionResult | undefined {
+  return error && { ok: false, error };
 }
 
 const NOT_INITIALIZED = refuse(
@@ -89,92 +95,6 @@ const NOT_INITIALIZED = refuse(
 const COMMITTED_HINT = "the cutover was already committed; to go back, run " +
   "`cutover consistent begin` and `cutover consistent commit` again";
 
-/** The product docs' warning against consistent cutover with synchronous shadowing. */
-export const CONSISTENT_MODE_WARNING = "Do not use the sync or strict-sync shadowing modes when " +
-  "performing a consistent cutover. Data correctness and consistency cannot be guaranteed in " +
-  "these configurations.";
-
-/** The product docs' instructions for immediate cutover, which need synchronous shadowing. */
-export const IMMEDIATE_MODE_WARNING = "To perform an immediate cutover with the LMS: [...] " +
-  "Set the shadowing mode to sync or strict-sync. [...] Any writes that were made during the " +
-  "cutover will have been missed on CockroachDB.";
-
-const UNSAFE_FOR: Record<"consistent" | "immediate", readonly ShadowModeName[]> = {
-  consistent: ["sync", "strict-sync"],
-  immediate: ["none", "async"],
-};
-
-/** The proxies whose shadow mode the product docs warn against for `kind`, as `id (mode)`. */
-export function unsafeShadowModes(
-  kind: "consistent" | "immediate",
-  modes: readonly ProxyShadowMode[],
-): string[] {
-  return modes.filter((m) => UNSAFE_FOR[kind].includes(m.mode))
-    .map((m) => `${m.proxyId} (${m.mode})`);
-}
-
-function checkShadowModes(
-  kind: "consistent" | "immediate",
-  ctx: CutoverContext,
-): TransitionResult | undefined {
-  const unsafe = unsafeShadowModes(kind, ctx.shadowModes);
-  if (unsafe.length === 0) return undefined;
-  const fit = kind === "consistent" ? "none or async" : "sync or strict-sync";
-  const other = kind === "consistent"
-    ? "an immediate cutover (`cutover immediate`)"
-    : "a consistent cutover (`cutover consistent begin`)";
-  return refuse(
-    "UNSAFE_SHADOW_MODE",
-    `refusing a ${kind} cutover: ${unsafe.join(", ")} shadow in a mode the product docs warn ` +
-      `against: "${kind === "consistent" ? CONSISTENT_MODE_WARNING : IMMEDIATE_MODE_WARNING}"`,
-    `set LMS_SHADOW_MODE (Helm: lms.shadowMode) to ${fit} on every proxy, or use ${other}; ` +
-      "to go ahead anyway, repeat the command with --force (recorded as an event)",
-  );
-}
-
-function checkFrom(state: ClusterState, from: DatabaseSide | undefined): TransitionResult | void {
-  const sot = state.sourceOfTruth;
-  const to = otherSide(sot);
-  if (from === undefined) {
-    return refuse(
-      "BAD_REQUEST",
-      "the request does not name the source of truth it switches from; " +
-        `the source of truth is now the ${sot} (epoch ${state.epoch})`,
-      `to switch ${sot} → ${to}, send {"from": "${sot}"} (molt-lms-cli: --to ${to})`,
-    );
-  }
-  if (from !== sot) {
-    return refuse(
-      "SOURCE_OF_TRUTH_MISMATCH",
-      `the request switches from the ${from}, but the source of truth is already the ${sot} ` +
-        `(epoch ${state.epoch}); nothing changed`,
-      "a retried request finds its switch already done: run `status`; " +
-        `to switch ${sot} → ${to}, send {"from": "${sot}"} (molt-lms-cli: --to ${to})`,
-    );
-  }
-}
-
-function checkCaughtUp(state: ClusterState, ctx: CutoverContext): TransitionResult | void {
-  const r = ctx.replication;
-  if (r?.caughtUp) return;
-  const from = state.sourceOfTruth;
-  const to = otherSide(from);
-  const message = r === null || !r.checked
-    ? `the replication marker has not been written yet (it is written on the ${from} once ` +
-      "every proxy drained)"
-    : r.error !== null
-    ? `the replication check failed: ${r.error}`
-    : `the replication marker written on the ${from} has not been seen on the ${to} yet: ` +
-      `writes made before the pause may still be missing on the ${to}`;
-  return refuse(
-    "NOT_CAUGHT_UP",
-    `refusing to commit: ${message}`,
-    `the replication from the ${from} to the ${to} must carry the table _molt_lms.marker; ` +
-      "wait for `status` to show replication caught up, or, once you have verified the " +
-      `${to} yourself, commit with --skip-replication-check (recorded as an event)`,
-  );
-}
-
 /** Applies `event` to `state`; pure. */
 export function transition(
   state: ClusterState,
@@ -184,7 +104,7 @@ export function transition(
   if (!ctx.initialized) return NOT_INITIALIZED;
   const inCutover = state.phase === "draining" || state.phase === "drained";
   if ("from" in event) {
-    const wrongWay = checkFrom(state, event.from);
+    const wrongWay = refused(checkFrom(state, event.from));
     if (wrongWay) return wrongWay;
   }
   switch (event.type) {
@@ -196,7 +116,7 @@ export function transition(
           "run `cutover consistent commit` or `cutover consistent abort` first",
         );
       }
-      const unsafe = event.force ? undefined : checkShadowModes("consistent", ctx);
+      const unsafe = event.force ? undefined : refused(checkShadowModes("consistent", ctx));
       if (unsafe) return unsafe;
       return { ok: true, next: { ...state, phase: "draining" }, step: "begin" };
     }
@@ -247,7 +167,7 @@ export function transition(
         );
       }
       if (!event.skipReplicationCheck) {
-        const behind = checkCaughtUp(state, ctx);
+        const behind = refused(checkCaughtUp(state, ctx.replication));
         if (behind) return behind;
       }
       return {
@@ -283,7 +203,7 @@ export function transition(
           "run `cutover consistent commit` or `cutover consistent abort` first",
         );
       }
-      const unsafe = event.force ? undefined : checkShadowModes("immediate", ctx);
+      const unsafe = event.force ? undefined : refused(checkShadowModes("immediate", ctx));
       if (unsafe) return unsafe;
       return {
         ok: true,

@@ -23,6 +23,11 @@ export const DatabaseSideSchema: z.ZodEnum<{ source: "source"; target: "target" 
 /** Which database a proxy routes to. */
 export type DatabaseSide = z.infer<typeof DatabaseSideSchema>;
 
+/** The other database. */
+export function otherSide(side: DatabaseSide): DatabaseSide {
+  return side === "source" ? "target" : "source";
+}
+
 /** How a proxy treats the database that is not the source of truth (`LMS_SHADOW_MODE`). */
 export const ShadowModeSchema: z.ZodEnum<{
   none: "none";

@@ -20,14 +20,14 @@ import {
   type StatusResponse,
   StatusResponseSchema,
 } from "../../shared/api.ts";
-import type { DatabaseSide } from "../../shared/control.ts";
+import { type DatabaseSide, otherSide } from "../../shared/control.ts";
 import { LmsError } from "../../shared/errors.ts";
 import { type Command, type GlobalOptions, PROGRAM } from "../args.ts";
 import { ExitCode, type ExitCodeValue } from "../exit_codes.ts";
 import type { ApiClient } from "../http.ts";
 import { formatDuration, formatJson, type Io, truncate } from "../output.ts";
 import { renderCutoverResult } from "./cutover_result.ts";
-import { arrow, other, resolveDirection } from "./direction.ts";
+import { arrow, resolveDirection } from "./direction.ts";
 import { describeReplication, renderBlocking } from "./status.ts";
 
 /** Interval between `status` polls while `begin` waits. */
@@ -114,8 +114,12 @@ class ProgressView {
 }
 
 function nextSteps(sot: DatabaseSide): string {
-  return `run \`${PROGRAM} cutover consistent commit --to ${other(sot)}\` to switch the source ` +
-    `of truth to the ${other(sot)}, or \`${PROGRAM} cutover consistent abort\` to resume on the ` +
+  return `run \`${PROGRAM} cutover consistent commit --to ${
+    otherSide(sot)
+  }\` to switch the source ` +
+    `of truth to the ${
+      otherSide(sot)
+    }, or \`${PROGRAM} cutover consistent abort\` to resume on the ` +
     sot;
 }
 
@@ -133,7 +137,7 @@ export function voidedError(s: StatusResponse, c: CutoverStatus): LmsError {
 function timeoutError(s: StatusResponse, c: CutoverStatus, drainTimeoutMs: number): LmsError {
   const limit = formatDuration(drainTimeoutMs);
   const from = s.sourceOfTruth;
-  const to = other(from);
+  const to = otherSide(from);
   if (s.phase === "drained" || c.drained >= c.total) {
     return new LmsError(
       "DRAIN_TIMEOUT",

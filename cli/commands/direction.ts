@@ -9,7 +9,7 @@
  */
 
 import { API_PATHS, StatusResponseSchema } from "../../shared/api.ts";
-import type { DatabaseSide } from "../../shared/control.ts";
+import { type DatabaseSide, otherSide } from "../../shared/control.ts";
 import type { ApiClient } from "../http.ts";
 
 /** The two ends of a cutover. */
@@ -20,19 +20,14 @@ export interface Direction {
   to: DatabaseSide;
 }
 
-/** The other database. */
-export function other(side: DatabaseSide): DatabaseSide {
-  return side === "source" ? "target" : "source";
-}
-
 /** The direction for `--to` (absent: away from the current source of truth, read from `status`). */
 export async function resolveDirection(
   client: ApiClient,
   to: DatabaseSide | undefined,
 ): Promise<Direction> {
-  if (to !== undefined) return { from: other(to), to };
+  if (to !== undefined) return { from: otherSide(to), to };
   const { data } = await client.get(API_PATHS.status, StatusResponseSchema);
-  return { from: data.sourceOfTruth, to: other(data.sourceOfTruth) };
+  return { from: data.sourceOfTruth, to: otherSide(data.sourceOfTruth) };
 }
 
 /** `source → target`. */

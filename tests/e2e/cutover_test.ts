@@ -24,6 +24,13 @@ async function status(fleet: Fleet): Promise<Status> {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** How many `step` events the orchestrator recorded in `_molt_lms.events`. */
+async function events(fleet: Fleet, step: string): Promise<number> {
+  return Number(
+    await fleet.target.psql(`SELECT count(*) FROM _molt_lms.events WHERE step = '${step}'`),
+  );
+}
+
 async function ids(cluster: Fleet["source"]): Promise<Set<number>> {
   const out = await cluster.psql("SELECT id FROM acked");
   return new Set(out === "" ? [] : out.split("\n").map(Number));
@@ -157,6 +164,10 @@ Deno.test("consistent and immediate cutovers under load", async (t) => {
         "--skip-replication-check",
       ]);
       assert.equal(commit.code, 0, `${commit.stderr}${commit.stdout}`);
+      await eventually(
+        "the override recorded in _molt_lms.events",
+        async () => await events(fleet, "replication_check_skipped") === 1,
+      );
       const s = await status(fleet);
       assert.equal(s.sourceOfTruth, "source");
       assert.equal(s.epoch, 2);
@@ -182,6 +193,10 @@ Deno.test("consistent and immediate cutovers under load", async (t) => {
         "--force",
       ]);
       assert.equal(res.code, 0, `${res.stderr}${res.stdout}`);
+      await eventually(
+        "the override recorded in _molt_lms.events",
+        async () => await events(fleet, "shadow_mode_guard_overridden") === 1,
+      );
       const switched = workload.acked.size;
       await eventually("writes continue", () => workload.acked.size > switched + 200);
       await eventually(

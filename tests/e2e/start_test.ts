@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import { freePort } from "../../shared/local/ports.ts";
 import { psql } from "../helpers/proxy.ts";
+import type { ApiErrorBody } from "../../shared/api.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 
@@ -74,6 +75,24 @@ Deno.test("deno task start serves psql on embedded databases and cleans up", asy
     await refused.body?.cancel();
     const begun = await begin(`Bearer ${token}`);
     assert.equal(begun.status, 200, await begun.text());
+    // The embedded databases replicate nothing: committing would send every client to a target
+    // without their tables, so the commit is refused until the marker arrives.
+    const commit = async () => {
+      const res = await fetch(`http://127.0.0.1:${orchestrator}/api/v1/cutover/consistent/commit`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${token}` },
+        body: JSON.stringify({ from: "source" }),
+      });
+      return { status: res.status, body: await res.json() as ApiErrorBody };
+    };
+    let refusal = await commit();
+    for (let i = 0; i < 100 && refusal.body.error?.code === "NOT_DRAINED"; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      refusal = await commit();
+    }
+    assert.equal(refusal.status, 409, JSON.stringify(refusal.body));
+    assert.equal(refusal.body.error.code, "NOT_CAUGHT_UP");
+    assert.match(refusal.body.error.hint, /_molt_lms\.marker/);
   } finally {
     // deno task runs start.ts as its own child; Ctrl-C in a terminal reaches it directly.
     const pattern = `shared/local/start.ts.*127.0.0.1:${listen}`;
