@@ -195,6 +195,16 @@ function launch(name: string, deployment: Deployment, plan: LaunchPlan): Launche
   return { name, child, log: () => log.split("\n").slice(-15).join("\n") };
 }
 
+/** The rendered Secrets' data (base64 values) by Secret name, as Kubernetes would hold them. */
+function secretsOf(manifests: Record<string, unknown>[]): Map<string, Record<string, string>> {
+  return new Map(
+    manifests.filter((m) => m.kind === "Secret").map((m) => {
+      const secret = m as { metadata: { name: string }; data: Record<string, string> };
+      return [secret.metadata.name, secret.data];
+    }),
+  );
+}
+
 /** Runs the `helm test` pod's container once, as the kubelet would, and collects its output. */
 async function runTestPod(
   pod: TestPod,
@@ -309,12 +319,7 @@ Deno.test("the chart's rendered commands and environment start a working fleet",
       }),
     );
 
-    const secrets = new Map(
-      manifests.filter((m) => m.kind === "Secret").map((m) => {
-        const secret = m as { metadata: { name: string }; data: Record<string, string> };
-        return [secret.metadata.name, secret.data];
-      }),
-    );
+    const secrets = secretsOf(manifests);
     const orchPlan = await planFor(
       orchDeployment,
       "lms-molt-lms-orchestrator-596d4b54d8-c4v97",
@@ -531,11 +536,13 @@ Deno.test("with orchestrator mTLS, the proxies and the helm test pod reach it ov
         TLS_KEY: certs.serverKey,
       }),
     );
+    const secrets = secretsOf(manifests);
     const orchPlan = await planFor(
       orchDeployment,
       "lms-molt-lms-orchestrator-tls",
       configDir,
       (u) => u,
+      secrets,
     );
     const apiPort = orchPlan.ports.get(4200);
     assert.ok(apiPort !== undefined);
@@ -550,7 +557,13 @@ Deno.test("with orchestrator mTLS, the proxies and the helm test pod reach it ov
     const orchestrator = launch("orchestrator", orchDeployment, orchPlan);
     launched.push(orchestrator);
     await waitReady(orchestrator, orchPlan.readinessUrl);
-    const proxyPlan = await planFor(proxyDeployment, "lms-molt-lms-tls-1", configDir, rewrite);
+    const proxyPlan = await planFor(
+      proxyDeployment,
+      "lms-molt-lms-tls-1",
+      configDir,
+      rewrite,
+      secrets,
+    );
     const proxy = launch("lms-molt-lms-tls-1", proxyDeployment, proxyPlan);
     launched.push(proxy);
     await waitReady(proxy, proxyPlan.readinessUrl);
