@@ -1218,9 +1218,10 @@ Deno.test("settings: every proxy and orchestrator setting is reachable as a valu
     const docs = await render(...DIALECT);
     const proxy = container(docs, PROXY).env!.map((e) => e.name);
     const orch = container(docs, ORCHESTRATOR).env!.map((e) => e.name);
-    // The proxies' LMS_PROXY_ID is the pod name, set apart from the settings values.
-    assertEquals(proxy, ["LMS_PROXY_ID", "LMS_LOG_LEVEL"]);
-    assertEquals(orch, ["LMS_LOG_LEVEL"]);
+    // The proxies' LMS_PROXY_ID is the pod name, set apart from the settings values; the API
+    // token always comes from its Secret (see apiToken).
+    assertEquals(proxy, ["LMS_PROXY_ID", "LMS_LOG_LEVEL", "LMS_API_TOKEN"]);
+    assertEquals(orch, ["LMS_LOG_LEVEL", "LMS_API_TOKEN"]);
   });
   await t.step("set values render their variable, in the form the process parses", async () => {
     const docs = await renderValues(ALL_SETTINGS);
