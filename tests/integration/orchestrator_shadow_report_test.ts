@@ -188,12 +188,12 @@ Deno.test({
     const orchestrator = await startOrchestrator(config);
     const base = `http://127.0.0.1:${port}`;
     const clients: ControlClient[] = [];
-    const connect = (proxyId: string, handler: ControlHandler) => {
+    const connect = (proxyId: string, handler: ControlHandler, shadowMode: ShadowModeName) => {
       const client = startControlClient({
         url: base,
         proxyId,
         version: "test",
-        shadowMode: handler.shadowReport?.().mode as ShadowModeName ?? "none",
+        shadowMode,
         apiToken: TEST_API_TOKEN,
         handler,
         heartbeatMs: 200,
@@ -225,8 +225,8 @@ Deno.test({
 
       await t.step("two proxies: totals, windows, samples merged worst first", async () => {
         await Promise.all([
-          connect("proxy-1", p1).whenConnected(),
-          connect("proxy-2", p2).whenConnected(),
+          connect("proxy-1", p1, "sync").whenConnected(),
+          connect("proxy-2", p2, "strict-sync").whenConnected(),
         ]);
         const res = await report("?limit=10");
         assert.equal(res.status, 200);
@@ -327,8 +327,8 @@ Deno.test({
           throw new Error("stats are being rebuilt");
         });
         await Promise.all([
-          connect("proxy-3", failing).whenConnected(),
-          connect("proxy-4", new QuietProxy()).whenConnected(),
+          connect("proxy-3", failing, "sync").whenConnected(),
+          connect("proxy-4", new QuietProxy(), "none").whenConnected(),
         ]);
         let started = Date.now();
         const quick = ShadowReportResponseSchema.parse((await report()).body);
