@@ -1,0 +1,76 @@
+/**
+ * `KILL QUERY n` / `KILL n` (and COM_PROCESS_KILL) for MySQL sessions.
+ *
+ * The handshake hands each client a connection id minted by the proxy (it
+ * names the proxy like the PostgreSQL cancel key, see `shared/cancel_key.ts`),
+ * so the mysql client's Ctrl-C — a second connection that sends
+ * `KILL QUERY <id>` — may land on any proxy of the fleet:
+ *
+ * - the id belongs to a session of this proxy: the statement is rewritten to
+ *   name that session's database thread and runs on the caller's own
+ *   connection, so the database checks the caller's right to kill it (its
+ *   own threads, or CONNECTION ADMIN/SUPER) exactly as without the proxy;
+ * - the id names another proxy: it is forwarded over the control channel;
+ *   the owning proxy kills the thread with its own connection as the
+ *   `INIT_SOURCE` user when the caller is the session's own user (the key
+ *   forwarded is derived from the user name). The caller gets OK at once, as
+ *   a PostgreSQL cancel gets no answer;
+ * - anything else gets the database's own answer for an unknown id, 1094.
+ *
+ * An id is never passed through unchanged: it could name an unrelated thread
+ * of the database.
+ *
+ * @module
+ */
+
+import mysql from "mysql2/promise";
+import type { ConnectionSpec } from "../../shared/connstring.ts";
+import { errorMessage } from "../../shared/errors.ts";
+import type { Logger } from "../../shared/log.ts";
+
+/** The cancel key forwarded for a kill by `user`: an even hash of the name, odd for `KILL CONNECTION`. */
+export function killKey(user: string, connection: boolean): number {
+  let hash = 0x811c9dc5;
+  for (const byte of new TextEncoder().encode(user)) {
+    hash ^= byte;
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return ((hash & ~1) | (connection ? 1 : 0)) | 0;
+}
+
+/** Whether `key` (from {@link killKey}) was made for `user`; and whether it kills the connection. */
+export function readKillKey(user: string, key: number): { matches: boolean; connection: boolean } {
+  return { matches: (key & ~1) === (killKey(user, false) & ~1), connection: (key & 1) === 1 };
+}
+
+/** The statement that kills `thread` on the database. */
+export function killStatement(thread: number, connection: boolean, modifier = ""): string {
+  return `KILL ${modifier ? modifier + " " : ""}${connection ? "CONNECTION" : "QUERY"} ${thread}`;
+}
+
+/**
+ * Kills `thread` on the database through a connection of its own as the
+ * `INIT_SOURCE` user (which needs CONNECTION ADMIN or SUPER for other users' threads).
+ */
+export async function killOnDatabase(
+  spec: ConnectionSpec,
+  thread: number,
+  connection: boolean,
+  log: Logger,
+): Promise<void> {
+  let conn: mysql.Connection | undefined;
+  try {
+    conn = await mysql.createConnection({
+      host: spec.host,
+      port: spec.port,
+      user: spec.user,
+      password: spec.password,
+      connectTimeout: 5_000,
+    });
+    await conn.query(killStatement(thread, connection));
+  } catch (err) {
+    log.warn("could not kill a database thread", { thread, error: errorMessage(err) });
+  } finally {
+    await conn?.end().catch(() => {});
+  }
+}
