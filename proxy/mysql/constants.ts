@@ -52,6 +52,17 @@ export const SUPPORTED_CAPABILITIES: number = Cap.LONG_PASSWORD | Cap.FOUND_ROWS
   Cap.PLUGIN_AUTH_LENENC_CLIENT_DATA | Cap.CAN_HANDLE_EXPIRED_PASSWORDS | Cap.SESSION_TRACK |
   Cap.DEPRECATE_EOF;
 
+/**
+ * MariaDB's extended capabilities (the upper 32 bits, sent in reserved bytes
+ * when `CLIENT_LONG_PASSWORD`, MySQL's bit, is clear). Only extended type
+ * information is relayed: it adds fields to column definitions and nothing
+ * else. Progress reports, COM_MULTI, bulk execution and metadata caching
+ * change the packet flow and are never offered.
+ */
+export const MARIADB_EXTENDED_TYPE_INFO = 1 << 3;
+/** The MariaDB extended capabilities the proxy relays. */
+export const SUPPORTED_MARIADB_CAPABILITIES: number = MARIADB_EXTENDED_TYPE_INFO;
+
 /** Server status flags (`SERVER_STATUS_*`) carried by OK and EOF packets. */
 export const Status = {
   IN_TRANS: 0x0001,

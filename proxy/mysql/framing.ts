@@ -76,7 +76,11 @@ class Continuity {
 /** Splits a byte stream into whole physical packets. */
 export class PacketSplitter {
   readonly #continuity: Continuity;
-  #buf: Uint8Array = new Uint8Array(0);
+  /** Received bytes not yet returned as packets, in arrival order. */
+  #parts: Uint8Array[] = [];
+  #partsLength = 0;
+  /** Bytes the packet at the front needs (header included), once its header is known. */
+  #need = 0;
 
   /**
    * @param side names the peer in errors ("client", "source database")
@@ -88,19 +92,33 @@ export class PacketSplitter {
 
   /** Bytes received but not yet part of a whole packet. */
   get pending(): number {
-    return this.#buf.length;
+    return this.#partsLength;
   }
 
   /** Whether the stream is between logical packets. */
   get atBoundary(): boolean {
-    return this.#buf.length === 0 && !this.#continuity.inside;
+    return this.#partsLength === 0 && !this.#continuity.inside;
   }
 
   /** Takes the bytes not yet returned as packets (when handing the stream on). */
   takeRest(): Uint8Array {
-    const rest = this.#buf;
-    this.#buf = new Uint8Array(0);
+    const rest = this.#joined();
+    this.#parts = [];
+    this.#partsLength = 0;
+    this.#need = 0;
     return rest;
+  }
+
+  #joined(): Uint8Array {
+    if (this.#parts.length === 1) return this.#parts[0];
+    const out = new Uint8Array(this.#partsLength);
+    let at = 0;
+    for (const p of this.#parts) {
+      out.set(p, at);
+      at += p.length;
+    }
+    this.#parts = [out];
+    return out;
   }
 
   /**
@@ -109,18 +127,22 @@ export class PacketSplitter {
    * @throws {FramingError} on a packet above the limit or a broken continuation
    */
   push(chunk: Uint8Array): Packet[] {
-    let buf: Uint8Array;
-    if (this.#buf.length === 0) buf = chunk;
-    else {
-      buf = new Uint8Array(this.#buf.length + chunk.length);
-      buf.set(this.#buf);
-      buf.set(chunk, this.#buf.length);
-    }
+    this.#parts.push(chunk);
+    this.#partsLength += chunk.length;
+    // A large packet arrives in many chunks: join them once, when it is whole.
+    if (this.#need > 0 && this.#partsLength < this.#need) return [];
+    const buf = this.#joined();
     const out: Packet[] = [];
     let at = 0;
+    this.#need = 0;
     while (buf.length - at >= 4) {
       const length = buf[at] | (buf[at + 1] << 8) | (buf[at + 2] << 16);
-      if (buf.length - at < 4 + length) break;
+      if (buf.length - at < 4 + length) {
+        // Refuse an oversized packet before buffering it.
+        this.#continuity.header(length, buf[at + 3], false);
+        this.#need = 4 + length;
+        break;
+      }
       const seq = buf[at + 3];
       const continuation = this.#continuity.header(length, seq);
       const raw = buf.subarray(at, at + 4 + length);
@@ -133,12 +155,9 @@ export class PacketSplitter {
       });
       at += 4 + length;
     }
-    if (buf.length - at >= 4) {
-      const length = buf[at] | (buf[at + 1] << 8) | (buf[at + 2] << 16);
-      // Refuse an oversized packet before buffering it.
-      this.#continuity.header(length, buf[at + 3], false);
-    }
-    this.#buf = at === buf.length ? new Uint8Array(0) : buf.slice(at);
+    const rest = at === buf.length ? undefined : buf.slice(at);
+    this.#parts = rest ? [rest] : [];
+    this.#partsLength = rest?.length ?? 0;
     return out;
   }
 }

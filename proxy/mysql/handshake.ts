@@ -6,14 +6,13 @@
  * The proxy hands the client the database's own handshake with two changes:
  * the connection id is the proxy's (so `KILL` and Ctrl-C name the proxy), and
  * the capabilities are those the database offers and the proxy relays,
- * with TLS as the proxy's listener offers it. MariaDB's extended capabilities
- * are never offered (`CLIENT_LONG_PASSWORD` stays set, which tells MariaDB
- * clients to ignore them).
+ * with TLS as the proxy's listener offers it. Of MariaDB's extended
+ * capabilities only extended type information is relayed.
  *
  * @module
  */
 
-import { Cap, SUPPORTED_CAPABILITIES } from "./constants.ts";
+import { Cap, SUPPORTED_CAPABILITIES, SUPPORTED_MARIADB_CAPABILITIES } from "./constants.ts";
 import { PayloadReader, PayloadWriter, TruncatedPayload, utf8 } from "./packets.ts";
 
 /** A decoded Initial Handshake packet (protocol 10). */
@@ -23,6 +22,8 @@ export interface ServerHandshake {
   /** The scramble (auth plugin data), without a trailing NUL. */
   scramble: Uint8Array;
   capabilities: number;
+  /** MariaDB's extended capabilities; undefined for MySQL servers (CLIENT_LONG_PASSWORD set). */
+  mariadbCapabilities: number | undefined;
   charset: number;
   status: number;
   /** The default authentication plugin; `mysql_native_password` when not named. */
@@ -45,11 +46,13 @@ export function decodeServerHandshake(payload: Uint8Array): ServerHandshake {
   const status = r.remaining >= 2 ? r.u16() : 0;
   let scramble = part1;
   let authPlugin = "mysql_native_password";
+  let mariadbCapabilities: number | undefined;
   if (r.remaining >= 2) {
     capabilities |= r.u16() << 16;
     capabilities >>>= 0;
     const dataLength = r.u8("scramble length");
-    r.bytes(10, "reserved bytes");
+    const reserved = new PayloadReader(r.bytes(10, "reserved bytes"), 6);
+    if (!(capabilities & Cap.LONG_PASSWORD)) mariadbCapabilities = reserved.u32();
     if (capabilities & Cap.SECURE_CONNECTION) {
       const part2 = r.bytes(Math.max(13, dataLength - 8), "scramble part 2");
       const joined = new Uint8Array(8 + part2.length);
@@ -60,7 +63,16 @@ export function decodeServerHandshake(payload: Uint8Array): ServerHandshake {
     }
     if (capabilities & Cap.PLUGIN_AUTH) authPlugin = r.cstr("auth plugin name", true);
   }
-  return { serverVersion, connectionId, scramble, capabilities, charset, status, authPlugin };
+  return {
+    serverVersion,
+    connectionId,
+    scramble,
+    capabilities,
+    mariadbCapabilities,
+    charset,
+    status,
+    authPlugin,
+  };
 }
 
 /** The handshake the proxy sends the client for the database's `server` handshake. */
@@ -69,7 +81,8 @@ export function encodeClientHandshake(
   connectionId: number,
   offerTls: boolean,
 ): Uint8Array {
-  let caps = (server.capabilities & SUPPORTED_CAPABILITIES) | Cap.LONG_PASSWORD;
+  let caps = server.capabilities & SUPPORTED_CAPABILITIES;
+  if (server.mariadbCapabilities === undefined) caps |= Cap.LONG_PASSWORD;
   if (offerTls) caps |= Cap.SSL;
   caps >>>= 0;
   const part2 = server.scramble.subarray(8);
@@ -84,7 +97,8 @@ export function encodeClientHandshake(
     .u16(server.status)
     .u16(caps >>> 16)
     .u8(server.scramble.length + 1)
-    .zeros(10)
+    .zeros(6)
+    .u32((server.mariadbCapabilities ?? 0) & SUPPORTED_MARIADB_CAPABILITIES)
     .bytes(part2)
     .zeros(Math.max(0, 12 - part2.length) + 1)
     .cstr(server.authPlugin)
@@ -96,6 +110,8 @@ export interface ClientHello {
   capabilities: number;
   maxPacket: number;
   charset: number;
+  /** MariaDB extended capabilities (0 unless the client is a MariaDB client talking to MariaDB). */
+  mariadbCapabilities: number;
 }
 
 /** A decoded HandshakeResponse41. */
@@ -120,8 +136,9 @@ export function decodeClientHello(payload: Uint8Array): ClientHello {
   }
   const maxPacket = r.u32("max packet size");
   const charset = r.u8("character set");
-  r.bytes(23, "reserved bytes");
-  return { capabilities, maxPacket, charset };
+  const reserved = new PayloadReader(r.bytes(23, "reserved bytes"), 19);
+  const mariadbCapabilities = capabilities & Cap.LONG_PASSWORD ? 0 : reserved.u32();
+  return { capabilities, maxPacket, charset, mariadbCapabilities };
 }
 
 /** Whether a client packet is an SSLRequest (the fixed part only, with CLIENT_SSL). */
@@ -160,15 +177,21 @@ export function backendCapabilities(client: number, server: number, tls: boolean
 /** The fixed 32-byte part with `capabilities` (an SSLRequest when that has CLIENT_SSL). */
 export function encodeClientHello(hello: ClientHello): Uint8Array {
   return new PayloadWriter().u32(hello.capabilities).u32(hello.maxPacket).u8(hello.charset)
-    .zeros(23).build();
+    .zeros(19).u32(hello.mariadbCapabilities).build();
+}
+
+/** The MariaDB extended capabilities the proxy uses towards the database. */
+export function backendMariaDbCapabilities(client: number, server: number | undefined): number {
+  return client & (server ?? 0) & SUPPORTED_MARIADB_CAPABILITIES;
 }
 
 /** The client's HandshakeResponse41 re-addressed to the database with `capabilities`. */
 export function encodeBackendResponse(
   response: HandshakeResponse,
   capabilities: number,
+  mariadbCapabilities: number,
 ): Uint8Array {
-  const hello = encodeClientHello({ ...response, capabilities });
+  const hello = encodeClientHello({ ...response, capabilities, mariadbCapabilities });
   const out = new Uint8Array(32 + response.rest.length);
   out.set(hello);
   out.set(response.rest, 32);

@@ -33,6 +33,7 @@ import { type Packet, PacketScanner, PacketSplitter } from "./framing.ts";
 import { errPayload, okPayload, packet, PayloadReader, TruncatedPayload, utf8 } from "./packets.ts";
 import {
   backendCapabilities,
+  backendMariaDbCapabilities,
   decodeHandshakeResponse,
   encodeBackendResponse,
   encodeClientHandshake,
@@ -253,6 +254,10 @@ export class MySqlSession {
       );
     }
     const response = decodeHandshakeResponse(first.payload);
+    const mariadbCaps = backendMariaDbCapabilities(
+      response.mariadbCapabilities,
+      backend.handshake.mariadbCapabilities,
+    );
     const hello = {
       capabilities: backendCapabilities(
         response.capabilities,
@@ -261,6 +266,7 @@ export class MySqlSession {
       ),
       maxPacket: response.maxPacket,
       charset: response.charset,
+      mariadbCapabilities: mariadbCaps,
     };
     const backendTls = await negotiateBackendTls(backend, route.spec, hello);
     this.#backend = backend.socket;
@@ -270,7 +276,7 @@ export class MySqlSession {
       backendTls,
     );
     const backendSeq = backendTls ? 2 : 1;
-    backend.socket.write(packet(backendSeq, encodeBackendResponse(response, caps)));
+    backend.socket.write(packet(backendSeq, encodeBackendResponse(response, caps, mariadbCaps)));
     this.state = new MySqlSessionState(response.user, response.database);
     this.#log = this.#log.child({ user: response.user });
     const okBytes = await relayAuthExchange(
