@@ -13,6 +13,7 @@
  */
 
 import { Cap, SUPPORTED_CAPABILITIES, SUPPORTED_MARIADB_CAPABILITIES } from "./constants.ts";
+import { LmsError } from "../../shared/errors.ts";
 import { PayloadReader, PayloadWriter, TruncatedPayload, utf8 } from "./packets.ts";
 
 /** A decoded Initial Handshake packet (protocol 10). */
@@ -130,8 +131,10 @@ export function decodeClientHello(payload: Uint8Array): ClientHello {
   const r = new PayloadReader(payload);
   const capabilities = r.u32("client capabilities");
   if (!(capabilities & Cap.PROTOCOL_41)) {
-    throw new TruncatedPayload(
-      "client capabilities (the client does not speak CLIENT_PROTOCOL_41; MySQL 4.0 clients are not supported)",
+    throw new LmsError(
+      "PROTOCOL_VIOLATION",
+      "the client does not speak CLIENT_PROTOCOL_41 (MySQL 4.1 and later); older clients are not supported",
+      "use a current MySQL or MariaDB client library",
     );
   }
   const maxPacket = r.u32("max packet size");
