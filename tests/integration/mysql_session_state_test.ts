@@ -107,44 +107,51 @@ Deno.test("MySQL session state, drains and shutdown", async (t) => {
     await c.end();
   });
 
-  await t.step("the pause gate holds idle sessions and new clients, lets transactions finish", async () => {
-    const idle = await fx.connect("proxy");
-    const inTx = await fx.connect("proxy");
-    await inTx.query("BEGIN");
-    await inTx.query("UPDATE t SET v = 100 WHERE id = 1");
-    fx.proxy.cutover.pause("test-cutover");
-    let resumed = false;
-    try {
-      assert.equal(fx.proxy.cutover.drainStatus().drained, false, "the transaction blocks");
-      const held = idle.query("SELECT v FROM t WHERE id = 1").then(([rows]) => {
-        assert.ok(resumed, "the held query ran only after the resume");
-        return rows;
-      });
-      const before = Number(await fx.db.sql("SELECT COUNT(*) FROM information_schema.PROCESSLIST"));
-      const newcomer = fx.connect("proxy").then(async (c) => {
-        assert.ok(resumed, "the new client reached the database only after the resume");
-        return c;
-      });
-      await inTx.query("UPDATE t SET v = 101 WHERE id = 1");
-      await inTx.query("COMMIT");
-      await waitFor("the drain", () => fx.proxy.cutover.drainStatus().drained);
-      const counts = fx.proxy.cutover.sessions();
-      assert.ok(counts.held >= 2, JSON.stringify(counts));
-      await new Promise((r) => setTimeout(r, 200));
-      const during = Number(await fx.db.sql("SELECT COUNT(*) FROM information_schema.PROCESSLIST"));
-      assert.equal(during, before, "the waiting client has no database connection");
-      const listed = fx.proxy.cutover.connections(false);
-      assert.ok(listed.some((c) => c.lastQuery === "COMMIT"), JSON.stringify(listed));
-      resumed = true;
-      fx.proxy.cutover.resume(fx.proxy.router.state!);
-      assert.deepEqual(await held, [{ v: 101 }]);
-      await (await newcomer).end();
-    } finally {
-      if (!resumed) fx.proxy.cutover.resume(fx.proxy.router.state!);
-      await idle.end();
-      await inTx.end();
-    }
-  });
+  await t.step(
+    "the pause gate holds idle sessions and new clients, lets transactions finish",
+    async () => {
+      const idle = await fx.connect("proxy");
+      const inTx = await fx.connect("proxy");
+      await inTx.query("BEGIN");
+      await inTx.query("UPDATE t SET v = 100 WHERE id = 1");
+      fx.proxy.cutover.pause("test-cutover");
+      let resumed = false;
+      try {
+        assert.equal(fx.proxy.cutover.drainStatus().drained, false, "the transaction blocks");
+        const held = idle.query("SELECT v FROM t WHERE id = 1").then(([rows]) => {
+          assert.ok(resumed, "the held query ran only after the resume");
+          return rows;
+        });
+        const before = Number(
+          await fx.db.sql("SELECT COUNT(*) FROM information_schema.PROCESSLIST"),
+        );
+        const newcomer = fx.connect("proxy").then(async (c) => {
+          assert.ok(resumed, "the new client reached the database only after the resume");
+          return c;
+        });
+        await inTx.query("UPDATE t SET v = 101 WHERE id = 1");
+        await inTx.query("COMMIT");
+        await waitFor("the drain", () => fx.proxy.cutover.drainStatus().drained);
+        const counts = fx.proxy.cutover.sessions();
+        assert.ok(counts.held >= 2, JSON.stringify(counts));
+        await new Promise((r) => setTimeout(r, 200));
+        const during = Number(
+          await fx.db.sql("SELECT COUNT(*) FROM information_schema.PROCESSLIST"),
+        );
+        assert.equal(during, before, "the waiting client has no database connection");
+        const listed = fx.proxy.cutover.connections(false);
+        assert.ok(listed.some((c) => c.lastQuery === "COMMIT"), JSON.stringify(listed));
+        resumed = true;
+        fx.proxy.cutover.resume(fx.proxy.router.state!);
+        assert.deepEqual(await held, [{ v: 101 }]);
+        await (await newcomer).end();
+      } finally {
+        if (!resumed) fx.proxy.cutover.resume(fx.proxy.router.state!);
+        await idle.end();
+        await inTx.end();
+      }
+    },
+  );
 
   await t.step("graceful shutdown: an idle session gets 1053 ER_SERVER_SHUTDOWN", async () => {
     const { user, password } = MARIADB_AUTH_USERS.native;
