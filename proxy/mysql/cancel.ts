@@ -10,11 +10,13 @@
  *   name that session's database thread and runs on the caller's own
  *   connection, so the database checks the caller's right to kill it (its
  *   own threads, or CONNECTION ADMIN/SUPER) exactly as without the proxy;
- * - the id names another proxy: it is forwarded over the control channel;
- *   the owning proxy kills the thread with its own connection as the
- *   `INIT_SOURCE` user when the caller is the session's own user (the key
- *   forwarded is derived from the user name). The caller gets OK at once, as
- *   a PostgreSQL cancel gets no answer;
+ * - the id names another proxy: `KILL QUERY` is forwarded over the control
+ *   channel; the owning proxy kills the statement with its own connection as
+ *   the `INIT_SOURCE` user (which needs CONNECTION ADMIN or SUPER) when the
+ *   caller is the session's own user (the key forwarded is derived from the
+ *   user name). The caller gets OK at once, as a PostgreSQL cancel gets no
+ *   answer. `KILL CONNECTION` of another proxy's session is refused with a
+ *   reason: the control channel carries cancels only;
  * - anything else gets the database's own answer for an unknown id, 1094.
  *
  * An id is never passed through unchanged: it could name an unrelated thread
@@ -27,20 +29,16 @@ import mysql from "mysql2/promise";
 import type { ConnectionSpec } from "../../shared/connstring.ts";
 import { errorMessage } from "../../shared/errors.ts";
 import type { Logger } from "../../shared/log.ts";
+import { mysqlClientConfig } from "../../shared/state_store.ts";
 
-/** The cancel key forwarded for a kill by `user`: an even hash of the name, odd for `KILL CONNECTION`. */
-export function killKey(user: string, connection: boolean): number {
+/** The secret a `KILL QUERY` forwarded for `user` carries: a 32-bit FNV-1a hash of the name. */
+export function killKey(user: string): number {
   let hash = 0x811c9dc5;
   for (const byte of new TextEncoder().encode(user)) {
     hash ^= byte;
     hash = Math.imul(hash, 0x01000193) >>> 0;
   }
-  return ((hash & ~1) | (connection ? 1 : 0)) | 0;
-}
-
-/** Whether `key` (from {@link killKey}) was made for `user`; and whether it kills the connection. */
-export function readKillKey(user: string, key: number): { matches: boolean; connection: boolean } {
-  return { matches: (key & ~1) === (killKey(user, false) & ~1), connection: (key & 1) === 1 };
+  return hash | 0;
 }
 
 /** The statement that kills `thread` on the database. */
@@ -49,25 +47,22 @@ export function killStatement(thread: number, connection: boolean, modifier = ""
 }
 
 /**
- * Kills `thread` on the database through a connection of its own as the
- * `INIT_SOURCE` user (which needs CONNECTION ADMIN or SUPER for other users' threads).
+ * Kills the statement `thread` runs on the database, through a connection
+ * of its own as the `INIT_SOURCE` user (CONNECTION ADMIN or SUPER is needed
+ * for other users' threads).
  */
 export async function killOnDatabase(
   spec: ConnectionSpec,
   thread: number,
-  connection: boolean,
   log: Logger,
 ): Promise<void> {
   let conn: mysql.Connection | undefined;
   try {
     conn = await mysql.createConnection({
-      host: spec.host,
-      port: spec.port,
-      user: spec.user,
-      password: spec.password,
+      ...await mysqlClientConfig(spec),
       connectTimeout: 5_000,
     });
-    await conn.query(killStatement(thread, connection));
+    await conn.query(killStatement(thread, false));
   } catch (err) {
     log.warn("could not kill a database thread", { thread, error: errorMessage(err) });
   } finally {

@@ -1,17 +1,20 @@
 /**
- * One client session of the MySQL proxy, from the handshake to the last
- * packet: the database is connected first (its handshake carries the
- * scramble the client must answer), the client gets that handshake with the
- * proxy's connection id, TLS is negotiated on each leg, authentication is
- * relayed, and then commands flow: each client packet is checked (sequence
- * ids, command byte, size) and forwarded, and the database's answers stream
- * back untouched while the response tracker reads just enough of them to
- * know where each answer ends and what it did to the session.
+ * The MySQL wire of one client session (see `proxy/session/wire.ts` for how
+ * a wire plugs into the session core). After the connection phase
+ * (`startup_flow.ts`), commands flow: each client packet is checked
+ * (sequence ids, command byte, size, the fields the proxy reads) and
+ * forwarded, and the database's answers stream back untouched while the
+ * response tracker (`commands.ts`) reads just enough of them to know where
+ * each answer ends and what it did to the session (`session_state.ts`).
  *
- * Towards the cutover machinery the session behaves like the PostgreSQL one:
- * while the gate is closed, a session between transactions (no command in
- * flight, no open transaction, nothing tying it to its connection) holds its
- * next command, and a new client waits before reaching any database.
+ * Towards the core: the session is quiescent between commands, outside a
+ * transaction, with the client stream at a packet boundary. A session that
+ * holds `LOCK TABLES`, a named lock or a temporary table is pinned to its
+ * connection: it is never quiescent, so it runs on through a pause (to
+ * release what it holds, as a transaction runs to its end) and blocks the
+ * drain, with the reason. Moving a MySQL session to another database and
+ * shadowing it are not implemented yet (issue 10): `openBackend` refuses
+ * and `openShadow` declines.
  *
  * @module
  */
@@ -19,38 +22,20 @@
 import type net from "node:net";
 import type { Duplex } from "node:stream";
 import { errorMessage, LmsError } from "../../shared/errors.ts";
-import type { Logger } from "../../shared/log.ts";
 import type { ConnectionSpec } from "../../shared/connstring.ts";
-import type { ConnectionState, DatabaseSide } from "../../shared/control.ts";
+import type { DatabaseSide } from "../../shared/control.ts";
 import { proxyTagOf } from "../../shared/cancel_key.ts";
-import type { ProxyMetrics } from "../metrics.ts";
-import type { Route, Router } from "../router.ts";
-import type { Gate } from "../gate.ts";
-import type { CancelRegistry } from "../pg/cancel.ts";
-import { ClientCertificateRejected, type ClientTlsUpgrader } from "../pg/tls.ts";
+import type { AcceptClient, SessionContext } from "../session/context.ts";
+import { SessionCore } from "../session/core.ts";
+import type { SessionFailure, SessionWire, WireActivity } from "../session/wire.ts";
 import { Cap, Com, COMMAND_NAMES, Err, type ProxyErrorCode } from "./constants.ts";
 import { type Packet, PacketScanner, PacketSplitter } from "./framing.ts";
 import { errPayload, okPayload, packet, PayloadReader, TruncatedPayload, utf8 } from "./packets.ts";
-import {
-  backendCapabilities,
-  backendMariaDbCapabilities,
-  decodeHandshakeResponse,
-  encodeBackendResponse,
-  encodeClientHandshake,
-  isSslRequest,
-} from "./handshake.ts";
-import {
-  BackendRefusedError,
-  connectMySql,
-  type MySqlBackend,
-  negotiateBackendTls,
-} from "./backend.ts";
-import { BackendAuthFailed, relayAuthExchange } from "./auth.ts";
 import { type PendingCommand, RELAYED_COMMANDS, ResponseTracker } from "./commands.ts";
 import { MySqlSessionState } from "./session_state.ts";
 import { type KillStatement, parseKill, queryEffects } from "./statements.ts";
-import { killKey, killOnDatabase, killStatement, readKillKey } from "./cancel.ts";
-import { PacketReader } from "./reader.ts";
+import { killKey, killOnDatabase, killStatement } from "./cancel.ts";
+import { refuseMySqlStartup, runMySqlStartup } from "./startup_flow.ts";
 
 /** Largest packet accepted from a database: MySQL's own 1 GiB `max_allowed_packet` ceiling. */
 const BACKEND_MAX_PACKET = 1 << 30;
@@ -59,97 +44,75 @@ const BACKEND_PREFIX = 1024;
 /** How much of a statement's text is kept for state tracking and listings. */
 const QUERY_TEXT_LIMIT = 64 * 1024;
 
-/** What every MySQL session of one proxy shares. */
-export interface MySqlSessionContext {
-  /** Largest accepted client packet (logical), in bytes. */
-  maxMessageSize: number;
-  /** Present when the listener offers TLS (`SSL_CERT`/`SSL_KEY`). */
-  tls: ClientTlsUpgrader | undefined;
-  /** Decides the source of truth. */
-  router: Router;
-  /** Connection ids handed to clients. */
-  cancels: CancelRegistry;
-  /** The proxy's own cancel tag (see `shared/cancel_key.ts`). */
-  ownTag: number;
-  /** Metrics to update. */
-  metrics: ProxyMetrics;
-  /** Logger for session events. */
-  log: Logger;
-  /** Live sessions, for listing and shutdown. */
-  sessions: Set<MySqlSession>;
-  /** The consistent-cutover pause gate. */
-  gate: Gate;
+/** MySQL error per failure the session core reports. */
+const FAILURE_ERROR: Record<SessionFailure["kind"], ProxyErrorCode> = {
+  "backend-unavailable": Err.NET_READ_ERROR,
+  "admin-shutdown": Err.SERVER_SHUTDOWN,
+};
+
+/** What the MySQL wire needs beyond the shared session context. */
+export interface MySqlWireOptions {
   /** The `INIT_SOURCE` user's connection, for kills forwarded from other proxies. */
   serviceSpec: ConnectionSpec;
-  /** Passes a kill for a connection id of another proxy on; false when that is not possible. */
-  forwardCancel: (processId: number, secretKey: number) => boolean;
+  /** This proxy's cancel tag (see `shared/cancel_key.ts`). */
+  ownTag: number;
 }
 
-let nextSessionId = 0;
+/** The MySQL wire's {@linkcode AcceptClient}, for `sourceDialect: mysql`. */
+export function acceptMySqlClient(options: MySqlWireOptions): AcceptClient {
+  return (socket, ctx) => {
+    const address = `${socket.remoteAddress}:${socket.remotePort}`;
+    void new SessionCore<never>(ctx, address, (core) => new MySqlWire(socket, ctx, core, options))
+      .run();
+  };
+}
 
-/** A client session; see the module documentation. */
-export class MySqlSession {
-  /** Proxy-local id, for logs and `connections list`. */
-  readonly id: string = `m${++nextSessionId}`;
-  /** Client address as `host:port`. */
-  readonly clientAddress: string;
-  /** When the client connected (epoch ms). */
-  readonly connectedAt: number = Date.now();
-  /** State tracker; present once the client authenticated. */
+/** The MySQL wire of one session; see the module documentation. */
+export class MySqlWire implements SessionWire<never> {
+  /** State tracker; present once the client said who it is. */
   state: MySqlSessionState | undefined;
-  /** The database this session currently talks to. */
-  route: Route | undefined;
 
-  readonly #ctx: MySqlSessionContext;
-  #log: Logger;
+  readonly #ctx: SessionContext;
+  readonly #core: SessionCore<never>;
+  readonly #options: MySqlWireOptions;
   #client: Duplex;
   #backend: Duplex | undefined;
-  #connectionId = 0;
   #backendThread = 0;
-  #clientEncrypted = false;
+  #connectionId = 0;
+  #startupSeq = -1;
   #splitter: PacketSplitter | undefined;
   #scanner: PacketScanner | undefined;
   #tracker: ResponseTracker | undefined;
   #closed = false;
   #terminating = false;
-  #waitingAtGate = false;
   #backpressure = false;
   #lastBackendErr = false;
-  /** Client chunks held back by the gate, oldest first, not yet scanned. */
-  #held: Uint8Array[] = [];
 
   /**
    * @param socket the accepted client socket
    * @param ctx what all sessions share
+   * @param core the session this wire serves
+   * @param options MySQL-specific settings
    */
-  constructor(socket: net.Socket, ctx: MySqlSessionContext) {
+  constructor(
+    socket: net.Socket,
+    ctx: SessionContext,
+    core: SessionCore<never>,
+    options: MySqlWireOptions,
+  ) {
     this.#ctx = ctx;
+    this.#core = core;
+    this.#options = options;
     this.#client = socket;
-    this.clientAddress = `${socket.remoteAddress}:${socket.remotePort}`;
-    this.#log = ctx.log.child({ session: this.id, client: this.clientAddress });
     socket.setNoDelay(true);
-    socket.on("error", () => this.close());
-    socket.on("close", () => this.close());
+    socket.pause();
+    socket.on("error", () => core.close());
+    socket.on("close", () => core.close());
   }
 
-  /** The user name the client logged in as. */
-  get user(): string {
-    return this.state?.user ?? "";
-  }
-
-  /** The current database. */
-  get database(): string {
-    return this.state?.database ?? "";
-  }
-
-  /** Which side serves this session now. */
-  get side(): DatabaseSide | undefined {
-    return this.route?.side;
-  }
-
-  /** The connection id the client was given. */
-  get connectionId(): number {
-    return this.#connectionId;
+  /** @inheritdoc */
+  get facts(): MySqlSessionState | undefined {
+    return this.state;
   }
 
   /** The database's thread id of this session's connection. */
@@ -157,141 +120,76 @@ export class MySqlSession {
     return this.#backendThread;
   }
 
-  /** Coarse state for listings. */
-  get connectionState(): ConnectionState {
-    const s = this.state;
-    if (this.held) return "held";
-    if (!s || !this.#tracker) return "active";
-    if (s.inTransaction) return "in transaction";
-    return this.#tracker.idle ? "idle" : "active";
+  /** The connection id the client was given (minted by the proxy). */
+  get connectionId(): number {
+    return this.#connectionId;
   }
 
-  /** Why the session blocks a drain although it is between commands, or undefined. */
+  /** @inheritdoc */
   get blockingReason(): string | undefined {
     return this.state?.blockingReason();
   }
 
-  /** Runs the session to its end; never throws. */
-  async run(): Promise<void> {
-    this.#ctx.sessions.add(this);
-    this.#ctx.metrics.connectionsOpen.inc();
-    try {
-      await this.#start();
-      this.#ctx.metrics.connectionsTotal.inc({ outcome: "accepted" });
-    } catch (err) {
-      this.#ctx.metrics.connectionsTotal.inc({ outcome: "rejected" });
-      this.#failStartup(err);
-    }
+  /** @inheritdoc */
+  activity(): WireActivity {
+    if (!this.state || !this.#tracker) return "active";
+    if (this.state.inTransaction) return "in transaction";
+    return this.#tracker.idle ? "idle" : "active";
   }
 
-  async #start(): Promise<void> {
-    this.#client.pause();
-    if (this.#ctx.gate.paused) {
-      this.#waitingAtGate = true;
-      this.#ctx.gate.notify();
-      await this.#ctx.gate.wait();
-      this.#waitingAtGate = false;
-    }
-    if (this.#closed) return;
-    const route = this.#ctx.router.current();
-    this.route = route;
-    if (route.side === "target") {
-      throw new LmsError(
-        "NOT_SUPPORTED",
-        "LMS cannot serve MySQL sessions from the target (CockroachDB) yet",
-        "cut back over to the source; MySQL sessions on CockroachDB come with a later release",
-      );
-    }
-    let backend: MySqlBackend;
-    try {
-      backend = await connectMySql(route.spec, `${route.side} database`);
-    } catch (err) {
-      this.#ctx.metrics.backendErrors.inc({ database: route.side });
-      throw err;
-    }
-    if (this.#closed) {
-      backend.socket.destroy();
-      return;
-    }
-    this.#backend = backend.socket;
-    this.#backendThread = backend.handshake.connectionId;
-    const key = this.#ctx.cancels.register(this);
-    this.#connectionId = key.processId;
-    this.#client.write(
-      packet(0, encodeClientHandshake(backend.handshake, this.#connectionId, !!this.#ctx.tls)),
-    );
-    let reader = new PacketReader(
-      this.#client,
-      Math.min(this.#ctx.maxMessageSize, 1 << 20),
-      "client",
-    );
-    let first = await reader.next();
-    if (isSslRequest(first.payload)) {
-      if (!this.#ctx.tls) {
-        throw new LmsError(
-          "PROTOCOL_VIOLATION",
-          "the client asked for TLS, which this proxy does not offer",
-        );
-      }
-      if (reader.pending > 0) {
-        throw new LmsError("PROTOCOL_VIOLATION", "the client sent data after its SSL request");
-      }
-      reader.detach();
-      this.#client = await this.#ctx.tls.upgrade(this.#client as net.Socket);
-      this.#client.on("error", () => this.close());
-      this.#clientEncrypted = true;
-      reader = new PacketReader(
-        this.#client,
-        Math.min(this.#ctx.maxMessageSize, 1 << 20),
-        "client",
-      );
-      first = await reader.next();
-    } else if (this.#ctx.tls?.verifiesClients) {
-      throw new LmsError(
-        "CLIENT_TLS_REQUIRED",
-        "this proxy requires TLS with a client certificate",
-        "connect with --ssl (ssl: {...} in drivers) and a client certificate and key",
-      );
-    }
-    const response = decodeHandshakeResponse(first.payload);
-    const mariadbCaps = backendMariaDbCapabilities(
-      response.mariadbCapabilities,
-      backend.handshake.mariadbCapabilities,
-    );
-    const hello = {
-      capabilities: backendCapabilities(
-        response.capabilities,
-        backend.handshake.capabilities,
-        false,
-      ),
-      maxPacket: response.maxPacket,
-      charset: response.charset,
-      mariadbCapabilities: mariadbCaps,
+  /** @inheritdoc */
+  quiescent(): boolean {
+    const state = this.state, tracker = this.#tracker;
+    if (!state || !tracker) return false;
+    return tracker.idle && !state.inTransaction && (this.#splitter?.atBoundary ?? true) &&
+      state.blockingReason() === undefined;
+  }
+
+  /** @inheritdoc */
+  async start(): Promise<void> {
+    const core = this.#core;
+    const startupCore = {
+      admit: () => core.admit(),
+      mintCancelKey: () => {
+        const key = core.mintCancelKey();
+        this.#connectionId = key.processId;
+        return key;
+      },
+      get closed() {
+        return core.closed;
+      },
     };
-    const backendTls = await negotiateBackendTls(backend, route.spec, hello);
-    this.#backend = backend.socket;
-    const caps = backendCapabilities(
-      response.capabilities,
-      backend.handshake.capabilities,
-      backendTls,
+    const started = await runMySqlStartup(this.#client, this.#ctx, startupCore, {
+      clientIs: (socket) => {
+        this.#client = socket;
+        socket.on("error", () => core.close());
+      },
+      backendIs: (socket, thread) => {
+        this.#backend = socket;
+        this.#backendThread = thread;
+      },
+      identified: (response) => {
+        this.state = new MySqlSessionState(response.user, response.database);
+      },
+      sequence: (seq) => (this.#startupSeq = seq),
+    });
+    if (!started || this.#closed) return;
+    this.#ctx.cancels.rekey(this.#connectionId, killKey(this.state!.user));
+    this.state!.onStatus(started.status);
+    core.log.debug("session started", { user: this.state!.user, database: this.state!.database });
+    this.#relay(
+      started.clientReader.detach(),
+      started.backendReader.detach(),
+      started.capabilities,
     );
-    const backendSeq = backendTls ? 2 : 1;
-    backend.socket.write(packet(backendSeq, encodeBackendResponse(response, caps, mariadbCaps)));
-    this.state = new MySqlSessionState(response.user, response.database);
-    this.#log = this.#log.child({ user: response.user });
-    const okBytes = await relayAuthExchange(
-      { socket: this.#client, reader },
-      { socket: backend.socket, reader: backend.reader },
-      first.seq - backendSeq,
-      this.#clientEncrypted,
-    );
+  }
+
+  /** @inheritdoc */
+  refuse(err: unknown): void {
     if (this.#closed) return;
-    const ok = new PayloadReader(okBytes, 1);
-    ok.lenenc();
-    ok.lenenc();
-    if (ok.remaining >= 2) this.state.onStatus(ok.u16());
-    this.#log.debug("session started", { database: response.database, side: route.side });
-    this.#relay(reader.detach(), backend.reader.detach(), caps);
+    const seq = this.#startupSeq < 0 ? 0 : this.#startupSeq + 1;
+    this.#client = refuseMySqlStartup(err, this.#client, this.#ctx, this.#core.log, seq);
+    this.#core.close();
   }
 
   #relay(clientPending: Uint8Array, backendPending: Uint8Array, caps: number): void {
@@ -313,20 +211,21 @@ export class MySqlSession {
         prepared: (cmd, id) => state.statements.set(id, cmd.sql ?? ""),
         reset: (cmd) => {
           state.reset(cmd.changeUser?.user, cmd.changeUser?.database);
-          if (cmd.changeUser) this.#log = this.#log.child({ user: cmd.changeUser.user });
+          if (cmd.changeUser) this.#ctx.cancels.rekey(this.#connectionId, killKey(state.user));
         },
         done: (cmd) => this.#commandDone(cmd),
         sendSynthetic: (bytes) => this.#toClient(bytes),
       },
     );
     this.#scanner = new PacketScanner(
-      `${this.route!.side} database`,
+      `${this.#core.side ?? "source"} database`,
       BACKEND_MAX_PACKET,
       BACKEND_PREFIX,
       this.#tracker.onPacket,
     );
+    this.#core.relaying();
     this.#client.on("data", this.#onClientData);
-    this.#client.on("close", () => this.close());
+    this.#client.on("close", () => this.#core.close());
     const backend = this.#backend!;
     backend.on("data", this.#onBackendData);
     backend.on("close", () => this.#backendLost());
@@ -334,33 +233,38 @@ export class MySqlSession {
     if (backendPending.length > 0) this.#onBackendData(backendPending);
     if (clientPending.length > 0) this.#onClientData(clientPending);
     this.#client.resume();
-    this.#afterReady();
+    this.#core.checkpoint();
   }
 
   #commandDone(cmd: PendingCommand): void {
     if (cmd.command < 0) return;
     this.#ctx.metrics.observeQuery(
-      this.route?.side ?? "source",
+      this.#core.side ?? "source",
       cmd.failed,
       (performance.now() - cmd.startedAt) / 1000,
     );
   }
 
   #onClientData = (chunk: Uint8Array): void => {
+    if (this.#closed || this.#core.holds(chunk)) return;
+    this.#process(chunk);
+  };
+
+  /** @inheritdoc */
+  deliverHeld(chunk: Uint8Array): void {
+    this.#process(chunk);
+  }
+
+  #process(chunk: Uint8Array): void {
     if (this.#closed) return;
-    if (this.#held.length > 0 || (this.#ctx.gate.paused && this.#quiescent())) {
-      this.#hold(chunk);
-      return;
-    }
     this.#ctx.metrics.tallies.bytesIn += chunk.length;
     let packets: Packet[];
     try {
       packets = this.#splitter!.push(chunk);
     } catch (err) {
+      const tooLarge = err instanceof LmsError && err.code === "MESSAGE_TOO_LARGE";
       return this.#protocolError(
-        err instanceof LmsError && err.code === "MESSAGE_TOO_LARGE"
-          ? Err.NET_PACKET_TOO_LARGE
-          : Err.NET_PACKETS_OUT_OF_ORDER,
+        tooLarge ? Err.NET_PACKET_TOO_LARGE : Err.NET_PACKETS_OUT_OF_ORDER,
         err,
       );
     }
@@ -376,13 +280,13 @@ export class MySqlSession {
     }
     if (backend.writableNeedDrain && !this.#backpressure) {
       this.#backpressure = true;
-      this.#updateClientFlow();
+      this.clientFlowChanged();
       backend.once("drain", () => {
         this.#backpressure = false;
-        this.#updateClientFlow();
+        this.clientFlowChanged();
       });
     }
-  };
+  }
 
   #clientPacket(p: Packet): void {
     const tracker = this.#tracker!;
@@ -440,7 +344,7 @@ export class MySqlSession {
       case Com.QUIT:
         this.#terminating = true;
         this.#backend!.write(p.raw);
-        this.close();
+        this.#core.close();
         return false;
       case Com.QUERY: {
         const sql = utf8(p.payload.subarray(1, 1 + QUERY_TEXT_LIMIT));
@@ -490,15 +394,12 @@ export class MySqlSession {
         r.u16("option");
         tracker.begin(command);
         return true;
-      case Com.INIT_DB: {
-        const database = utf8(r.rest());
-        tracker.begin(command, { effects: [{ kind: "use", database }] });
+      case Com.INIT_DB:
+        tracker.begin(command, { effects: [{ kind: "use", database: utf8(r.rest()) }] });
         return true;
-      }
       case Com.CHANGE_USER: {
         const user = r.cstr("user name");
-        const authLength = r.u8("auth response length");
-        r.bytes(authLength, "auth response");
+        r.bytes(r.u8("auth response length"), "auth response");
         const database = r.cstr("database", true);
         tracker.begin(command, { changeUser: { user, database } });
         return true;
@@ -512,8 +413,11 @@ export class MySqlSession {
   /** Handles `KILL [QUERY] n` and COM_PROCESS_KILL; see `cancel.ts`. */
   #kill(kill: KillStatement): void {
     const tracker = this.#tracker!;
-    const local = this.#ctx.cancels.lookup(kill.id);
-    if (local instanceof MySqlSession && local.backendThread > 0) {
+    const found = this.#ctx.cancels.find(kill.id);
+    const local = found instanceof SessionCore && found.wire instanceof MySqlWire
+      ? found.wire
+      : undefined;
+    if (local && local.backendThread > 0) {
       const sql = killStatement(local.backendThread, kill.connection, kill.modifier);
       tracker.begin(Com.QUERY);
       this.#backend!.write(
@@ -522,12 +426,26 @@ export class MySqlSession {
       this.#ctx.metrics.cancelRequests.inc({ outcome: "forwarded" });
       return;
     }
-    const remote = !local && proxyTagOf(kill.id) !== this.#ctx.ownTag &&
-      this.#ctx.forwardCancel(kill.id, killKey(this.user, kill.connection));
-    this.#ctx.metrics.cancelRequests.inc({ outcome: remote ? "sent to another proxy" : "unknown" });
+    const elsewhere = !found && proxyTagOf(kill.id) !== this.#options.ownTag;
+    if (elsewhere && kill.connection) {
+      this.#ctx.metrics.cancelRequests.inc({ outcome: "unknown" });
+      tracker.synthetic(packet(
+        1,
+        errPayload(
+          Err.NOT_SUPPORTED_YET,
+          `LMS: connection ${kill.id} is served by another proxy of the fleet; KILL QUERY ${kill.id} ` +
+            "reaches it from here, KILL CONNECTION only through that proxy",
+        ),
+      ));
+      return;
+    }
+    const forwarded = elsewhere && this.#ctx.forwardCancel(kill.id, killKey(this.state!.user));
+    this.#ctx.metrics.cancelRequests.inc({
+      outcome: forwarded ? "sent to another proxy" : "unknown",
+    });
     tracker.synthetic(packet(
       1,
-      remote
+      forwarded
         ? okPayload(this.state!.status)
         : errPayload(Err.NO_SUCH_THREAD, `Unknown thread id: ${kill.id}`),
     ));
@@ -539,13 +457,14 @@ export class MySqlSession {
     try {
       this.#scanner!.scan(chunk);
     } catch (err) {
-      this.#log.error("database sent a malformed packet", { error: errorMessage(err) });
-      this.close();
+      this.#core.log.error("database sent a malformed packet", { error: errorMessage(err) });
+      this.#core.close();
       return;
     }
-    if (this.#tracker!.idle && chunk.length >= 5 && chunk[4] === 0xff) this.#lastBackendErr = true;
+    const tracker = this.#tracker!;
+    if (tracker.idle && chunk.length >= 5 && chunk[4] === 0xff) this.#lastBackendErr = true;
     this.#toClient(chunk);
-    if (this.#tracker!.idle) this.#afterReady();
+    if (tracker.idle) this.#core.checkpoint();
   };
 
   #toClient(chunk: Uint8Array): void {
@@ -556,111 +475,58 @@ export class MySqlSession {
     }
   }
 
-  /** Between commands, outside a transaction, with nothing tying the session to its connection. */
-  #quiescent(): boolean {
-    const state = this.state;
-    const tracker = this.#tracker;
-    if (!state || !tracker) return false;
-    return tracker.idle && !state.inTransaction && (this.#splitter?.atBoundary ?? true) &&
-      state.blockingReason() === undefined;
-  }
-
-  /** Whether this session is not holding up a drain. */
-  get drained(): boolean {
-    if (this.#waitingAtGate) return true;
-    return this.#tracker !== undefined && this.#quiescent();
-  }
-
-  /** Whether the session holds client work back (at the gate or before its first database). */
-  get held(): boolean {
-    return this.#waitingAtGate || this.#held.length > 0;
-  }
-
-  #hold(chunk: Uint8Array): void {
-    const first = this.#held.length === 0;
-    this.#held.push(chunk);
-    this.#updateClientFlow();
-    if (first) this.#ctx.gate.notify();
-  }
-
-  #updateClientFlow(): void {
-    if (this.#backpressure || this.#held.length > 0) this.#client.pause();
+  /** @inheritdoc */
+  clientFlowChanged(): void {
+    if (this.#backpressure || this.#core.readsHeld) this.#client.pause();
     else this.#client.resume();
   }
 
-  /**
-   * Runs after each answer and whenever the gate or the route changes:
-   * reports drain progress, follows a new epoch on the same side, refuses to
-   * follow the source of truth to the target (not supported for MySQL yet),
-   * and releases held work when it may run.
-   */
-  #afterReady(): void {
-    if (this.#closed || !this.#tracker) return;
-    const gate = this.#ctx.gate;
-    if (gate.paused) {
-      if (this.#held.length > 0 && !this.#quiescent()) this.#release();
-      else gate.notify();
-      return;
-    }
-    const latest = this.#ctx.router.current();
-    if (this.route && latest.epoch > this.route.epoch && this.#quiescent()) {
-      if (latest.side === this.route.side) this.route = latest;
-      else {
-        this.#ctx.metrics.sessionMoves.inc({ to: latest.side, outcome: "failed" });
-        this.#log.error("cannot move a MySQL session to the target; disconnecting it", {
-          epoch: latest.epoch,
-        });
-        this.#fatal(
-          Err.NOT_SUPPORTED_YET,
-          "LMS: the target (CockroachDB) is now the source of truth, and LMS cannot serve MySQL sessions from it yet; " +
-            "cut back over to the source",
-        );
-        return;
-      }
-    }
-    if (this.#held.length > 0) this.#release();
+  /** Moving MySQL sessions to another database is issue 10: always refused. */
+  openBackend(side: DatabaseSide, _spec: ConnectionSpec): Promise<never> {
+    return Promise.reject(
+      new LmsError(
+        "NOT_SUPPORTED",
+        `LMS cannot move MySQL sessions to the ${side} database yet`,
+        "keep the source as the source of truth",
+      ),
+    );
   }
 
-  /** Called when the gate opens or the routing state changed. */
-  reconsider(): void {
-    this.#afterReady();
+  /** Never called: {@linkcode openBackend} never succeeds. */
+  swapBackend(_backend: never): void {}
+
+  /** Never called: {@linkcode openBackend} never succeeds. */
+  discardBackend(_backend: never): void {}
+
+  /** Shadowing MySQL sessions is issue 10: declined. */
+  openShadow(): undefined {
+    return undefined;
   }
 
-  #release(): void {
-    const held = this.#held;
-    this.#held = [];
-    this.#updateClientFlow();
-    for (let i = 0; i < held.length; i++) {
-      if (this.#closed) return;
-      if (this.#held.length > 0 || (this.#ctx.gate.paused && this.#quiescent())) {
-        this.#held.push(...held.slice(i));
-        this.#updateClientFlow();
-        return;
-      }
-      this.#onClientData(held[i]);
-    }
-  }
+  /** Nothing to stop: MySQL sessions are not shadowed. */
+  closeShadow(): void {}
 
   #protocolError(err: ProxyErrorCode, problem: unknown): void {
     const message = problem instanceof Error ? problem.message : String(problem);
     const kind = problem instanceof LmsError ? problem.code : "PROTOCOL_VIOLATION";
     this.#ctx.metrics.protocolErrors.inc({ kind });
-    this.#log.warn("closing session after invalid client input", { error: message });
+    this.#core.log.warn("closing session after invalid client input", { error: message });
     this.#fatal(err, `LMS: ${message}`);
   }
 
   #backendLost(): void {
-    if (this.#closed || this.#terminating) return this.close();
-    const side = this.route?.side ?? "source";
+    if (this.#closed || this.#terminating) return this.#core.close();
+    const side = this.#core.side ?? "source";
     this.#ctx.metrics.backendErrors.inc({ database: side });
-    if (this.#lastBackendErr) return this.close();
-    this.#log.warn("lost the connection to the database", { side });
+    // The database said why (a KILL, its shutdown) and the client got that.
+    if (this.#lastBackendErr) return this.#core.close();
+    this.#core.log.warn("lost the connection to the database", { side });
     this.#fatal(Err.NET_READ_ERROR, `LMS lost the connection to the ${side} database; reconnect`);
   }
 
   /**
-   * Sends an ERR the client reads as the answer to its command (or its next
-   * one when idle), unless a database answer is half sent, then closes.
+   * Sends an ERR the client reads as the answer to its command (or to its
+   * next one when idle), unless a database answer is half sent, then closes.
    */
   #fatal(err: ProxyErrorCode, message: string): void {
     if (this.#closed) return;
@@ -669,87 +535,32 @@ export class MySqlSession {
       const seq = tracker && !tracker.idle ? tracker.expectedClientSeq : 1;
       this.#client.write(packet(seq, errPayload(err, message)));
     }
-    this.close();
+    this.#core.close();
   }
 
-  #failStartup(err: unknown): void {
-    if (this.#closed) return;
-    if (err instanceof ClientCertificateRejected) this.#client = err.socket;
-    if (err instanceof BackendAuthFailed) return this.close();
-    if (err instanceof BackendRefusedError) {
-      this.#client.write(packet(0, err.errPacket));
-      return this.close();
-    }
-    const known = err instanceof LmsError;
-    const code: ProxyErrorCode = err instanceof TruncatedPayload
-      ? Err.HANDSHAKE_ERROR
-      : !known
-      ? Err.UNKNOWN_ERROR
-      : err.code === "CLIENT_TLS_REQUIRED"
-      ? Err.SECURE_TRANSPORT_REQUIRED
-      : err.code === "MESSAGE_TOO_LARGE"
-      ? Err.NET_PACKET_TOO_LARGE
-      : err.code === "NOT_SUPPORTED"
-      ? Err.NOT_SUPPORTED_YET
-      : err.code === "PROTOCOL_VIOLATION"
-      ? Err.HANDSHAKE_ERROR
-      : Err.UNKNOWN_ERROR;
-    if (
-      err instanceof TruncatedPayload ||
-      (known && (err.code === "PROTOCOL_VIOLATION" || err.code === "MESSAGE_TOO_LARGE"))
-    ) {
-      this.#ctx.metrics.protocolErrors.inc({
-        kind: known ? (err as LmsError).code : "PROTOCOL_VIOLATION",
-      });
-    }
-    this.#log.warn("session refused", { error: errorMessage(err) });
-    const text = err instanceof TruncatedPayload
-      ? `LMS: bad handshake: ${err.message}`
-      : err instanceof LmsError
-      ? `LMS: ${err.describe()}`
-      : `LMS internal error: ${errorMessage(err)}`;
-    if (!this.#client.destroyed) {
-      this.#client.write(packet(this.state ? 2 : 1, errPayload(code, text)));
-    }
-    this.close();
-  }
-
-  /** Whether a kill request's key was made for this session's user (see `cancel.ts`). */
-  acceptsCancelKey(secretKey: number): boolean {
-    return readKillKey(this.user, secretKey).matches;
+  /** @inheritdoc */
+  fail(failure: SessionFailure): void {
+    const text = failure.hint ? `${failure.message} (${failure.hint})` : failure.message;
+    this.#fatal(FAILURE_ERROR[failure.kind], text);
   }
 
   /**
-   * Kills this session's running statement (or, for a forwarded `KILL
-   * CONNECTION`, its connection) on the database, through a connection of
-   * the `INIT_SOURCE` user.
+   * Kills the running statement on the database through a connection of the
+   * `INIT_SOURCE` user (a forwarded `KILL QUERY`, `cancel --blocking`, or a
+   * client that left mid-statement).
    */
-  cancel(secretKey?: number): Promise<void> {
-    if (!this.route || !this.#backendThread) return Promise.resolve();
-    const connection = secretKey !== undefined && readKillKey(this.user, secretKey).connection;
-    return killOnDatabase(this.#ctx.serviceSpec, this.#backendThread, connection, this.#log);
+  cancelRunning(): Promise<void> {
+    if (!this.#backendThread) return Promise.resolve();
+    return killOnDatabase(this.#options.serviceSpec, this.#backendThread, this.#core.log);
   }
 
-  /** Disconnects the client with ER_SERVER_SHUTDOWN (1053) naming `reason`. */
-  terminate(reason: string): void {
-    this.#fatal(Err.SERVER_SHUTDOWN, `LMS: ${reason}`);
-  }
-
-  /**
-   * Ends the session and releases its database connection. A statement still
-   * running on the database is killed first, so the database does not keep
-   * working for a client that is gone.
-   */
-  close(): void {
-    if (this.#closed) return;
+  /** @inheritdoc */
+  closeConnections(): void {
     this.#closed = true;
-    this.#ctx.sessions.delete(this);
-    this.#ctx.metrics.connectionsOpen.dec();
-    if (this.#connectionId) this.#ctx.cancels.unregister(this.#connectionId);
     const backend = this.#backend;
     if (backend && !backend.destroyed) {
       const busy = this.#tracker !== undefined && !this.#tracker.idle;
-      if (busy && !this.#terminating) void this.cancel();
+      if (busy && !this.#terminating) void this.cancelRunning();
       if (!this.#terminating && this.#tracker) backend.write(packet(0, new Uint8Array([Com.QUIT])));
       backend.end();
       setTimeout(() => backend.destroy(), 1_000).unref?.();

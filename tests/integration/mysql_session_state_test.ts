@@ -10,10 +10,32 @@
 
 import assert from "node:assert/strict";
 import type mysql from "mysql2/promise";
-import { MySqlSession } from "../../proxy/mysql/session.ts";
+import { MySqlWire } from "../../proxy/mysql/session.ts";
+import type { MySqlSessionState } from "../../proxy/mysql/session_state.ts";
+import { SessionCore } from "../../proxy/session/core.ts";
 import { MARIADB_AUTH_USERS } from "../../shared/local/mariadb_server.ts";
 import { RawMySql } from "../helpers/raw_mysql.ts";
 import { startMySqlFixture, waitFor } from "../helpers/mysql_fixture.ts";
+
+/** A MySQL session as the core shows it, with the wire's state. */
+class SessionView {
+  constructor(readonly core: SessionCore<never>, readonly wire: MySqlWire) {}
+  get state(): MySqlSessionState | undefined {
+    return this.wire.state;
+  }
+  get connectionState(): string {
+    return this.core.connectionState;
+  }
+  get database(): string {
+    return this.core.database;
+  }
+  get blockingReason(): string | undefined {
+    return this.core.blockingReason;
+  }
+  get id(): string {
+    return this.core.id;
+  }
+}
 
 async function threadOf(c: mysql.Connection): Promise<number> {
   const [rows] = await c.query("SELECT CONNECTION_ID() AS id");
@@ -24,10 +46,12 @@ Deno.test("MySQL session state, drains and shutdown", async (t) => {
   await using fx = await startMySqlFixture({
     initSql: ["CREATE TABLE app.t (id INT PRIMARY KEY, v INT)", "INSERT INTO app.t VALUES (1, 0)"],
   });
-  const sessionOf = async (c: mysql.Connection): Promise<MySqlSession> => {
+  const sessionOf = async (c: mysql.Connection): Promise<SessionView> => {
     const thread = await threadOf(c);
-    const found = [...fx.proxy.sessions].filter((s): s is MySqlSession =>
-      s instanceof MySqlSession && s.backendThread === thread
+    const found = [...fx.proxy.sessions].flatMap((s) =>
+      s instanceof SessionCore && s.wire instanceof MySqlWire && s.wire.backendThread === thread
+        ? [new SessionView(s as SessionCore<never>, s.wire)]
+        : []
     );
     assert.equal(found.length, 1);
     return found[0];
