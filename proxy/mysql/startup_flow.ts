@@ -10,6 +10,7 @@
  * @module
  */
 
+import { Buffer } from "node:buffer";
 import type net from "node:net";
 import type { Duplex } from "node:stream";
 import { errorMessage, LmsError } from "../../shared/errors.ts";
@@ -115,10 +116,10 @@ export async function runMySqlStartup(
         "the client asked for TLS, which this proxy did not offer",
       );
     }
-    if (reader.pending > 0) {
-      throw new LmsError("PROTOCOL_VIOLATION", "the client sent data after its SSL request");
-    }
-    reader.detach();
+    // The client starts TLS right after its SSL request, without waiting for
+    // an answer: what came with the request is the TLS ClientHello.
+    const early = reader.detach();
+    if (early.length > 0) (client as net.Socket).unshift(Buffer.from(early));
     client = await ctx.tls.upgrade(client as net.Socket);
     hooks.clientIs(client);
     clientEncrypted = true;
@@ -134,6 +135,14 @@ export async function runMySqlStartup(
   hooks.sequence(first.seq);
   const response = decodeHandshakeResponse(first.payload);
   hooks.identified(response);
+  if (response.authPlugin === "mysql_clear_password" && !clientEncrypted) {
+    throw new LmsError(
+      "CLIENT_TLS_REQUIRED",
+      "the client sent a cleartext password (mysql_clear_password) over an unencrypted connection; " +
+        "it was not passed on",
+      "connect to the proxy with TLS (--ssl) when the account needs a cleartext password",
+    );
+  }
   const mariadbCapabilities = backendMariaDbCapabilities(
     response.mariadbCapabilities,
     backend.handshake.mariadbCapabilities,
@@ -219,6 +228,8 @@ export function refuseMySqlStartup(
     : err instanceof LmsError
     ? `LMS: ${err.describe()}`
     : `LMS internal error: ${errorMessage(err)}`;
-  if (!client.destroyed) client.write(packet(seq, errPayload(code, text)));
+  // After a refused certificate the client already sent its HandshakeResponse over TLS.
+  const number = err instanceof ClientCertificateRejected ? seq + 1 : seq;
+  if (!client.destroyed) client.write(packet(number, errPayload(code, text)));
   return client;
 }
