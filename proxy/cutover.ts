@@ -119,6 +119,7 @@ export class ProxyCutover implements ControlHandler {
       database: s.database,
       inTransactionForMs: s.txStartedAt ? Math.round(now - s.txStartedAt) : 0,
       query: this.#query(s.lastQuery, true),
+      ...(s.blockingReason ? { reason: s.blockingReason } : {}),
     }));
     return { drained: blocking.length === 0, counts: this.sessions(), blocking };
   }

@@ -23,6 +23,7 @@ import { drainSessions } from "./shutdown.ts";
 import { createProxyMetrics, type ProxyMetrics } from "./metrics.ts";
 import { Router } from "./router.ts";
 import { acceptPgClient } from "./pg/session.ts";
+import { acceptMySqlClient } from "./mysql/session.ts";
 import { ClientTlsUpgrader } from "./pg/tls.ts";
 import { CancelRegistry } from "./session/cancel_registry.ts";
 import type { AcceptClient, SessionContext } from "./session/context.ts";
@@ -104,13 +105,6 @@ async function shadowContext(
 
 /** Starts the SQL listener and the metrics/health listener for `config`. */
 export async function startProxy(config: LmsConfig, log: Logger): Promise<ProxyServer> {
-  if (config.sourceDialect === "mysql") {
-    throw new LmsError(
-      "CONFIG_INVALID",
-      "LMS_SOURCE_DIALECT=mysql is not supported by this version of the proxy yet",
-      "use postgres or crdb",
-    );
-  }
   if (!config.source) {
     throw new LmsError("CONFIG_INVALID", "INIT_SOURCE is required by the proxy");
   }
@@ -164,8 +158,14 @@ export async function startProxy(config: LmsConfig, log: Logger): Promise<ProxyS
     forwardCancel: (processId, secretKey) =>
       proxyTagOf(processId) !== ownTag && (control?.forwardCancel(processId, secretKey) ?? false),
   };
-  // The wire for config.sourceDialect; the MySQL wire plugs in here.
-  const accept: AcceptClient = acceptPgClient;
+  const accept: AcceptClient = config.sourceDialect === "mysql"
+    ? acceptMySqlClient({ serviceSpec: config.source, ownTag })
+    : acceptPgClient;
+  if (config.sourceDialect === "mysql" && shadow) {
+    log.warn("shadowing MySQL sessions is not available yet; serving without it", {
+      shadowMode: config.shadowMode,
+    });
+  }
   const listener = net.createServer((socket) => accept(socket, ctx));
   const health = serveHealth(config.metricsListen, metrics.registry, {
     ready: () => router.state !== undefined && !closed,

@@ -16,7 +16,10 @@ import type { Logger } from "../shared/log.ts";
 import type { Gate } from "./gate.ts";
 import type { SessionRegistry } from "./session/registry.ts";
 
-/** Why sessions are disconnected; the client sees `LMS: <reason>` with SQLSTATE 57P01. */
+/**
+ * Why sessions are disconnected; the client sees `LMS: <reason>` with SQLSTATE
+ * 57P01 (PostgreSQL) or error 1053 ER_SERVER_SHUTDOWN (MySQL).
+ */
 export const SHUTDOWN_REASON = "proxy is shutting down; reconnect";
 
 /** Gate id while shutting down, shown where a cutover id would be. */

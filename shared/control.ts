@@ -76,6 +76,8 @@ export const BlockingSessionSchema = z.object({
   database: z.string(),
   inTransactionForMs: z.number().nonnegative(),
   query: z.string(),
+  /** Why a session between transactions still blocks (MySQL: LOCK TABLES, GET_LOCK, temporary tables). */
+  reason: z.string().optional(),
 });
 /** A session that keeps a proxy from draining. */
 export type BlockingSession = z.infer<typeof BlockingSessionSchema>;

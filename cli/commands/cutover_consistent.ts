@@ -63,7 +63,8 @@ export function progressLines(c: CutoverStatus): string[] {
   for (const b of blocking) {
     lines.push(
       `  waiting on ${b.proxyId} ${b.client} ${b.user}@${b.database}, in transaction for ` +
-        `${formatDuration(b.inTransactionForMs)}: ${truncate(b.query, 40) || "-"}`,
+        `${formatDuration(b.inTransactionForMs)}: ${truncate(b.query, 40) || "-"}` +
+        (b.reason ? ` (blocks: ${b.reason})` : ""),
     );
   }
   if (c.cancelled.length > 0) {

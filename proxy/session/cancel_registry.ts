@@ -41,6 +41,16 @@ export class CancelRegistry {
     return { processId, secretKey };
   }
 
+  /**
+   * Replaces the secret of a key minted earlier. The MySQL wire mints the
+   * connection id before the client says who it is, then sets the secret a
+   * forwarded `KILL` must carry (derived from the user, see `proxy/mysql/cancel.ts`).
+   */
+  rekey(processId: number, secretKey: number): void {
+    const entry = this.#sessions.get(processId);
+    if (entry) entry.secretKey = secretKey;
+  }
+
   /** Forgets a key when its session ends. */
   unregister(processId: number): void {
     this.#sessions.delete(processId);
