@@ -14,6 +14,7 @@
 import { configHelp, type LmsConfig, loadConfig, wantsHelp } from "../shared/config.ts";
 import { errorMessage, LmsError } from "../shared/errors.ts";
 import { createLogger, setLogLevel } from "../shared/log.ts";
+import { onStopSignals } from "../shared/signals.ts";
 import { StateStore } from "../shared/state_store.ts";
 import type { Coordinator } from "./coordinator.ts";
 import { OrchestratorMetrics } from "./metrics.ts";
@@ -159,14 +160,13 @@ async function main(): Promise<number> {
     return 1;
   }
   await new Promise<void>((resolve) => {
-    for (const signal of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(signal, resolve);
-  });
-  for (const signal of ["SIGINT", "SIGTERM"] as const) {
-    Deno.addSignalListener(signal, () => {
-      log.warn("second signal: exiting without waiting for a running command");
-      Deno.exit(1);
+    onStopSignals({
+      log,
+      waitingFor: "a running command",
+      graceful: () => resolve(),
+      immediate: () => Deno.exit(1),
     });
-  }
+  });
   await orchestrator.shutdown(config.shutdownGraceMs);
   return 0;
 }

@@ -167,9 +167,17 @@ export async function startProxy(config: LmsConfig, log: Logger): Promise<ProxyS
   // The wire for config.sourceDialect; the MySQL wire plugs in here.
   const accept: AcceptClient = acceptPgClient;
   const listener = net.createServer((socket) => accept(socket, ctx));
+  const standaloneNote = "standalone: no orchestrator, cutovers are not followed";
+  metrics.standalone.set(config.standalone ? 1 : 0);
+  if (config.standalone) {
+    log.warn("running standalone (--standalone): this proxy never follows a cutover", {
+      sourceOfTruth: store ? "from the state store" : "source",
+    });
+  }
   const health = serveHealth(config.metricsListen, metrics.registry, {
     ready: () => router.state !== undefined && !closed,
     notReadyReason: () => closed ? "shutting down" : "cutover state not known yet",
+    readyNote: () => config.standalone ? standaloneNote : undefined,
   });
   const ready = (async () => {
     const state = store

@@ -49,6 +49,8 @@ export interface LmsConfig {
   metricsListen: ListenAddress;
   /** Where proxies reach the orchestrator, e.g. https://orch:4200. */
   orchestratorUrl?: string;
+  /** A proxy runs without an orchestrator on purpose (`--standalone`); never follows a cutover. */
+  standalone: boolean;
   /** INIT_SOURCE. */
   source?: ConnectionSpec;
   /** INIT_TARGET. */
@@ -225,6 +227,13 @@ const SETTINGS: readonly Setting[] = [
     fileTypes: STR,
   },
   {
+    key: "LMS_STANDALONE",
+    flag: "standalone",
+    defaultText: always("false"),
+    description: "proxy: run without an orchestrator on purpose; it never follows a cutover",
+    fileTypes: ["string", "boolean"],
+  },
+  {
     key: "LMS_MAX_MESSAGE_SIZE",
     flag: "max-message-size",
     valueName: "BYTES",
@@ -277,7 +286,7 @@ const SETTINGS: readonly Setting[] = [
     key: "LMS_PROXY_ID",
     flag: "proxy-id",
     valueName: "ID",
-    defaultText: always("$HOSTNAME, else the host name"),
+    defaultText: always("the pod name in Kubernetes, else the host name plus a random suffix"),
     description: "identity of this process in metrics, logs and the control channel",
     fileTypes: STR,
   },
@@ -426,6 +435,20 @@ export function loadConfig(kind: ProcessKind, input: LoadConfigInput): LmsConfig
     undefined,
     parseOrchestratorUrl,
   );
+  const standalone = setting("LMS_STANDALONE", false, parseBool);
+  if (kind === "proxy" && orchestratorUrl === undefined && !standalone) {
+    problem(
+      "LMS_ORCHESTRATOR_URL",
+      "is required by the proxy: without an orchestrator it never follows a cutover; set " +
+        "--orchestrator-url, or pass --standalone (LMS_STANDALONE=true) to run without one on purpose",
+    );
+  }
+  if (kind === "proxy" && orchestratorUrl !== undefined && standalone) {
+    problem(
+      "LMS_STANDALONE",
+      "cannot be combined with an orchestrator URL; drop one of --standalone and --orchestrator-url",
+    );
+  }
   const maxMessageSize = setting("LMS_MAX_MESSAGE_SIZE", DEFAULT_MAX_MESSAGE_SIZE, parseSize);
   const maxPauseMs = setting("LMS_MAX_PAUSE", DEFAULT_MAX_PAUSE_MS, parseDuration);
   const shutdownGraceMs = setting(
@@ -537,6 +560,7 @@ export function loadConfig(kind: ProcessKind, input: LoadConfigInput): LmsConfig
     shadowMode,
     listen,
     metricsListen,
+    standalone,
     maxMessageSize,
     maxPauseMs,
     shutdownGraceMs,
@@ -591,6 +615,7 @@ export function summarizeConfig(config: LmsConfig): Record<string, unknown> {
     listen: addr(config.listen),
     metricsListen: addr(config.metricsListen),
     orchestratorUrl: config.orchestratorUrl,
+    standalone: config.standalone,
     source: conn(config.source),
     target: conn(config.target),
     proxyTls: config.proxyTls ? (config.proxyTls.ca ? "mtls" : "tls") : "off",
@@ -886,12 +911,24 @@ function parseProxyId(text: string): Parsed<string> {
   return { value: t };
 }
 
+/**
+ * A default id no other process shares: two proxies with the same id would
+ * take turns on the control channel. In Kubernetes `HOSTNAME` is the pod name,
+ * unique and stable across container restarts; elsewhere the host name gets a
+ * random suffix, so processes sharing a host differ.
+ */
 function defaultProxyId(env: Record<string, string>): string {
-  const fromEnv = nonEmpty(env.HOSTNAME);
-  if (fromEnv !== undefined) return fromEnv.trim();
-  try {
-    return Deno.hostname();
-  } catch {
-    return "lms";
+  const fromEnv = nonEmpty(env.HOSTNAME)?.trim();
+  if (fromEnv !== undefined && nonEmpty(env.KUBERNETES_SERVICE_HOST) !== undefined) return fromEnv;
+  let host = fromEnv;
+  if (host === undefined) {
+    try {
+      host = Deno.hostname();
+    } catch {
+      host = "lms";
+    }
   }
+  const suffix = [...crypto.getRandomValues(new Uint8Array(3))]
+    .map((b) => b.toString(16).padStart(2, "0")).join("");
+  return `${host.replace(/[^A-Za-z0-9._:-]/g, "-").slice(0, 120)}-${suffix}`;
 }

@@ -14,6 +14,14 @@ import { runArgs } from "../../shared/local/compile.ts";
 /** Settings for a test proxy, as config keys (`INIT_SOURCE`, `LMS_*`, …). */
 export type ProxyEnv = Record<string, string>;
 
+/**
+ * `env` plus `LMS_STANDALONE=true` when it names no orchestrator: the proxy
+ * refuses to start without one unless told it runs standalone on purpose.
+ */
+export function standaloneUnlessOrchestrated(env: ProxyEnv): ProxyEnv {
+  return env.LMS_ORCHESTRATOR_URL ? env : { LMS_STANDALONE: "true", ...env };
+}
+
 /** Starts a proxy in this process on free ports. */
 export async function startTestProxy(env: ProxyEnv): Promise<ProxyServer & AsyncDisposable> {
   const config = loadConfig("proxy", {
@@ -23,7 +31,7 @@ export async function startTestProxy(env: ProxyEnv): Promise<ProxyServer & Async
       LMS_LISTEN: "127.0.0.1:0",
       LMS_METRICS_LISTEN: "127.0.0.1:0",
       LMS_PROXY_ID: "test-proxy",
-      ...env,
+      ...standaloneUnlessOrchestrated(env),
     },
   });
   const proxy = await startProxy(config, createLogger("proxy", { test: true }));
@@ -56,7 +64,7 @@ export async function spawnProxy(env: ProxyEnv, args: string[] = []): Promise<Pr
       LMS_LISTEN: `127.0.0.1:${port}`,
       LMS_METRICS_LISTEN: `127.0.0.1:${metricsPort}`,
       LMS_LOG_LEVEL: "warn",
-      ...env,
+      ...standaloneUnlessOrchestrated(env),
     },
     stdin: "null",
     stdout: "null",
