@@ -174,9 +174,11 @@ export async function startProxy(config: LmsConfig, log: Logger): Promise<ProxyS
       sourceOfTruth: store ? "from the state store" : "source",
     });
   }
+  let refusedBecause: string | undefined;
   const health = serveHealth(config.metricsListen, metrics.registry, {
-    ready: () => router.state !== undefined && !closed,
-    notReadyReason: () => closed ? "shutting down" : "cutover state not known yet",
+    ready: () => router.state !== undefined && !closed && refusedBecause === undefined,
+    notReadyReason: () =>
+      closed ? "shutting down" : refusedBecause ?? "cutover state not known yet",
     readyNote: () => config.standalone ? standaloneNote : undefined,
   });
   const ready = (async () => {
@@ -194,6 +196,10 @@ export async function startProxy(config: LmsConfig, log: Logger): Promise<ProxyS
         tls: config.orchestratorTls,
         handler: cutover,
         log: log.child({ component: "control" }),
+        onRefusal: (reason) => {
+          refusedBecause = reason;
+          metrics.ready.set(reason === undefined && !closed ? 1 : 0);
+        },
       });
     }
     await new Promise<void>((resolve, reject) => {
@@ -208,7 +214,7 @@ export async function startProxy(config: LmsConfig, log: Logger): Promise<ProxyS
       listener.listen(config.listen.port, config.listen.hostname, 1024, () => resolve());
     });
     listener.on("error", (err: Error) => log.error("listener error", { error: err.message }));
-    metrics.ready.set(1);
+    metrics.ready.set(refusedBecause === undefined ? 1 : 0);
     log.info("proxy listening", {
       listen: `${config.listen.hostname}:${(listener.address() as net.AddressInfo).port}`,
       metrics: `${config.metricsListen.hostname}:${health.addr.port}`,
