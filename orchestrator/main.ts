@@ -88,6 +88,7 @@ export async function startOrchestrator(
         log,
         metrics,
         idleTimeoutMs: options.idleTimeoutMs,
+        orchestratorId: config.proxyId,
       }),
     );
     servers.push(

@@ -139,7 +139,8 @@ interface Setting extends SettingInfo {
 const LISTEN_DEFAULTS: Record<ProcessKind, { listen: string; metrics: string }> = {
   proxy: { listen: "0.0.0.0:9043", metrics: "0.0.0.0:9044" },
   orchestrator: { listen: "0.0.0.0:4200", metrics: "0.0.0.0:4201" },
-  start: { listen: "0.0.0.0:9043", metrics: "0.0.0.0:9044" },
+  // The local run fronts embedded trust-auth databases: loopback only unless told otherwise.
+  start: { listen: "127.0.0.1:9043", metrics: "127.0.0.1:9044" },
 };
 const DEFAULT_MAX_MESSAGE_SIZE = 268435456;
 const MIN_MAX_MESSAGE_SIZE = 1024;

@@ -111,6 +111,9 @@ Deno.test("defaults per process", async (t) => {
   await t.step("start needs neither a dialect nor connection strings", () => {
     const c = load("start", {});
     assertEquals(c.sourceDialect, "postgres");
+    // The local run fronts trust-auth embedded databases: loopback unless told otherwise.
+    assertEquals(c.listen, { hostname: "127.0.0.1", port: 9043 });
+    assertEquals(c.metricsListen, { hostname: "127.0.0.1", port: 9044 });
     assertEquals([c.source, c.target], [undefined, undefined]);
     assertEquals(load("start", { LMS_SHADOW_MODE: "sync" }).shadowMode, "sync");
   });
