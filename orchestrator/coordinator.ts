@@ -27,7 +27,7 @@ import type { ApiErrorCode } from "../shared/api.ts";
 import type { ClusterState } from "../shared/control.ts";
 import { LmsError } from "../shared/errors.ts";
 import type { Logger } from "../shared/log.ts";
-import type { StateStore } from "../shared/state_store.ts";
+import { type StateStore, StoreDatabaseUnavailable } from "../shared/state_store.ts";
 import { type CutoverEvent, otherSide, transition } from "./cutover.ts";
 import type { OrchestratorMetrics } from "./metrics.ts";
 import { ProxyRegistry } from "./proxies.ts";
@@ -117,6 +117,9 @@ const NOT_CHECKED: ReplicationStatus = {
 
 function storeError(err: unknown): CommandError {
   if (err instanceof CommandError) return err;
+  if (err instanceof StoreDatabaseUnavailable && err.side === "source") {
+    return new CommandError("STORE_UNAVAILABLE", err.message, err.hint, { cause: err });
+  }
   const message = err instanceof Error ? err.message : String(err);
   return new CommandError(
     "STORE_UNAVAILABLE",
