@@ -153,14 +153,9 @@ async function main(): Promise<number> {
   }
   setLogLevel(config.logLevel);
   const log = createLogger("orchestrator");
-  let orchestrator: Orchestrator;
-  try {
-    orchestrator = await startOrchestrator(config);
-  } catch (err) {
-    log.error("cannot start the orchestrator", { error: errorMessage(err) });
-    return 1;
-  }
-  await new Promise<void>((resolve) => {
+  // Listening for stop signals before the listeners open: a Ctrl-C during startup
+  // must not kill the process with a half-started orchestrator.
+  const stopRequested = new Promise<void>((resolve) => {
     onStopSignals({
       log,
       waitingFor: "a running command",
@@ -168,6 +163,14 @@ async function main(): Promise<number> {
       immediate: () => Deno.exit(1),
     });
   });
+  let orchestrator: Orchestrator;
+  try {
+    orchestrator = await startOrchestrator(config);
+  } catch (err) {
+    log.error("cannot start the orchestrator", { error: err });
+    return 1;
+  }
+  await stopRequested;
   await orchestrator.shutdown(config.shutdownGraceMs);
   return 0;
 }

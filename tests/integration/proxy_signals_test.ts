@@ -4,12 +4,13 @@
  * forwards it) and the proxy get it, milliseconds apart. That must not count
  * as "stop without waiting": an open transaction still commits. Only a signal
  * sent once the grace period has visibly begun (a second later) cuts it short.
+ * The orchestrator follows the same rule.
  */
 
 import assert from "node:assert/strict";
 import pg from "pg";
 import { startPgCluster } from "../../shared/local/postgres_cluster.ts";
-import { freePort } from "../../shared/local/ports.ts";
+import { freePort, waitForPort } from "../../shared/local/ports.ts";
 import { REPEAT_WINDOW_MS } from "../../shared/signals.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
@@ -49,10 +50,15 @@ async function startTaskProxy(source: string): Promise<TaskProxy> {
     if (Date.now() > deadline) throw new Error("deno task proxy did not become ready");
     await new Promise((r) => setTimeout(r, 100));
   }
+  return { port, child, pgid: await processGroup(child) };
+}
+
+/** The process group of `child` (its leader when started through setsid). */
+async function processGroup(child: Deno.ChildProcess): Promise<number> {
   const stat = await Deno.readTextFile(`/proc/${child.pid}/stat`);
   const pgid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[2]);
   assert.equal(pgid, child.pid, "setsid did not make deno task a process group leader");
-  return { port, child, pgid };
+  return pgid;
 }
 
 /** `kill -INT -PGID`: what the terminal does on Ctrl-C. */
@@ -111,5 +117,30 @@ Deno.test("Ctrl-C on deno task proxy lets an open transaction commit", async (t)
     } finally {
       await client.end().catch(() => {});
     }
+  });
+
+  await t.step("the orchestrator under deno task: one Ctrl-C is a graceful stop", async () => {
+    const [port, metricsPort] = [await freePort(), await freePort()];
+    const child = new Deno.Command("setsid", {
+      args: [Deno.execPath(), "task", "orchestrator"],
+      cwd: ROOT,
+      env: {
+        INIT_TARGET: source,
+        LMS_SOURCE_DIALECT: "postgres",
+        LMS_LISTEN: `127.0.0.1:${port}`,
+        LMS_METRICS_LISTEN: `127.0.0.1:${metricsPort}`,
+        LMS_LOG_LEVEL: "warn",
+      },
+      stdin: "null",
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    const stderr = new Response(child.stderr).text();
+    await waitForPort("127.0.0.1", metricsPort, 30_000);
+    await interruptGroup(await processGroup(child));
+    const status = await child.status;
+    const log = await stderr;
+    assert.equal(status.code, 0, log);
+    assert.doesNotMatch(log, /exiting without waiting/);
   });
 });
