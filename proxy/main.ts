@@ -5,7 +5,6 @@
  */
 
 import { ConfigError, configHelp, loadConfig, wantsHelp } from "../shared/config.ts";
-import { errorMessage } from "../shared/errors.ts";
 import { createLogger, setLogLevel } from "../shared/log.ts";
 import { onStopSignals } from "../shared/signals.ts";
 import { startProxy } from "./server.ts";
@@ -27,7 +26,7 @@ if (import.meta.main) {
         try {
           await proxy.shutdown(config.shutdownGraceMs);
         } catch (err) {
-          log.error("shutdown failed", { error: errorMessage(err) });
+          log.error("shutdown failed", { error: err });
           Deno.exit(1);
         }
         Deno.exit(0);
@@ -39,7 +38,7 @@ if (import.meta.main) {
       console.error(err.message);
       Deno.exit(2);
     }
-    log.error("proxy failed to start", { error: errorMessage(err) });
+    log.error("proxy failed to start", { error: err });
     Deno.exit(1);
   }
 }
