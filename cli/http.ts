@@ -14,6 +14,7 @@ import type { z } from "zod";
 import { type ApiErrorBody, ApiErrorBodySchema } from "../shared/api.ts";
 import { LmsError } from "../shared/errors.ts";
 import { type GlobalOptions, PROGRAM, type TlsFileOption } from "./args.ts";
+import { postgresPortError } from "./pg_probe.ts";
 
 /** How long one request may take before the orchestrator counts as unreachable. */
 export const REQUEST_TIMEOUT_MS = 10_000;
@@ -273,7 +274,9 @@ export async function createApiClient(options: GlobalOptions): Promise<ApiClient
       return await readAnswer(res, method, url.pathname, schema);
     } catch (err) {
       if (err instanceof LmsError) throw err;
-      throw classifyFetchError(err, base, method);
+      const classified = classifyFetchError(err, base, method);
+      const timedOut = err instanceof DOMException && err.name === "TimeoutError";
+      throw (timedOut ? undefined : await postgresPortError(base)) ?? classified;
     }
   };
   return {

@@ -11,7 +11,12 @@
 
 // @ts-types="@types/ws"
 import type { RawData, WebSocket } from "ws";
-import { encodeMessage, parseProxyMessage } from "../shared/control.ts";
+import {
+  DUPLICATE_CLOSE_CODE,
+  DUPLICATE_PROXY_ID,
+  encodeMessage,
+  parseProxyMessage,
+} from "../shared/control.ts";
 import type { Logger } from "../shared/log.ts";
 import type { Coordinator } from "./coordinator.ts";
 import type { OrchestratorMetrics } from "./metrics.ts";
@@ -41,6 +46,7 @@ export function serveProxySocket(ws: WebSocket, options: ChannelOptions): void {
   const idleTimeoutMs = options.idleTimeoutMs ?? 15_000;
 
   const connection: ProxyConnection = {
+    peer: options.peer,
     send: (text) => {
       if (ws.readyState === ws.OPEN) ws.send(text);
     },
@@ -50,6 +56,21 @@ export function serveProxySocket(ws: WebSocket, options: ChannelOptions): void {
     metrics?.invalidMessages.inc({ code });
     log.warn("rejected a control message", { proxyId, code, reason: message });
     connection.send(encodeMessage({ type: "error", code, message }));
+  };
+
+  /** Two processes with one id would take turns on the channel: the newcomer is refused. */
+  const refuseDuplicate = (id: string, holderPeer: string | undefined) => {
+    metrics?.invalidMessages.inc({ code: DUPLICATE_PROXY_ID });
+    const text = `proxy id ${id} is already connected to the orchestrator` +
+      (holderPeer ? ` from ${holderPeer}` : "") +
+      "; give each proxy its own LMS_PROXY_ID (or leave it unset for a unique default)";
+    log.error("refused a proxy whose id is already connected", {
+      proxyId: id,
+      connectedPeer: holderPeer,
+      code: DUPLICATE_PROXY_ID,
+    });
+    connection.send(encodeMessage({ type: "error", code: DUPLICATE_PROXY_ID, message: text }));
+    ws.close(DUPLICATE_CLOSE_CODE, `duplicate proxy id ${id}`.slice(0, 120));
   };
 
   const idleCheck = setInterval(() => {
@@ -68,6 +89,8 @@ export function serveProxySocket(ws: WebSocket, options: ChannelOptions): void {
     if (message.type === "hello") {
       await coordinator.ready();
       if (ws.readyState !== ws.OPEN) return;
+      const holder = registry.liveHolder(message.proxyId, connection);
+      if (holder) return refuseDuplicate(message.proxyId, holder.connection?.peer);
       proxyId = message.proxyId;
       registry.register(message, connection);
       log.info("proxy registered", {

@@ -28,7 +28,7 @@ import type { ApiErrorCode } from "../shared/api.ts";
 import type { ClusterState, ShadowModeName } from "../shared/control.ts";
 import { LmsError } from "../shared/errors.ts";
 import type { Logger } from "../shared/log.ts";
-import type { StateStore } from "../shared/state_store.ts";
+import { type StateStore, StoreDatabaseUnavailable } from "../shared/state_store.ts";
 import {
   type CutoverEvent,
   otherSide,
@@ -128,6 +128,9 @@ const NOT_CHECKED: ReplicationStatus = {
 
 function storeError(err: unknown): CommandError {
   if (err instanceof CommandError) return err;
+  if (err instanceof StoreDatabaseUnavailable && err.side === "source") {
+    return new CommandError("STORE_UNAVAILABLE", err.message, err.hint, { cause: err });
+  }
   const message = err instanceof Error ? err.message : String(err);
   return new CommandError(
     "STORE_UNAVAILABLE",

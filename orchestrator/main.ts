@@ -14,6 +14,7 @@
 import { configHelp, type LmsConfig, loadConfig, wantsHelp } from "../shared/config.ts";
 import { errorMessage, LmsError } from "../shared/errors.ts";
 import { createLogger, setLogLevel } from "../shared/log.ts";
+import { onStopSignals } from "../shared/signals.ts";
 import { StateStore } from "../shared/state_store.ts";
 import type { Coordinator } from "./coordinator.ts";
 import { OrchestratorMetrics } from "./metrics.ts";
@@ -88,6 +89,7 @@ export async function startOrchestrator(
         log,
         metrics,
         idleTimeoutMs: options.idleTimeoutMs,
+        orchestratorId: config.proxyId,
       }),
     );
     servers.push(
@@ -152,22 +154,24 @@ async function main(): Promise<number> {
   }
   setLogLevel(config.logLevel);
   const log = createLogger("orchestrator");
+  // Listening for stop signals before the listeners open: a Ctrl-C during startup
+  // must not kill the process with a half-started orchestrator.
+  const stopRequested = new Promise<void>((resolve) => {
+    onStopSignals({
+      log,
+      waitingFor: "a running command",
+      graceful: () => resolve(),
+      immediate: () => Deno.exit(1),
+    });
+  });
   let orchestrator: Orchestrator;
   try {
     orchestrator = await startOrchestrator(config);
   } catch (err) {
-    log.error("cannot start the orchestrator", { error: errorMessage(err) });
+    log.error("cannot start the orchestrator", { error: err });
     return 1;
   }
-  await new Promise<void>((resolve) => {
-    for (const signal of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(signal, resolve);
-  });
-  for (const signal of ["SIGINT", "SIGTERM"] as const) {
-    Deno.addSignalListener(signal, () => {
-      log.warn("second signal: exiting without waiting for a running command");
-      Deno.exit(1);
-    });
-  }
+  await stopRequested;
   await orchestrator.shutdown(config.shutdownGraceMs);
   return 0;
 }

@@ -22,6 +22,8 @@ import type { ProxyShadowReport } from "../shared/shadow.ts";
 
 /** The transport of one proxy connection. */
 export interface ProxyConnection {
+  /** Who is at the other end (address, certificate subject), for logs. */
+  peer?: string;
   /** Sends one text frame; must not throw when the socket is closing. */
   send(text: string): void;
   /** Closes the connection. */
@@ -78,6 +80,11 @@ export interface RegistryListener {
 }
 
 const EMPTY_COUNTS: SessionCounts = { total: 0, idle: 0, active: 0, inTransaction: 0, held: 0 };
+/**
+ * A connection that sent nothing for this long (three missed heartbeats) may
+ * be replaced by a new one with the same id: its process is most likely gone.
+ */
+export const LIVE_CONNECTION_MS = 3_000;
 const FORGET_AFTER_MS = 10 * 60_000;
 
 interface PendingConnections {
@@ -107,9 +114,21 @@ export class ProxyRegistry {
   }
 
   /**
+   * The live connection holding `id`, if another one than `connection` holds
+   * it: a proxy with the same id that sent something within
+   * {@linkcode LIVE_CONNECTION_MS}. A new hello with that id must be refused.
+   */
+  liveHolder(id: string, connection: ProxyConnection): ProxyEntry | undefined {
+    const entry = this.#entries.get(id);
+    if (!entry?.connection || entry.connection === connection) return undefined;
+    const heardAt = entry.lastHeartbeatAt?.getTime() ?? 0;
+    return Date.now() - heardAt < LIVE_CONNECTION_MS ? entry : undefined;
+  }
+
+  /**
    * Registers a proxy from its hello. A second connection with the same id
-   * replaces the first (a restarted pod reconnects before the old socket
-   * times out).
+   * replaces a silent first one (a restarted process reconnects before the old
+   * socket times out); check {@linkcode liveHolder} first.
    */
   register(
     hello: Extract<ProxyMessage, { type: "hello" }>,

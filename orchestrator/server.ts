@@ -17,6 +17,7 @@ import https from "node:https";
 import type { TLSSocket } from "node:tls";
 // @ts-types="@types/ws"
 import { WebSocketServer } from "ws";
+import { ORCHESTRATOR_ID_HEADER } from "../shared/api.ts";
 import type { ListenAddress } from "../shared/config.ts";
 import type { Logger } from "../shared/log.ts";
 import type { ServerTlsMaterial } from "../shared/tls.ts";
@@ -50,6 +51,8 @@ export interface ApiServerOptions {
   metrics?: OrchestratorMetrics;
   /** Passed to each control channel; see {@linkcode serveProxySocket}. */
   idleTimeoutMs?: number;
+  /** Sent in every API answer as {@linkcode ORCHESTRATOR_ID_HEADER}. */
+  orchestratorId?: string;
 }
 
 /** A running listener. */
@@ -84,7 +87,10 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
     });
     req.on("end", async () => {
       const reply = (status: number, body: unknown) => {
-        res.writeHead(status, { "content-type": "application/json" });
+        res.writeHead(status, {
+          "content-type": "application/json",
+          ...(options.orchestratorId ? { [ORCHESTRATOR_ID_HEADER]: options.orchestratorId } : {}),
+        });
         res.end(JSON.stringify(body));
       };
       if (size > MAX_BODY_BYTES) {

@@ -15,6 +15,8 @@ export interface HealthSource {
   ready(): boolean;
   /** A short reason when not ready. */
   notReadyReason(): string;
+  /** Shown after "ready" when the proxy serves in a mode worth knowing (standalone). */
+  readyNote?(): string | undefined;
 }
 
 /** Serves metrics and health on `address`; resolves once listening. */
@@ -34,8 +36,9 @@ export function serveHealth(
       }
       if (path === "/healthz") return new Response("ok\n");
       if (path === "/readyz") {
+        const note = health.readyNote?.();
         return health.ready()
-          ? new Response("ready\n")
+          ? new Response(note ? `ready (${note})\n` : "ready\n")
           : new Response(`not ready: ${health.notReadyReason()}\n`, { status: 503 });
       }
       return new Response("not found; try /metrics, /healthz or /readyz\n", { status: 404 });

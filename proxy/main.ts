@@ -5,8 +5,8 @@
  */
 
 import { ConfigError, configHelp, loadConfig, wantsHelp } from "../shared/config.ts";
-import { errorMessage } from "../shared/errors.ts";
 import { createLogger, setLogLevel } from "../shared/log.ts";
+import { onStopSignals } from "../shared/signals.ts";
 import { startProxy } from "./server.ts";
 
 if (import.meta.main) {
@@ -19,29 +19,26 @@ if (import.meta.main) {
     const config = loadConfig("proxy", { args: Deno.args, env: Deno.env.toObject() });
     setLogLevel(config.logLevel);
     const proxy = await startProxy(config, log.child({ proxy: config.proxyId }));
-    let stopping = false;
-    const stop = async () => {
-      if (stopping) {
-        log.warn("second signal: exiting without waiting for open transactions");
-        Deno.exit(1);
-      }
-      stopping = true;
-      try {
-        await proxy.shutdown(config.shutdownGraceMs);
-      } catch (err) {
-        log.error("shutdown failed", { error: errorMessage(err) });
-        Deno.exit(1);
-      }
-      Deno.exit(0);
-    };
-    Deno.addSignalListener("SIGTERM", stop);
-    Deno.addSignalListener("SIGINT", stop);
+    onStopSignals({
+      log,
+      waitingFor: "open transactions",
+      graceful: async () => {
+        try {
+          await proxy.shutdown(config.shutdownGraceMs);
+        } catch (err) {
+          log.error("shutdown failed", { error: err });
+          Deno.exit(1);
+        }
+        Deno.exit(0);
+      },
+      immediate: () => Deno.exit(1),
+    });
   } catch (err) {
     if (err instanceof ConfigError) {
       console.error(err.message);
       Deno.exit(2);
     }
-    log.error("proxy failed to start", { error: errorMessage(err) });
+    log.error("proxy failed to start", { error: err });
     Deno.exit(1);
   }
 }

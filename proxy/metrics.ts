@@ -26,7 +26,7 @@ export interface ProxyMetrics {
   tallies: Tallies;
   /** `lms_connections_open`. */
   connectionsOpen: Gauge;
-  /** `lms_connections_total{outcome}`: accepted, rejected. */
+  /** `lms_connections_total{outcome}`: accepted, rejected, cancel (a CancelRequest). */
   connectionsTotal: Counter<"outcome">;
   /** Records a finished request on `database` ("source" or "target"). */
   observeQuery(database: DatabaseSide, failed: boolean, seconds: number): void;
@@ -40,6 +40,8 @@ export interface ProxyMetrics {
   ready: Gauge;
   /** `lms_proxy_paused`: 1 while a consistent cutover holds new work. */
   paused: Gauge;
+  /** `lms_standalone`: 1 when the proxy runs without an orchestrator (`--standalone`). */
+  standalone: Gauge;
   /** `lms_session_moves_total{to,outcome}`: sessions moved to a new source of truth. */
   sessionMoves: Counter<"to" | "outcome">;
   /** Shadowing: statements compared, mismatches, errors, latency, queue size. */
@@ -57,7 +59,8 @@ export function createProxyMetrics(): ProxyMetrics {
   });
   const connectionsTotal = new Counter({
     name: "lms_connections_total",
-    help: "Client connections accepted since start, by outcome of their startup.",
+    help:
+      "Client connections since start, by outcome of their startup (accepted, rejected, cancel).",
     labelNames: ["outcome"] as const,
     registers: [registry],
   });
@@ -140,6 +143,11 @@ export function createProxyMetrics(): ProxyMetrics {
     paused: new Gauge({
       name: "lms_proxy_paused",
       help: "1 while a consistent cutover holds new work on this proxy.",
+      registers: [registry],
+    }),
+    standalone: new Gauge({
+      name: "lms_standalone",
+      help: "1 when the proxy runs without an orchestrator (--standalone) and follows no cutover.",
       registers: [registry],
     }),
     sessionMoves: new Counter({

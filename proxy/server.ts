@@ -167,9 +167,19 @@ export async function startProxy(config: LmsConfig, log: Logger): Promise<ProxyS
     });
   }
   const listener = net.createServer((socket) => accept(socket, ctx));
+  const standaloneNote = "standalone: no orchestrator, cutovers are not followed";
+  metrics.standalone.set(config.standalone ? 1 : 0);
+  if (config.standalone) {
+    log.warn("running standalone (--standalone): this proxy never follows a cutover", {
+      sourceOfTruth: store ? "from the state store" : "source",
+    });
+  }
+  let refusedBecause: string | undefined;
   const health = serveHealth(config.metricsListen, metrics.registry, {
-    ready: () => router.state !== undefined && !closed,
-    notReadyReason: () => closed ? "shutting down" : "cutover state not known yet",
+    ready: () => router.state !== undefined && !closed && refusedBecause === undefined,
+    notReadyReason: () =>
+      closed ? "shutting down" : refusedBecause ?? "cutover state not known yet",
+    readyNote: () => config.standalone ? standaloneNote : undefined,
   });
   const ready = (async () => {
     const state = store
@@ -188,6 +198,10 @@ export async function startProxy(config: LmsConfig, log: Logger): Promise<ProxyS
         apiToken: config.apiToken,
         handler: cutover,
         log: log.child({ component: "control" }),
+        onRefusal: (reason) => {
+          refusedBecause = reason;
+          metrics.ready.set(reason === undefined && !closed ? 1 : 0);
+        },
       });
     }
     await new Promise<void>((resolve, reject) => {
@@ -202,7 +216,7 @@ export async function startProxy(config: LmsConfig, log: Logger): Promise<ProxyS
       listener.listen(config.listen.port, config.listen.hostname, 1024, () => resolve());
     });
     listener.on("error", (err: Error) => log.error("listener error", { error: err.message }));
-    metrics.ready.set(1);
+    metrics.ready.set(refusedBecause === undefined ? 1 : 0);
     log.info("proxy listening", {
       listen: `${config.listen.hostname}:${(listener.address() as net.AddressInfo).port}`,
       metrics: `${config.metricsListen.hostname}:${health.addr.port}`,

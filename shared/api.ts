@@ -399,3 +399,9 @@ export const ShadowReportResponseSchema = z.object({
 });
 /** `GET /api/v1/shadow/report` response. */
 export type ShadowReportResponse = z.infer<typeof ShadowReportResponseSchema>;
+
+/**
+ * Response header naming the orchestrator that answered (its `LMS_PROXY_ID`),
+ * so a launcher can check it talks to the orchestrator it started.
+ */
+export const ORCHESTRATOR_ID_HEADER = "x-lms-orchestrator-id";

@@ -49,6 +49,8 @@ export interface LmsConfig {
   metricsListen: ListenAddress;
   /** Where proxies reach the orchestrator, e.g. https://orch:4200. */
   orchestratorUrl?: string;
+  /** A proxy runs without an orchestrator on purpose (`--standalone`); never follows a cutover. */
+  standalone: boolean;
   /** INIT_SOURCE. */
   source?: ConnectionSpec;
   /** INIT_TARGET. */
@@ -139,7 +141,8 @@ interface Setting extends SettingInfo {
 const LISTEN_DEFAULTS: Record<ProcessKind, { listen: string; metrics: string }> = {
   proxy: { listen: "0.0.0.0:9043", metrics: "0.0.0.0:9044" },
   orchestrator: { listen: "0.0.0.0:4200", metrics: "0.0.0.0:4201" },
-  start: { listen: "0.0.0.0:9043", metrics: "0.0.0.0:9044" },
+  // The local run fronts embedded trust-auth databases: loopback only unless told otherwise.
+  start: { listen: "127.0.0.1:9043", metrics: "127.0.0.1:9044" },
 };
 const DEFAULT_MAX_MESSAGE_SIZE = 268435456;
 const MIN_MAX_MESSAGE_SIZE = 1024;
@@ -227,6 +230,13 @@ const SETTINGS: readonly Setting[] = [
     fileTypes: STR,
   },
   {
+    key: "LMS_STANDALONE",
+    flag: "standalone",
+    defaultText: always("false"),
+    description: "proxy: run without an orchestrator on purpose; it never follows a cutover",
+    fileTypes: ["string", "boolean"],
+  },
+  {
     key: "LMS_MAX_MESSAGE_SIZE",
     flag: "max-message-size",
     valueName: "BYTES",
@@ -279,7 +289,7 @@ const SETTINGS: readonly Setting[] = [
     key: "LMS_PROXY_ID",
     flag: "proxy-id",
     valueName: "ID",
-    defaultText: always("$HOSTNAME, else the host name"),
+    defaultText: always("the pod name in Kubernetes, else the host name plus a random suffix"),
     description: "identity of this process in metrics, logs and the control channel",
     fileTypes: STR,
   },
@@ -439,6 +449,20 @@ export function loadConfig(kind: ProcessKind, input: LoadConfigInput): LmsConfig
     undefined,
     parseOrchestratorUrl,
   );
+  const standalone = setting("LMS_STANDALONE", false, parseBool);
+  if (kind === "proxy" && orchestratorUrl === undefined && !standalone) {
+    problem(
+      "LMS_ORCHESTRATOR_URL",
+      "is required by the proxy: without an orchestrator it never follows a cutover; set " +
+        "--orchestrator-url, or pass --standalone (LMS_STANDALONE=true) to run without one on purpose",
+    );
+  }
+  if (kind === "proxy" && orchestratorUrl !== undefined && standalone) {
+    problem(
+      "LMS_STANDALONE",
+      "cannot be combined with an orchestrator URL; drop one of --standalone and --orchestrator-url",
+    );
+  }
   const maxMessageSize = setting("LMS_MAX_MESSAGE_SIZE", DEFAULT_MAX_MESSAGE_SIZE, parseSize);
   const maxPauseMs = setting("LMS_MAX_PAUSE", DEFAULT_MAX_PAUSE_MS, parseDuration);
   const shutdownGraceMs = setting(
@@ -551,6 +575,7 @@ export function loadConfig(kind: ProcessKind, input: LoadConfigInput): LmsConfig
     shadowMode,
     listen,
     metricsListen,
+    standalone,
     maxMessageSize,
     maxPauseMs,
     shutdownGraceMs,
@@ -606,6 +631,7 @@ export function summarizeConfig(config: LmsConfig): Record<string, unknown> {
     listen: addr(config.listen),
     metricsListen: addr(config.metricsListen),
     orchestratorUrl: config.orchestratorUrl,
+    standalone: config.standalone,
     source: conn(config.source),
     target: conn(config.target),
     proxyTls: config.proxyTls ? (config.proxyTls.ca ? "mtls" : "tls") : "off",
@@ -946,12 +972,24 @@ function parseProxyId(text: string): Parsed<string> {
   return { value: t };
 }
 
+/**
+ * A default id no other process shares: two proxies with the same id would
+ * take turns on the control channel. In Kubernetes `HOSTNAME` is the pod name,
+ * unique and stable across container restarts; elsewhere the host name gets a
+ * random suffix, so processes sharing a host differ.
+ */
 function defaultProxyId(env: Record<string, string>): string {
-  const fromEnv = nonEmpty(env.HOSTNAME);
-  if (fromEnv !== undefined) return fromEnv.trim();
-  try {
-    return Deno.hostname();
-  } catch {
-    return "lms";
+  const fromEnv = nonEmpty(env.HOSTNAME)?.trim();
+  if (fromEnv !== undefined && nonEmpty(env.KUBERNETES_SERVICE_HOST) !== undefined) return fromEnv;
+  let host = fromEnv;
+  if (host === undefined) {
+    try {
+      host = Deno.hostname();
+    } catch {
+      host = "lms";
+    }
   }
+  const suffix = [...crypto.getRandomValues(new Uint8Array(3))]
+    .map((b) => b.toString(16).padStart(2, "0")).join("");
+  return `${host.replace(/[^A-Za-z0-9._:-]/g, "-").slice(0, 120)}-${suffix}`;
 }

@@ -15,6 +15,15 @@ import { ProxyShadowReportSchema } from "./shadow.ts";
 /** Protocol version spoken by this build. Bump on any incompatible change. */
 export const CONTROL_PROTOCOL_VERSION = 1;
 
+/**
+ * Error code (in an `error` frame) of a hello refused because a live proxy
+ * already holds its id; the orchestrator then closes with
+ * {@linkcode DUPLICATE_CLOSE_CODE}.
+ */
+export const DUPLICATE_PROXY_ID = "DUPLICATE_PROXY_ID";
+/** WebSocket close code of a refused duplicate proxy id. */
+export const DUPLICATE_CLOSE_CODE = 4009;
+
 /** Which database a proxy routes to. */
 export const DatabaseSideSchema: z.ZodEnum<{ source: "source"; target: "target" }> = z.enum([
   "source",

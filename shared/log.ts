@@ -4,7 +4,9 @@
  * The level comes from `LMS_LOG_LEVEL` (`debug`, `info`, `warn`, `error`;
  * default `info`). Field values whose key looks like a secret are replaced by
  * `"[redacted]"`, and connection strings are passed through
- * {@linkcode redactSecrets} so a password can never reach a log line.
+ * {@linkcode redactSecrets} so a password can never reach a log line. An
+ * `Error` value is written as its fields (`code`, `message`, `hint`), never as
+ * text to be parsed again.
  *
  * @module
  */
@@ -26,9 +28,21 @@ export function redactSecrets(text: string): string {
   return text.replace(URL_PASSWORD, "$1[redacted]$3").replace(KV_PASSWORD, "$1[redacted]");
 }
 
+/**
+ * An error as log fields: an error with a code (LmsError and typed errors
+ * alike) becomes `{ code, message, hint }`, any other its message.
+ */
+function errorFields(err: Error): unknown {
+  const { code, hint } = err as Error & { code?: unknown; hint?: unknown };
+  if (typeof code !== "string") return redactSecrets(err.message);
+  const fields: Record<string, string> = { code, message: redactSecrets(err.message) };
+  if (typeof hint === "string" && hint !== "") fields.hint = redactSecrets(hint);
+  return fields;
+}
+
 function sanitize(value: unknown, depth = 0): unknown {
   if (typeof value === "string") return redactSecrets(value);
-  if (value instanceof Error) return redactSecrets(value.message);
+  if (value instanceof Error) return errorFields(value);
   if (depth > 4 || value === null || typeof value !== "object") return value;
   if (Array.isArray(value)) return value.map((v) => sanitize(v, depth + 1));
   const out: Record<string, unknown> = {};

@@ -150,13 +150,26 @@ export async function pgClientConfig(spec: ConnectionSpec): Promise<pg.ClientCon
   return config;
 }
 
-function storeUnavailable(which: string, err: unknown): LmsError {
-  return new LmsError(
-    "BACKEND_UNAVAILABLE",
-    `the ${which} database is not reachable for the state store: ${(err as Error).message}`,
-    "check INIT_TARGET/INIT_SOURCE, that the database is up, and its TLS settings",
-    { cause: err },
-  );
+/** A database the state store needs (target: `_molt_lms`; source: the marker) is unreachable. */
+export class StoreDatabaseUnavailable extends LmsError {
+  /** Which database: the one named by INIT_SOURCE or by INIT_TARGET. */
+  readonly side: DatabaseSide;
+
+  /**
+   * @param side which database
+   * @param err the driver's error
+   */
+  constructor(side: DatabaseSide, err: unknown) {
+    const key = side === "source" ? "INIT_SOURCE" : "INIT_TARGET";
+    super(
+      "BACKEND_UNAVAILABLE",
+      `the ${side} database (${key}) is not reachable: ${(err as Error).message}`,
+      `check ${key}: that the ${side} database is up, reachable from here, and its TLS settings`,
+      { cause: err },
+    );
+    this.name = "StoreDatabaseUnavailable";
+    this.side = side;
+  }
 }
 
 async function retrying<T>(fn: () => Promise<T>): Promise<T> {
@@ -217,7 +230,7 @@ export class StateStore {
     try {
       client = await pool.connect();
     } catch (err) {
-      throw storeUnavailable("target", err);
+      throw new StoreDatabaseUnavailable("target", err);
     }
     try {
       return await client.query(text, values);
@@ -381,7 +394,7 @@ export class StateStore {
     try {
       client = await pool.connect();
     } catch (err) {
-      throw storeUnavailable("target", err);
+      throw new StoreDatabaseUnavailable("target", err);
     }
     try {
       await client.query("BEGIN");
@@ -414,7 +427,7 @@ interface MarkerConnection {
 
 async function openMarkerConnection(
   spec: ConnectionSpec,
-  which: string,
+  which: DatabaseSide,
 ): Promise<MarkerConnection> {
   if (spec.dialect === "mysql") return await openMysqlMarkerConnection(spec, which);
   const client = new pg.Client(await pgClientConfig(spec));
@@ -423,7 +436,7 @@ async function openMarkerConnection(
     await client.connect();
   } catch (err) {
     await client.end().catch(() => {});
-    throw storeUnavailable(which, err);
+    throw new StoreDatabaseUnavailable(which, err);
   }
   return {
     createTable: () =>
@@ -467,14 +480,14 @@ export async function mysqlClientConfig(spec: ConnectionSpec): Promise<mysql.Con
 
 async function openMysqlMarkerConnection(
   spec: ConnectionSpec,
-  which: string,
+  which: DatabaseSide,
 ): Promise<MarkerConnection> {
   let connection: mysql.Connection;
   try {
     connection = await mysql.createConnection(await mysqlClientConfig(spec));
   } catch (err) {
     if (err instanceof LmsError) throw err;
-    throw storeUnavailable(which, err);
+    throw new StoreDatabaseUnavailable(which, err);
   }
   connection.on("error", () => {});
   return {
@@ -497,7 +510,7 @@ async function openMysqlMarkerConnection(
   };
 }
 
-async function createMarkerTable(spec: ConnectionSpec, which: string): Promise<void> {
+async function createMarkerTable(spec: ConnectionSpec, which: DatabaseSide): Promise<void> {
   const connection = await openMarkerConnection(spec, which);
   try {
     await connection.createTable();

@@ -17,6 +17,8 @@
 
 import {
   type ClusterState,
+  DUPLICATE_CLOSE_CODE,
+  DUPLICATE_PROXY_ID,
   encodeMessage,
   type OrchestratorMessage,
   parseOrchestratorMessage,
@@ -57,6 +59,11 @@ export interface ControlClientOptions {
   handler: ControlHandler;
   /** Called after a state from the orchestrator was applied. */
   onStateChange?: (state: ClusterState) => void;
+  /**
+   * Called when the orchestrator refuses this proxy (its id is taken by a live
+   * proxy), with the reason, and with undefined once it is welcomed again.
+   */
+  onRefusal?: (reason: string | undefined) => void;
   /** Heartbeat interval; 1000 ms. */
   heartbeatMs?: number;
   /** Drain progress interval while paused; 100 ms. */
@@ -126,6 +133,7 @@ export function startControlClient(options: ControlClientOptions): ControlClient
   let drainCutoverId: string | undefined;
   let unsubscribeDrain: (() => void) | undefined;
   let waiters: (() => void)[] = [];
+  let refusal: string | undefined;
 
   const send = (body: ProxyMessageBody): boolean => {
     if (!socket || socket.readyState !== WebSocket.OPEN) return false;
@@ -201,6 +209,11 @@ export function startControlClient(options: ControlClientOptions): ControlClient
       case "welcome":
         welcomed = true;
         attempt = 0;
+        if (refusal !== undefined) {
+          refusal = undefined;
+          log.info("the orchestrator accepted this proxy id now", { proxyId: options.proxyId });
+          options.onRefusal?.(undefined);
+        }
         applyState(message.state);
         for (const wake of waiters) wake();
         waiters = [];
@@ -264,6 +277,18 @@ export function startControlClient(options: ControlClientOptions): ControlClient
         );
         return;
       case "error":
+        if (message.code === DUPLICATE_PROXY_ID) {
+          if (refusal === undefined) {
+            log.error("the orchestrator refused this proxy: its id is in use; not ready", {
+              proxyId: options.proxyId,
+              reason: message.message,
+              retryMs: backoffMaxMs,
+            });
+          }
+          refusal = message.message;
+          options.onRefusal?.(refusal);
+          return;
+        }
         log.warn("the orchestrator rejected a message", {
           code: message.code,
           reason: message.message,
@@ -352,7 +377,9 @@ export function startControlClient(options: ControlClientOptions): ControlClient
       const level = attempt % 10 === 0 ? "warn" : "debug";
       log[level]("control connection failed", { url, attempt, error: message });
     };
-    ws.onclose = () => {
+    ws.onclose = (event: WebSocket.CloseEvent) => {
+      // Refused as a duplicate: ask again now and then, not at full reconnect speed.
+      if (event.code === DUPLICATE_CLOSE_CODE) attempt = Math.max(attempt, 64);
       clearInterval(heartbeatTimer);
       heartbeatTimer = undefined;
       clearInterval(drainTimer);

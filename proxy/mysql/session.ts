@@ -145,8 +145,8 @@ export class MySqlWire implements SessionWire<never> {
       state.blockingReason() === undefined;
   }
 
-  /** @inheritdoc */
-  async start(): Promise<void> {
+  /** Runs the handshake; always "accepted", since MySQL cancels with a KILL query, not a connection. */
+  async start(): Promise<"accepted"> {
     const core = this.#core;
     const startupCore = {
       admit: () => core.admit(),
@@ -173,7 +173,7 @@ export class MySqlWire implements SessionWire<never> {
       },
       sequence: (seq) => (this.#startupSeq = seq),
     });
-    if (!started || this.#closed) return;
+    if (!started || this.#closed) return "accepted";
     this.#ctx.cancels.rekey(this.#connectionId, killKey(this.state!.user));
     this.state!.onStatus(started.status);
     core.log.debug("session started", { user: this.state!.user, database: this.state!.database });
@@ -182,6 +182,7 @@ export class MySqlWire implements SessionWire<never> {
       started.backendReader.detach(),
       started.capabilities,
     );
+    return "accepted";
   }
 
   /** @inheritdoc */

@@ -119,13 +119,24 @@ export class MessageBuffer {
   nextStartup(): PgMessage | undefined {
     if (this.#buf.length < 4) return undefined;
     const length = readInt32(this.#buf, 0);
-    if (length < 8 || length > 10_000) {
-      throw new FramingError("PROTOCOL_VIOLATION", `invalid startup packet length ${length}`);
-    }
+    if (length < 8 || length > 10_000) throw new UnreadableStartupPacket(length);
     if (this.#buf.length < length) return undefined;
     const body = this.#buf.slice(4, length);
     this.#buf = this.#buf.subarray(length);
     return { type: 0, body };
+  }
+}
+
+/**
+ * A first packet whose length PostgreSQL would not even read, e.g. a
+ * Terminate sent before the StartupMessage. PostgreSQL closes such a
+ * connection without answering and only logs it; so does the proxy.
+ */
+export class UnreadableStartupPacket extends FramingError {
+  /** @param length the length word the client sent */
+  constructor(length: number) {
+    super("PROTOCOL_VIOLATION", `invalid startup packet length ${length}`);
+    this.name = "UnreadableStartupPacket";
   }
 }
 

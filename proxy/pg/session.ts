@@ -22,6 +22,7 @@ import { FrameScanner, typeSet } from "./framing.ts";
 import { type ErrorFields, errorResponse, query, TERMINATE } from "./messages.ts";
 import { changedParameters, openReplayedBackend, type ReplayedBackend } from "./replay.ts";
 import { ResultCollector } from "./result_collector.ts";
+import { endsSession } from "./session_end.ts";
 import type { SessionState } from "./session_state.ts";
 import { HeldAnswers } from "./shadow_answers.ts";
 import { ShadowLink } from "./shadow_link.ts";
@@ -73,6 +74,8 @@ export class PgSession implements SessionWire<ReplayedBackend> {
   #copyIn = false;
   #backpressure = false;
   #readySeen = false;
+  /** The database sent a FATAL/PANIC error: it ends the session and has said why. */
+  #databaseSaidWhy = false;
   #link: ShadowLink | undefined;
   /** `sync`/`strict-sync`: answers of the source of truth waiting for the shadow's. */
   readonly #answers: HeldAnswers = new HeldAnswers({
@@ -126,7 +129,7 @@ export class PgSession implements SessionWire<ReplayedBackend> {
   }
 
   /** @inheritdoc */
-  async start(): Promise<void> {
+  async start(): Promise<"accepted" | "cancel"> {
     const started = await runStartup(this.#client, this.#ctx, this.#core, {
       clientIs: (socket) => {
         this.#client = socket;
@@ -138,7 +141,9 @@ export class PgSession implements SessionWire<ReplayedBackend> {
         this.#backendKey = { processId: auth.backendProcessId, secretKey: auth.backendSecretKey };
       },
     });
+    if (started === "cancel") return "cancel";
     if (started) this.#relay(started.reader.detach(), started.backendReader.detach());
+    return "accepted";
   }
 
   /** @inheritdoc */
@@ -208,6 +213,7 @@ export class PgSession implements SessionWire<ReplayedBackend> {
       this.#answers.copyStarted();
       return;
     }
+    if (type === CHAR_E && endsSession(body)) this.#databaseSaidWhy = true;
     if (type === CHAR_Z) {
       this.#copyIn = false;
       this.#readySeen = true;
@@ -366,6 +372,11 @@ export class PgSession implements SessionWire<ReplayedBackend> {
     if (this.#closed || this.#terminating) return this.#core.close();
     const side = this.#core.side ?? "source";
     this.#ctx.metrics.backendErrors.inc({ database: side });
+    if (this.#databaseSaidWhy) {
+      // The client already has the database's own FATAL; anything added would be misread.
+      this.#core.log.info("the database ended the session", { side });
+      return this.#core.close();
+    }
     this.#core.log.warn("lost the connection to the database", { side });
     this.#fatal({
       severity: "FATAL",

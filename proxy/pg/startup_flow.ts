@@ -16,7 +16,7 @@ import type { SessionContext } from "../session/context.ts";
 import type { SessionCore } from "../session/core.ts";
 import { type AuthResult, BackendRejectedError, relayAuthentication } from "./auth.ts";
 import { connectBackend } from "./backend.ts";
-import { FramingError } from "./framing.ts";
+import { FramingError, UnreadableStartupPacket } from "./framing.ts";
 import { type ErrorFields, errorResponse } from "./messages.ts";
 import { SocketReader } from "./reader.ts";
 import type { ReplayedBackend } from "./replay.ts";
@@ -49,8 +49,8 @@ export interface StartedSession {
 
 /**
  * Runs the start of the session on `client`. Resolves with the session
- * ready to relay, or undefined when there is nothing more to do (a
- * CancelRequest was served, or the session closed meanwhile). Throws what
+ * ready to relay, "cancel" when the connection carried a CancelRequest (served
+ * and closed), or undefined when the session closed meanwhile. Throws what
  * {@linkcode refuseStartup} turns into the client's error.
  */
 export async function runStartup(
@@ -58,7 +58,7 @@ export async function runStartup(
   ctx: SessionContext,
   core: SessionCore<ReplayedBackend>,
   hooks: StartupHooks,
-): Promise<StartedSession | undefined> {
+): Promise<StartedSession | "cancel" | undefined> {
   let reader = new SocketReader(client, ctx.maxMessageSize, "client");
   let encrypted = false;
   let state: SessionState;
@@ -84,7 +84,7 @@ export async function runStartup(
         outcome: found ? "forwarded" : relayed ? "sent to another proxy" : "unknown",
       });
       core.close();
-      return undefined;
+      return "cancel";
     } else {
       if (ctx.tls?.verifiesClients && !encrypted) {
         throw new LmsError(
@@ -149,6 +149,12 @@ export function refuseStartup(
 ): Duplex {
   if (err instanceof ClientCertificateRejected) client = err.socket;
   if (err instanceof BackendRejectedError) return client;
+  if (err instanceof UnreadableStartupPacket) {
+    // What PostgreSQL does too: a client that cannot even frame its first packet gets no answer.
+    ctx.metrics.protocolErrors.inc({ kind: err.code });
+    log.warn("closed a connection whose startup packet cannot be read", { error: err.message });
+    return client;
+  }
   if (
     err instanceof LmsError &&
     (err.code === "PROTOCOL_VIOLATION" || err.code === "MESSAGE_TOO_LARGE")

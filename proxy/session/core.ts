@@ -153,8 +153,7 @@ export class SessionCore<B> implements ClientSession {
     this.#ctx.sessions.add(this);
     this.#ctx.metrics.connectionsOpen.inc();
     try {
-      await this.wire.start();
-      this.#ctx.metrics.connectionsTotal.inc({ outcome: "accepted" });
+      this.#ctx.metrics.connectionsTotal.inc({ outcome: await this.wire.start() });
     } catch (err) {
       this.#ctx.metrics.connectionsTotal.inc({ outcome: "rejected" });
       if (!this.#closed) this.wire.refuse(err);

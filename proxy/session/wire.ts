@@ -107,8 +107,10 @@ export interface SessionWire<B> {
   /**
    * Runs the handshake and starts the steady state; see the module
    * documentation for what it calls on the core. Throws to refuse the client.
+   * Resolves "cancel" when the connection only carried a cancel request
+   * (counted apart from accepted sessions), else "accepted".
    */
-  start(): Promise<void>;
+  start(): Promise<"accepted" | "cancel">;
   /** Tells the client why `start` failed, as its protocol can, then closes through the core. */
   refuse(err: unknown): void;
 

@@ -54,3 +54,42 @@ export async function waitForPort(
     "check that the process meant to listen there started, and look at its log",
   );
 }
+
+/** A port a local run is about to listen on, and what for (named in errors). */
+export interface PortUse {
+  /** Interface to bind. */
+  hostname: string;
+  /** Port; 0 is always free. */
+  port: number;
+  /** What would listen there, e.g. "orchestrator API (--orchestrator-port)". */
+  what: string;
+}
+
+/**
+ * Checks that every port in `uses` can be bound now, so a local run fails
+ * before starting anything instead of half-starting.
+ *
+ * @throws {LmsError} `CONFIG_INVALID` naming every busy port.
+ */
+export function assertPortsFree(uses: PortUse[]): void {
+  const busy: string[] = [];
+  for (const use of uses) {
+    if (use.port === 0) continue;
+    try {
+      Deno.listen({ hostname: use.hostname, port: use.port, transport: "tcp" }).close();
+    } catch (err) {
+      const why = err instanceof Deno.errors.AddrInUse
+        ? "is in use"
+        : `cannot be bound (${err instanceof Error ? err.message : String(err)})`;
+      busy.push(`port ${use.port} on ${use.hostname} for the ${use.what} ${why}`);
+    }
+  }
+  if (busy.length > 0) {
+    throw new LmsError(
+      "CONFIG_INVALID",
+      busy.join("; "),
+      "stop what listens there (another `deno task start`?) or choose other ports with " +
+        "--listen, --metrics-listen and --orchestrator-port",
+    );
+  }
+}

@@ -14,16 +14,23 @@
  * proxy i listens on the listen port + 2i, metrics on the metrics port + 2i)
  * and `--orchestrator-port P` (default 4200; its metrics on P + 1).
  *
+ * The proxies listen on 127.0.0.1 unless `--listen` says otherwise: the
+ * embedded databases trust every local login. Every port is checked before
+ * anything starts, and the orchestrator is asked for the id this run gave it
+ * before anything is sent to it, so a second `deno task start` fails at once
+ * naming the busy port and never initialises another run's orchestrator.
+ *
  * @module
  */
 
 import { parseArgs } from "node:util";
+import { ApiErrorBodySchema, ORCHESTRATOR_ID_HEADER } from "../api.ts";
 import { ConfigError, configHelp, loadConfig, wantsHelp } from "../config.ts";
 import { describeConnection } from "../connstring.ts";
-import { errorMessage } from "../errors.ts";
+import { errorMessage, LmsError } from "../errors.ts";
 import { createLogger } from "../log.ts";
 import { type PgCluster, startPgCluster } from "./postgres_cluster.ts";
-import { waitForPort } from "./ports.ts";
+import { assertPortsFree, type PortUse, waitForPort } from "./ports.ts";
 import { runArgs } from "./compile.ts";
 import { join } from "node:path";
 
@@ -78,6 +85,42 @@ function spawn(binary: string, env: Record<string, string>): Deno.ChildProcess {
   }).spawn();
 }
 
+/** Refuses to go on unless the orchestrator at `url` is the one this run started. */
+async function checkOrchestratorId(url: string, expected: string): Promise<void> {
+  const res = await fetch(`${url}/api/v1/status`);
+  await res.body?.cancel();
+  const id = res.headers.get(ORCHESTRATOR_ID_HEADER);
+  if (id === expected) return;
+  throw new LmsError(
+    "LOCAL_DATABASE_FAILED",
+    `${url} is answered by ${id ? `another orchestrator (id ${id})` : "another program"}, ` +
+      "not the one this run started",
+    "stop the other LMS run, or choose a free port with --orchestrator-port",
+  );
+}
+
+/** An API error answer as a typed error, its fields kept apart. */
+async function apiFailure(what: string, res: Response): Promise<LmsError> {
+  const text = await res.text();
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    body = undefined;
+  }
+  const parsed = ApiErrorBodySchema.safeParse(body);
+  return parsed.success
+    ? new LmsError(
+      "ORCHESTRATOR_REFUSED",
+      `${what} failed: ${parsed.data.error.code}: ${parsed.data.error.message}`,
+      parsed.data.error.hint,
+    )
+    : new LmsError(
+      "ORCHESTRATOR_BAD_RESPONSE",
+      `${what} failed with HTTP ${res.status}: ${text.slice(0, 200)}`,
+    );
+}
+
 async function main(): Promise<void> {
   if (wantsHelp(Deno.args)) {
     console.log(configHelp("start"));
@@ -96,10 +139,10 @@ async function main(): Promise<void> {
   const stop = async (code: number) => {
     if (stopping) return;
     stopping = true;
-    // Ctrl-C in a terminal reaches the children too; a second signal would cut their graceful
-    // shutdown short, so only those still running after a moment get one from here.
+    // Ctrl-C in a terminal reaches the children too. Telling them at once as well keeps
+    // both signals within the children's repeat window (shared/signals.ts), so neither
+    // counts as a second "stop without waiting".
     const exited = Promise.allSettled(children.map((c) => c.status));
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 1000))]);
     for (const c of children) {
       try {
         c.kill("SIGTERM");
@@ -114,6 +157,27 @@ async function main(): Promise<void> {
   };
   Deno.addSignalListener("SIGINT", () => stop(0));
   Deno.addSignalListener("SIGTERM", () => stop(0));
+  const ports: PortUse[] = [
+    {
+      hostname: "127.0.0.1",
+      port: orchestratorPort,
+      what: "orchestrator API (--orchestrator-port)",
+    },
+    { hostname: "127.0.0.1", port: orchestratorPort + 1, what: "orchestrator metrics" },
+  ];
+  for (let i = 0; i < proxies; i++) {
+    const n = proxies > 1 ? ` ${i + 1}` : "";
+    ports.push(
+      { ...config.listen, port: config.listen.port + 2 * i, what: `proxy${n} SQL (--listen)` },
+      {
+        ...config.metricsListen,
+        port: config.metricsListen.port + 2 * i,
+        what: `proxy${n} metrics (--metrics-listen)`,
+      },
+    );
+  }
+  assertPortsFree(ports);
+  const orchestratorId = `local-orchestrator-${crypto.randomUUID().slice(0, 8)}`;
   try {
     let source = env.INIT_SOURCE;
     let target = env.INIT_TARGET;
@@ -143,13 +207,15 @@ async function main(): Promise<void> {
       ...common,
       LMS_LISTEN: `127.0.0.1:${orchestratorPort}`,
       LMS_METRICS_LISTEN: `127.0.0.1:${orchestratorPort + 1}`,
+      LMS_PROXY_ID: orchestratorId,
     }));
     await waitForPort("127.0.0.1", orchestratorPort, 30_000);
+    await checkOrchestratorId(orchestratorUrl, orchestratorId);
     const init = await fetch(`${orchestratorUrl}/api/v1/initialize`, {
       method: "POST",
       headers: { authorization: `Bearer ${apiToken}` },
     });
-    if (!init.ok) throw new Error(`initialize failed: ${await init.text()}`);
+    if (!init.ok) throw await apiFailure("initialize", init);
     await init.body?.cancel();
     for (let i = 0; i < proxies; i++) {
       children.push(spawn("molt-lms", {
@@ -181,11 +247,11 @@ async function main(): Promise<void> {
     ].join("\n"));
     const first = await Promise.race(children.map((c) => c.status));
     if (!stopping) {
-      log.error("a child process exited; stopping LMS", { code: first.code });
+      log.error("a child process exited; stopping LMS", { exitCode: first.code });
       await stop(1);
     }
   } catch (err) {
-    log.error("could not start LMS", { error: errorMessage(err) });
+    log.error("could not start LMS", { error: err });
     await stop(1);
   }
 }

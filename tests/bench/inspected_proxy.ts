@@ -9,6 +9,7 @@
  */
 
 import { terminate } from "./cleanup.ts";
+import { standaloneUnlessOrchestrated } from "../helpers/proxy.ts";
 import { runArgs } from "../../shared/local/compile.ts";
 import { LmsError } from "../../shared/errors.ts";
 import { freePort, waitForPort } from "../../shared/local/ports.ts";
@@ -44,7 +45,7 @@ export async function spawnInspectedProxy(env: Record<string, string>): Promise<
       LMS_LISTEN: `127.0.0.1:${port}`,
       LMS_METRICS_LISTEN: `127.0.0.1:${metricsPort}`,
       LMS_LOG_LEVEL: "warn",
-      ...env,
+      ...standaloneUnlessOrchestrated(env),
     },
     stdin: "null",
     stdout: "null",

@@ -112,3 +112,42 @@ Deno.test("deno task start serves psql on embedded databases and cleans up", asy
   assert.ok(tokenPath, "no token file was found");
   await assert.rejects(Deno.stat(tokenPath), Deno.errors.NotFound, "the token file was removed");
 });
+
+Deno.test("deno task start on a busy port fails at once and talks to nobody there", async () => {
+  const [listen, metrics] = [await freePort(), await freePort()];
+  // Stands in for another run's orchestrator: it must never be sent anything.
+  const requests: string[] = [];
+  const other = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (req) => {
+    requests.push(`${req.method} ${new URL(req.url).pathname}`);
+    return Response.json({ initialized: true });
+  });
+  try {
+    const started = Date.now();
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "task",
+        "--config",
+        `${ROOT}deno.json`,
+        "start",
+        "--listen",
+        `127.0.0.1:${listen}`,
+        "--metrics-listen",
+        `127.0.0.1:${metrics}`,
+        "--orchestrator-port",
+        String(other.addr.port),
+      ],
+      env: { LMS_LOG_LEVEL: "warn" },
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const stderr = new TextDecoder().decode(out.stderr);
+    assert.notEqual(out.code, 0, stderr);
+    assert.match(stderr, new RegExp(`port ${other.addr.port} on 127\\.0\\.0\\.1 .* is in use`));
+    assert.doesNotMatch(new TextDecoder().decode(out.stdout), /LMS is running/);
+    assert.ok(Date.now() - started < 15_000, "it started things before noticing");
+    assert.deepEqual(requests, [], "it talked to the other orchestrator");
+  } finally {
+    await other.shutdown();
+  }
+});

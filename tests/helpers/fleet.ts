@@ -8,7 +8,7 @@
 
 import { type PgCluster, startPgCluster } from "../../shared/local/postgres_cluster.ts";
 import { freePort, waitForPort } from "../../shared/local/ports.ts";
-import { type ProxyProcess, run, spawnProxy } from "./proxy.ts";
+import { collectText, type ProxyProcess, run, spawnProxy } from "./proxy.ts";
 import { runArgs } from "../../shared/local/compile.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
@@ -49,12 +49,15 @@ export interface OrchestratorProcess {
   stop(): Promise<void>;
   /** SIGKILL and wait. */
   kill(): Promise<void>;
+  /** What it logged so far, when started with `captureLog`. */
+  log(): string;
 }
 
 /** Starts `orchestrator/main.ts` and waits until `/readyz` answers 200. */
 export async function spawnOrchestrator(
   env: Record<string, string>,
   port?: number,
+  options: { captureLog?: boolean } = {},
 ): Promise<OrchestratorProcess> {
   const apiPort = port ?? await freePort();
   const metricsPort = await freePort();
@@ -71,8 +74,9 @@ export async function spawnOrchestrator(
     },
     stdin: "null",
     stdout: "null",
-    stderr: "inherit",
+    stderr: options.captureLog ? "piped" : "inherit",
   }).spawn();
+  const log = options.captureLog ? collectText(child.stderr) : () => "";
   await waitForPort("127.0.0.1", apiPort, 20_000);
   const end = async (signal: Deno.Signal) => {
     try {
@@ -89,6 +93,7 @@ export async function spawnOrchestrator(
     child,
     stop: () => end("SIGTERM"),
     kill: () => end("SIGKILL"),
+    log,
   };
 }
 

@@ -14,6 +14,14 @@ import { runArgs } from "../../shared/local/compile.ts";
 /** Settings for a test proxy, as config keys (`INIT_SOURCE`, `LMS_*`, …). */
 export type ProxyEnv = Record<string, string>;
 
+/**
+ * `env` plus `LMS_STANDALONE=true` when it names no orchestrator: the proxy
+ * refuses to start without one unless told it runs standalone on purpose.
+ */
+export function standaloneUnlessOrchestrated(env: ProxyEnv): ProxyEnv {
+  return env.LMS_ORCHESTRATOR_URL ? env : { LMS_STANDALONE: "true", ...env };
+}
+
 /** Starts a proxy in this process on free ports. */
 export async function startTestProxy(env: ProxyEnv): Promise<ProxyServer & AsyncDisposable> {
   const config = loadConfig("proxy", {
@@ -23,7 +31,7 @@ export async function startTestProxy(env: ProxyEnv): Promise<ProxyServer & Async
       LMS_LISTEN: "127.0.0.1:0",
       LMS_METRICS_LISTEN: "127.0.0.1:0",
       LMS_PROXY_ID: "test-proxy",
-      ...env,
+      ...standaloneUnlessOrchestrated(env),
     },
   });
   const proxy = await startProxy(config, createLogger("proxy", { test: true }));
@@ -41,12 +49,35 @@ export interface ProxyProcess extends AsyncDisposable {
   child: Deno.ChildProcess;
   /** Sends SIGTERM and waits for the exit. */
   stop(): Promise<void>;
+  /** What the proxy logged so far, when started with `captureLog`. */
+  log(): string;
+}
+
+/** Options of {@linkcode spawnProxy}. */
+export interface SpawnProxyOptions {
+  /** Keep stderr for {@linkcode ProxyProcess.log} instead of passing it through. */
+  captureLog?: boolean;
+  /** Wait for `/readyz` to answer 200 (default); false returns once the metrics port is up. */
+  waitReady?: boolean;
+}
+
+/** Collects a child's stderr as text; returns a function reading what arrived so far. */
+export function collectText(stream: ReadableStream<Uint8Array>): () => string {
+  let text = "";
+  (async () => {
+    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) text += chunk;
+  })().catch(() => {});
+  return () => text;
 }
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 
 /** Starts `proxy/main.ts` as a subprocess and waits until `/readyz` answers 200. */
-export async function spawnProxy(env: ProxyEnv, args: string[] = []): Promise<ProxyProcess> {
+export async function spawnProxy(
+  env: ProxyEnv,
+  args: string[] = [],
+  options: SpawnProxyOptions = {},
+): Promise<ProxyProcess> {
   const port = await freePort();
   const metricsPort = await freePort();
   const child = new Deno.Command(Deno.execPath(), {
@@ -56,15 +87,16 @@ export async function spawnProxy(env: ProxyEnv, args: string[] = []): Promise<Pr
       LMS_LISTEN: `127.0.0.1:${port}`,
       LMS_METRICS_LISTEN: `127.0.0.1:${metricsPort}`,
       LMS_LOG_LEVEL: "warn",
-      ...env,
+      ...standaloneUnlessOrchestrated(env),
     },
     stdin: "null",
     stdout: "null",
-    stderr: "inherit",
+    stderr: options.captureLog ? "piped" : "inherit",
   }).spawn();
+  const log = options.captureLog ? collectText(child.stderr) : () => "";
   try {
     await waitForPort("127.0.0.1", metricsPort, 20_000);
-    for (let i = 0; i < 200; i++) {
+    for (let i = 0; i < 200 && options.waitReady !== false; i++) {
       const res = await fetch(`http://127.0.0.1:${metricsPort}/readyz`).catch(() => undefined);
       const ok = res?.status === 200;
       await res?.body?.cancel();
@@ -84,7 +116,7 @@ export async function spawnProxy(env: ProxyEnv, args: string[] = []): Promise<Pr
     }
     await child.status;
   };
-  return { port, metricsPort, child, stop, [Symbol.asyncDispose]: stop };
+  return { port, metricsPort, child, stop, log, [Symbol.asyncDispose]: stop };
 }
 
 /** Runs a command and returns its exit code, stdout and stderr. */

@@ -86,7 +86,7 @@ Deno.test("losing the database or the client mid-session", async (t) => {
           "WHERE query LIKE '%loss-terminate-raw%' AND pid <> pg_backend_pid()",
       );
       const codes = fatalCodes(await raw.expectClose(PROMPT_MS));
-      assert.equal(codes[0], "57P01", `got ${codes}`);
+      assert.deepEqual(codes, ["57P01"], "the database's FATAL and nothing else");
       await waitFor("the session to end", () => proxy.sessions.size === 0);
     });
   });
@@ -112,10 +112,10 @@ Deno.test("losing the database or the client mid-session", async (t) => {
       assert.equal(err.code, "08006", err.message);
       assert.match(err.message, /lost the connection to the source database/);
       // An idle backend may notice the postmaster's death before its own SIGKILL
-      // and say so (57P01); the proxy's 08006 comes last either way.
+      // and say so (57P01): then that is all the client gets. Only a database that
+      // vanished without a word gets the proxy's own 08006.
       const idleCodes = fatalCodes(await idle.expectClose(PROMPT_MS));
-      assert.equal(idleCodes.at(-1), "08006", `got ${idleCodes}`);
-      assert.ok(idleCodes.every((c) => c === "57P01" || c === "08006"), `got ${idleCodes}`);
+      assert.ok(["57P01", "08006"].includes(idleCodes.join()), `got ${idleCodes}`);
       assert.ok(Date.now() - started < PROMPT_MS, `closed after ${Date.now() - started} ms`);
       await waitFor("the sessions to end", () => proxy.sessions.size === 0);
     } finally {

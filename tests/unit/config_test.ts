@@ -42,9 +42,16 @@ function load(
   args: string[] = [],
   file?: Record<string, unknown> | string,
 ): LmsConfig {
+  const orchestrated = env.LMS_ORCHESTRATOR_URL !== undefined || env.LMS_STANDALONE !== undefined ||
+    args.some((a) => a.startsWith("--orchestrator-url") || a.startsWith("--standalone")) ||
+    (typeof file === "object" && "LMS_ORCHESTRATOR_URL" in file);
+  // A proxy needs an orchestrator or --standalone; most cases here are about other settings.
+  const standalone: Record<string, string> = kind === "proxy" && !orchestrated
+    ? { LMS_STANDALONE: "true" }
+    : {};
   const input: LoadConfigInput = {
     args,
-    env: { HOSTNAME: "pod-1", LMS_API_TOKEN: API_TOKEN, ...env },
+    env: { HOSTNAME: "pod-1", LMS_API_TOKEN: API_TOKEN, ...standalone, ...env },
   };
   if (file !== undefined) {
     input.readTextFile = (path) => {
@@ -91,7 +98,8 @@ Deno.test("defaults per process", async (t) => {
     assertEquals(c.shutdownGraceMs, 30000);
     assertEquals(c.logLevel, "info");
     assertEquals(c.redactQueries, false);
-    assertEquals(c.proxyId, "pod-1");
+    assert(/^pod-1-[0-9a-f]{6}$/.test(c.proxyId), c.proxyId);
+    assertEquals(c.standalone, true);
     assertEquals(c.sourceDialect, "postgres");
     assertEquals(c.source?.host, "pg.internal");
     assertEquals(c.source?.password, SECRET);
@@ -108,13 +116,41 @@ Deno.test("defaults per process", async (t) => {
   await t.step("start needs neither a dialect nor connection strings", () => {
     const c = load("start", {});
     assertEquals(c.sourceDialect, "postgres");
+    // The local run fronts trust-auth embedded databases: loopback unless told otherwise.
+    assertEquals(c.listen, { hostname: "127.0.0.1", port: 9043 });
+    assertEquals(c.metricsListen, { hostname: "127.0.0.1", port: 9044 });
     assertEquals([c.source, c.target], [undefined, undefined]);
     assertEquals(load("start", { LMS_SHADOW_MODE: "sync" }).shadowMode, "sync");
   });
-  await t.step("proxy id: LMS_PROXY_ID, else HOSTNAME, else the machine's host name", () => {
+  await t.step("proxy id: LMS_PROXY_ID, else unique: host name plus a random suffix", () => {
     assertEquals(load("proxy", { ...proxyEnv, LMS_PROXY_ID: "proxy-a" }).proxyId, "proxy-a");
-    const c = loadConfig("proxy", { args: [], env: proxyEnv });
-    assertEquals(c.proxyId, Deno.hostname());
+    const ids = [1, 2].map(() =>
+      loadConfig("proxy", { args: [], env: { ...proxyEnv, LMS_STANDALONE: "true" } }).proxyId
+    );
+    for (const id of ids) assert(id.startsWith(`${Deno.hostname()}-`), id);
+    assert(ids[0] !== ids[1], `two processes on one host got the same id ${ids[0]}`);
+  });
+  await t.step("proxy id in Kubernetes: the pod name ($HOSTNAME), unique per pod", () => {
+    assertEquals(
+      load("proxy", { ...proxyEnv, KUBERNETES_SERVICE_HOST: "10.0.0.1" }).proxyId,
+      "pod-1",
+    );
+  });
+  await t.step("a proxy needs an orchestrator URL or --standalone, not both", () => {
+    const env = { ...proxyEnv, LMS_STANDALONE: "" };
+    hasProblem(problemsOf(() => load("proxy", env)), "LMS_ORCHESTRATOR_URL", /--standalone/);
+    assertEquals(load("proxy", proxyEnv, ["--standalone"]).standalone, true);
+    const url = { ...env, LMS_ORCHESTRATOR_URL: "http://orch:4200" };
+    assertEquals(load("proxy", url).standalone, false);
+    hasProblem(
+      problemsOf(() => load("proxy", url, ["--standalone"])),
+      "LMS_STANDALONE",
+      /--orchestrator-url/,
+    );
+    assertEquals(
+      load("orchestrator", { LMS_SOURCE_DIALECT: "crdb", INIT_TARGET: TARGET }).standalone,
+      false,
+    );
   });
 });
 
@@ -180,7 +216,7 @@ Deno.test("precedence: flag > environment > config.json > default", async (t) =>
     try {
       const path = join(dir, "config.json");
       Deno.writeTextFileSync(path, JSON.stringify(file));
-      const c = loadConfig("proxy", { args: [`--config=${path}`], env: {} });
+      const c = loadConfig("proxy", { args: [`--config=${path}`, "--standalone"], env: {} });
       assertEquals(c.source?.host, "from-file");
     } finally {
       Deno.removeSync(dir, { recursive: true });
@@ -567,7 +603,10 @@ Deno.test("config.json problems", async (t) => {
   });
   await t.step("a missing file", () => {
     const err = problemsOf(() =>
-      loadConfig("proxy", { args: ["--config", "/nonexistent/lms/config.json"], env: proxyEnv })
+      loadConfig("proxy", {
+        args: ["--config", "/nonexistent/lms/config.json"],
+        env: { ...proxyEnv, LMS_STANDALONE: "true" },
+      })
     );
     hasProblem(err, "--config", /cannot read config file \/nonexistent\/lms\/config\.json/);
   });

@@ -54,8 +54,8 @@ class ScriptedWire implements SessionWire<Handle> {
   quiescent(): boolean {
     return this.isQuiescent;
   }
-  start(): Promise<void> {
-    return Promise.resolve();
+  start(): Promise<"accepted"> {
+    return Promise.resolve("accepted");
   }
   refuse(): void {
     this.core.close();
