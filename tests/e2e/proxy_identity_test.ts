@@ -7,7 +7,7 @@
 
 import assert from "node:assert/strict";
 import { startPgCluster } from "../../shared/local/postgres_cluster.ts";
-import { cli, eventually, spawnOrchestrator } from "../helpers/fleet.ts";
+import { cli, eventually, spawnOrchestrator, TEST_API_TOKEN } from "../helpers/fleet.ts";
 import { type ProxyProcess, spawnProxy } from "../helpers/proxy.ts";
 
 interface Status {
@@ -38,7 +38,11 @@ Deno.test("proxy ids are unique by default and a duplicate is refused", async (t
   try {
     const init = await cli(orchestrator.url, ["initialize"]);
     assert.equal(init.code, 0, init.stderr);
-    const proxyEnv = { ...dbEnv, LMS_ORCHESTRATOR_URL: orchestrator.url };
+    const proxyEnv = {
+      ...dbEnv,
+      LMS_ORCHESTRATOR_URL: orchestrator.url,
+      LMS_API_TOKEN: TEST_API_TOKEN,
+    };
 
     await t.step("two proxies on one host without LMS_PROXY_ID both register", async () => {
       proxies.push(await spawnProxy(proxyEnv), await spawnProxy(proxyEnv));
