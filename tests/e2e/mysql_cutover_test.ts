@@ -14,7 +14,13 @@ import mysql from "mysql2/promise";
 import { processIdFor } from "../../shared/cancel_key.ts";
 import { startPgCluster } from "../../shared/local/postgres_cluster.ts";
 import { MARIADB_AUTH_USERS, startMariaDbServer } from "../../shared/local/mariadb_server.ts";
-import { cli, eventually, spawnOrchestrator, waitForProxies } from "../helpers/fleet.ts";
+import {
+  cli,
+  eventually,
+  spawnOrchestrator,
+  TEST_API_TOKEN,
+  waitForProxies,
+} from "../helpers/fleet.ts";
 import { type ProxyProcess, spawnProxy } from "../helpers/proxy.ts";
 
 interface Status {
@@ -76,6 +82,7 @@ Deno.test("MySQL source: consistent cutover begin/abort under sysbench through 3
           ...env,
           LMS_PROXY_ID: `mysql-proxy-${i}`,
           LMS_ORCHESTRATOR_URL: orchestrator.url,
+          LMS_API_TOKEN: TEST_API_TOKEN,
           LMS_SHUTDOWN_GRACE: "2s",
         }),
       );
