@@ -29,6 +29,20 @@ const exposed: string[] = [];
 
 const MOVABLE = [APP_USERS.scram, APP_USERS.md5, APP_USERS.cleartext, APP_USERS.trust];
 
+/** Every client connected and not yet ended, so a failed step leaves none behind. */
+const open = new Set<pg.Client>();
+
+/** Ends every client still open (a proxy's close waits for its client connections). */
+async function endAll(): Promise<void> {
+  const clients = [...open];
+  open.clear();
+  await Promise.all(
+    clients.map((c) =>
+      Promise.race([c.end().catch(() => {}), new Promise((r) => setTimeout(r, 2_000))])
+    ),
+  );
+}
+
 /** A node-postgres client that keeps the first error the server pushed. */
 type Client = pg.Client & { pushed: Promise<Error> };
 
@@ -54,6 +68,8 @@ async function connect(
       .unref?.();
   });
   pushed.catch(() => {});
+  open.add(client);
+  client.on("end", () => open.delete(client));
   await client.connect();
   return Object.assign(client, { pushed });
 }
@@ -187,7 +203,7 @@ async function acrossCutovers(dbs: IdentityClusters, t: Deno.TestContext): Promi
     exposed.push(await proxy.metrics.registry.metrics());
   } finally {
     reopen(proxy);
-    await Promise.all(clients.map((c) => c.end().catch(() => {})));
+    await endAll();
   }
 }
 
@@ -220,7 +236,7 @@ async function shadows(dbs: IdentityClusters, t: Deno.TestContext): Promise<void
           user.user,
         );
       } finally {
-        await client.end();
+        await endAll();
       }
     });
   }
@@ -239,7 +255,7 @@ async function shadows(dbs: IdentityClusters, t: Deno.TestContext): Promise<void
         "0",
       );
     } finally {
-      await client.end();
+      await endAll();
     }
   });
 }
@@ -266,7 +282,7 @@ async function authQueryAccess(dbs: IdentityClusters, t: Deno.TestContext): Prom
       await assertRunsAs(client, APP_USERS.scram, dbs.source.port);
     } finally {
       reopen(proxy);
-      await client.end();
+      await endAll();
     }
   });
 
@@ -282,7 +298,7 @@ async function authQueryAccess(dbs: IdentityClusters, t: Deno.TestContext): Prom
       await assertRunsAs(client, APP_USERS.scram, dbs.target.port);
     } finally {
       reopen(proxy);
-      await client.end();
+      await endAll();
     }
   });
 }
@@ -326,7 +342,7 @@ async function cleartext(dbs: IdentityClusters, t: Deno.TestContext): Promise<vo
         for (const [i, u] of users.entries()) await assertRunsAs(clients[i], u, dbs.target.port);
       } finally {
         reopen(proxy);
-        await Promise.all(clients.map((c) => c.end().catch(() => {})));
+        await endAll();
       }
     });
   } finally {
@@ -368,7 +384,7 @@ async function trustOnSourceOnly(dbs: IdentityClusters, t: Deno.TestContext): Pr
     });
   } finally {
     reopen(proxy);
-    await client.end().catch(() => {});
+    await endAll();
   }
 }
 
