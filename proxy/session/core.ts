@@ -36,6 +36,14 @@ import type { SessionWire } from "./wire.ts";
 
 let nextSessionId = 0;
 
+/**
+ * How long a held session's pending standby keeps it from counting as
+ * drained: long enough for a login that fails (no credential there) to be
+ * reported as the reason before the fleet commits, short enough that a slow
+ * database does not stretch the pause.
+ */
+const STANDBY_WAIT_MS = 1_000;
+
 /** The database that is not `side`. */
 export function otherSide(side: DatabaseSide): DatabaseSide {
   return side === "source" ? "target" : "source";
@@ -68,7 +76,9 @@ export class SessionCore<B> implements ClientSession {
   /** Client chunks held back by the gate or a move, oldest first, not yet processed. */
   #held: Uint8Array[] = [];
   /** A connection to the other database prepared while a consistent cutover holds the session. */
-  #standby: { side: DatabaseSide; ready: Promise<B | undefined>; settled: boolean } | undefined;
+  #standby:
+    | { side: DatabaseSide; ready: Promise<B | undefined>; settled: boolean; waitedOut: boolean }
+    | undefined;
   /** Why the prepared move failed: the session cannot run as its own user there. */
   #moveRefused: string | undefined;
 
@@ -137,9 +147,12 @@ export class SessionCore<B> implements ClientSession {
   get drained(): boolean {
     if (this.#waitingAtGate) return true;
     // A held session is drained once its connection on the other database is
-    // ready, so that a session that cannot have one blocks the drain before a commit.
+    // ready (or STANDBY_WAIT_MS passed), so that a session that cannot have
+    // one blocks the drain, with the reason, before a commit.
+    const standby = this.#standby;
     return this.#relaying && this.wire.quiescent() && !this.#moving &&
-      this.blockingReason === undefined && (this.#standby?.settled ?? true);
+      this.blockingReason === undefined &&
+      (standby === undefined || standby.settled || standby.waitedOut);
   }
 
   /** @inheritdoc */
@@ -319,9 +332,14 @@ export class SessionCore<B> implements ClientSession {
     const side = otherSide(this.#route.side);
     const spec = this.#ctx.router.spec(side);
     if (!spec) return;
+    const waited = setTimeout(() => {
+      standby.waitedOut = true;
+      this.#ctx.gate.notify();
+    }, STANDBY_WAIT_MS);
     const standby = {
       side,
       settled: false,
+      waitedOut: false,
       ready: this.wire.openBackend(side, spec).then((b): B | undefined => b, (err) => {
         this.#moveRefused = this.#ctx.identity.refused(err, side, "move");
         this.log.debug("could not prepare a connection for the cutover", {
@@ -330,6 +348,7 @@ export class SessionCore<B> implements ClientSession {
         });
         return undefined;
       }).finally(() => {
+        clearTimeout(waited);
         standby.settled = true;
         this.#ctx.gate.notify();
       }),

@@ -48,6 +48,8 @@ class ScriptedWire implements SessionWire<Handle> {
   openFails = false;
   /** When set, openBackend rejects with it. */
   openError: Error | undefined;
+  /** When set, openBackend waits for this promise. */
+  openWaits: Promise<void> | undefined;
   closedConnections = 0;
 
   constructor(readonly core: SessionCore<Handle>) {}
@@ -71,6 +73,7 @@ class ScriptedWire implements SessionWire<Handle> {
   openBackend(side: DatabaseSide, _spec: ConnectionSpec): Promise<Handle> {
     this.opened.push(side);
     if (this.openError) return Promise.reject(this.openError);
+    if (this.openWaits) return this.openWaits.then(() => ({ side }));
     return this.openFails ? Promise.reject(new Error("refused")) : Promise.resolve({ side });
   }
   swapBackend(backend: Handle): void {
@@ -278,4 +281,21 @@ Deno.test("after an immediate cutover, a session without a credential is told to
   }]);
   assert.equal(await refusedCount(ctx, "move"), 1);
   assert.equal(core.closed, true);
+});
+
+Deno.test("a slow standby keeps the session from counting as drained for a second only", async () => {
+  const { gate, core, wire } = await relayingSession();
+  let ready = () => {};
+  wire.openWaits = new Promise<void>((r) => (ready = r));
+  gate.pause("c1");
+  core.checkpoint();
+  await settle();
+  assert.equal(core.drained, false);
+  await new Promise((r) => setTimeout(r, 1_100));
+  assert.equal(core.drained, true);
+  ready();
+  await settle();
+  gate.resume();
+  core.reconsider();
+  await settle();
 });
