@@ -42,7 +42,7 @@ let nextSessionId = 0;
  * reported as the reason before the fleet commits, short enough that a slow
  * database does not stretch the pause.
  */
-const STANDBY_WAIT_MS = 250;
+const STANDBY_WAIT_MS = 2_000;
 
 /** The database that is not `side`. */
 export function otherSide(side: DatabaseSide): DatabaseSide {

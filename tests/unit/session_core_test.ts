@@ -291,7 +291,7 @@ Deno.test("a slow standby keeps the session from counting as drained for a momen
   core.checkpoint();
   await settle();
   assert.equal(core.drained, false);
-  await new Promise((r) => setTimeout(r, 400));
+  await new Promise((r) => setTimeout(r, 2_200));
   assert.equal(core.drained, true);
   ready();
   await settle();
