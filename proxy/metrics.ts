@@ -44,6 +44,11 @@ export interface ProxyMetrics {
   standalone: Gauge;
   /** `lms_session_moves_total{to,outcome}`: sessions moved to a new source of truth. */
   sessionMoves: Counter<"to" | "outcome">;
+  /**
+   * `lms_identity_refused_total{database,use}`: sessions that could not run as
+   * their own user on a database, so were not moved (`move`) or not shadowed (`shadow`).
+   */
+  identityRefused: Counter<"database" | "use">;
   /** Shadowing: statements compared, mismatches, errors, latency, queue size. */
   shadow: ShadowMetrics;
 }
@@ -154,6 +159,13 @@ export function createProxyMetrics(): ProxyMetrics {
       name: "lms_session_moves_total",
       help: "Sessions moved to a new source of truth, by destination and outcome.",
       labelNames: ["to", "outcome"] as const,
+      registers: [registry],
+    }),
+    identityRefused: new Counter({
+      name: "lms_identity_refused_total",
+      help: "Sessions that could not run as their own user on a database, by database and " +
+        "use (move: not moved; shadow: not shadowed).",
+      labelNames: ["database", "use"] as const,
       registers: [registry],
     }),
     shadow: createShadowMetrics(registry),

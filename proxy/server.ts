@@ -24,9 +24,11 @@ import { createProxyMetrics, type ProxyMetrics } from "./metrics.ts";
 import { Router } from "./router.ts";
 import { acceptPgClient } from "./pg/session.ts";
 import { acceptMySqlClient } from "./mysql/session.ts";
+import { AuthQueries } from "./pg/auth_query.ts";
 import { ClientTlsUpgrader } from "./pg/tls.ts";
 import { CancelRegistry } from "./session/cancel_registry.ts";
 import type { AcceptClient, SessionContext } from "./session/context.ts";
+import { IdentityContext } from "./session/identity_context.ts";
 import { SessionRegistry } from "./session/registry.ts";
 import type { ShadowContext } from "./shadow/pairing.ts";
 import { initFingerprints } from "./shadow/fingerprint.ts";
@@ -144,6 +146,19 @@ export async function startProxy(config: LmsConfig, log: Logger): Promise<ProxyS
       ? () => shadow.stats.report(config.proxyId, config.shadowMode, shadowingSince)
       : undefined,
   });
+  const identity = new IdentityContext({
+    configured: { source: config.source !== undefined, target: config.target !== undefined },
+    lookups: new AuthQueries({ source: config.source, target: config.target }, config.authQuery),
+    clientAuth: { mode: config.clientAuth, allowWithoutTls: config.allowCleartextWithoutTls },
+    refused: metrics.identityRefused,
+    log,
+  });
+  if (config.clientAuth === "cleartext" && config.allowCleartextWithoutTls) {
+    log.warn(
+      "LMS_ALLOW_CLEARTEXT_WITHOUT_TLS: clients' passwords are accepted over plain TCP",
+      { clientAuth: config.clientAuth },
+    );
+  }
   const ownTag = proxyTag(config.proxyId);
   const ctx: SessionContext = {
     maxMessageSize: config.maxMessageSize,
@@ -155,6 +170,7 @@ export async function startProxy(config: LmsConfig, log: Logger): Promise<ProxyS
     sessions,
     gate,
     shadow,
+    identity,
     forwardCancel: (processId, secretKey) =>
       proxyTagOf(processId) !== ownTag && (control?.forwardCancel(processId, secretKey) ?? false),
   };
@@ -246,6 +262,7 @@ export async function startProxy(config: LmsConfig, log: Logger): Promise<ProxyS
       await control?.close();
       if (listener.listening) await new Promise<void>((resolve) => listener.close(() => resolve()));
       for (const s of [...sessions]) s.close();
+      await identity.close();
       await store?.close();
       await health.shutdown();
     },
@@ -264,6 +281,7 @@ export async function startProxy(config: LmsConfig, log: Logger): Promise<ProxyS
       const outcome = await drainSessions({ gate, sessions, graceMs, log });
       await Promise.race([socketsGone, new Promise((r) => setTimeout(r, SOCKET_FLUSH_MS))]);
       log.info("sessions drained; exiting", { ...outcome });
+      await identity.close();
       await store?.close();
       await health.shutdown();
     },

@@ -25,6 +25,8 @@ import { loadPem, type PemKind, type ServerTlsMaterial } from "./tls.ts";
 
 /** Dialect of the source database. */
 export type Dialect = "postgres" | "mysql" | "crdb";
+/** How the proxy authenticates clients: relayed to the database, or asks for the password itself. */
+export type ClientAuth = "relay" | "cleartext";
 /** How the proxy treats the database that is not the source of truth. */
 export type ShadowMode = "none" | "async" | "sync" | "strict-sync";
 /** The process whose configuration is loaded. */
@@ -79,6 +81,12 @@ export interface LmsConfig {
   logLevel: "debug" | "info" | "warn" | "error";
   /** Replace literals in logged and reported queries. */
   redactQueries: boolean;
+  /** Reads a user's stored password (`$1` = user name) for SCRAM/MD5 pass-through. */
+  authQuery: string;
+  /** `relay` (default) or `cleartext`: the proxy asks clients for their password itself. */
+  clientAuth: ClientAuth;
+  /** With `cleartext`, accept passwords from clients that did not use TLS (forced, logged). */
+  allowCleartextWithoutTls: boolean;
   /** Path of the config.json that was read, if any. */
   configFile?: string;
 }
@@ -151,6 +159,18 @@ const MAX_MAX_MESSAGE_SIZE = 1073741824;
 const DEFAULT_MAX_PAUSE_MS = 60000;
 const DEFAULT_SHADOW_QUEUE_BYTES = 8 * 1024 * 1024;
 const DEFAULT_SHADOW_ROW_LIMIT = 1000;
+/** PgBouncer's default `auth_query`. */
+export const DEFAULT_AUTH_QUERY = "SELECT usename, passwd FROM pg_shadow WHERE usename=$1";
+
+/** SQL with exactly the one parameter `$1`. */
+function parseAuthQuery(text: string): Parsed<string> {
+  const sql = text.trim();
+  const params = new Set(sql.match(/\$\d+/g) ?? []);
+  if (!params.has("$1") || params.size !== 1) {
+    return invalid("must be one SQL query whose only parameter is $1 (the user name)");
+  }
+  return { value: sql };
+}
 
 /** A whole number of rows from 1 to one million. */
 function parseRowLimit(text: string): Parsed<number> {
@@ -309,6 +329,29 @@ const SETTINGS: readonly Setting[] = [
     fileTypes: ["string", "boolean"],
   },
   {
+    key: "LMS_AUTH_QUERY",
+    flag: "auth-query",
+    valueName: "SQL",
+    defaultText: always(DEFAULT_AUTH_QUERY),
+    description: "reads a user's stored password ($1 = user) so sessions keep their identity",
+    fileTypes: STR,
+  },
+  {
+    key: "LMS_CLIENT_AUTH",
+    flag: "client-auth",
+    valueName: "relay|cleartext",
+    defaultText: always("relay"),
+    description: "relay authentication to the database, or ask clients for their password (TLS)",
+    fileTypes: STR,
+  },
+  {
+    key: "LMS_ALLOW_CLEARTEXT_WITHOUT_TLS",
+    flag: "allow-cleartext-without-tls",
+    defaultText: always("false"),
+    description: "with --client-auth cleartext, also accept passwords over plain TCP (unsafe)",
+    fileTypes: ["string", "boolean"],
+  },
+  {
     key: "INIT_SOURCE",
     defaultText: (k) => k === "proxy" ? "required" : k === "start" ? "embedded database" : "none",
     description: "connection string of the source database",
@@ -378,6 +421,7 @@ const BY_FLAG = new Map(SETTINGS.filter((s) => s.flag).map((s) => [s.flag as str
 
 const dialectSchema = z.enum(["postgres", "mysql", "crdb"]);
 const shadowModeSchema = z.enum(["none", "async", "sync", "strict-sync"]);
+const clientAuthSchema = z.enum(["relay", "cleartext"]);
 const logLevelSchema = z.enum(["debug", "info", "warn", "error"]);
 const fileSchema = z.record(z.string(), z.unknown());
 
@@ -480,6 +524,13 @@ export function loadConfig(kind: ProcessKind, input: LoadConfigInput): LmsConfig
     (t) => enumValue(logLevelSchema, t, "log level"),
   );
   const redactQueries = setting("LMS_REDACT_QUERIES", false, parseBool);
+  const authQuery = setting("LMS_AUTH_QUERY", DEFAULT_AUTH_QUERY, parseAuthQuery);
+  const clientAuth = setting<ClientAuth>(
+    "LMS_CLIENT_AUTH",
+    "relay",
+    (t) => enumValue(clientAuthSchema, t, "client authentication mode"),
+  );
+  const allowCleartextWithoutTls = setting("LMS_ALLOW_CLEARTEXT_WITHOUT_TLS", false, parseBool);
 
   const connection = (key: "INIT_SOURCE" | "INIT_TARGET"): ConnectionSpec | undefined => {
     const raw = lookup(key);
@@ -565,6 +616,16 @@ export function loadConfig(kind: ProcessKind, input: LoadConfigInput): LmsConfig
     };
   };
   const proxyTls = tlsPair("SSL_CERT", "SSL_KEY", "SSL_CA");
+  if (
+    clientAuth === "cleartext" && !allowCleartextWithoutTls && lookup("SSL_CERT") === undefined &&
+    kind !== "orchestrator"
+  ) {
+    problem(
+      "LMS_CLIENT_AUTH",
+      "cleartext asks clients for their password, which needs TLS: set SSL_CERT and SSL_KEY, " +
+        "or force it with LMS_ALLOW_CLEARTEXT_WITHOUT_TLS=true",
+    );
+  }
   const orchestratorTls = tlsPair("TLS_CERT", "TLS_KEY", "CA_TLS_CERT");
   const apiToken = readApiToken(kind, lookup, orchestratorUrl !== undefined, problem);
 
@@ -585,6 +646,9 @@ export function loadConfig(kind: ProcessKind, input: LoadConfigInput): LmsConfig
     proxyId,
     logLevel,
     redactQueries,
+    authQuery,
+    clientAuth,
+    allowCleartextWithoutTls,
   };
   if (orchestratorUrl !== undefined) config.orchestratorUrl = orchestratorUrl;
   if (source) config.source = source;
@@ -645,6 +709,9 @@ export function summarizeConfig(config: LmsConfig): Record<string, unknown> {
     proxyId: config.proxyId,
     logLevel: config.logLevel,
     redactQueries: config.redactQueries,
+    authQuery: config.authQuery,
+    clientAuth: config.clientAuth,
+    allowCleartextWithoutTls: config.allowCleartextWithoutTls,
     configFile: config.configFile,
   };
 }

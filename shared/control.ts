@@ -85,7 +85,11 @@ export const BlockingSessionSchema = z.object({
   database: z.string(),
   inTransactionForMs: z.number().nonnegative(),
   query: z.string(),
-  /** Why a session between transactions still blocks (MySQL: LOCK TABLES, GET_LOCK, temporary tables). */
+  /**
+   * Why a session between transactions still blocks: it cannot be moved
+   * (MySQL: LOCK TABLES, GET_LOCK, temporary tables; any wire: it cannot run
+   * as its own user on the new database).
+   */
   reason: z.string().optional(),
 });
 /** A session that keeps a proxy from draining. */

@@ -28,7 +28,7 @@ import type { ApiClient } from "../http.ts";
 import { formatDuration, formatJson, type Io, truncate } from "../output.ts";
 import { renderCutoverResult } from "./cutover_result.ts";
 import { arrow, resolveDirection } from "./direction.ts";
-import { describeReplication, renderBlocking } from "./status.ts";
+import { describeReplication, notMovable, renderBlocking } from "./status.ts";
 
 /** Interval between `status` polls while `begin` waits. */
 export const POLL_INTERVAL_MS = 250;
@@ -61,10 +61,13 @@ export function progressLines(c: CutoverStatus): string[] {
   const lines = [summary.join(", ")];
   const blocking = [...c.blocking].sort((a, b) => b.inTransactionForMs - a.inTransactionForMs);
   for (const b of blocking) {
+    const who = `  waiting on ${b.proxyId} ${b.client} ${b.user}@${b.database}`;
     lines.push(
-      `  waiting on ${b.proxyId} ${b.client} ${b.user}@${b.database}, in transaction for ` +
-        `${formatDuration(b.inTransactionForMs)}: ${truncate(b.query, 40) || "-"}` +
-        (b.reason ? ` (blocks: ${b.reason})` : ""),
+      notMovable(b)
+        ? `${who}, not moved: ${b.reason}`
+        : `${who}, in transaction for ${formatDuration(b.inTransactionForMs)}: ${
+          truncate(b.query, 40) || "-"
+        }`,
     );
   }
   if (c.cancelled.length > 0) {

@@ -9,6 +9,7 @@ import {
   API_PATHS,
   type CutoverStatus,
   type HistoryEntry,
+  type ProxyBlockingSession,
   type ProxyStatus,
   type StatusResponse,
   StatusResponseSchema,
@@ -94,10 +95,28 @@ function renderCutover(c: CutoverStatus, now: number): string {
   if (c.cancelled.length > 0) fields.push(["Cancelled", c.cancelled.join(", ")]);
   if (c.terminated.length > 0) fields.push(["Terminated", c.terminated.join(", ")]);
   let text = renderFields(fields);
-  if (c.blocking.length > 0) {
-    text += "\nStill in a transaction:\n" + renderBlocking(c);
+  const inTransaction = c.blocking.filter((b) => !notMovable(b));
+  if (inTransaction.length > 0) {
+    text += "\nStill in a transaction:\n" + renderBlocking({ ...c, blocking: inTransaction });
+  }
+  const pinned = c.blocking.filter(notMovable);
+  if (pinned.length > 0) {
+    text += "\nBetween transactions, but cannot be moved (end them, or fix the reason):\n" +
+      renderTable(
+        ["PROXY", "CLIENT", "USER", "DATABASE", "REASON"],
+        pinned.map((b) => [b.proxyId, b.client, b.user, b.database, b.reason ?? ""]),
+      );
   }
   return text;
+}
+
+/**
+ * Whether a session blocks the drain although it is between transactions,
+ * because it cannot be moved (for example it cannot run as its own user on
+ * the new source of truth): its reason then says why.
+ */
+export function notMovable(b: ProxyBlockingSession): boolean {
+  return b.reason !== undefined;
 }
 
 /** The sessions that keep proxies from draining, longest-running first. */

@@ -2,7 +2,8 @@
  * Authentication relayed between the client and the source of truth, so the
  * application's own credentials keep working: the database asks, the client
  * answers, the proxy carries the messages. Trust, cleartext password, MD5 and
- * SCRAM-SHA-256 pass through unchanged.
+ * SCRAM-SHA-256 pass through unchanged, and a recorder learns from the
+ * exchange which credential the session carries to other databases.
  *
  * Two rewrites are needed. The database's SCRAM-SHA-256-PLUS offer is removed:
  * channel binding would bind the client to the proxy's TLS certificate, which
@@ -24,6 +25,7 @@ import {
   readInt32,
 } from "./messages.ts";
 import type { SocketReader } from "./reader.ts";
+import type { IdentityRecorder, SessionIdentity } from "./identity.ts";
 
 /** What the database told the proxy while the session was set up. */
 export interface AuthResult {
@@ -35,6 +37,12 @@ export interface AuthResult {
   parameters: Map<string, string>;
   /** Transaction status of the first ReadyForQuery. */
   txStatus: number;
+}
+
+/** A relayed authentication: what the database said, and the identity the client proved. */
+export interface RelayedAuth extends AuthResult {
+  /** The credential the session carries to other databases (see identity.ts). */
+  identity: SessionIdentity;
 }
 
 /** An error the database returned during authentication (already sent to the client). */
@@ -101,6 +109,7 @@ function checkGs2Flag(saslInitial: Uint8Array, databaseOfferedPlus: boolean): vo
  * @param backend the database socket, StartupMessage already sent
  * @param backendReader reads the database's messages
  * @param proxyKey the cancel key the client gets instead of the database's
+ * @param recorder learns the session's identity from the exchange
  */
 export async function relayAuthentication(
   client: Duplex,
@@ -108,7 +117,8 @@ export async function relayAuthentication(
   backend: Duplex,
   backendReader: SocketReader,
   proxyKey: { processId: number; secretKey: number },
-): Promise<AuthResult> {
+  recorder: IdentityRecorder,
+): Promise<RelayedAuth> {
   const parameters = new Map<string, string>();
   let backendProcessId = 0;
   let backendSecretKey = 0;
@@ -121,6 +131,7 @@ export async function relayAuthentication(
       );
     }
     check(answer.body);
+    recorder.clientAnswered(answer.body);
     backend.write(message("p", answer.body));
   };
   for (;;) {
@@ -128,6 +139,7 @@ export async function relayAuthentication(
     switch (msg.type) {
       case CHAR_R: {
         const code = readInt32(msg.body, 0);
+        recorder.serverAsked(code, msg.body);
         if (code === AUTH_SASL) {
           const offered = withoutChannelBinding(msg.body);
           client.write(offered);
@@ -166,7 +178,13 @@ export async function relayAuthentication(
       case CHAR_Z:
         client.write(backendKeyData(proxyKey.processId, proxyKey.secretKey));
         client.write(message("Z", msg.body));
-        return { backendProcessId, backendSecretKey, parameters, txStatus: msg.body[0] };
+        return {
+          backendProcessId,
+          backendSecretKey,
+          parameters,
+          txStatus: msg.body[0],
+          identity: await recorder.identity(),
+        };
       default:
         client.write(message(String.fromCharCode(msg.type), msg.body));
     }

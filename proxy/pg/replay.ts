@@ -2,7 +2,11 @@
  * Opening a session's connection on another database and bringing it to the
  * state the client expects: same database name and startup parameters,
  * session settings replayed, named prepared statements prepared again.
- * Used when a cutover moves a session to the new source of truth.
+ * Used when a cutover moves a session to the new source of truth and for its
+ * shadow. The connection logs in as the session's own user with the
+ * session's credential (identity.ts), never as the configured service user;
+ * of the connection string only the address and TLS settings are used (not a
+ * client certificate: that is the service user's).
  *
  * @module
  */
@@ -12,7 +16,8 @@ import { LmsError } from "../../shared/errors.ts";
 import type { ConnectionSpec } from "../../shared/connstring.ts";
 import type { AuthResult } from "./auth.ts";
 import { connectBackend } from "./backend.ts";
-import { authenticateWithCredentials } from "./backend_auth.ts";
+import { logIn } from "./backend_auth.ts";
+import type { SessionIdentity } from "./identity.ts";
 import {
   cstring,
   decodeFields,
@@ -38,24 +43,27 @@ export interface ReplayedBackend {
 const CHAR_E = 0x45, CHAR_S = 0x53, CHAR_Z = 0x5a;
 
 /**
- * Connects to `spec` with its configured credentials, as the client's
- * database, and replays `state` there. Throws an {@linkcode LmsError} naming
- * the statement the database refused.
+ * Connects to `spec` as `identity`'s user, to the client's database, and
+ * replays `state` there. Throws an {@linkcode LmsError} naming the statement
+ * the database refused; an identity problem (no credential, login refused)
+ * throws before anything is replayed (see `identityRefusal`).
  */
 export async function openReplayedBackend(
   spec: ConnectionSpec,
   state: SessionState,
   label: string,
+  identity: SessionIdentity,
 ): Promise<ReplayedBackend> {
-  const socket = await connectBackend(spec, label);
+  const login = identity.login(label);
+  const socket = await connectBackend({ ...spec, sslcert: undefined, sslkey: undefined }, label);
   socket.on("error", () => {});
   const reader = new SocketReader(socket, 1 << 30, label);
   try {
     const params = new Map(state.startupParams);
-    params.set("user", spec.user);
+    params.set("user", login.user);
     if (!params.has("database")) params.set("database", state.startupParams.get("user")!);
     socket.write(encodeStartupMessage(params));
-    const auth = await authenticateWithCredentials(socket, reader, spec, label);
+    const auth = await logIn(socket, reader, login);
     const steps: string[] = [];
     const batch: Uint8Array[] = [];
     for (const statement of state.settings.values()) {

@@ -21,6 +21,7 @@ import { sendCancelRequest } from "./cancel.ts";
 import { FrameScanner, typeSet } from "./framing.ts";
 import { type ErrorFields, errorResponse, query, TERMINATE } from "./messages.ts";
 import { changedParameters, openReplayedBackend, type ReplayedBackend } from "./replay.ts";
+import type { SessionIdentity } from "./identity.ts";
 import { ResultCollector } from "./result_collector.ts";
 import { endsSession } from "./session_end.ts";
 import type { SessionState } from "./session_state.ts";
@@ -64,6 +65,8 @@ export class PgSession implements SessionWire<ReplayedBackend> {
   #client: Duplex;
   #backend: Duplex | undefined;
   #backendKey = { processId: 0, secretKey: 0 };
+  /** The credential this session carries to other databases; set once authenticated. */
+  #identity: SessionIdentity | undefined;
   #frontScanner: FrameScanner | undefined;
   #backScanner: FrameScanner | undefined;
   #closed = false;
@@ -138,6 +141,7 @@ export class PgSession implements SessionWire<ReplayedBackend> {
       started: (state) => (this.state = state),
       backendIs: (backend) => (this.#backend = backend),
       authenticated: (auth) => {
+        this.#identity = auth.identity;
         this.#backendKey = { processId: auth.backendProcessId, secretKey: auth.backendSecretKey };
       },
     });
@@ -308,7 +312,7 @@ export class PgSession implements SessionWire<ReplayedBackend> {
     const link = new ShadowLink(side, shadow, this.#core.log);
     link.onProgress = () => this.#answers.release(this.#link);
     this.#link = link;
-    return link.open(spec, this.state);
+    return link.open(spec, this.state, this.#identity!);
   }
 
   /** @inheritdoc */
@@ -334,7 +338,7 @@ export class PgSession implements SessionWire<ReplayedBackend> {
 
   /** @inheritdoc */
   openBackend(side: DatabaseSide, spec: ConnectionSpec): Promise<ReplayedBackend> {
-    return openReplayedBackend(spec, this.state!, `${side} database`);
+    return openReplayedBackend(spec, this.state!, `${side} database`, this.#identity!);
   }
 
   /** @inheritdoc */

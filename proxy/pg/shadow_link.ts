@@ -24,6 +24,8 @@ import { type RequestVerdict, type ShadowContext, ShadowPairing } from "../shado
 import { FrameScanner, typeSet } from "./framing.ts";
 import { decodeFields, TERMINATE } from "./messages.ts";
 import { openReplayedBackend } from "./replay.ts";
+import type { SessionIdentity } from "./identity.ts";
+import { identityRefusal } from "../session/identity_context.ts";
 import { ResultCollector } from "./result_collector.ts";
 import type { SessionState } from "./session_state.ts";
 
@@ -80,12 +82,18 @@ export class ShadowLink {
   }
 
   /**
-   * Connects to `spec` with its configured credentials and replays `state`.
-   * Client bytes sent meanwhile are kept (bounded) and sent once connected.
+   * Connects to `spec` as the session's own user (`identity`) and replays
+   * `state`. Client bytes sent meanwhile are kept (bounded) and sent once
+   * connected.
    */
-  async open(spec: ConnectionSpec, state: SessionState): Promise<void> {
+  async open(spec: ConnectionSpec, state: SessionState, identity: SessionIdentity): Promise<void> {
     try {
-      const { socket } = await openReplayedBackend(spec, state, `${this.side} database (shadow)`);
+      const { socket } = await openReplayedBackend(
+        spec,
+        state,
+        `${this.side} database (shadow)`,
+        identity,
+      );
       if (this.#stopped) {
         socket.destroy();
         return;
@@ -97,8 +105,10 @@ export class ShadowLink {
       socket.resume();
       this.#forwarder.connected(socket);
     } catch (err) {
-      this.#ctx.metrics.error(this.side, "08006");
-      this.stop(`cannot open the shadow connection: ${errorMessage(err)}`);
+      // Identity refusals are counted, and logged once per reason, by the session core.
+      const identity = identityRefusal(err) !== undefined;
+      if (!identity) this.#ctx.metrics.error(this.side, "08006");
+      this.stop(identity ? undefined : `cannot open the shadow connection: ${errorMessage(err)}`);
       throw err;
     }
   }

@@ -2,7 +2,8 @@
  * The start of a PostgreSQL session, up to the steady state: SSLRequest and
  * GSSENCRequest answered, TLS negotiated, a CancelRequest served and the
  * connection closed, or the StartupMessage read; then the pause gate, the
- * connection to the source of truth, authentication relayed there, and the
+ * connection to the source of truth, the client authenticated there (relayed,
+ * or with the password the proxy asks for: `LMS_CLIENT_AUTH`), and the
  * shadow paired. Also how a refused start is told to the client.
  *
  * @module
@@ -14,7 +15,8 @@ import { errorMessage, LmsError } from "../../shared/errors.ts";
 import type { Logger } from "../../shared/log.ts";
 import type { SessionContext } from "../session/context.ts";
 import type { SessionCore } from "../session/core.ts";
-import { type AuthResult, BackendRejectedError, relayAuthentication } from "./auth.ts";
+import { BackendRejectedError, type RelayedAuth } from "./auth.ts";
+import { authenticateClient } from "./client_auth.ts";
 import { connectBackend } from "./backend.ts";
 import { FramingError, UnreadableStartupPacket } from "./framing.ts";
 import { type ErrorFields, errorResponse } from "./messages.ts";
@@ -35,8 +37,11 @@ export interface StartupHooks {
   started(state: SessionState): void;
   /** A connection to the source of truth is open for the session. */
   backendIs(backend: Duplex): void;
-  /** The source of truth accepted the client; `auth` holds its cancel key and parameters. */
-  authenticated(auth: AuthResult): void;
+  /**
+   * The source of truth accepted the client; `auth` holds its cancel key,
+   * parameters and the credential the session carries to other databases.
+   */
+  authenticated(auth: RelayedAuth): void;
 }
 
 /** A session ready for the steady state. */
@@ -122,7 +127,16 @@ export async function runStartup(
   backend.write(encodeStartupMessage(state.startupParams));
   const backendReader = new SocketReader(backend, BACKEND_MAX_MESSAGE, label);
   const key = core.mintCancelKey();
-  const auth = await relayAuthentication(client, reader, backend, backendReader, key);
+  const auth = await authenticateClient(ctx.identity, {
+    client,
+    clientReader: reader,
+    encrypted,
+    backend,
+    backendReader,
+    proxyKey: key,
+    side: route.side,
+    user: state.startupParams.get("user") ?? "",
+  });
   if (core.closed) return undefined;
   hooks.authenticated(auth);
   for (const [k, v] of auth.parameters) state.serverParameters.set(k, v);

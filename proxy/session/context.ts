@@ -13,6 +13,7 @@ import type { ProxyMetrics } from "../metrics.ts";
 import type { Router } from "../router.ts";
 import type { ShadowContext } from "../shadow/pairing.ts";
 import type { CancelRegistry } from "./cancel_registry.ts";
+import type { IdentityContext } from "./identity_context.ts";
 import type { SessionRegistry } from "./registry.ts";
 
 /** TLS offered on the client listener (`SSL_CERT`/`SSL_KEY`, and `SSL_CA` for client certificates). */
@@ -52,6 +53,8 @@ export interface SessionContext {
   log: Logger;
   /** Shadowing settings; undefined when the shadow mode is `none`. */
   shadow: ShadowContext | undefined;
+  /** How sessions keep their identity on other databases (auth queries, refusals). */
+  identity: IdentityContext;
 }
 
 /**

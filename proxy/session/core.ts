@@ -14,6 +14,10 @@
  *   databases. Held work is released once the session may run it.
  * - It reports every drain-relevant change to the gate, registers itself for
  *   listings and cancels, and pairs with its shadow as the shadow mode says.
+ * - It runs everywhere as the user its client authenticated as: a session
+ *   the wire cannot log in as that user on the other database is not moved
+ *   (it blocks the drain, or is told to reconnect) and gets no shadow
+ *   ({@linkcode ./identity_context.ts}).
  *
  * The wire it drives is described in {@linkcode ./wire.ts}.
  *
@@ -26,10 +30,19 @@ import type { Logger } from "../../shared/log.ts";
 import type { Route } from "../router.ts";
 import type { CancelKey } from "./cancel_registry.ts";
 import type { SessionContext } from "./context.ts";
+import { reconnectFailure } from "./identity_context.ts";
 import type { ClientSession } from "./session.ts";
 import type { SessionWire } from "./wire.ts";
 
 let nextSessionId = 0;
+
+/**
+ * How long a held session's pending standby keeps it from counting as
+ * drained: long enough for a login that fails (no credential there) to be
+ * reported as the reason before the fleet commits, short enough that a slow
+ * database does not stretch the pause.
+ */
+const STANDBY_WAIT_MS = 2_000;
 
 /** The database that is not `side`. */
 export function otherSide(side: DatabaseSide): DatabaseSide {
@@ -63,7 +76,11 @@ export class SessionCore<B> implements ClientSession {
   /** Client chunks held back by the gate or a move, oldest first, not yet processed. */
   #held: Uint8Array[] = [];
   /** A connection to the other database prepared while a consistent cutover holds the session. */
-  #standby: { side: DatabaseSide; ready: Promise<B | undefined> } | undefined;
+  #standby:
+    | { side: DatabaseSide; ready: Promise<B | undefined>; settled: boolean; waitedOut: boolean }
+    | undefined;
+  /** Why the prepared move failed: the session cannot run as its own user there. */
+  #moveRefused: string | undefined;
 
   /**
    * @param ctx what all sessions share
@@ -118,7 +135,7 @@ export class SessionCore<B> implements ClientSession {
 
   /** @inheritdoc */
   get blockingReason(): string | undefined {
-    return this.wire.blockingReason;
+    return this.wire.blockingReason ?? this.#moveRefused;
   }
 
   /** @inheritdoc */
@@ -129,8 +146,13 @@ export class SessionCore<B> implements ClientSession {
   /** @inheritdoc */
   get drained(): boolean {
     if (this.#waitingAtGate) return true;
+    // A held session is drained once its connection on the other database is
+    // ready (or STANDBY_WAIT_MS passed), so that a session that cannot have
+    // one blocks the drain, with the reason, before a commit.
+    const standby = this.#standby;
     return this.#relaying && this.wire.quiescent() && !this.#moving &&
-      this.wire.blockingReason === undefined;
+      this.blockingReason === undefined &&
+      (standby === undefined || standby.settled || standby.waitedOut);
   }
 
   /** @inheritdoc */
@@ -200,12 +222,13 @@ export class SessionCore<B> implements ClientSession {
     const opening = this.wire.openShadow(side, spec);
     if (!opening) return;
     if (shadow.mode === "async") {
-      opening.catch(() => {});
+      opening.catch((err) => this.#ctx.identity.refused(err, side, "shadow"));
       return;
     }
     try {
       await opening;
     } catch (err) {
+      this.#ctx.identity.refused(err, side, "shadow");
       if (shadow.mode === "strict-sync") {
         throw new LmsError(
           "BACKEND_UNAVAILABLE",
@@ -309,21 +332,34 @@ export class SessionCore<B> implements ClientSession {
     const side = otherSide(this.#route.side);
     const spec = this.#ctx.router.spec(side);
     if (!spec) return;
-    this.#standby = {
+    const waited = setTimeout(() => {
+      standby.waitedOut = true;
+      this.#ctx.gate.notify();
+    }, STANDBY_WAIT_MS);
+    const standby = {
       side,
-      ready: this.wire.openBackend(side, spec).catch((err) => {
+      settled: false,
+      waitedOut: false,
+      ready: this.wire.openBackend(side, spec).then((b): B | undefined => b, (err) => {
+        this.#moveRefused = this.#ctx.identity.refused(err, side, "move");
         this.log.debug("could not prepare a connection for the cutover", {
           side,
           error: errorMessage(err),
         });
         return undefined;
+      }).finally(() => {
+        clearTimeout(waited);
+        standby.settled = true;
+        this.#ctx.gate.notify();
       }),
     };
+    this.#standby = standby;
   }
 
   /** Closes a spare connection prepared for a cutover that did not happen. */
   #dropStandby(): void {
     const standby = this.#standby;
+    this.#moveRefused = undefined;
     if (!standby) return;
     this.#standby = undefined;
     standby.ready.then((b) => {
@@ -360,13 +396,16 @@ export class SessionCore<B> implements ClientSession {
       this.#ctx.metrics.sessionMoves.inc({ to: route.side, outcome: "failed" });
       this.log.error("could not move session", { to: route.side, error: errorMessage(err) });
       this.#moving = false;
-      this.wire.fail({
-        kind: "backend-unavailable",
-        message: `LMS could not move this session to the ${route.side} database: ${
-          errorMessage(err)
-        }`,
-        hint: "reconnect",
-      });
+      const refused = this.#ctx.identity.refused(err, route.side, "move");
+      this.wire.fail(
+        refused !== undefined ? reconnectFailure(route.side, refused) : {
+          kind: "backend-unavailable",
+          message: `LMS could not move this session to the ${route.side} database: ${
+            errorMessage(err)
+          }`,
+          hint: "reconnect",
+        },
+      );
       return;
     }
     this.#moving = false;

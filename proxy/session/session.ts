@@ -34,7 +34,8 @@ export interface ClientSession {
   readonly held: boolean;
   /**
    * Why this session can be neither held for a cutover nor moved although it
-   * is between requests (for example a MySQL table lock), or undefined.
+   * is between requests (for example a MySQL table lock, or no credential to
+   * run as its own user on the other database), or undefined.
    */
   readonly blockingReason: string | undefined;
   /** Most recent SQL the client ran, unredacted ("" when none). */

@@ -157,6 +157,8 @@ export interface FleetOptions {
   replicate: string[];
   /** Extra proxy environment (e.g. `LMS_MAX_PAUSE`). */
   proxyEnv?: Record<string, string>;
+  /** `pg_hba.conf` lines for both clusters, before the default ones (which trust everything). */
+  hba?: string[];
 }
 
 /**
@@ -164,8 +166,8 @@ export interface FleetOptions {
  * replication of `replicate` plus the marker table, then starts the proxies.
  */
 export async function startFleet(opts: FleetOptions): Promise<Fleet> {
-  const source = await startPgCluster({ name: "e2e-source" });
-  const target = await startPgCluster({ name: "e2e-target" });
+  const source = await startPgCluster({ name: "e2e-source", hba: opts.hba });
+  const target = await startPgCluster({ name: "e2e-target", hba: opts.hba });
   const proxies: ProxyProcess[] = [];
   let orchestrator: OrchestratorProcess | undefined;
   const dispose = async () => {

@@ -1182,6 +1182,9 @@ const SETTINGS_VALUES: { component: "lms" | "orchestrator"; value: string; key: 
   { component: "lms", value: "shadowRowLimit", key: "LMS_SHADOW_ROW_LIMIT" },
   { component: "lms", value: "shadowVolatile", key: "LMS_SHADOW_VOLATILE" },
   { component: "lms", value: "redactQueries", key: "LMS_REDACT_QUERIES" },
+  { component: "lms", value: "authQuery", key: "LMS_AUTH_QUERY" },
+  { component: "lms", value: "clientAuth", key: "LMS_CLIENT_AUTH" },
+  { component: "lms", value: "allowCleartextWithoutTls", key: "LMS_ALLOW_CLEARTEXT_WITHOUT_TLS" },
   { component: "orchestrator", value: "id", key: "LMS_PROXY_ID" },
   { component: "orchestrator", value: "redactQueries", key: "LMS_REDACT_QUERIES" },
 ];
@@ -1195,6 +1198,9 @@ const ALL_SETTINGS = {
     shadowRowLimit: 500,
     shadowVolatile: ["\\bmy_id\\(", "updated_at = "],
     redactQueries: true,
+    authQuery: "SELECT usename, passwd FROM lms_auth_lookup($1)",
+    clientAuth: "cleartext",
+    allowCleartextWithoutTls: true,
   },
   orchestrator: { configSecretName: "lms-config", id: "orchestrator-1", redactQueries: false },
 };
@@ -1238,6 +1244,9 @@ Deno.test("settings: every proxy and orchestrator setting is reachable as a valu
         LMS_SHADOW_ROW_LIMIT: "500",
         LMS_SHADOW_VOLATILE: "\\bmy_id\\(,updated_at = ",
         LMS_REDACT_QUERIES: "true",
+        LMS_AUTH_QUERY: "SELECT usename, passwd FROM lms_auth_lookup($1)",
+        LMS_CLIENT_AUTH: "cleartext",
+        LMS_ALLOW_CLEARTEXT_WITHOUT_TLS: "true",
       },
     );
     const orch = env(container(docs, ORCHESTRATOR));

@@ -322,3 +322,44 @@ Deno.test("begin outcome of a status poll", () => {
     "a drain that completed after the timeout is ready",
   );
 });
+
+Deno.test("sessions that cannot run as their own user are shown with the reason", () => {
+  const reason = "the SCRAM verifier of app on the target database differs from the one " +
+    "the session authenticated against (another salt or iteration count)";
+  const blocking = [
+    {
+      proxyId: "proxy-a",
+      sessionId: "s-1",
+      client: "10.0.0.5:1",
+      user: "app",
+      database: "shop",
+      inTransactionForMs: 0,
+      query: "SELECT 1",
+      reason,
+    },
+    {
+      proxyId: "proxy-b",
+      sessionId: "s-2",
+      client: "10.0.0.6:2",
+      user: "batch",
+      database: "shop",
+      inTransactionForMs: 2_000,
+      query: "UPDATE t SET x = 2",
+    },
+  ];
+  const cutover = cutoverFixture({ drained: 0, openTransactions: 1, blocking });
+  const lines = progressLines(cutover);
+  assert(
+    lines.includes(`  waiting on proxy-a 10.0.0.5:1 app@shop, not moved: ${reason}`),
+    lines.join("\n"),
+  );
+  assert(lines.some((l) => l.startsWith("  waiting on proxy-b") && l.includes("in transaction")));
+  const text = renderStatus(statusFixture({ phase: "draining", cutover }, NOW), NOW);
+  const [inTx, notMovable] = text.split("Between transactions, but cannot be moved");
+  assert(notMovable !== undefined, text);
+  assert(inTx.includes("Still in a transaction:") && inTx.includes("batch"), text);
+  assert(!inTx.includes(reason), "the busy session's table does not list the other");
+  assert(
+    notMovable.includes("REASON") && notMovable.includes("app") && notMovable.includes(reason),
+  );
+});

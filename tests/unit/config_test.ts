@@ -269,6 +269,32 @@ Deno.test("TLS settings", async (t) => {
       assertEquals(c.proxyTls, { cert: FAKE_CERT, key: FAKE_KEY });
       assertEquals(c.orchestratorTls, undefined);
     });
+    await t.step("LMS_CLIENT_AUTH=cleartext needs TLS towards clients unless forced", () => {
+      assertEquals(load("proxy", proxyEnv).clientAuth, "relay");
+      const tls = load("proxy", {
+        ...proxyEnv,
+        SSL_CERT: crt,
+        SSL_KEY: key,
+        LMS_CLIENT_AUTH: "cleartext",
+      });
+      assertEquals([tls.clientAuth, tls.allowCleartextWithoutTls], ["cleartext", false]);
+      hasProblem(
+        problemsOf(() => load("proxy", { ...proxyEnv, LMS_CLIENT_AUTH: "cleartext" })),
+        "LMS_CLIENT_AUTH",
+        /needs TLS: set SSL_CERT and SSL_KEY, or force it with LMS_ALLOW_CLEARTEXT_WITHOUT_TLS/,
+      );
+      const forced = load("proxy", {
+        ...proxyEnv,
+        LMS_CLIENT_AUTH: "cleartext",
+        LMS_ALLOW_CLEARTEXT_WITHOUT_TLS: "true",
+      });
+      assertEquals([forced.clientAuth, forced.allowCleartextWithoutTls], ["cleartext", true]);
+      hasProblem(
+        problemsOf(() => load("proxy", { ...proxyEnv, LMS_CLIENT_AUTH: "scram" })),
+        "LMS_CLIENT_AUTH",
+        /"scram" is not a client authentication mode; use relay, cleartext/,
+      );
+    });
     await t.step("SSL_CA alone", () => {
       const err = problemsOf(() => load("proxy", { ...proxyEnv, SSL_CA: crt }));
       hasProblem(err, "SSL_CERT", /required when SSL_CA is set/);
@@ -444,6 +470,23 @@ Deno.test("value formats", async (t) => {
       "LMS_REDACT_QUERIES",
       /not a boolean/,
     );
+  });
+  await t.step("auth query", () => {
+    assertEquals(
+      withEnv({}).authQuery,
+      "SELECT usename, passwd FROM pg_shadow WHERE usename=$1",
+    );
+    assertEquals(
+      withEnv({ LMS_AUTH_QUERY: " SELECT u, p FROM lms_lookup($1) " }).authQuery,
+      "SELECT u, p FROM lms_lookup($1)",
+    );
+    for (const bad of ["SELECT usename, passwd FROM pg_shadow", "SELECT $1, $2"]) {
+      hasProblem(
+        problemsOf(() => withEnv({ LMS_AUTH_QUERY: bad })),
+        "LMS_AUTH_QUERY",
+        /only parameter is \$1/,
+      );
+    }
   });
   await t.step("orchestrator URL", () => {
     assertEquals(

@@ -14,9 +14,11 @@ import { Gate } from "../../proxy/gate.ts";
 import { createProxyMetrics } from "../../proxy/metrics.ts";
 import { Router } from "../../proxy/router.ts";
 import { CancelRegistry } from "../../proxy/session/cancel_registry.ts";
+import { IdentityContext } from "../../proxy/session/identity_context.ts";
 import type { SessionContext } from "../../proxy/session/context.ts";
 import { SessionCore } from "../../proxy/session/core.ts";
 import { SessionRegistry } from "../../proxy/session/registry.ts";
+import { LmsError } from "../../shared/errors.ts";
 import type {
   SessionFacts,
   SessionFailure,
@@ -44,6 +46,10 @@ class ScriptedWire implements SessionWire<Handle> {
   discarded: Handle[] = [];
   failures: SessionFailure[] = [];
   openFails = false;
+  /** When set, openBackend rejects with it. */
+  openError: Error | undefined;
+  /** When set, openBackend waits for this promise. */
+  openWaits: Promise<void> | undefined;
   closedConnections = 0;
 
   constructor(readonly core: SessionCore<Handle>) {}
@@ -66,6 +72,8 @@ class ScriptedWire implements SessionWire<Handle> {
   }
   openBackend(side: DatabaseSide, _spec: ConnectionSpec): Promise<Handle> {
     this.opened.push(side);
+    if (this.openError) return Promise.reject(this.openError);
+    if (this.openWaits) return this.openWaits.then(() => ({ side }));
     return this.openFails ? Promise.reject(new Error("refused")) : Promise.resolve({ side });
   }
   swapBackend(backend: Handle): void {
@@ -101,6 +109,8 @@ async function relayingSession() {
   );
   router.apply({ sourceOfTruth: "source", epoch: 0, phase: "idle" });
   const gate = new Gate(60_000, () => {});
+  const metrics = createProxyMetrics();
+  const log = createLogger("test", { test: true });
   const ctx: SessionContext = {
     maxMessageSize: 1 << 20,
     tls: undefined,
@@ -109,9 +119,16 @@ async function relayingSession() {
     sessions: new SessionRegistry(),
     cancels: new CancelRegistry("test-proxy"),
     forwardCancel: () => false,
-    metrics: createProxyMetrics(),
-    log: createLogger("test", { test: true }),
+    metrics,
+    log,
     shadow: undefined,
+    identity: new IdentityContext({
+      configured: { source: true, target: true },
+      lookups: { on: () => undefined, close: () => Promise.resolve() },
+      clientAuth: { mode: "relay", allowWithoutTls: false },
+      refused: metrics.identityRefused,
+      log,
+    }),
   };
   const core = new SessionCore<Handle>(ctx, "127.0.0.1:5000", (c) => new ScriptedWire(c));
   const wire = core.wire as ScriptedWire;
@@ -147,8 +164,10 @@ Deno.test("a session in a transaction runs on while paused and prepares its stan
   assert.equal(core.connectionState, "in transaction");
   wire.isQuiescent = true;
   core.checkpoint();
-  assert.equal(core.drained, true);
   assert.deepEqual(wire.opened, ["target"]);
+  assert.equal(core.drained, false, "not drained before its standby is ready");
+  await settle();
+  assert.equal(core.drained, true);
   gate.resume();
   core.reconsider();
   await settle();
@@ -214,4 +233,69 @@ Deno.test("terminate is an admin shutdown; close forgets the session and its can
   assert.equal(ctx.sessions.size, 0);
   assert.equal(ctx.cancels.find(key.processId), undefined);
   assert.equal(await ctx.cancels.cancel(key.processId, key.secretKey), false);
+});
+
+const NO_CREDENTIAL = "LMS cannot log in as app on the target database: no credential for it";
+
+async function refusedCount(ctx: SessionContext, use: string): Promise<number> {
+  const metric = await ctx.metrics.identityRefused.get();
+  return metric.values.find((v) => v.labels.use === use)?.value ?? 0;
+}
+
+Deno.test("a session that cannot run as its user on the other database blocks the drain", async () => {
+  const { ctx, gate, core, wire } = await relayingSession();
+  wire.openError = new LmsError("IDENTITY_UNAVAILABLE", NO_CREDENTIAL);
+  gate.pause("c1");
+  core.checkpoint();
+  await settle();
+  assert.equal(core.drained, false);
+  assert.equal(core.blockingReason, NO_CREDENTIAL);
+  assert.equal(await refusedCount(ctx, "move"), 1);
+  gate.resume();
+  core.reconsider();
+  assert.equal(core.blockingReason, undefined, "an abort forgets the refusal");
+  assert.equal(core.drained, true);
+});
+
+Deno.test("another failure to prepare the standby does not block the drain", async () => {
+  const { gate, core, wire } = await relayingSession();
+  wire.openFails = true;
+  gate.pause("c1");
+  core.checkpoint();
+  await settle();
+  assert.equal(core.drained, true);
+  assert.equal(core.blockingReason, undefined);
+});
+
+Deno.test("after an immediate cutover, a session without a credential is told to reconnect", async () => {
+  const { ctx, router, core, wire } = await relayingSession();
+  wire.openError = new LmsError("AUTH_REFUSED", "the target database refused app");
+  router.apply({ sourceOfTruth: "target", epoch: 1, phase: "idle" });
+  core.reconsider();
+  await settle();
+  assert.deepEqual(wire.failures, [{
+    kind: "backend-unavailable",
+    message: "LMS cannot move this session to the target database as its own user: " +
+      "the target database refused app",
+    hint: "reconnect: a new connection authenticates on the target database directly",
+  }]);
+  assert.equal(await refusedCount(ctx, "move"), 1);
+  assert.equal(core.closed, true);
+});
+
+Deno.test("a slow standby keeps the session from counting as drained for a moment only", async () => {
+  const { gate, core, wire } = await relayingSession();
+  let ready = () => {};
+  wire.openWaits = new Promise<void>((r) => (ready = r));
+  gate.pause("c1");
+  core.checkpoint();
+  await settle();
+  assert.equal(core.drained, false);
+  await new Promise((r) => setTimeout(r, 2_200));
+  assert.equal(core.drained, true);
+  ready();
+  await settle();
+  gate.resume();
+  core.reconsider();
+  await settle();
 });

@@ -12,6 +12,9 @@ lms:
   - {value: shadowRowLimit, key: LMS_SHADOW_ROW_LIMIT, flag: shadow-row-limit}
   - {value: shadowVolatile, key: LMS_SHADOW_VOLATILE, flag: shadow-volatile}
   - {value: redactQueries, key: LMS_REDACT_QUERIES, flag: redact-queries}
+  - {value: authQuery, key: LMS_AUTH_QUERY, flag: auth-query}
+  - {value: clientAuth, key: LMS_CLIENT_AUTH, flag: client-auth}
+  - {value: allowCleartextWithoutTls, key: LMS_ALLOW_CLEARTEXT_WITHOUT_TLS, flag: allow-cleartext-without-tls}
 orchestrator:
   - {value: id, key: LMS_PROXY_ID, flag: proxy-id}
   - {value: redactQueries, key: LMS_REDACT_QUERIES, flag: redact-queries}
