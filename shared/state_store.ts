@@ -469,7 +469,11 @@ export async function mysqlClientConfig(spec: ConnectionSpec): Promise<mysql.Con
   if (
     spec.sslmode === "require" || spec.sslmode === "verify-ca" || spec.sslmode === "verify-full"
   ) {
-    const ssl: mysql.SslOptions = { rejectUnauthorized: spec.sslmode !== "require" };
+    // mysql2 checks the host name only when asked (verifyIdentity), unlike node-postgres.
+    const ssl: mysql.SslOptions = {
+      rejectUnauthorized: spec.sslmode !== "require",
+      verifyIdentity: spec.sslmode === "verify-full",
+    };
     if (spec.sslrootcert) ssl.ca = await readPem(spec.sslrootcert, "sslrootcert");
     if (spec.sslcert) ssl.cert = await readPem(spec.sslcert, "sslcert");
     if (spec.sslkey) ssl.key = await readPem(spec.sslkey, "sslkey");
