@@ -112,7 +112,8 @@ export function connectCommand(source: ConnectionSpec, host: string, port: numbe
     if (source.database) parts.push(shellWord(source.database));
     return parts.join(" ");
   }
-  return `psql "postgres://${encodeURIComponent(source.user)}@${host}:${port}/` +
+  const urlHost = host.includes(":") ? `[${host}]` : host;
+  return `psql "postgres://${encodeURIComponent(source.user)}@${urlHost}:${port}/` +
     `${encodeURIComponent(source.database)}"`;
 }
 
