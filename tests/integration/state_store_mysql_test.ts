@@ -14,7 +14,10 @@ import { type MariaDbServer, startMariaDbServer } from "../../shared/local/maria
 import { type PgCluster, startPgCluster } from "../../shared/local/postgres_cluster.ts";
 import { INITIAL_STATE, StateStore } from "../../shared/state_store.ts";
 import { startReplicationCheck } from "../../orchestrator/replication.ts";
+import { loadConfig } from "../../shared/config.ts";
+import { startOrchestrator } from "../../orchestrator/main.ts";
 import { makeCerts } from "../helpers/certs.ts";
+import { expectExit, runCli } from "../helpers/cli_process.ts";
 
 const SERVICE = { user: "lms_svc", password: "svc-Secret-9" };
 const LIMITED = { user: "lms_limited", password: "limited-Secret-7" };
@@ -25,7 +28,10 @@ Deno.test("state store with a MySQL source", async (t) => {
   const create = `CREATE USER '${SERVICE.user}'@'%' IDENTIFIED BY '${SERVICE.password}'`;
   // Started side by side: each takes seconds on a busy machine.
   const started = await Promise.allSettled([
-    startPgCluster({ name: "store-my-target", initSql: ["CREATE DATABASE tls_target"] }),
+    startPgCluster({
+      name: "store-my-target",
+      initSql: ["CREATE DATABASE tls_target", "CREATE DATABASE cli_target"],
+    }),
     startMariaDbServer({
       name: "store-src",
       initSql: [
@@ -263,6 +269,43 @@ Deno.test("state store with a MySQL source", async (t) => {
       assert.equal(await tlsMaria.sql("SHOW TABLES FROM _molt_lms"), "marker");
       assert.equal((await initialize("sslmode=require")).created, false);
     });
+
+    await t.step(
+      "molt-lms-cli initialize through an orchestrator with a MySQL source",
+      async () => {
+        await maria.sql("DROP DATABASE _molt_lms");
+        const orchestrator = await startOrchestrator(loadConfig("orchestrator", {
+          args: [],
+          env: {
+            LMS_SOURCE_DIALECT: "mysql",
+            INIT_SOURCE: sourceUrl,
+            INIT_TARGET: target.url({ database: "cli_target" }),
+            LMS_LISTEN: "127.0.0.1:0",
+            LMS_METRICS_LISTEN: "127.0.0.1:0",
+            LMS_LOG_LEVEL: "error",
+          },
+        }));
+        try {
+          const url = ["--orchestrator-url", `http://127.0.0.1:${orchestrator.port}`];
+          const first = await runCli(["initialize", ...url]);
+          expectExit(first, 0);
+          assert.match(first.stdout, /^Initialized: created the _molt_lms state objects/);
+          assert.match(
+            first.stdout,
+            /Marker \(source\)\s+`_molt_lms`\.`marker` .* on the MySQL source/,
+          );
+          assert.equal(await maria.sql("SHOW TABLES FROM _molt_lms"), "marker");
+          const again = await runCli(["initialize", ...url, "--output", "json"]);
+          expectExit(again, 0);
+          const body = JSON.parse(again.stdout);
+          assert.equal(body.created, false);
+          assert.deepEqual(body.markers.map((m: { side: string }) => m.side), ["target", "source"]);
+          assert.doesNotMatch(first.stdout + again.stdout, new RegExp(SERVICE.password));
+        } finally {
+          await orchestrator.close();
+        }
+      },
+    );
   } finally {
     await store.close();
   }
