@@ -827,7 +827,11 @@ Deno.test("LMS_API_TOKEN: required where changes would be open, checked, never e
       "LMS_API_TOKEN",
       /orchestrator's LMS_API_TOKEN/,
     );
-    assertEquals(bare("proxy", proxyEnv).apiToken, undefined, "a proxy on its own needs none");
+    assertEquals(
+      bare("proxy", { ...proxyEnv, LMS_STANDALONE: "true" }).apiToken,
+      undefined,
+      "a standalone proxy needs none",
+    );
   });
   await t.step("too short or with spaces: refused without quoting it", () => {
     for (const token of ["short-token", "a token with spaces in it"]) {
