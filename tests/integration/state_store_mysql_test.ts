@@ -21,6 +21,7 @@ import { expectExit, runCli } from "../helpers/cli_process.ts";
 
 const SERVICE = { user: "lms_svc", password: "svc-Secret-9" };
 const LIMITED = { user: "lms_limited", password: "limited-Secret-7" };
+const API_TOKEN = "store-mysql-api-token-0123456789";
 
 Deno.test("state store with a MySQL source", async (t) => {
   const certs = await makeCerts();
@@ -283,11 +284,13 @@ Deno.test("state store with a MySQL source", async (t) => {
             LMS_LISTEN: "127.0.0.1:0",
             LMS_METRICS_LISTEN: "127.0.0.1:0",
             LMS_LOG_LEVEL: "error",
+            LMS_API_TOKEN: API_TOKEN,
           },
         }));
         try {
           const url = ["--orchestrator-url", `http://127.0.0.1:${orchestrator.port}`];
-          const first = await runCli(["initialize", ...url]);
+          const cliEnv = { CLI_API_TOKEN: API_TOKEN };
+          const first = await runCli(["initialize", ...url], cliEnv);
           expectExit(first, 0);
           assert.match(first.stdout, /^Initialized: created the _molt_lms state objects/);
           assert.match(
@@ -295,7 +298,7 @@ Deno.test("state store with a MySQL source", async (t) => {
             /Marker \(source\)\s+`_molt_lms`\.`marker` .* on the MySQL source/,
           );
           assert.equal(await maria.sql("SHOW TABLES FROM _molt_lms"), "marker");
-          const again = await runCli(["initialize", ...url, "--output", "json"]);
+          const again = await runCli(["initialize", ...url, "--output", "json"], cliEnv);
           expectExit(again, 0);
           const body = JSON.parse(again.stdout);
           assert.equal(body.created, false);
