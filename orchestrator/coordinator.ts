@@ -28,7 +28,8 @@ import type { ApiErrorCode } from "../shared/api.ts";
 import type { ClusterState, ShadowModeName } from "../shared/control.ts";
 import { LmsError } from "../shared/errors.ts";
 import type { Logger } from "../shared/log.ts";
-import { type StateStore, StoreDatabaseUnavailable } from "../shared/state_store.ts";
+import type { StateStore } from "../shared/state_store.ts";
+import { StoreDatabaseUnavailable } from "../shared/db_clients.ts";
 import {
   type CutoverEvent,
   otherSide,
@@ -128,7 +129,12 @@ const NOT_CHECKED: ReplicationStatus = {
 
 function storeError(err: unknown): CommandError {
   if (err instanceof CommandError) return err;
-  if (err instanceof StoreDatabaseUnavailable && err.side === "source") {
+  // The store's own errors already say which database failed and what to do (initialize reaches
+  // the source too); an unreachable target keeps the state-store wording below.
+  if (
+    err instanceof LmsError && err.hint !== "" &&
+    !(err instanceof StoreDatabaseUnavailable && err.side === "target")
+  ) {
     return new CommandError("STORE_UNAVAILABLE", err.message, err.hint, { cause: err });
   }
   const message = err instanceof Error ? err.message : String(err);

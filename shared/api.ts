@@ -248,6 +248,15 @@ export const InitializeResponseSchema = z.object({
   /** False when `_molt_lms` already existed (initialize is idempotent). */
   created: z.boolean(),
   state: ClusterStateSchema,
+  /**
+   * Where the replication marker table exists now: the target, and the source
+   * when the orchestrator has INIT_SOURCE. Absent from orchestrators before it was added.
+   */
+  markers: z.array(z.object({
+    side: DatabaseSideSchema,
+    dialect: z.enum(["postgres", "mysql"]),
+    table: z.string(),
+  })).optional(),
 });
 /** `POST /api/v1/initialize` response. */
 export type InitializeResponse = z.infer<typeof InitializeResponseSchema>;

@@ -213,7 +213,8 @@ const SETTINGS: readonly Setting[] = [
     key: "LMS_SOURCE_DIALECT",
     flag: "source-dialect",
     valueName: "postgres|mysql|crdb",
-    defaultText: (k) => k === "start" ? "postgres" : "required",
+    defaultText: (k) =>
+      k === "start" ? "mysql for a mysql:// INIT_SOURCE, else postgres" : "required",
     description: "dialect of the source database",
     fileTypes: STR,
   },
@@ -466,12 +467,14 @@ export function loadConfig(kind: ProcessKind, input: LoadConfigInput): LmsConfig
     return parsed.value;
   };
 
-  const sourceDialect = setting<Dialect | undefined>(
+  const dialectGiven = lookup("LMS_SOURCE_DIALECT");
+  // `start` without a dialect takes it from INIT_SOURCE (below), so one command runs either.
+  let sourceDialect = setting<Dialect | undefined>(
     "LMS_SOURCE_DIALECT",
-    kind === "start" ? "postgres" : undefined,
+    undefined,
     (t) => enumValue(dialectSchema, t, "source dialect"),
   );
-  if (lookup("LMS_SOURCE_DIALECT") === undefined && kind !== "start") {
+  if (dialectGiven === undefined && kind !== "start") {
     problem(
       "LMS_SOURCE_DIALECT",
       "is required; set --source-dialect or LMS_SOURCE_DIALECT to postgres, mysql or crdb",
@@ -564,15 +567,22 @@ export function loadConfig(kind: ProcessKind, input: LoadConfigInput): LmsConfig
       problem("INIT_TARGET", `is required when the shadow mode is ${shadowMode}`);
     }
   }
-  if (source && sourceDialect) {
+  if (kind === "start" && dialectGiven === undefined) {
+    sourceDialect = source?.dialect === "mysql" ? "mysql" : "postgres";
+  }
+  if (source && sourceDialect && dialectGiven) {
     const wanted = sourceDialect === "mysql" ? "mysql" : "postgres";
     if (source.dialect !== wanted) {
       problem(
         "INIT_SOURCE",
-        `is a ${source.dialect} URL but the source dialect is ${sourceDialect}; ` +
+        `is a ${source.dialect}:// URL but LMS_SOURCE_DIALECT is ${sourceDialect} ` +
+          `(from ${dialectGiven.origin}); ` +
           (wanted === "mysql"
-            ? "a mysql source needs a mysql:// URL"
-            : `a ${sourceDialect} source needs a postgres:// or postgresql:// URL`),
+            ? "a mysql source needs a mysql:// INIT_SOURCE"
+            : `a ${sourceDialect} source needs a postgres:// or postgresql:// INIT_SOURCE`) +
+          `, or set LMS_SOURCE_DIALECT to ${
+            source.dialect === "mysql" ? "mysql" : "postgres or crdb"
+          }`,
       );
     }
   }
@@ -861,7 +871,16 @@ function readConfigFile(
   } catch (err) {
     // V8 may quote the offending text, which can be a password: keep the position only.
     const where = /at position \d+(?: \(line \d+ column \d+\))?/.exec(String(err));
-    problem(key, `config file ${path} is not valid JSON${where ? ` (${where[0]})` : ""}`);
+    // The product docs' own examples end objects with "...," or a trailing comma.
+    const hint = /,\s*[}\]]/.test(text)
+      ? "; JSON allows no comma before a closing } or ]"
+      : /^\s*\.\.\.\s*$/m.test(text)
+      ? '; remove the "..." lines copied from the docs'
+      : "";
+    problem(
+      key,
+      `config file ${path} is not valid JSON${where ? ` (${where[0]})` : ""}${hint}`,
+    );
     return out;
   }
   const parsed = fileSchema.safeParse(json);

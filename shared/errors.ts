@@ -32,6 +32,7 @@ export type LmsErrorCode =
   | "LOCAL_DATABASE_FAILED"
   | "TIMEOUT"
   | "NOT_SUPPORTED"
+  | "NOT_INITIALIZED"
   | "TOOL_UNAVAILABLE"
   | "BUILD_FAILED";
 

@@ -7,7 +7,11 @@
  * - `_molt_lms.events`: append-only history of every cutover step.
  * - `_molt_lms.marker`: marker rows for replication catch-up checks; created
  *   on the target and on the source (on a MySQL source `_molt_lms` is a
- *   database holding the same table).
+ *   database holding the same table; see `replication_marker.ts`).
+ *
+ * The state itself always lives in the target (CockroachDB, or PostgreSQL
+ * standing in for it), whatever the source's dialect: only the marker table
+ * is on the source.
  *
  * Every state change is a compare-and-set on `(epoch, phase)`: an UPDATE whose
  * WHERE names the state the writer read, so of two orchestrators acting on
@@ -17,11 +21,19 @@
  * @module
  */
 
-import mysql from "mysql2/promise";
 import pg from "pg";
 import type { ConnectionSpec } from "./connstring.ts";
 import type { ClusterState, DatabaseSide, Phase } from "./control.ts";
+import { pgClientConfig, retrying, sqlState, StoreDatabaseUnavailable } from "./db_clients.ts";
 import { LmsError } from "./errors.ts";
+import {
+  type MarkerLocation,
+  markerLocation,
+  type MarkerPoller,
+  openMarkerConnection,
+  PG_MARKER_DDL,
+  PG_SCHEMA_DDL,
+} from "./replication_marker.ts";
 
 /** The state before `initialize` (no row): epoch 0, the source is the source of truth. */
 export const INITIAL_STATE: ClusterState = { sourceOfTruth: "source", epoch: 0, phase: "idle" };
@@ -60,25 +72,16 @@ export interface ExpectedState {
   phase: Phase;
 }
 
-/** Polls one database for one marker row. */
-export interface MarkerPoller {
-  /** Whether the marker is there now. */
-  seen(): Promise<boolean>;
-  /** Closes the poller's connection. */
-  close(): Promise<void>;
-}
-
 /** Result of {@linkcode StateStore.initialize}. */
 export interface InitializeResult {
   /** False when the state row already existed. */
   created: boolean;
   /** The state after initializing. */
   state: ClusterState;
+  /** Where the marker table now exists: the target, and the source when it is configured. */
+  markers: MarkerLocation[];
 }
 
-const SCHEMA_DDL = "CREATE SCHEMA IF NOT EXISTS _molt_lms";
-const MARKER_DDL = "CREATE TABLE IF NOT EXISTS _molt_lms.marker (" +
-  "id TEXT PRIMARY KEY, written_at TIMESTAMPTZ NOT NULL DEFAULT now())";
 const STATE_DDL = "CREATE TABLE IF NOT EXISTS _molt_lms.state (" +
   "id INT8 PRIMARY KEY CHECK (id = 1), " +
   "source_of_truth TEXT NOT NULL CHECK (source_of_truth IN ('source', 'target')), " +
@@ -96,94 +99,6 @@ const EVENTS_DDL = "CREATE TABLE IF NOT EXISTS _molt_lms.events (" +
 
 /** SQLSTATEs meaning `_molt_lms` (or a table in it) does not exist yet. */
 const MISSING_OBJECT = new Set(["42P01", "3F000"]);
-/** SQLSTATEs worth retrying: serialization failure (CockroachDB), concurrent DDL races. */
-const RETRYABLE = new Set(["40001", "40P01", "23505", "42P06", "42P07"]);
-
-function sqlState(err: unknown): string | undefined {
-  const code = (err as { code?: unknown })?.code;
-  return typeof code === "string" ? code : undefined;
-}
-
-async function readPem(path: string, what: string): Promise<string> {
-  try {
-    return await Deno.readTextFile(path);
-  } catch (err) {
-    throw new LmsError(
-      "TLS_MATERIAL_INVALID",
-      `cannot read ${what} ${path}: ${(err as Error).message}`,
-      "check the path in the connection string and that the file is mounted",
-    );
-  }
-}
-
-/** node-postgres client options for a connection spec, including its TLS files. */
-export async function pgClientConfig(spec: ConnectionSpec): Promise<pg.ClientConfig> {
-  if (spec.dialect !== "postgres") {
-    throw new LmsError(
-      "CONFIG_INVALID",
-      `a ${spec.dialect} connection cannot be opened with the PostgreSQL driver`,
-      "use a postgres:// connection string for the target",
-    );
-  }
-  const config: pg.ClientConfig = {
-    host: spec.host,
-    port: spec.port,
-    user: spec.user,
-    password: spec.password,
-    database: spec.database,
-    application_name: "molt-lms-orchestrator",
-    connectionTimeoutMillis: 10_000,
-  };
-  // node-postgres has no "prefer"/"allow": those fall back to plaintext, as libpq
-  // does when the server declines TLS.
-  if (
-    spec.sslmode === "require" || spec.sslmode === "verify-ca" || spec.sslmode === "verify-full"
-  ) {
-    const ssl: Record<string, unknown> = { rejectUnauthorized: spec.sslmode !== "require" };
-    if (spec.sslrootcert) ssl.ca = await readPem(spec.sslrootcert, "sslrootcert");
-    if (spec.sslcert) ssl.cert = await readPem(spec.sslcert, "sslcert");
-    if (spec.sslkey) ssl.key = await readPem(spec.sslkey, "sslkey");
-    if (spec.sslmode === "verify-ca") ssl.checkServerIdentity = () => undefined;
-    if (spec.sslmode === "verify-full") ssl.servername = spec.host;
-    config.ssl = ssl;
-  }
-  return config;
-}
-
-/** A database the state store needs (target: `_molt_lms`; source: the marker) is unreachable. */
-export class StoreDatabaseUnavailable extends LmsError {
-  /** Which database: the one named by INIT_SOURCE or by INIT_TARGET. */
-  readonly side: DatabaseSide;
-
-  /**
-   * @param side which database
-   * @param err the driver's error
-   */
-  constructor(side: DatabaseSide, err: unknown) {
-    const key = side === "source" ? "INIT_SOURCE" : "INIT_TARGET";
-    super(
-      "BACKEND_UNAVAILABLE",
-      `the ${side} database (${key}) is not reachable: ${(err as Error).message}`,
-      `check ${key}: that the ${side} database is up, reachable from here, and its TLS settings`,
-      { cause: err },
-    );
-    this.name = "StoreDatabaseUnavailable";
-    this.side = side;
-  }
-}
-
-async function retrying<T>(fn: () => Promise<T>): Promise<T> {
-  for (let attempt = 1;; attempt++) {
-    try {
-      return await fn();
-    } catch (err) {
-      const state = sqlState(err);
-      if (attempt >= 5 || state === undefined || !RETRYABLE.has(state)) throw err;
-      await new Promise((r) => setTimeout(r, 10 * attempt + Math.random() * 20));
-    }
-  }
-}
-
 function toState(row: Record<string, unknown>): StoredState {
   return {
     initialized: true,
@@ -241,12 +156,24 @@ export class StateStore {
 
   /**
    * Creates `_molt_lms` in the target and the marker table on the source.
-   * Idempotent: a second call changes nothing and reports `created: false`.
+   * Both databases are reached before anything is created in either, so an
+   * unreachable target leaves no `_molt_lms` behind in the source; the state
+   * row, which marks the store initialized, is written last. Idempotent: a
+   * second call reports `created: false` and only creates what is missing
+   * (e.g. the source's marker table once INIT_SOURCE is configured).
    */
   async initialize(actor: string): Promise<InitializeResult> {
-    if (this.#source) await createMarkerTable(this.#source, "source");
+    await this.#query("SELECT 1");
+    const source = this.#source ? await openMarkerConnection(this.#source, "source") : undefined;
+    try {
+      await source?.createTable();
+    } finally {
+      await source?.close();
+    }
     await retrying(async () => {
-      for (const ddl of [SCHEMA_DDL, MARKER_DDL, STATE_DDL, EVENTS_DDL]) await this.#query(ddl);
+      for (const ddl of [PG_SCHEMA_DDL, PG_MARKER_DDL, STATE_DDL, EVENTS_DDL]) {
+        await this.#query(ddl);
+      }
     });
     const created = await retrying(() =>
       this.#transaction(async (client) => {
@@ -261,7 +188,9 @@ export class StateStore {
       })
     );
     const { initialized: _i, updatedAt: _a, updatedBy: _b, ...state } = await this.readState();
-    return { created, state };
+    const markers = [markerLocation("target", this.#target)];
+    if (this.#source) markers.push(markerLocation("source", this.#source));
+    return { created, state, markers };
   }
 
   /** The stored state; {@linkcode INITIAL_STATE} (not initialized) when there is no row. */
@@ -414,108 +343,6 @@ export class StateStore {
     const pool = this.#pool;
     this.#pool = undefined;
     await pool?.end().catch(() => {});
-  }
-}
-
-/** Marker operations on one database connection, whatever its dialect. */
-interface MarkerConnection {
-  createTable(): Promise<void>;
-  write(id: string): Promise<void>;
-  seen(id: string): Promise<boolean>;
-  close(): Promise<void>;
-}
-
-async function openMarkerConnection(
-  spec: ConnectionSpec,
-  which: DatabaseSide,
-): Promise<MarkerConnection> {
-  if (spec.dialect === "mysql") return await openMysqlMarkerConnection(spec, which);
-  const client = new pg.Client(await pgClientConfig(spec));
-  client.on("error", () => {});
-  try {
-    await client.connect();
-  } catch (err) {
-    await client.end().catch(() => {});
-    throw new StoreDatabaseUnavailable(which, err);
-  }
-  return {
-    createTable: () =>
-      retrying(async () => {
-        await client.query(SCHEMA_DDL);
-        await client.query(MARKER_DDL);
-      }),
-    write: async (id) => {
-      await client.query(
-        "INSERT INTO _molt_lms.marker (id) VALUES ($1) ON CONFLICT (id) DO NOTHING",
-        [id],
-      );
-    },
-    seen: async (id) =>
-      (await client.query("SELECT 1 FROM _molt_lms.marker WHERE id = $1", [id])).rows.length > 0,
-    close: () => client.end().catch(() => {}),
-  };
-}
-
-/** mysql2 connection options for a connection spec, including its TLS files. */
-export async function mysqlClientConfig(spec: ConnectionSpec): Promise<mysql.ConnectionOptions> {
-  const config: mysql.ConnectionOptions = {
-    host: spec.host,
-    port: spec.port,
-    user: spec.user,
-    password: spec.password,
-    connectTimeout: 10_000,
-  };
-  if (spec.database) config.database = spec.database;
-  if (
-    spec.sslmode === "require" || spec.sslmode === "verify-ca" || spec.sslmode === "verify-full"
-  ) {
-    const ssl: mysql.SslOptions = { rejectUnauthorized: spec.sslmode !== "require" };
-    if (spec.sslrootcert) ssl.ca = await readPem(spec.sslrootcert, "sslrootcert");
-    if (spec.sslcert) ssl.cert = await readPem(spec.sslcert, "sslcert");
-    if (spec.sslkey) ssl.key = await readPem(spec.sslkey, "sslkey");
-    config.ssl = ssl;
-  }
-  return config;
-}
-
-async function openMysqlMarkerConnection(
-  spec: ConnectionSpec,
-  which: DatabaseSide,
-): Promise<MarkerConnection> {
-  let connection: mysql.Connection;
-  try {
-    connection = await mysql.createConnection(await mysqlClientConfig(spec));
-  } catch (err) {
-    if (err instanceof LmsError) throw err;
-    throw new StoreDatabaseUnavailable(which, err);
-  }
-  connection.on("error", () => {});
-  return {
-    createTable: async () => {
-      // MySQL has no schemas apart from databases: `_molt_lms` is a database there.
-      await connection.query("CREATE DATABASE IF NOT EXISTS _molt_lms");
-      await connection.query(
-        "CREATE TABLE IF NOT EXISTS _molt_lms.marker (id VARCHAR(64) PRIMARY KEY, " +
-          "written_at TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6))",
-      );
-    },
-    write: async (id) => {
-      await connection.query("INSERT IGNORE INTO _molt_lms.marker (id) VALUES (?)", [id]);
-    },
-    seen: async (id) => {
-      const [rows] = await connection.query("SELECT 1 FROM _molt_lms.marker WHERE id = ?", [id]);
-      return Array.isArray(rows) && rows.length > 0;
-    },
-    close: () => connection.end().catch(() => {}),
-  };
-}
-
-async function createMarkerTable(spec: ConnectionSpec, which: DatabaseSide): Promise<void> {
-  const connection = await openMarkerConnection(spec, which);
-  try {
-    await connection.createTable();
-  } finally {
-    await connection.close();
   }
 }
 

@@ -14,12 +14,26 @@ import { formatJson, type Io, renderFields } from "../output.ts";
 export function renderInitialize(res: InitializeResponse): string {
   const headline = res.created
     ? "Initialized: created the _molt_lms state objects and the replication marker tables."
-    : "Already initialized: the _molt_lms state objects exist; nothing changed.";
-  return headline + "\n\n" + renderFields([
+    : "Already initialized: the _molt_lms state objects exist; the marker tables are in place.";
+  const fields: [string, string][] = [
     ["Source of truth", res.state.sourceOfTruth],
     ["Epoch", String(res.state.epoch)],
     ["Phase", res.state.phase],
-  ]);
+  ];
+  if (res.markers) {
+    const on = (side: "source" | "target") => res.markers?.find((m) => m.side === side);
+    const target = on("target");
+    const source = on("source");
+    if (target) fields.push(["State and marker (target)", target.table]);
+    fields.push([
+      "Marker (source)",
+      source
+        ? `${source.table} on the ${source.dialect === "mysql" ? "MySQL" : "PostgreSQL"} source`
+        : "none: the orchestrator has no INIT_SOURCE, so a consistent cutover cannot check " +
+          "replication catch-up",
+    ]);
+  }
+  return headline + "\n\n" + renderFields(fields);
 }
 
 /** Runs `initialize`. */

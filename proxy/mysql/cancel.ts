@@ -29,7 +29,7 @@ import mysql from "mysql2/promise";
 import type { ConnectionSpec } from "../../shared/connstring.ts";
 import { errorMessage } from "../../shared/errors.ts";
 import type { Logger } from "../../shared/log.ts";
-import { mysqlClientConfig } from "../../shared/state_store.ts";
+import { mysqlClientConfig } from "../../shared/db_clients.ts";
 
 /** The secret a `KILL QUERY` forwarded for `user` carries: a 32-bit FNV-1a hash of the name. */
 export function killKey(user: string): number {

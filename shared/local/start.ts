@@ -1,9 +1,11 @@
 /**
- * `deno task start`: the whole LMS on one machine. Starts embedded source and
- * target PostgreSQL clusters for whichever of `INIT_SOURCE` / `INIT_TARGET`
- * is not configured, then the orchestrator and the proxies as child
- * processes, initialises the state store, and prints how to connect.
- * Ctrl-C stops everything and removes the embedded databases.
+ * `deno task start`: the whole LMS on one machine. Starts embedded databases
+ * for whichever of `INIT_SOURCE` / `INIT_TARGET` is not configured (the
+ * source: PostgreSQL, or MariaDB with `--source-dialect mysql`; the target:
+ * PostgreSQL standing in for CockroachDB), then the orchestrator and the
+ * proxies as child processes, initialises the state store, and prints how to
+ * connect (`psql …` or `mariadb …`). Ctrl-C stops everything and removes the
+ * embedded databases.
  *
  * The orchestrator runs without mTLS here, so changes need an API token: the
  * one in `LMS_API_TOKEN`, else a random one generated for this run. A
@@ -26,10 +28,16 @@
 import { parseArgs } from "node:util";
 import { ApiErrorBodySchema, ORCHESTRATOR_ID_HEADER } from "../api.ts";
 import { ConfigError, configHelp, loadConfig, wantsHelp } from "../config.ts";
-import { describeConnection } from "../connstring.ts";
+import { describeConnection, parseConnectionString } from "../connstring.ts";
 import { errorMessage, LmsError } from "../errors.ts";
 import { createLogger } from "../log.ts";
-import { type PgCluster, startPgCluster } from "./postgres_cluster.ts";
+import {
+  checkEmbeddedSource,
+  connectCommand,
+  type EmbeddedDatabase,
+  startEmbeddedSource,
+  startEmbeddedTarget,
+} from "./embedded_source.ts";
 import { assertPortsFree, type PortUse, waitForPort } from "./ports.ts";
 import { runArgs } from "./compile.ts";
 import { join } from "node:path";
@@ -121,6 +129,25 @@ async function apiFailure(what: string, res: Response): Promise<LmsError> {
     );
 }
 
+/**
+ * Waits for `what` to listen on `host:port`; fails as soon as any child exits
+ * (a process that refused its config must not leave the banner waiting 30 s).
+ */
+async function listening(
+  what: string,
+  host: string,
+  port: number,
+  children: Deno.ChildProcess[],
+): Promise<void> {
+  const up = waitForPort(host, port, 30_000);
+  up.catch(() => {});
+  const exited = Promise.race(children.map((c) => c.status)).then((s) => {
+    throw new Error(`a process exited with code ${s.code} before ${what} listened on ${port}`);
+  });
+  exited.catch(() => {});
+  await Promise.race([up, exited]);
+}
+
 async function main(): Promise<void> {
   if (wantsHelp(Deno.args)) {
     console.log(configHelp("start"));
@@ -131,7 +158,8 @@ async function main(): Promise<void> {
   const { proxies, orchestratorPort, rest } = splitArgs(Deno.args);
   const env = Deno.env.toObject();
   const config = loadConfig("start", { args: rest, env });
-  const clusters: PgCluster[] = [];
+  if (!config.source) await checkEmbeddedSource(config.sourceDialect);
+  const databases: EmbeddedDatabase[] = [];
   const children: Deno.ChildProcess[] = [];
   const token = config.apiToken === undefined ? await generateToken() : undefined;
   const apiToken = config.apiToken ?? token!.value;
@@ -151,7 +179,7 @@ async function main(): Promise<void> {
       }
     }
     await exited;
-    await Promise.allSettled(clusters.map((c) => c.destroy()));
+    await Promise.allSettled(databases.map((d) => d.stop()));
     if (token) await Deno.remove(token.dir, { recursive: true }).catch(() => {});
     Deno.exit(code);
   };
@@ -179,29 +207,32 @@ async function main(): Promise<void> {
   assertPortsFree(ports);
   const orchestratorId = `local-orchestrator-${crypto.randomUUID().slice(0, 8)}`;
   try {
-    let source = env.INIT_SOURCE;
-    let target = env.INIT_TARGET;
-    if (!config.source) {
-      const cluster = await startPgCluster({ name: "lms-source" });
-      clusters.push(cluster);
-      source = cluster.url();
-      log.info("started embedded source database", { url: source });
+    // Side by side: each embedded database takes seconds to initialise.
+    const [embeddedSource, embeddedTarget] = await Promise.allSettled([
+      config.source ? undefined : startEmbeddedSource(config.sourceDialect),
+      config.target ? undefined : startEmbeddedTarget(),
+    ]);
+    for (const started of [embeddedSource, embeddedTarget]) {
+      if (started.status === "fulfilled" && started.value) databases.push(started.value);
     }
-    if (!config.target) {
-      const cluster = await startPgCluster({ name: "lms-target" });
-      clusters.push(cluster);
-      target = cluster.url();
-      log.info("started embedded target database", { url: target });
+    for (const started of [embeddedSource, embeddedTarget]) {
+      if (started.status === "rejected") throw started.reason;
     }
+    const source = embeddedSource.status === "fulfilled" ? embeddedSource.value?.url : undefined;
+    const target = embeddedTarget.status === "fulfilled" ? embeddedTarget.value?.url : undefined;
+    if (source) log.info("started embedded source database", { url: source });
+    if (target) log.info("started embedded target database", { url: target });
     const host = config.listen.hostname === "0.0.0.0" ? "127.0.0.1" : config.listen.hostname;
-    const common = {
+    // Configured connection strings reach the children as they reached this process
+    // (environment or config.json); only the embedded ones are added.
+    const common: Record<string, string> = {
       ...env,
-      INIT_SOURCE: source!,
-      INIT_TARGET: target!,
       LMS_SOURCE_DIALECT: config.sourceDialect,
       LMS_SHADOW_MODE: config.shadowMode,
       LMS_API_TOKEN: apiToken,
     };
+    if (source) common.INIT_SOURCE = source;
+    if (target) common.INIT_TARGET = target;
     const orchestratorUrl = `http://127.0.0.1:${orchestratorPort}`;
     children.push(spawn("molt-lms-orchestrator", {
       ...common,
@@ -209,7 +240,7 @@ async function main(): Promise<void> {
       LMS_METRICS_LISTEN: `127.0.0.1:${orchestratorPort + 1}`,
       LMS_PROXY_ID: orchestratorId,
     }));
-    await waitForPort("127.0.0.1", orchestratorPort, 30_000);
+    await listening("orchestrator", "127.0.0.1", orchestratorPort, children);
     await checkOrchestratorId(orchestratorUrl, orchestratorId);
     const init = await fetch(`${orchestratorUrl}/api/v1/initialize`, {
       method: "POST",
@@ -227,16 +258,16 @@ async function main(): Promise<void> {
       }));
     }
     for (let i = 0; i < proxies; i++) {
-      await waitForPort(host, config.listen.port + 2 * i, 30_000);
+      await listening(`proxy ${i + 1}`, host, config.listen.port + 2 * i, children);
     }
-    const user = config.source?.user ?? "postgres";
-    const database = config.source?.database ?? "postgres";
+    const sourceSpec = config.source ?? parseConnectionString(source ?? "", "INIT_SOURCE");
     console.log([
       "",
       "LMS is running.",
       `  source:        ${config.source ? describeConnection(config.source) : source}`,
       `  target:        ${config.target ? describeConnection(config.target) : target}`,
-      `  connect:       psql "postgres://${user}@${host}:${config.listen.port}/${database}"`,
+      `  connect:       ${connectCommand(sourceSpec, host, config.listen.port)}`,
+      ...(sourceSpec.dialect === "mysql" ? ["                 (mysql takes the same flags)"] : []),
       `  metrics:       http://${host}:${config.metricsListen.port}/metrics`,
       `  orchestrator:  deno task cli status --orchestrator-url ${orchestratorUrl}`,
       `  api token:     export CLI_API_TOKEN="${

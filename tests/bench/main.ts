@@ -3,7 +3,8 @@
  * directly and through PgBouncer, through proxies shadowing to a second
  * identical database in each shadow mode, plus memory per idle connection.
  * `deno task bench cutover`: cutover propagation and held time under load
- * (`tests/bench/cutover.ts`). See `tests/bench/README.md` for what is measured
+ * (`tests/bench/cutover.ts`). `deno task bench mysql`: sysbench against MariaDB
+ * directly and through the proxy with a MySQL source (`tests/bench/mysql.ts`). See `tests/bench/README.md` for what is measured
  * and how to read it.
  *
  * @module
@@ -24,6 +25,8 @@ import {
 import { CleanupStack } from "./cleanup.ts";
 import { cutoverMain } from "./cutover.ts";
 import { measureIdleMemory } from "./idle_memory.ts";
+import { MYSQL_HELP, type MysqlBenchArgs, parseMysqlBenchArgs } from "./mysql_args.ts";
+import { mysqlMain } from "./mysql.ts";
 import { spawnInspectedProxy } from "./inspected_proxy.ts";
 import { initPgbench, latencyPercentiles, runPgbench } from "./pgbench.ts";
 import { readCpuMs } from "./proc_stats.ts";
@@ -355,7 +358,23 @@ async function cutoverCommand(argv: string[]): Promise<never> {
   Deno.exit(await cutoverMain(args));
 }
 
+async function mysqlCommand(argv: string[]): Promise<never> {
+  let args: MysqlBenchArgs;
+  try {
+    args = parseMysqlBenchArgs(argv);
+  } catch (err) {
+    console.error(errorMessage(err));
+    Deno.exit(2);
+  }
+  if (args.help) {
+    console.log(MYSQL_HELP);
+    Deno.exit(0);
+  }
+  Deno.exit(await mysqlMain(args));
+}
+
 if (import.meta.main && Deno.args[0] === "cutover") await cutoverCommand(Deno.args.slice(1));
+if (import.meta.main && Deno.args[0] === "mysql") await mysqlCommand(Deno.args.slice(1));
 
 if (import.meta.main) {
   let args: BenchArgs;

@@ -1,22 +1,34 @@
 /**
  * The README's quick start: `deno task start` with no databases configured
- * brings up embedded databases, the orchestrator and a proxy, prints how to
- * connect, serves psql, and removes everything on Ctrl-C. It generates an API
- * token for the run and says how to give it to the CLI without printing it.
+ * brings up embedded databases (PostgreSQL, or MariaDB as the source with
+ * `--source-dialect mysql`), the orchestrator and a proxy, prints how to
+ * connect, serves the printed client command, and removes everything on
+ * Ctrl-C. It generates an API token for the run and says how to give it to the
+ * CLI without printing it.
  */
 
 import assert from "node:assert/strict";
 import { freePort } from "../../shared/local/ports.ts";
-import { psql } from "../helpers/proxy.ts";
+import { psql, run } from "../helpers/proxy.ts";
 import type { ApiErrorBody } from "../../shared/api.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 
-Deno.test("deno task start serves psql on embedded databases and cleans up", async () => {
+/** A running `deno task start`, its banner, and how to stop it as Ctrl-C does. */
+interface StartedLms {
+  banner: string;
+  listen: number;
+  orchestrator: number;
+  stop(): Promise<void>;
+}
+
+/** `deno task start` with `args` and no databases or API token configured; waits for the banner. */
+async function startLms(args: string[]): Promise<StartedLms> {
   const [listen, metrics, orchestrator] = [await freePort(), await freePort(), await freePort()];
   const env = { ...Deno.env.toObject() };
   delete env.INIT_SOURCE;
   delete env.INIT_TARGET;
+  delete env.LMS_SOURCE_DIALECT;
   delete env.LMS_API_TOKEN;
   const child = new Deno.Command(Deno.execPath(), {
     args: [
@@ -30,6 +42,7 @@ Deno.test("deno task start serves psql on embedded databases and cleans up", asy
       `127.0.0.1:${metrics}`,
       "--orchestrator-port",
       String(orchestrator),
+      ...args,
     ],
     env: { ...env, LMS_LOG_LEVEL: "warn" },
     clearEnv: true,
@@ -38,13 +51,34 @@ Deno.test("deno task start serves psql on embedded databases and cleans up", asy
   }).spawn();
   const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
   let banner = "";
-  let tokenPath: string | undefined;
-  const deadline = Date.now() + 60_000;
+  const deadline = Date.now() + 90_000;
   while (!banner.includes("Press Ctrl-C") && Date.now() < deadline) {
     const { value, done } = await reader.read();
     if (done) break;
     banner += value;
   }
+  const stop = async () => {
+    // deno task runs start.ts as its own child; Ctrl-C in a terminal reaches it directly.
+    const pattern = `shared/local/start.ts.*127.0.0.1:${listen}`;
+    const pids = new Deno.Command("pgrep", { args: ["-f", pattern] });
+    for (const pid of new TextDecoder().decode((await pids.output()).stdout).trim().split("\n")) {
+      if (pid) Deno.kill(Number(pid), "SIGINT");
+    }
+    void reader.cancel();
+    await child.status;
+  };
+  return { banner, listen, orchestrator, stop };
+}
+
+async function initialized(orchestratorPort: number): Promise<boolean> {
+  const status = await fetch(`http://127.0.0.1:${orchestratorPort}/api/v1/status`);
+  return (await status.json() as { initialized: boolean }).initialized;
+}
+
+Deno.test("deno task start serves psql on embedded databases and cleans up", async () => {
+  const lms = await startLms([]);
+  const { banner, listen, orchestrator } = lms;
+  let tokenPath: string | undefined;
   try {
     assert.match(banner, /LMS is running/);
     const url = /psql "([^"]+)"/.exec(banner)?.[1];
@@ -53,8 +87,7 @@ Deno.test("deno task start serves psql on embedded databases and cleans up", asy
     const res = await psql(url!, ["-c", "SELECT inet_server_port()"]);
     assert.equal(res.code, 0, res.stderr);
     assert.equal(Number(res.stdout.trim()), sourcePort, "served by the embedded source");
-    const status = await fetch(`http://127.0.0.1:${orchestrator}/api/v1/status`);
-    assert.equal((await status.json() as { initialized: boolean }).initialized, true);
+    assert.equal(await initialized(orchestrator), true);
 
     const tokenFile = /export CLI_API_TOKEN="\$\(cat ([^)]+)\)"/.exec(banner)?.[1];
     assert.ok(tokenFile, `the banner says how to pass the API token:\n${banner}`);
@@ -94,14 +127,7 @@ Deno.test("deno task start serves psql on embedded databases and cleans up", asy
     assert.equal(refusal.body.error.code, "NOT_CAUGHT_UP");
     assert.match(refusal.body.error.hint, /_molt_lms\.marker/);
   } finally {
-    // deno task runs start.ts as its own child; Ctrl-C in a terminal reaches it directly.
-    const pattern = `shared/local/start.ts.*127.0.0.1:${listen}`;
-    const pids = new Deno.Command("pgrep", { args: ["-f", pattern] });
-    for (const pid of new TextDecoder().decode((await pids.output()).stdout).trim().split("\n")) {
-      if (pid) Deno.kill(Number(pid), "SIGINT");
-    }
-    void reader.cancel();
-    await child.status;
+    await lms.stop();
   }
   const sourcePort = /source:\s+postgres:\/\/\S+:(\d+)\//.exec(banner)?.[1];
   const left = await psql(`postgres://postgres@127.0.0.1:${sourcePort}/postgres`, [
@@ -150,4 +176,83 @@ Deno.test("deno task start on a busy port fails at once and talks to nobody ther
   } finally {
     await other.shutdown();
   }
+});
+
+/** Runs the banner's `mariadb …` command (after --no-defaults) with `extra` arguments. */
+function mariadbAsPrinted(command: string, extra: string[]) {
+  const [program, ...words] = command.split(" ");
+  assert.equal(program, "mariadb");
+  return run(program, ["--no-defaults", ...words, "-N", "-B", ...extra]);
+}
+
+Deno.test("deno task start --source-dialect mysql serves the mariadb client on an embedded MariaDB", async () => {
+  const lms = await startLms(["--source-dialect", "mysql"]);
+  const { banner, listen } = lms;
+  const sourcePort = /source:\s+mysql:\/\/root@127\.0\.0\.1:(\d+)\/app/.exec(banner)?.[1];
+  try {
+    assert.match(banner, /LMS is running/);
+    assert.match(banner, /target:\s+postgres:\/\/postgres@127\.0\.0\.1:\d+\/postgres/);
+    const command = /connect:\s+(mariadb [^\n]+)/.exec(banner)?.[1];
+    assert.equal(command, `mariadb -h 127.0.0.1 -P ${listen} -u root app`);
+    assert.match(banner, /mysql takes the same flags/);
+    assert.ok(sourcePort, banner);
+    const res = await mariadbAsPrinted(command!, ["-e", "SELECT @@port, DATABASE()"]);
+    assert.equal(res.code, 0, res.stderr);
+    assert.equal(res.stdout.trim(), `${sourcePort}\tapp`, "served by the embedded MariaDB");
+    assert.equal(await initialized(lms.orchestrator), true);
+    // initialize put the marker table on the MySQL source and nothing else there.
+    const direct = await run("mariadb", [
+      "--no-defaults",
+      "-h",
+      "127.0.0.1",
+      "-P",
+      sourcePort,
+      "-u",
+      "root",
+      "-N",
+      "-B",
+      "-e",
+      "SHOW TABLES FROM _molt_lms",
+    ]);
+    assert.equal(direct.stdout.trim(), "marker", direct.stderr);
+  } finally {
+    await lms.stop();
+  }
+  const left = await run("mariadb", [
+    "--no-defaults",
+    "-h",
+    "127.0.0.1",
+    "-P",
+    sourcePort!,
+    "-u",
+    "root",
+    "--connect-timeout=2",
+    "-e",
+    "SELECT 1",
+  ]);
+  assert.notEqual(left.code, 0, "the embedded MariaDB was stopped");
+});
+
+Deno.test("deno task start --source-dialect mysql without mariadbd fails before starting anything", async () => {
+  // A private mount namespace hides /usr/sbin (where Debian puts mariadbd) from this run only.
+  const out = await run("unshare", [
+    "--mount",
+    "--",
+    "sh",
+    "-c",
+    'mount -t tmpfs none /usr/sbin && exec "$0" "$@"',
+    Deno.execPath(),
+    "run",
+    "--allow-all",
+    `${ROOT}shared/local/start.ts`,
+    "--source-dialect",
+    "mysql",
+    "--listen",
+    `127.0.0.1:${await freePort()}`,
+  ], { env: { PATH: "/usr/bin:/bin", LMS_LOG_LEVEL: "info" } });
+  assert.equal(out.code, 2, out.stderr);
+  assert.match(out.stderr, /--source-dialect mysql without INIT_SOURCE starts an embedded MariaDB/);
+  assert.match(out.stderr, /mariadbd is not installed/);
+  assert.match(out.stderr, /install Debian's mariadb-server package/);
+  assert.doesNotMatch(out.stdout + out.stderr, /started embedded/, "no database was started");
 });

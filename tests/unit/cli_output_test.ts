@@ -1,4 +1,8 @@
-import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
+import {
+  deepStrictEqual as assertEquals,
+  match as assertMatch,
+  ok as assert,
+} from "node:assert/strict";
 import type { ReplicationStatus } from "../../shared/api.ts";
 import { renderConnections } from "../../cli/commands/connections_list.ts";
 import { beginOutcome, progressKey, progressLines } from "../../cli/commands/cutover_consistent.ts";
@@ -210,6 +214,24 @@ Deno.test("connections table notes proxies that did not answer", () => {
 Deno.test("initialize table", () => {
   assert(renderInitialize(initializeFixture(true)).startsWith("Initialized"));
   assert(renderInitialize(initializeFixture(false)).startsWith("Already initialized"));
+  assert(!renderInitialize(initializeFixture(true)).includes("Marker"), "older orchestrators");
+});
+
+Deno.test("initialize names where each marker table lives, and a missing source", () => {
+  const target = { side: "target", dialect: "postgres", table: "_molt_lms.marker" } as const;
+  const mysqlSource = {
+    side: "source",
+    dialect: "mysql",
+    table: "`_molt_lms`.`marker` (database _molt_lms)",
+  } as const;
+  const both = renderInitialize({ ...initializeFixture(true), markers: [target, mysqlSource] });
+  assertMatch(both, /State and marker \(target\)\s+_molt_lms\.marker/);
+  assertMatch(
+    both,
+    /Marker \(source\)\s+`_molt_lms`\.`marker` \(database _molt_lms\) on the MySQL source/,
+  );
+  const noSource = renderInitialize({ ...initializeFixture(false), markers: [target] });
+  assertMatch(noSource, /Marker \(source\)\s+none: the orchestrator has no INIT_SOURCE/);
 });
 
 Deno.test("replication catch-up wording", () => {

@@ -119,6 +119,9 @@ Deno.test("defaults per process", async (t) => {
     // The local run fronts trust-auth embedded databases: loopback unless told otherwise.
     assertEquals(c.listen, { hostname: "127.0.0.1", port: 9043 });
     assertEquals(c.metricsListen, { hostname: "127.0.0.1", port: 9044 });
+    assertEquals(load("start", { INIT_SOURCE: MYSQL_SOURCE }).sourceDialect, "mysql");
+    assertEquals(load("start", { INIT_SOURCE: PG_SOURCE }).sourceDialect, "postgres");
+    assertEquals(load("start", {}, ["--source-dialect", "mysql"]).sourceDialect, "mysql");
     assertEquals([c.source, c.target], [undefined, undefined]);
     assertEquals(load("start", { LMS_SHADOW_MODE: "sync" }).shadowMode, "sync");
   });
@@ -644,6 +647,20 @@ Deno.test("config.json problems", async (t) => {
       );
     }
   });
+  await t.step("the docs' trailing comma and '...' lines get a hint", () => {
+    hasProblem(
+      problemsOf(() =>
+        load("proxy", proxyEnv, [], `{\n  "SSL_CA": "/app/certs",\n  "SSL_KEY": "/app/certs",\n}`)
+      ),
+      "LMS_CONFIG",
+      /not valid JSON.*no comma before a closing \}/,
+    );
+    hasProblem(
+      problemsOf(() => load("proxy", proxyEnv, [], `{\n  "INIT_SOURCE": "${PG_SOURCE}"\n  ...\n}`)),
+      "LMS_CONFIG",
+      /not valid JSON.*remove the "\.\.\." lines/,
+    );
+  });
   await t.step("a missing file", () => {
     const err = problemsOf(() =>
       loadConfig("proxy", {
@@ -677,19 +694,35 @@ Deno.test("cross-setting rules", async (t) => {
       );
     }
   });
-  await t.step("the source URL must match the source dialect", () => {
-    hasProblem(
-      problemsOf(() => load("proxy", { LMS_SOURCE_DIALECT: "mysql", INIT_SOURCE: PG_SOURCE })),
-      "INIT_SOURCE",
-      /postgres URL but the source dialect is mysql/,
-    );
-    for (const dialect of ["postgres", "crdb"]) {
+  await t.step("the source URL must match the source dialect, naming both keys", () => {
+    for (const kind of ["proxy", "orchestrator", "start"] as const) {
+      const env = { INIT_TARGET: TARGET, INIT_SOURCE: PG_SOURCE };
       hasProblem(
-        problemsOf(() => load("proxy", { LMS_SOURCE_DIALECT: dialect, INIT_SOURCE: MYSQL_SOURCE })),
+        problemsOf(() => load(kind, { ...env, LMS_SOURCE_DIALECT: "mysql" })),
         "INIT_SOURCE",
-        new RegExp(`mysql URL but the source dialect is ${dialect}`),
+        /postgres:\/\/ URL but LMS_SOURCE_DIALECT is mysql \(from the environment\); a mysql source needs a mysql:\/\/ INIT_SOURCE, or set LMS_SOURCE_DIALECT to postgres or crdb/,
       );
+      for (const dialect of ["postgres", "crdb"]) {
+        hasProblem(
+          problemsOf(() =>
+            load(kind, { ...env, INIT_SOURCE: MYSQL_SOURCE }, ["--source-dialect", dialect])
+          ),
+          "INIT_SOURCE",
+          new RegExp(
+            `mysql:// URL but LMS_SOURCE_DIALECT is ${dialect} \\(from --source-dialect\\); ` +
+              `a ${dialect} source needs a postgres:// or postgresql:// INIT_SOURCE, ` +
+              "or set LMS_SOURCE_DIALECT to mysql",
+          ),
+        );
+      }
     }
+    hasProblem(
+      problemsOf(() =>
+        load("proxy", {}, [], { LMS_SOURCE_DIALECT: "crdb", INIT_SOURCE: MYSQL_SOURCE })
+      ),
+      "INIT_SOURCE",
+      /LMS_SOURCE_DIALECT is crdb \(from config\.json\)/,
+    );
     assertEquals(
       load("proxy", { LMS_SOURCE_DIALECT: "crdb", INIT_SOURCE: PG_SOURCE }).sourceDialect,
       "crdb",
@@ -837,7 +870,11 @@ Deno.test("LMS_API_TOKEN: required where changes would be open, checked, never e
       "LMS_API_TOKEN",
       /orchestrator's LMS_API_TOKEN/,
     );
-    assertEquals(bare("proxy", proxyEnv).apiToken, undefined, "a proxy on its own needs none");
+    assertEquals(
+      bare("proxy", { ...proxyEnv, LMS_STANDALONE: "true" }).apiToken,
+      undefined,
+      "a standalone proxy needs none",
+    );
   });
   await t.step("too short or with spaces: refused without quoting it", () => {
     for (const token of ["short-token", "a token with spaces in it"]) {

@@ -1,0 +1,175 @@
+/**
+ * `deno task bench mysql`: sysbench against one throwaway MariaDB directly and
+ * through the LMS proxy with a MySQL source (shadow mode `none`). See
+ * `tests/bench/README.md` for what is measured and how to read it.
+ *
+ * @module
+ */
+
+import { errorMessage } from "../../shared/errors.ts";
+import { createLogger } from "../../shared/log.ts";
+import { type MariaDbServer, startMariaDbServer } from "../../shared/local/mariadb_server.ts";
+import { spawnProxy } from "../helpers/proxy.ts";
+import { CleanupStack } from "./cleanup.ts";
+import type { MysqlBenchArgs } from "./mysql_args.ts";
+import {
+  formatMysqlGoals,
+  formatMysqlRunTable,
+  formatNotRun,
+  judgeMysqlGoals,
+  type MysqlBenchReport,
+  type MysqlBenchTarget,
+  type MysqlMeasurement,
+  type MysqlNotRun,
+  withMysqlRatios,
+} from "./mysql_report.ts";
+import { readCpuMs } from "./proc_stats.ts";
+import { prepareSysbench, runSysbench, type SysbenchEndpoint } from "./sysbench.ts";
+
+const log = createLogger("bench-mysql");
+
+/** The benchmark's own user: mysql_native_password, the plugin every MySQL client speaks. */
+const BENCH_USER = { user: "sbtest", password: "sbtest-pw", database: "sbtest" };
+/** The proxy's service user (INIT_SOURCE). */
+const SERVICE_USER = { user: "lms", password: "lms-pw" };
+
+/** Runs the MySQL benchmark with `args`, prints its report and returns the exit code. */
+export async function mysqlMain(args: MysqlBenchArgs): Promise<number> {
+  const cleanup = new CleanupStack(log);
+  cleanup.exitOnSignals();
+  try {
+    const report = await benchmark(args, cleanup);
+    printReport(report);
+    if (args.jsonPath) {
+      await Deno.writeTextFile(args.jsonPath, JSON.stringify(report, null, 2) + "\n");
+      log.info("wrote the JSON report", { path: args.jsonPath });
+    }
+    return report.notRun.length === 0 ? 0 : 1;
+  } catch (err) {
+    log.error("benchmark failed", { error: errorMessage(err) });
+    return 1;
+  } finally {
+    await cleanup.runAll();
+  }
+}
+
+async function benchmark(args: MysqlBenchArgs, cleanup: CleanupStack): Promise<MysqlBenchReport> {
+  const startedAt = new Date().toISOString();
+  const { user, password, database } = BENCH_USER;
+  log.info("starting the benchmark MariaDB", { tables: args.tables, tableSize: args.tableSize });
+  const server = await startMariaDbServer({
+    name: "bench",
+    settings: {
+      "innodb-buffer-pool-size": "256M",
+      "max-prepared-stmt-count": "100000",
+    },
+    initSql: [
+      `CREATE DATABASE ${database};` +
+      `CREATE USER '${user}'@'%' IDENTIFIED VIA mysql_native_password ` +
+      `USING PASSWORD('${password}');` +
+      `GRANT ALL ON ${database}.* TO '${user}'@'%';` +
+      `CREATE USER '${SERVICE_USER.user}'@'%' IDENTIFIED BY '${SERVICE_USER.password}';` +
+      `GRANT ALL ON *.* TO '${SERVICE_USER.user}'@'%';`,
+    ],
+  });
+  cleanup.push("stop MariaDB", () => server.stop());
+  const mariadbPid = await serverPid(server);
+  const tables = { tables: args.tables, tableSize: args.tableSize };
+  await prepareSysbench({ port: server.port, user, password, database }, tables);
+
+  const endpoints = new Map<MysqlBenchTarget, SysbenchEndpoint>();
+  const proxyPids = new Map<MysqlBenchTarget, number>();
+  const notRun: MysqlNotRun[] = [];
+  endpoints.set("direct", { port: server.port, user, password, database });
+  try {
+    // sysbench logs in through the proxy as its own user, not as the service user.
+    const proxy = await spawnProxy({
+      LMS_SOURCE_DIALECT: "mysql",
+      INIT_SOURCE: server.url({ ...SERVICE_USER }),
+      LMS_LOG_LEVEL: "warn",
+    });
+    cleanup.push("stop the proxy", () => proxy.stop());
+    endpoints.set("lms", { port: proxy.port, user, password, database });
+    proxyPids.set("lms", proxy.child.pid);
+  } catch (err) {
+    notRun.push({ target: "lms", reason: `the proxy did not start: ${errorMessage(err)}` });
+    log.warn("the proxy did not start; measuring MariaDB directly only", {
+      error: errorMessage(err),
+    });
+  }
+
+  const common = { ...tables, threads: args.threads, psMode: args.psMode };
+  const measurements: MysqlMeasurement[] = [];
+  for (const script of args.scripts) {
+    for (const [target, endpoint] of args.warmupSeconds > 0 ? endpoints : []) {
+      log.info("warm-up", { target, script, seconds: args.warmupSeconds });
+      await runSysbench({ ...common, endpoint, script, durationSeconds: args.warmupSeconds });
+    }
+    for (const [target, endpoint] of endpoints) {
+      log.info("measuring", { target, script, seconds: args.durationSeconds });
+      const proxyPid = proxyPids.get(target);
+      const proxyBefore = proxyPid === undefined ? 0 : await readCpuMs(proxyPid);
+      const mariadbBefore = await readCpuMs(mariadbPid);
+      const result = await runSysbench({
+        ...common,
+        endpoint,
+        script,
+        durationSeconds: args.durationSeconds,
+      });
+      const mariadbMs = await readCpuMs(mariadbPid) - mariadbBefore;
+      const proxyMs = proxyPid === undefined ? null : await readCpuMs(proxyPid) - proxyBefore;
+      const perTx = (ms: number) => result.transactions > 0 ? ms * 1000 / result.transactions : 0;
+      measurements.push({
+        target,
+        script,
+        tps: result.tps,
+        qps: result.qps,
+        latencyAvgMs: result.latencyAvgMs,
+        p95Ms: result.latencyPercentileMs,
+        transactions: result.transactions,
+        errors: result.ignoredErrors + result.reconnects,
+        proxyCpuUsPerTx: proxyMs === null ? null : perTx(proxyMs),
+        mariadbCpuUsPerTx: perTx(mariadbMs),
+      });
+    }
+  }
+
+  const runs = withMysqlRatios(measurements);
+  return {
+    startedAt,
+    settings: {
+      durationSeconds: args.durationSeconds,
+      warmupSeconds: args.warmupSeconds,
+      threads: args.threads,
+      tables: args.tables,
+      tableSize: args.tableSize,
+      psMode: args.psMode,
+      order: `per script (${args.scripts.join(", ")}): ${[...endpoints.keys()].join(", ")}`,
+      cpus: navigator.hardwareConcurrency,
+      deno: Deno.version.deno,
+      mariadb: await server.sql("SELECT VERSION()"),
+    },
+    runs,
+    notRun,
+    goals: judgeMysqlGoals(runs),
+  };
+}
+
+/** mariadbd's pid, from the pid file it names itself. */
+async function serverPid(server: MariaDbServer): Promise<number> {
+  const pidFile = await server.sql("SELECT @@pid_file");
+  return Number((await Deno.readTextFile(pidFile)).trim());
+}
+
+function printReport(report: MysqlBenchReport): void {
+  const s = report.settings;
+  console.log(
+    `sysbench --threads=${s.threads} --tables=${s.tables} --table-size=${s.tableSize} ` +
+      `--db-ps-mode=${s.psMode}, ${s.durationSeconds} s per run, one run; MariaDB ${s.mariadb}; ` +
+      `${s.cpus} CPUs shared by sysbench, MariaDB and the proxy`,
+  );
+  console.log(formatMysqlRunTable(report.runs));
+  if (report.notRun.length > 0) console.log(formatNotRun(report.notRun));
+  console.log("");
+  console.log(formatMysqlGoals(report.goals));
+}

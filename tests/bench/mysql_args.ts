@@ -1,0 +1,130 @@
+/**
+ * Command-line flags of `deno task bench mysql`.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { LmsError } from "../../shared/errors.ts";
+import type { SysbenchPsMode, SysbenchScript } from "./sysbench.ts";
+
+/** Parsed flags of `deno task bench mysql`. */
+export interface MysqlBenchArgs {
+  /** `--help`: print {@linkcode MYSQL_HELP} and exit. */
+  help: boolean;
+  /** Seconds per measured run. */
+  durationSeconds: number;
+  /** Seconds of the warm-up run per target and script; 0 skips warm-up. */
+  warmupSeconds: number;
+  /** sysbench `--threads`. */
+  threads: number;
+  /** sysbench `--tables`. */
+  tables: number;
+  /** sysbench `--table-size`. */
+  tableSize: number;
+  /** sysbench `--db-ps-mode`. */
+  psMode: SysbenchPsMode;
+  /** Scripts to run, in order. */
+  scripts: SysbenchScript[];
+  /** Where to write the JSON report, if anywhere. */
+  jsonPath: string | undefined;
+}
+
+const SCRIPTS: readonly SysbenchScript[] = ["oltp_read_only", "oltp_point_select"];
+
+/** The `--help` text of `deno task bench mysql`. */
+export const MYSQL_HELP: string = `deno task bench mysql [flags]
+
+Starts one throwaway MariaDB server from the machine's binaries, fills it with
+sysbench's tables, and runs sysbench oltp_read_only, then oltp_point_select,
+once against MariaDB directly and once through the LMS proxy
+(LMS_SOURCE_DIALECT=mysql, shadow mode none); prints TPS, p95 and average
+latency, the ratio to the direct run, and the CPU the proxy and mariadbd spent
+per transaction, then whether the goal (proxy TPS >= 0.8x direct on
+oltp_read_only) was met.
+
+Flags:
+  --duration <s>        seconds per measured run (default 15)
+  --warmup <s>          seconds of warm-up per target and script (default 3; 0 = none)
+  --threads <n>         sysbench --threads (default 16)
+  --tables <n>          sysbench --tables (default 4)
+  --table-size <n>      sysbench --table-size, rows per table (default 10000)
+  --ps-mode <mode>      sysbench --db-ps-mode: auto (prepared statements) or disable
+                        (text queries) (default auto)
+  --only <script>       oltp_read_only or oltp_point_select (default: both)
+  --json <path>         also write the results as JSON to <path>
+  --help                this text
+`;
+
+/**
+ * Parses the flags after `mysql`.
+ *
+ * @throws {LmsError} `CLI_USAGE` naming every bad flag.
+ */
+export function parseMysqlBenchArgs(argv: string[]): MysqlBenchArgs {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        help: { type: "boolean", short: "h" },
+        duration: { type: "string" },
+        warmup: { type: "string" },
+        threads: { type: "string" },
+        tables: { type: "string" },
+        "table-size": { type: "string" },
+        "ps-mode": { type: "string" },
+        only: { type: "string" },
+        json: { type: "string" },
+      },
+    });
+  } catch (err) {
+    throw new LmsError(
+      "CLI_USAGE",
+      err instanceof Error ? err.message : String(err),
+      "run deno task bench mysql --help",
+    );
+  }
+  const v = parsed.values;
+  const problems: string[] = [];
+  const int = (name: string, raw: string | undefined, fallback: number, min: number): number => {
+    if (raw === undefined) return fallback;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < min) {
+      problems.push(`--${name} must be an integer >= ${min}, got "${raw}"`);
+      return fallback;
+    }
+    return n;
+  };
+  const durationSeconds = int("duration", v.duration, 15, 1);
+  const warmupSeconds = int("warmup", v.warmup, 3, 0);
+  const threads = int("threads", v.threads, 16, 1);
+  const tables = int("tables", v.tables, 4, 1);
+  const tableSize = int("table-size", v["table-size"], 10000, 1);
+  const psMode = v["ps-mode"] ?? "auto";
+  if (psMode !== "auto" && psMode !== "disable") {
+    problems.push(`--ps-mode must be auto or disable, got "${psMode}"`);
+  }
+  let scripts = [...SCRIPTS];
+  if (v.only !== undefined) {
+    if ((SCRIPTS as readonly string[]).includes(v.only)) scripts = [v.only as SysbenchScript];
+    else problems.push(`--only must be ${SCRIPTS.join(" or ")}, got "${v.only}"`);
+  }
+  if (v.json === "") problems.push("--json needs a file path");
+  if (problems.length > 0) {
+    throw new LmsError("CLI_USAGE", problems.join("; "), "run deno task bench mysql --help");
+  }
+  return {
+    help: v.help ?? false,
+    durationSeconds,
+    warmupSeconds,
+    threads,
+    tables,
+    tableSize,
+    psMode: psMode as SysbenchPsMode,
+    scripts,
+    jsonPath: v.json,
+  };
+}

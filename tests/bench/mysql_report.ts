@@ -1,0 +1,152 @@
+/**
+ * Rows, ratios, the printed table, the goal and the JSON document of
+ * `deno task bench mysql`.
+ *
+ * @module
+ */
+
+import { formatTable } from "./report.ts";
+import type { SysbenchScript } from "./sysbench.ts";
+
+/** Where sysbench connected: MariaDB itself, or the LMS proxy (shadow mode `none`) in front of it. */
+export type MysqlBenchTarget = "direct" | "lms";
+
+/** How each target is named in the printed table. */
+export const MYSQL_TARGET_LABELS: Record<MysqlBenchTarget, string> = {
+  direct: "direct (MariaDB)",
+  lms: "lms none",
+};
+
+/** One measured sysbench run. */
+export interface MysqlMeasurement {
+  /** The endpoint. */
+  target: MysqlBenchTarget;
+  /** The sysbench script. */
+  script: SysbenchScript;
+  /** Transactions per second. */
+  tps: number;
+  /** Queries per second. */
+  qps: number;
+  /** Mean transaction latency, ms. */
+  latencyAvgMs: number;
+  /** 95th percentile transaction latency, ms (sysbench's histogram). */
+  p95Ms: number;
+  /** Transactions processed. */
+  transactions: number;
+  /** Errors sysbench ignored, plus reconnects. */
+  errors: number;
+  /** CPU (user + system) of the proxy per transaction, µs; `null` for direct runs. */
+  proxyCpuUsPerTx: number | null;
+  /** CPU of mariadbd per transaction, µs. */
+  mariadbCpuUsPerTx: number;
+}
+
+/** A measured run with its ratio to the same script's direct run. */
+export interface MysqlBenchRow extends MysqlMeasurement {
+  /** TPS over the direct run's TPS; `null` when that run is missing. */
+  ratioToDirect: number | null;
+  /** p95 over the direct run's p95; `null` when that run is missing. */
+  p95RatioToDirect: number | null;
+}
+
+/** A target that could not be measured, and why. */
+export interface MysqlNotRun {
+  /** Which target. */
+  target: MysqlBenchTarget;
+  /** Why, e.g. the proxy's start-up error. */
+  reason: string;
+}
+
+/** The goal of issue 9 and whether this run met it. */
+export interface MysqlBenchGoals {
+  /** Proxy (`none`) TPS at least this times direct on `oltp_read_only`. */
+  proxyVsDirectAtLeast: number;
+  /** Whether it was met; `null` when either run is missing. */
+  proxyVsDirect: boolean | null;
+}
+
+/** Everything one `deno task bench mysql` run produced, as written by `--json`. */
+export interface MysqlBenchReport {
+  /** ISO time the run started. */
+  startedAt: string;
+  /** Settings the numbers depend on. */
+  settings: Record<string, string | number>;
+  /** sysbench results, in the order they ran. */
+  runs: MysqlBenchRow[];
+  /** Targets that were not measured. */
+  notRun: MysqlNotRun[];
+  /** The goal. */
+  goals: MysqlBenchGoals;
+}
+
+/** The goal: proxy TPS at least 0.8× direct on `oltp_read_only`. */
+export const PROXY_VS_DIRECT_AT_LEAST = 0.8;
+
+/** Adds each run's TPS and p95 ratios to the same script's direct run. */
+export function withMysqlRatios(measurements: MysqlMeasurement[]): MysqlBenchRow[] {
+  return measurements.map((m) => {
+    const direct = measurements.find((d) => d.target === "direct" && d.script === m.script);
+    return {
+      ...m,
+      ratioToDirect: direct && direct.tps > 0 ? m.tps / direct.tps : null,
+      p95RatioToDirect: direct && direct.p95Ms > 0 ? m.p95Ms / direct.p95Ms : null,
+    };
+  });
+}
+
+/** Judges `rows` against the goal. */
+export function judgeMysqlGoals(rows: MysqlBenchRow[]): MysqlBenchGoals {
+  const lms = rows.find((r) => r.target === "lms" && r.script === "oltp_read_only");
+  return {
+    proxyVsDirectAtLeast: PROXY_VS_DIRECT_AT_LEAST,
+    proxyVsDirect: lms?.ratioToDirect == null
+      ? null
+      : lms.ratioToDirect >= PROXY_VS_DIRECT_AT_LEAST,
+  };
+}
+
+/** The sysbench table: target, script, TPS, p95, ratios, CPU per transaction. */
+export function formatMysqlRunTable(rows: MysqlBenchRow[]): string {
+  return formatTable(
+    [
+      "target",
+      "script",
+      "TPS",
+      "p95 ms",
+      "avg ms",
+      "errors",
+      "vs direct",
+      "p95 vs direct",
+      "proxy CPU µs/tx",
+      "MariaDB CPU µs/tx",
+    ],
+    rows.map((r) => [
+      MYSQL_TARGET_LABELS[r.target],
+      r.script,
+      r.tps.toFixed(0),
+      r.p95Ms.toFixed(2),
+      r.latencyAvgMs.toFixed(2),
+      String(r.errors),
+      ratio(r.ratioToDirect),
+      ratio(r.p95RatioToDirect),
+      r.proxyCpuUsPerTx === null ? "-" : r.proxyCpuUsPerTx.toFixed(1),
+      r.mariadbCpuUsPerTx.toFixed(1),
+    ]),
+    2,
+  );
+}
+
+/** One line per target that was not measured. */
+export function formatNotRun(notRun: MysqlNotRun[]): string {
+  return notRun.map((n) => `not run: ${MYSQL_TARGET_LABELS[n.target]}: ${n.reason}`).join("\n");
+}
+
+/** The goals line. */
+export function formatMysqlGoals(g: MysqlBenchGoals): string {
+  const verdict = g.proxyVsDirect === null ? "not measured" : g.proxyVsDirect ? "met" : "MISSED";
+  return `goals: lms none >= ${g.proxyVsDirectAtLeast}x direct on oltp_read_only: ${verdict}`;
+}
+
+function ratio(value: number | null): string {
+  return value === null ? "-" : `${value.toFixed(2)}x`;
+}
