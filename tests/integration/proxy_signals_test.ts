@@ -12,6 +12,7 @@ import pg from "pg";
 import { startPgCluster } from "../../shared/local/postgres_cluster.ts";
 import { freePort, waitForPort } from "../../shared/local/ports.ts";
 import { REPEAT_WINDOW_MS } from "../../shared/signals.ts";
+import { TEST_API_TOKEN } from "../helpers/fleet.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 
@@ -130,6 +131,7 @@ Deno.test("Ctrl-C on deno task proxy lets an open transaction commit", async (t)
         LMS_LISTEN: `127.0.0.1:${port}`,
         LMS_METRICS_LISTEN: `127.0.0.1:${metricsPort}`,
         LMS_LOG_LEVEL: "warn",
+        LMS_API_TOKEN: TEST_API_TOKEN,
       },
       stdin: "null",
       stdout: "null",
