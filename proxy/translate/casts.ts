@@ -71,9 +71,12 @@ const UNITS: Record<string, string> = {
 
 /** `INTERVAL n UNIT` as CockroachDB interval arithmetic. */
 export function intervalExpr(ctx: Ctx, p: Node): string {
-  let unit = UNITS[String(p.leading_field)];
+  const field = typeof p.leading_field === "object" && p.leading_field !== null
+    ? Object.keys(p.leading_field)[0]
+    : String(p.leading_field);
+  let unit = UNITS[field];
   let amount = expr(ctx, p.value);
-  if (String(p.leading_field) === "Quarter") {
+  if (field === "Quarter") {
     unit = "month";
     amount = `(${amount}) * 3`;
   }

@@ -77,16 +77,21 @@ export class PgCatalog implements Catalog {
     const visible = new Set(columns.map((c) => String(c.name)));
     const keyColumns = (k: Record<string, unknown>) =>
       String(k.columns).split(",").filter((c) => visible.has(c));
-    const primary = keys.find((k) => k.primary === true);
+    const primary = keys.find((k) => isTrue(k.primary));
     return {
       columns: columns.map((c) => String(c.name)),
       primaryKey: primary ? keyColumns(primary) : [],
-      uniqueKeys: keys.filter((k) => k.primary !== true).map(keyColumns).filter((k) =>
+      uniqueKeys: keys.filter((k) => !isTrue(k.primary)).map(keyColumns).filter((k) =>
         k.length > 0
       ),
-      generatedKey: String(columns.find((c) => c.generated === true)?.name ?? "") || null,
+      generatedKey: String(columns.find((c) => isTrue(c.generated))?.name ?? "") || null,
     };
   }
+}
+
+/** A boolean from a driver that returns booleans as values or as text (`t`). */
+function isTrue(v: unknown): boolean {
+  return v === true || v === "t" || v === "true";
 }
 
 /** Caches another catalog's answers until `invalidate`. */

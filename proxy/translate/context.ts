@@ -50,5 +50,5 @@ export interface Ctx {
    * Inside ON DUPLICATE KEY UPDATE: `VALUES(col)` and `alias.col` (MySQL 8's row alias) mean
    * the row that was proposed for insertion, CockroachDB's `excluded`.
    */
-  upsert: { rowAlias: string | null } | null;
+  upsert: { rowAlias: string | null; table: string } | null;
 }

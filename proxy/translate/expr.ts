@@ -73,9 +73,9 @@ export function cond(ctx: Ctx, node: Node): string {
   return isBoolean(node) ? expr(ctx, node) : `(${expr(ctx, node)}) <> 0`;
 }
 
-/** An expression in a value position (projection, VALUES, SET): booleans become 1/0. */
+/** An expression in a value position (projection, VALUES, SET): booleans become 1/0 (INT: PostgreSQL has no BOOL → INT8 cast). */
 export function value(ctx: Ctx, node: Node): string {
-  return isBoolean(node) ? `(${expr(ctx, node)})::INT8` : expr(ctx, node);
+  return isBoolean(node) ? `(${expr(ctx, node)})::INT` : expr(ctx, node);
 }
 
 /** A column reference `a`, `t.a` or `db.t.a`. */
@@ -96,6 +96,8 @@ export function expr(ctx: Ctx, node: Node): string {
     case "Identifier": {
       if (p.value.startsWith("@")) throw new TranslationGap("user and system variables (@, @@)");
       if (!p.quote_style && p.value.toUpperCase() === "DEFAULT") return "DEFAULT";
+      // Inside ON CONFLICT DO UPDATE a bare name would be ambiguous with excluded's.
+      if (ctx.upsert) return `${ctx.upsert.table}.${objectName(p.value)}`;
       return columnRef(ctx, [p.value]);
     }
     case "CompoundIdentifier": {
@@ -196,6 +198,12 @@ export function expr(ctx: Ctx, node: Node): string {
       return `substr(${expr(ctx, p.expr)}, ${expr(ctx, p.substring_from)}${
         p.substring_for ? `, ${expr(ctx, p.substring_for)}` : ""
       })`;
+    case "Floor":
+    case "Ceil":
+      if (p.field && typeof p.field === "object" && "Scale" in p.field) {
+        throw new TranslationGap(`${kind.toUpperCase()} with a scale`);
+      }
+      return `${kind.toLowerCase()}(${expr(ctx, p.expr)})`;
     case "Position":
       return `strpos(${expr(ctx, p.in)}, ${expr(ctx, p.expr)})`;
     default:

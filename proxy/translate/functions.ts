@@ -98,10 +98,13 @@ const FUNCTIONS: Record<string, Handler> = {
     for (const clause of c.clauses) {
       const [kind, p] = variant(clause);
       if (kind === "OrderBy") order = ` ORDER BY ${orderBy(c.ctx, p)}`;
-      else if (kind === "Separator") separator = stringLiteral(String(variant(p)[1]));
+      else if (kind === "Separator") separator = stringLiteral(String(variant(p.value ?? p)[1]));
       else throw new TranslationGap(`GROUP_CONCAT with ${kind}`);
     }
-    const arg = c.args.length === 1 ? `(${c.args[0]})::TEXT` : CONCAT_ARGS(c.args);
+    // With DISTINCT, CockroachDB wants the ORDER BY expression to be the argument as written.
+    const arg = c.args.length === 1
+      ? (c.distinct ? c.args[0] : `(${c.args[0]})::TEXT`)
+      : CONCAT_ARGS(c.args);
     return `string_agg(${c.distinct ? "DISTINCT " : ""}${arg}, ${separator}${order})`;
   },
   DATE_FORMAT: (c) => {

@@ -86,7 +86,7 @@ export async function insert(ctx: Ctx, p: Node, catalog: Catalog): Promise<Inser
     } else {
       const rowAlias = p.insert_alias ? objectNameParts(p.insert_alias.row_alias).join(".") : null;
       if (p.insert_alias?.col_aliases?.length) throw new TranslationGap("row alias column names");
-      ctx.upsert = { rowAlias };
+      ctx.upsert = { rowAlias, table };
       const assignments: [string, string][] = onDuplicate![1].map((a: Node) => [
         assignmentColumn(a),
         value(ctx, a.value),
