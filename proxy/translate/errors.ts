@@ -49,7 +49,7 @@ export class TranslationLimit extends LmsError {
     super(
       "TRANSLATION_LIMIT",
       message,
-      "split the statement or raise the translation limit (translate.maxStatementBytes etc.)",
+      "split the statement into smaller ones, or raise the translator's ParseLimits (parse.ts)",
     );
     this.name = "TranslationLimit";
     this.limit = limit;

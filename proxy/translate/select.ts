@@ -192,10 +192,8 @@ function tableFactor(ctx: Ctx, f: Node): string {
   const [kind, p] = variant(f);
   switch (kind) {
     case "Table":
+      // Index hints (USE/FORCE INDEX) only steer MySQL's planner and are dropped.
       if (p.args) throw new TranslationGap("table functions");
-      if (p.index_hints?.length) {
-        // Index hints only steer MySQL's planner; CockroachDB plans for itself.
-      }
       return `${tableName(ctx, p.name)}${alias(p.alias)}`;
     case "Derived":
       if (p.lateral) throw new TranslationGap("LATERAL derived tables");
