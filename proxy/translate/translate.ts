@@ -3,8 +3,9 @@
  *
  * ```ts
  * const translator = await createTranslator({ catalog });
- * const t = await translator.translate("SELECT * FROM `users` WHERE id = ? LIMIT 1, 10");
- * // t.sql === "SELECT * FROM users WHERE id = $1 LIMIT $2 OFFSET $3" ... (see types.ts)
+ * const t = await translator.translate("SELECT * FROM `users` WHERE id = ? LIMIT ?, ?");
+ * // t.sql === "SELECT * FROM users WHERE id = $1 LIMIT $2 OFFSET $3"
+ * // t.params: $2 is the client's third `?`, $3 its second (see types.ts, params.ts)
  * ```
  *
  * @module
