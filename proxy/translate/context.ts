@@ -47,6 +47,11 @@ export interface Ctx {
   /** Set by the top-level SELECT when it has SQL_CALC_FOUND_ROWS. */
   foundRowsColumn: string | null;
   /**
+   * While the outermost ORDER BY, GROUP BY and HAVING are printed: the projection's aliases
+   * (lower-case name → printed label), so `ORDER BY Total` finds `AS Total`.
+   */
+  labels: Map<string, string> | null;
+  /**
    * Inside ON DUPLICATE KEY UPDATE: `VALUES(col)` and `alias.col` (MySQL 8's row alias) mean
    * the row that was proposed for insertion, CockroachDB's `excluded`.
    */

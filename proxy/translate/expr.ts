@@ -96,6 +96,8 @@ export function expr(ctx: Ctx, node: Node): string {
     case "Identifier": {
       if (p.value.startsWith("@")) throw new TranslationGap("user and system variables (@, @@)");
       if (!p.quote_style && p.value.toUpperCase() === "DEFAULT") return "DEFAULT";
+      const label = ctx.labels?.get(p.value.toLowerCase());
+      if (label) return label;
       // Inside ON CONFLICT DO UPDATE a bare name would be ambiguous with excluded's.
       if (ctx.upsert) return `${ctx.upsert.table}.${objectName(p.value)}`;
       return columnRef(ctx, [p.value]);

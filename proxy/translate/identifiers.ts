@@ -27,7 +27,12 @@ const RESERVED = new Set(
     "placing primary references returning select session_user some symmetric table then to " +
     "trailing true union unique user using variadic when where window with family authorization " +
     "binary collation cross freeze full ilike inner is isnull join left like natural notnull outer " +
-    "overlaps right similar tablesample verbose virtual"
+    "overlaps right similar tablesample verbose virtual " +
+    // Column-name keywords: usable as names in some positions only, so always quoted.
+    "between bigint bit boolean char character coalesce dec decimal exists extract float greatest " +
+    "grouping inout int integer interval least national nchar none normalize nullif numeric out " +
+    "overlay position precision real row setof smallint substring time timestamp treat trim " +
+    "values varchar"
   ).split(" "),
 );
 

@@ -61,7 +61,11 @@ export async function insert(ctx: Ctx, p: Node, catalog: Catalog): Promise<Inser
   if (columns.length === 0 && info !== null) columns = info.columns;
 
   let printedRows: string[][] = [];
-  if (rows !== null) {
+  if (rows !== null && rows.every((r) => r.length === 0)) {
+    // Knex and TypeORM insert a row of defaults as `() VALUES ()`.
+    if (rows.length !== 1) throw new TranslationGap("several rows of defaults in one INSERT");
+    source = "DEFAULT VALUES";
+  } else if (rows !== null) {
     printedRows = rows.map((r) => r.map((e) => value(ctx, e)));
     source = `VALUES ${printedRows.map((r) => `(${r.join(", ")})`).join(", ")}`;
   }

@@ -40,8 +40,24 @@ export function orderBy(ctx: Ctx, items: Node[]): string {
   }).join(", ");
 }
 
-/** A complete query (SELECT, UNION, WITH ...), top level or nested. */
+/**
+ * A complete query (SELECT, UNION, WITH ...), top level or nested.
+ *
+ * Only the outermost query's aliases keep their case (they are the labels the client reads);
+ * nested aliases are lower-cased like every other name, because MySQL matches them
+ * case-insensitively (`` `distinctAlias`.`User_id` `` finds `AS User_id`).
+ */
 export function query(ctx: Ctx, q: Node, top = false): string {
+  const outer = ctx.labels;
+  ctx.labels = null;
+  try {
+    return queryBody(ctx, q, top);
+  } finally {
+    ctx.labels = outer;
+  }
+}
+
+function queryBody(ctx: Ctx, q: Node, top: boolean): string {
   const out: string[] = [];
   if (q.with) {
     if (q.with.recursive) out.push("WITH RECURSIVE");
@@ -52,11 +68,14 @@ export function query(ctx: Ctx, q: Node, top = false): string {
       ).join(", "),
     );
   }
-  out.push(setExpr(ctx, q.body, top));
+  const labels = new Map<string, string>();
+  out.push(setExpr(ctx, q.body, top ? labels : null, top));
   if (q.order_by) {
     const [kind, items] = variant(q.order_by.kind);
     if (kind !== "Expressions") throw new TranslationGap("ORDER BY ALL");
+    ctx.labels = labels;
     out.push(`ORDER BY ${orderBy(ctx, items)}`);
+    ctx.labels = null;
   }
   if (q.limit_clause) out.push(limitClause(ctx, q.limit_clause));
   if (q.fetch) throw new TranslationGap("FETCH FIRST");
@@ -74,22 +93,39 @@ export function limitClause(ctx: Ctx, clause: Node): string {
   const [kind, p] = variant(clause);
   if (kind === "OffsetCommaLimit") {
     // Printed limit first: parameter order is fixed by source position (params.ts).
-    const limit = expr(ctx, p.limit);
-    return `LIMIT ${limit} OFFSET ${expr(ctx, p.offset)}`;
+    const limit = isNoLimit(p.limit) ? "" : `LIMIT ${expr(ctx, p.limit)} `;
+    return `${limit}OFFSET ${expr(ctx, p.offset)}`;
   }
   if (kind !== "LimitOffset") return gap("the limit clause", clause);
   if (p.limit_by?.length) throw new TranslationGap("LIMIT BY");
   const parts: string[] = [];
-  if (p.limit) parts.push(`LIMIT ${expr(ctx, p.limit)}`);
+  if (p.limit && !isNoLimit(p.limit)) parts.push(`LIMIT ${expr(ctx, p.limit)}`);
   if (p.offset) parts.push(`OFFSET ${expr(ctx, p.offset.value)}`);
   return parts.join(" ");
 }
 
-function setExpr(ctx: Ctx, body: Node, top: boolean): string {
+/**
+ * @param labels collects the outermost projection's case-keeping aliases (null when nested)
+ * @param top the statement's own SELECT (not a UNION branch), where SQL_CALC_FOUND_ROWS may be
+ */
+/** MySQL has no OFFSET without LIMIT; drivers write LIMIT 18446744073709551615 (beyond INT8). */
+function isNoLimit(limit: Node): boolean {
+  const [kind, p] = variant(limit);
+  if (kind !== "Value") return false;
+  const [vk, vp] = variant(p.value);
+  return vk === "Number" && /^[0-9]+$/.test(vp[0]) && BigInt(vp[0]) > 9223372036854775807n;
+}
+
+function setExpr(
+  ctx: Ctx,
+  body: Node,
+  labels: Map<string, string> | null,
+  top: boolean,
+): string {
   const [kind, p] = variant(body);
   switch (kind) {
     case "Select":
-      return select(ctx, p, top);
+      return select(ctx, p, labels, top);
     case "Query":
       return `(${query(ctx, p)})`;
     case "SetOperation": {
@@ -98,7 +134,10 @@ function setExpr(ctx: Ctx, body: Node, top: boolean): string {
         throw new TranslationGap(`the set operation ${op}`);
       }
       const all = p.set_quantifier === "All" ? " ALL" : "";
-      return `${setExpr(ctx, p.left, false)} ${op}${all} ${setExpr(ctx, p.right, false)}`;
+      // The first branch names the result columns.
+      return `${setExpr(ctx, p.left, labels, false)} ${op}${all} ${
+        setExpr(ctx, p.right, null, false)
+      }`;
     }
     case "Values":
       return `VALUES ${
@@ -110,7 +149,7 @@ function setExpr(ctx: Ctx, body: Node, top: boolean): string {
   }
 }
 
-function select(ctx: Ctx, s: Node, top: boolean): string {
+function select(ctx: Ctx, s: Node, labels: Map<string, string> | null, top: boolean): string {
   const out = ["SELECT"];
   if (s.distinct === "Distinct") out.push("DISTINCT");
   else if (s.distinct && s.distinct !== "All") throw new TranslationGap("DISTINCT ON");
@@ -119,7 +158,7 @@ function select(ctx: Ctx, s: Node, top: boolean): string {
   const calcFoundRows = Boolean(modifiers?.sql_calc_found_rows);
   if (calcFoundRows && !top) throw new TranslationGap("SQL_CALC_FOUND_ROWS in a subquery");
   if (calcFoundRows && s.distinct) throw new TranslationGap("SQL_CALC_FOUND_ROWS with DISTINCT");
-  const items = s.projection.map((item: Node) => projection(ctx, item));
+  const items = s.projection.map((item: Node) => projection(ctx, item, labels));
   if (calcFoundRows) {
     items.push(`count(*) OVER () AS ${FOUND_ROWS_COLUMN}`);
     ctx.foundRowsColumn = FOUND_ROWS_COLUMN;
@@ -131,9 +170,11 @@ function select(ctx: Ctx, s: Node, top: boolean): string {
   const [gk, gp] = variant(s.group_by);
   if (gk === "Expressions") {
     if (gp[1]?.length) throw new TranslationGap("GROUP BY ... WITH ROLLUP");
+    ctx.labels = labels;
     if (gp[0].length) out.push("GROUP BY", gp[0].map((e: Node) => expr(ctx, e)).join(", "));
   } else throw new TranslationGap("GROUP BY ALL");
   if (s.having) out.push("HAVING", cond(ctx, s.having));
+  ctx.labels = null;
   if (s.named_window?.length) throw new TranslationGap("WINDOW clauses");
   return out.join(" ");
 }
@@ -144,7 +185,13 @@ function isDual(f: Node): boolean {
     objectNameParts(t.name).join(".").toUpperCase() === "DUAL";
 }
 
-function projection(ctx: Ctx, item: Node): string {
+function projection(ctx: Ctx, item: Node, labels: Map<string, string> | null): string {
+  const label = (name: string) => {
+    if (labels === null) return objectName(name);
+    const printed = aliasName(name);
+    labels.set(name.toLowerCase(), printed);
+    return printed;
+  };
   const [kind, p] = variant(item);
   switch (kind) {
     case "UnnamedExpr": {
@@ -156,13 +203,13 @@ function projection(ctx: Ctx, item: Node): string {
         : ek === "CompoundIdentifier"
         ? ep.at(-1).value
         : null;
-      if (written !== null && written !== written.toLowerCase()) {
-        return `${printed} AS ${aliasName(written)}`;
+      if (labels !== null && written !== null && written !== written.toLowerCase()) {
+        return `${printed} AS ${label(written)}`;
       }
       return printed;
     }
     case "ExprWithAlias":
-      return `${value(ctx, p.expr)} AS ${aliasName(identValue(p.alias))}`;
+      return `${value(ctx, p.expr)} AS ${label(identValue(p.alias))}`;
     case "Wildcard":
       return "*";
     case "QualifiedWildcard": {

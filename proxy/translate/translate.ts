@@ -93,6 +93,7 @@ export class Translator {
       options: this.options,
       params: new ParamAllocator(statement),
       foundRowsColumn: null,
+      labels: null,
       upsert: null,
     };
     const base = {
@@ -181,7 +182,16 @@ export class Translator {
         const t = transaction(innerKind, inner, wordsAt(tokens, 1, ["SESSION"]));
         if (t === null) {
           // Session variables are answered by the proxy itself (issue 10, part 2).
-          throw new TranslationGap(`SET ${innerKind}`);
+          const name = innerKind === "SingleAssignment"
+            ? ` ${
+              String(
+                inner.variable?.map?.((i: Node) => i.Identifier?.value ?? i.value).join(".") ?? "",
+              )
+            }`
+            : "";
+          throw new TranslationGap(
+            `SET${name || ` ${innerKind}`} (session variables are answered by the proxy)`,
+          );
         }
         return done({ ...base, sql: t.sql, kind: "tx", returnsRows: false, tx: t.tx });
       }

@@ -119,3 +119,30 @@ Deno.test("SQL_CALC_FOUND_ROWS adds a count column the executor strips; FOUND_RO
   ]);
   assert.equal(f.clientParamCount, 0);
 });
+
+Deno.test("aliases: outermost keep their case (client labels), nested are matched case-insensitively", async () => {
+  assert.equal(
+    await crdb(
+      "SELECT DISTINCT `distinctAlias`.`User_id` AS `ids_User_id` FROM (SELECT `User`.`id` AS `User_id` FROM `user` `User`) `distinctAlias` ORDER BY `User_id` ASC LIMIT 10",
+    ),
+    'SELECT DISTINCT distinctalias.user_id AS "ids_User_id" FROM (SELECT "user".id AS user_id ' +
+      'FROM "user" AS "user") AS distinctalias ORDER BY user_id ASC NULLS FIRST LIMIT 10',
+  );
+  assert.equal(
+    await crdb(
+      "SELECT status, COUNT(*) AS `Total` FROM t GROUP BY status HAVING total > 1 ORDER BY Total DESC",
+    ),
+    'SELECT status, count(*) AS "Total" FROM t GROUP BY status HAVING "Total" > 1 ORDER BY "Total" DESC NULLS LAST',
+  );
+});
+
+Deno.test("LIMIT 18446744073709551615 (MySQL's 'no limit', beyond INT8) is dropped", async () => {
+  assert.equal(
+    await crdb("select * from `users` limit 18446744073709551615 offset ?"),
+    "SELECT * FROM users OFFSET $1",
+  );
+  assert.equal(
+    await crdb("SELECT a FROM t LIMIT 5, 18446744073709551615"),
+    "SELECT a FROM t OFFSET 5",
+  );
+});

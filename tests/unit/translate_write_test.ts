@@ -140,3 +140,10 @@ Deno.test("the catalog is asked once per table; DDL invalidates it and cached tr
   await translator.translate(sql);
   assert.equal(catalog.lookups, 2);
 });
+
+Deno.test("a row of defaults, `() VALUES ()` (Knex, TypeORM), becomes DEFAULT VALUES", async () => {
+  assert.equal(
+    await crdb("insert into `users` () values ()"),
+    "INSERT INTO users DEFAULT VALUES RETURNING id",
+  );
+});
