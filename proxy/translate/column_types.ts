@@ -4,7 +4,8 @@
  * AUTO_INCREMENT → INT8 identity; TINYINT(1) (MySQL's BOOLEAN) and TINYINT →
  * INT2, so 0/1 and comparisons behave as in MySQL; INT → INT4 (CockroachDB's
  * INT is INT8); UNSIGNED widens (INT UNSIGNED → INT8; BIGINT UNSIGNED stays
- * INT8, README.md); DATETIME → TIMESTAMP, TIMESTAMP → TIMESTAMPTZ; ENUM →
+ * INT8, README.md); DATETIME(p) → TIMESTAMP(p), TIMESTAMP(p) → TIMESTAMPTZ(p), TIME(p) →
+ * TIME(p), with MySQL's default precision 0; ENUM →
  * VARCHAR with a CHECK; JSON → JSONB; CHAR(n) → VARCHAR(n) (MySQL strips CHAR
  * padding on read); YEAR → INT2; BLOB/BINARY → BYTEA.
  *
@@ -82,12 +83,13 @@ export function columnType(dataType: Node, column: string, autoIncrement: boolea
       return "BYTEA";
     case "Date":
       return "DATE";
+    // MySQL's temporal types keep whole seconds unless a precision is given.
     case "Datetime":
-      return p ? `TIMESTAMP(${p})` : "TIMESTAMP";
+      return `TIMESTAMP(${p ?? 0})`;
     case "Timestamp":
-      return p?.[0] ? `TIMESTAMPTZ(${p[0]})` : "TIMESTAMPTZ";
+      return `TIMESTAMPTZ(${p?.[0] ?? 0})`;
     case "Time":
-      return "TIME";
+      return `TIME(${p?.[0] ?? 0})`;
     case "JSON":
       return "JSONB";
     case "Enum": {
