@@ -51,6 +51,8 @@ export interface Ctx {
    * (lower-case name → printed label), so `ORDER BY Total` finds `AS Total`.
    */
   labels: Map<string, string> | null;
+  /** Source text of the outermost select list's items (labels.ts), for MySQL's labels. */
+  itemTexts: string[] | null;
   /**
    * Inside ON DUPLICATE KEY UPDATE: `VALUES(col)` and `alias.col` (MySQL 8's row alias) mean
    * the row that was proposed for insertion, CockroachDB's `excluded`.

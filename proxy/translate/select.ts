@@ -158,7 +158,12 @@ function select(ctx: Ctx, s: Node, labels: Map<string, string> | null, top: bool
   const calcFoundRows = Boolean(modifiers?.sql_calc_found_rows);
   if (calcFoundRows && !top) throw new TranslationGap("SQL_CALC_FOUND_ROWS in a subquery");
   if (calcFoundRows && s.distinct) throw new TranslationGap("SQL_CALC_FOUND_ROWS with DISTINCT");
-  const items = s.projection.map((item: Node) => projection(ctx, item, labels));
+  const texts = labels !== null && ctx.itemTexts?.length === s.projection.length
+    ? ctx.itemTexts
+    : null;
+  const items = s.projection.map((item: Node, i: number) =>
+    projection(ctx, item, labels, texts?.[i] ?? null)
+  );
   if (calcFoundRows) {
     items.push(`count(*) OVER () AS ${FOUND_ROWS_COLUMN}`);
     ctx.foundRowsColumn = FOUND_ROWS_COLUMN;
@@ -185,7 +190,16 @@ function isDual(f: Node): boolean {
     objectNameParts(t.name).join(".").toUpperCase() === "DUAL";
 }
 
-function projection(ctx: Ctx, item: Node, labels: Map<string, string> | null): string {
+/**
+ * One select item. In the outermost list an unaliased item gets MySQL's label (labels.ts):
+ * a column its name as written, a string literal its value, anything else its source text.
+ */
+function projection(
+  ctx: Ctx,
+  item: Node,
+  labels: Map<string, string> | null,
+  source: string | null,
+): string {
   const label = (name: string) => {
     if (labels === null) return objectName(name);
     const printed = aliasName(name);
@@ -206,7 +220,8 @@ function projection(ctx: Ctx, item: Node, labels: Map<string, string> | null): s
       if (labels !== null && written !== null && written !== written.toLowerCase()) {
         return `${printed} AS ${label(written)}`;
       }
-      return printed;
+      if (written !== null || source === null) return printed;
+      return `${printed} AS ${label(mysqlLabel(p, source))}`;
     }
     case "ExprWithAlias":
       return `${value(ctx, p.expr)} AS ${label(identValue(p.alias))}`;
@@ -220,6 +235,16 @@ function projection(ctx: Ctx, item: Node, labels: Map<string, string> | null): s
     default:
       return gap("the select item", item);
   }
+}
+
+function mysqlLabel(expression: Node, source: string): string {
+  const [kind, p] = variant(expression);
+  if (kind === "Value") {
+    const [vk, vp] = variant(p.value);
+    if (vk === "SingleQuotedString" || vk === "DoubleQuotedString") return String(vp);
+    if (vk === "Null") return "NULL";
+  }
+  return source.trim();
 }
 
 /** A FROM item with its joins. */

@@ -22,6 +22,7 @@ import { insert } from "./insert.ts";
 import { ParamAllocator } from "./params.ts";
 import { DEFAULT_PARSE_LIMITS, initParser, type ParseLimits, parseMysql } from "./parse.ts";
 import { scan, wordsAt } from "./scan.ts";
+import { selectItemTexts } from "./labels.ts";
 import { query } from "./select.ts";
 import { transaction } from "./transactions.ts";
 import type { Translation } from "./types.ts";
@@ -94,6 +95,7 @@ export class Translator {
       params: new ParamAllocator(statement),
       foundRowsColumn: null,
       labels: null,
+      itemTexts: null,
       upsert: null,
     };
     const base = {
@@ -114,6 +116,7 @@ export class Translator {
     const [kind, p] = variant(statement);
     switch (kind) {
       case "Query": {
+        ctx.itemTexts = selectItemTexts(sql, this.limits.maxTokens, this.limits.maxDepth);
         const text = query(ctx, p, true);
         return done({
           ...base,

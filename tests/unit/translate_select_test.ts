@@ -29,9 +29,13 @@ Deno.test("identifiers: the session database's qualifier is dropped, another dat
 Deno.test("string literals: MySQL escapes undone, printed standard-conforming", async () => {
   assert.equal(
     await crdb("SELECT 'it\\'s', 'a''b', \"dq\", 'back\\\\slash', 'tab\\tx', '100\\%'"),
-    "SELECT 'it''s', 'a''b', 'dq', 'back\\slash', 'tab\tx', '100\\%'",
+    "SELECT 'it''s' AS \"it's\", 'a''b' AS \"a'b\", 'dq' AS dq, 'back\\slash' AS \"back\\slash\", " +
+      "'tab\tx' AS \"tab\tx\", '100\\%' AS \"100\\%\"",
   );
-  assert.equal(await crdb("SELECT TRUE, FALSE, NULL, 1.5e3"), "SELECT 1, 0, NULL, 1.5e3");
+  assert.equal(
+    await crdb("SELECT TRUE, FALSE, NULL, 1.5e3"),
+    'SELECT 1 AS "TRUE", 0 AS "FALSE", NULL AS "NULL", 1.5e3 AS "1.5e3"',
+  );
   await assert.rejects(() => crdb("SELECT 'a\\0b'"), /NUL character/);
 });
 
@@ -74,8 +78,11 @@ Deno.test("operators: <=>, REGEXP, LIKE (case-insensitive by default), XOR, DIV,
     }),
     "SELECT a FROM t WHERE a LIKE 'x%' AND b ~ 'y'",
   );
-  assert.equal(await crdb("SELECT a XOR b"), "SELECT (((a) <> 0) <> ((b) <> 0))::INT");
-  assert.equal(await crdb("SELECT 7 DIV 2, 7 / 2"), "SELECT div(7, 2)::INT8, 7::NUMERIC / 2");
+  assert.equal(await crdb("SELECT a XOR b"), 'SELECT (((a) <> 0) <> ((b) <> 0))::INT AS "a XOR b"');
+  assert.equal(
+    await crdb("SELECT 7 DIV 2, 7 / 2"),
+    'SELECT div(7, 2)::INT8 AS "7 DIV 2", 7::NUMERIC / 2 AS "7 / 2"',
+  );
 });
 
 Deno.test("booleans: numbers in conditions compare with 0, comparisons as values become 1/0", async () => {
@@ -112,7 +119,7 @@ Deno.test("SQL_CALC_FOUND_ROWS adds a count column the executor strips; FOUND_RO
   assert.equal(t.sql, "SELECT id, count(*) OVER () AS _lms_found_rows FROM t LIMIT 2");
   assert.equal(t.foundRowsColumn, "_lms_found_rows");
   const f = await translator.translate("SELECT FOUND_ROWS(), LAST_INSERT_ID()");
-  assert.equal(f.sql, "SELECT $1::INT8, $2::INT8");
+  assert.equal(f.sql, 'SELECT $1::INT8 AS "FOUND_ROWS()", $2::INT8 AS "LAST_INSERT_ID()"');
   assert.deepEqual(f.params, [
     { kind: "session", name: "found_rows" },
     { kind: "session", name: "last_insert_id" },
@@ -144,5 +151,17 @@ Deno.test("LIMIT 18446744073709551615 (MySQL's 'no limit', beyond INT8) is dropp
   assert.equal(
     await crdb("SELECT a FROM t LIMIT 5, 18446744073709551615"),
     "SELECT a FROM t OFFSET 5",
+  );
+});
+
+Deno.test("labels: unaliased items of the outermost list are labelled as MySQL labels them", async () => {
+  assert.equal(
+    await crdb("SELECT COUNT(*), 1 + 2, 'it''s', NULL, -4, Name, t.Id, a AS b, ? FROM t"),
+    'SELECT count(*) AS "COUNT(*)", 1 + 2 AS "1 + 2", \'it\'\'s\' AS "it\'s", NULL AS "NULL", ' +
+      '-4 AS "-4", name AS "Name", t.id AS "Id", a AS b, $1 AS "?" FROM t',
+  );
+  assert.equal(
+    await crdb("WITH c AS (SELECT 1) SELECT x, COUNT(*) FROM c UNION SELECT 1, 2"),
+    'WITH c AS (SELECT 1) SELECT x, count(*) AS "COUNT(*)" FROM c UNION SELECT 1, 2',
   );
 });
