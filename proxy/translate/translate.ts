@@ -69,8 +69,8 @@ export class Translator {
       throw cached.error;
     }
     try {
-      const value = await this.#translate(sql);
-      this.cache.set(sql, { ok: true, value, tables: value.invalidates.concat(value.reads) });
+      const { reads, ...value } = await this.#translate(sql);
+      this.cache.set(sql, { ok: true, value, tables: value.invalidates.concat(reads) });
       return value;
     } catch (err) {
       if (err instanceof Error && "mysqlErrno" in err) {
