@@ -34,7 +34,10 @@ export type LmsErrorCode =
   | "NOT_SUPPORTED"
   | "NOT_INITIALIZED"
   | "TOOL_UNAVAILABLE"
-  | "BUILD_FAILED";
+  | "BUILD_FAILED"
+  | "TRANSLATION_GAP"
+  | "TRANSLATION_LIMIT"
+  | "SQL_SYNTAX";
 
 /** Base class for every error LMS raises on purpose. */
 export class LmsError extends Error {
