@@ -16,7 +16,7 @@ import { type CorpusSession, loadCorpus } from "./corpus.ts";
 import { type FuzzInput, makeInput } from "./mutate.ts";
 import { replay, type ReplayBounds, type ReplayOutcome } from "./replay.ts";
 import { FUZZ_SCHEMA } from "./schema.ts";
-import { type FuzzTarget, startFuzzTarget } from "./target.ts";
+import { startWatchedProxy, type WatchedProxy } from "../helpers/watched_proxy.ts";
 import { startWitness, type WitnessReport } from "./witness.ts";
 
 /** Settings of a round. */
@@ -102,8 +102,8 @@ export async function runFuzzRound(opts: FuzzOptions): Promise<FuzzReport> {
   await cluster.psql(FUZZ_SCHEMA);
   const init = await run("pgbench", ["-i", "-I", "dtGvp", "-s", "1", "-q", cluster.url()]);
   if (init.code !== 0) throw new Error(`pgbench -i failed: ${init.stderr}`);
-  const env = { ...opts.proxyEnv };
-  let target: FuzzTarget = await startFuzzTarget(cluster.url(), env);
+  const env = { INIT_SOURCE: cluster.url(), LMS_PROXY_ID: "fuzz-target", ...opts.proxyEnv };
+  let target: WatchedProxy = await startWatchedProxy(env);
   const baseline = Number(await cluster.psql(BACKENDS));
   const witness = await startWitness(target.port, opts.witnessBoundMs ?? 10_000);
   const report: FuzzReport = {
@@ -142,7 +142,7 @@ export async function runFuzzRound(opts: FuzzOptions): Promise<FuzzReport> {
     report.crashes++;
     const log = target.logTail();
     for (const input of inFlight) record("crash", input, log);
-    target = await startFuzzTarget(cluster.url(), env);
+    target = await startWatchedProxy(env);
   };
   const deadline = Date.now() + opts.seconds * 1000;
   let next = 0;

@@ -1,7 +1,7 @@
 /**
- * The proxy under fuzz: a real `proxy/main.ts` process whose stderr is kept
- * (the tail of it explains a crash), with its RSS and open descriptors read
- * from `/proc`.
+ * A proxy process under observation, for the fuzzer, the fault matrix and the
+ * soak: a real `proxy/main.ts` process whose stderr (JSON log lines) is kept,
+ * with its RSS and open descriptors read from `/proc`.
  *
  * @module
  */
@@ -10,12 +10,14 @@ import { freePort, waitForPort } from "../../shared/local/ports.ts";
 import { runArgs } from "../../shared/local/compile.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
-const LOG_TAIL = 16 * 1024;
+const LOG_KEEP = 4 * 1024 * 1024;
 
 /** A proxy process under test. */
-export interface FuzzTarget {
+export interface WatchedProxy {
   /** SQL port. */
   port: number;
+  /** Metrics and health port. */
+  metricsPort: number;
   /** Process id. */
   pid: number;
   /** Resolves with the exit status when the process ends. */
@@ -26,10 +28,14 @@ export interface FuzzTarget {
   rss(): number;
   /** Open file descriptors, 0 once gone. */
   fds(): number;
-  /** The last 16 KiB it wrote to stderr. */
+  /** What it wrote to stderr (the last 4 MiB). */
+  log(): string;
+  /** The last 16 KiB of {@linkcode WatchedProxy.log}. */
   logTail(): string;
   /** SIGTERM, then SIGKILL after 5 s. */
   stop(): Promise<void>;
+  /** SIGKILL, like a crashed host. */
+  kill(): Promise<void>;
 }
 
 /** Resident set size of `pid` in bytes (0 when the process is gone). */
@@ -53,23 +59,25 @@ export function fdsOf(pid: number): number {
   }
 }
 
-/** Starts a standalone proxy in front of `sourceUrl` and waits for `/readyz`. */
-export async function startFuzzTarget(
-  sourceUrl: string,
-  env: Record<string, string> = {},
-): Promise<FuzzTarget> {
+/**
+ * Starts a proxy with `env` (standalone unless it names `LMS_ORCHESTRATOR_URL`)
+ * and waits for `/readyz`, or only for the metrics port when `waitReady` is false.
+ */
+export async function startWatchedProxy(
+  env: Record<string, string>,
+  opts: { waitReady?: boolean } = {},
+): Promise<WatchedProxy> {
   const port = await freePort();
   const metricsPort = await freePort();
   const child = new Deno.Command(Deno.execPath(), {
     args: runArgs("molt-lms", ROOT),
     env: {
-      INIT_SOURCE: sourceUrl,
       LMS_SOURCE_DIALECT: "postgres",
-      LMS_STANDALONE: "true",
+      ...(env.LMS_ORCHESTRATOR_URL ? {} : { LMS_STANDALONE: "true" }),
       LMS_LISTEN: `127.0.0.1:${port}`,
       LMS_METRICS_LISTEN: `127.0.0.1:${metricsPort}`,
       LMS_LOG_LEVEL: "error",
-      LMS_PROXY_ID: "fuzz-target",
+      LMS_PROXY_ID: "watched-proxy",
       ...env,
     },
     stdin: "null",
@@ -79,7 +87,7 @@ export async function startFuzzTarget(
   let tail = "";
   (async () => {
     for await (const text of child.stderr.pipeThrough(new TextDecoderStream())) {
-      tail = (tail + text).slice(-LOG_TAIL);
+      tail = (tail + text).slice(-LOG_KEEP);
     }
   })().catch(() => {});
   let running = true;
@@ -88,7 +96,7 @@ export async function startFuzzTarget(
     return s;
   });
   await waitForPort("127.0.0.1", metricsPort, 30_000);
-  for (let i = 0; i < 600 && running; i++) {
+  for (let i = 0; i < 600 && running && opts.waitReady !== false; i++) {
     const res = await fetch(`http://127.0.0.1:${metricsPort}/readyz`).catch(() => undefined);
     await res?.body?.cancel();
     if (res?.status === 200) break;
@@ -97,18 +105,24 @@ export async function startFuzzTarget(
   if (!running) throw new Error(`the proxy exited while starting:\n${tail}`);
   return {
     port,
+    metricsPort,
     pid: child.pid,
     exited,
     alive: () => running,
     rss: () => rssOf(child.pid),
     fds: () => fdsOf(child.pid),
-    logTail: () => tail,
+    log: () => tail,
+    logTail: () => tail.slice(-16 * 1024),
     async stop() {
       if (!running) return;
       child.kill("SIGTERM");
       const t = setTimeout(() => running && child.kill("SIGKILL"), 5_000);
       await exited;
       clearTimeout(t);
+    },
+    async kill() {
+      if (running) child.kill("SIGKILL");
+      await exited;
     },
   };
 }
