@@ -105,13 +105,15 @@ async function finishCutover(fleet: ChaosFleet, begun: number, notes: string[]):
       const r = await fleet.api("POST", "/api/v1/cutover/consistent/begin", BEGIN);
       if (r?.status !== 200) notes.push(`begin: ${JSON.stringify(r?.body)}`);
       drainingSince = Date.now();
-    } else if (phase === "drained") {
-      const r = await fleet.api("POST", "/api/v1/cutover/consistent/commit", COMMIT);
-      if (r && r.status !== 200) await sleep(300);
     } else {
       drainingSince ||= Date.now();
+      if (phase === "drained") {
+        const r = await fleet.api("POST", "/api/v1/cutover/consistent/commit", COMMIT);
+        const refusal = r && r.status !== 200 ? `commit refused: ${JSON.stringify(r.body)}` : "";
+        if (refusal && !notes.includes(refusal)) notes.push(refusal);
+      }
       if (Date.now() - drainingSince > 15_000) {
-        notes.push("drain stuck for 15 s: aborted");
+        notes.push(`${phase} for 15 s without a commit: aborted and begun again`);
         await fleet.api("POST", "/api/v1/cutover/consistent/abort", {});
         drainingSince = 0;
       }
@@ -255,7 +257,9 @@ export async function runCell(fault: Fault, phase: Phase): Promise<CellResult> {
     const nonRetryable: string[] = [];
     for (const e of writers.errors) {
       errors[e.code] = (errors[e.code] ?? 0) + 1;
-      if (!retryable(e.code) && nonRetryable.length < 5) nonRetryable.push(`${e.code}: ${e.message}`);
+      if (!retryable(e.code) && nonRetryable.length < 5) {
+        nonRetryable.push(`${e.code}: ${e.message}`);
+      }
     }
     const committed = stored?.sourceOfTruth === "target";
     const result: CellResult = {

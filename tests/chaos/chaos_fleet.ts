@@ -15,7 +15,7 @@ import { freePort } from "../../shared/local/ports.ts";
 import { type OrchestratorProcess, spawnOrchestrator } from "../helpers/fleet.ts";
 import { startWatchedProxy, type WatchedProxy } from "../helpers/watched_proxy.ts";
 import { WORKLOAD_SCHEMA } from "../helpers/workload.ts";
-import { startStallRelay, type StallRelay } from "./stall_relay.ts";
+import { type StallRelay, startStallRelay } from "./stall_relay.ts";
 
 /** The API token the chaos orchestrator and proxies share. */
 export const CHAOS_API_TOKEN = "chaos-api-token-0123456789abcdef";
@@ -61,8 +61,14 @@ export interface ApiAnswer {
   body: Record<string, unknown>;
 }
 
-/** Starts the fleet with `proxies` proxies and waits until they are all connected. */
-export async function startChaosFleet(proxies = 3): Promise<ChaosFleet> {
+/**
+ * Starts the fleet with `proxies` proxies (extra proxy settings in `proxyExtra`)
+ * and waits until they are all connected.
+ */
+export async function startChaosFleet(
+  proxies = 3,
+  proxyExtra: Record<string, string> = {},
+): Promise<ChaosFleet> {
   const source = await startPgCluster({ name: "chaos-source" });
   const target = await startPgCluster({ name: "chaos-target" });
   const relay = startStallRelay();
@@ -90,7 +96,10 @@ export async function startChaosFleet(proxies = 3): Promise<ChaosFleet> {
       try {
         const res = await fetch(`http://127.0.0.1:${orchPort}${path}`, {
           method,
-          headers: { "content-type": "application/json", authorization: `Bearer ${CHAOS_API_TOKEN}` },
+          headers: {
+            "content-type": "application/json",
+            authorization: `Bearer ${CHAOS_API_TOKEN}`,
+          },
           body: body === undefined ? undefined : JSON.stringify(body),
           signal: AbortSignal.timeout(10_000),
         });
@@ -114,6 +123,7 @@ export async function startChaosFleet(proxies = 3): Promise<ChaosFleet> {
       LMS_SHUTDOWN_GRACE: "2s",
       LMS_LOG_LEVEL: "info",
       LMS_PROXY_ID: `proxy-${i + 1}`,
+      ...proxyExtra,
     });
     for (let i = 0; i < proxies; i++) {
       all.push(await startWatchedProxy(proxyEnv(i)));

@@ -43,7 +43,10 @@ async function main(): Promise<number> {
     options: {
       faults: { type: "string" },
       phases: { type: "string" },
-      json: { type: "string", default: new URL("../reliability/chaos.json", import.meta.url).pathname },
+      json: {
+        type: "string",
+        default: new URL("../reliability/chaos.json", import.meta.url).pathname,
+      },
     },
   });
   const faults = (values.faults?.split(",") ?? [...FAULTS]) as Fault[];
