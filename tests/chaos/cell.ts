@@ -152,7 +152,7 @@ export async function runCell(fault: Fault, phase: Phase): Promise<CellResult> {
   const t0 = Date.now();
   const notes: string[] = [];
   await using fleet = await startChaosFleet(3);
-  const writers = await startWriters(() => fleet.ports(), 16);
+  const writers = startWriters(() => fleet.ports(), 16);
   let attempts = 0;
   let recoveredAt = 0;
   try {

@@ -77,7 +77,7 @@ function classify(err: unknown): string {
 }
 
 /** Starts `count` writers over `ports` (writer i starts on port i mod n). */
-export async function startWriters(ports: () => number[], count: number): Promise<Writers> {
+export function startWriters(ports: () => number[], count: number): Writers {
   const acks: Ack[] = [];
   const errors: WriterError[] = [];
   let stopping = false;

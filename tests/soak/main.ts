@@ -118,7 +118,10 @@ async function cutover(fleet: ChaosFleet, from: "source" | "target"): Promise<st
         requireCaughtUp: from === "source",
         skipReplicationCheck: from === "target",
       });
-      return commit?.status === 200 ? null : `commit: ${JSON.stringify(commit?.body)}`;
+      if (commit?.status === 200) return null;
+      // The replication check runs once the fleet is drained: give it until the deadline.
+      const code = (commit?.body.error as { code?: string } | undefined)?.code;
+      if (code !== "NOT_CAUGHT_UP") return `commit: ${JSON.stringify(commit?.body)}`;
     }
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -259,17 +262,26 @@ async function main(): Promise<number> {
   );
   const colors: Rgb[] = [[31, 119, 180], [44, 160, 44], [148, 103, 189], [214, 39, 40]];
   const canvas = lineCharts([
-    [
-      ...[0, 1, 2].map((i) => ({
-        color: colors[i],
-        points: samples.map((s) => [s.t, s.proxyRssMiB[i]] as [number, number]),
-      })),
-      {
-        color: colors[3],
-        points: samples.map((s) => [s.t, s.orchestratorRssMiB] as [number, number]),
-      },
-    ],
-    [{ color: [255, 127, 14], points: samples.map((s) => [s.t, s.p99Ms] as [number, number]) }],
+    {
+      title: "RSS MIB - PROXY 1 2 3 BLUE GREEN PURPLE, ORCHESTRATOR RED - X: S",
+      series: [
+        ...[0, 1, 2].map((i) => ({
+          color: colors[i],
+          points: samples.map((s) => [s.t, s.proxyRssMiB[i]] as [number, number]),
+        })),
+        {
+          color: colors[3],
+          points: samples.map((s) => [s.t, s.orchestratorRssMiB] as [number, number]),
+        },
+      ],
+    },
+    {
+      title: "P99 LATENCY MS PER 10 S - X: S",
+      series: [{
+        color: [255, 127, 14],
+        points: samples.map((s) => [s.t, s.p99Ms] as [number, number]),
+      }],
+    },
   ], every);
   await Deno.writeFile(`${values.out}/soak.png`, canvas.png());
   console.log(JSON.stringify({ pass, checks, cutovers }, null, 2));

@@ -53,6 +53,19 @@ export class Canvas {
     }
   }
 
+  /** Writes `text` with the built-in 3×5 font at `scale`× size (unknown characters are blank). */
+  text(x: number, y: number, text: string, c: Rgb, scale = 2): void {
+    for (const ch of text) {
+      const rows = FONT[ch] ?? FONT[" "];
+      rows.forEach((row, j) => {
+        for (let i = 0; i < 3; i++) {
+          if (row[i] === "#") this.rect(x + i * scale, y + j * scale, scale, scale, c);
+        }
+      });
+      x += 4 * scale;
+    }
+  }
+
   /** The canvas as a PNG file. */
   png(): Uint8Array {
     const raw = new Uint8Array((this.width * 3 + 1) * this.height);
@@ -76,6 +89,50 @@ export class Canvas {
     ]);
   }
 }
+
+/** A 3×5 pixel font: digits and the letters the soak chart labels use. */
+const FONT: Record<string, string[]> = {
+  " ": ["...", "...", "...", "...", "..."],
+  "0": ["###", "#.#", "#.#", "#.#", "###"],
+  "1": [".#.", "##.", ".#.", ".#.", "###"],
+  "2": ["###", "..#", "###", "#..", "###"],
+  "3": ["###", "..#", "###", "..#", "###"],
+  "4": ["#.#", "#.#", "###", "..#", "..#"],
+  "5": ["###", "#..", "###", "..#", "###"],
+  "6": ["###", "#..", "###", "#.#", "###"],
+  "7": ["###", "..#", "..#", "..#", "..#"],
+  "8": ["###", "#.#", "###", "#.#", "###"],
+  "9": ["###", "#.#", "###", "..#", "###"],
+  ".": ["...", "...", "...", "...", ".#."],
+  "-": ["...", "...", "###", "...", "..."],
+  "/": ["..#", "..#", ".#.", "#..", "#.."],
+  "B": ["##.", "#.#", "##.", "#.#", "##."],
+  "I": ["###", ".#.", ".#.", ".#.", "###"],
+  "M": ["#.#", "###", "###", "#.#", "#.#"],
+  "P": ["###", "#.#", "###", "#..", "#.."],
+  "R": ["##.", "#.#", "##.", "#.#", "#.#"],
+  "S": ["###", "#..", "###", "..#", "###"],
+  "T": ["###", ".#.", ".#.", ".#.", ".#."],
+  "X": ["#.#", "#.#", ".#.", "#.#", "#.#"],
+  "Y": ["#.#", "#.#", ".#.", ".#.", ".#."],
+  "C": ["###", "#..", "#..", "#..", "###"],
+  "E": ["###", "#..", "##.", "#..", "###"],
+  "H": ["#.#", "#.#", "###", "#.#", "#.#"],
+  "L": ["#..", "#..", "#..", "#..", "###"],
+  "O": ["###", "#.#", "#.#", "#.#", "###"],
+  "N": ["##.", "#.#", "#.#", "#.#", "#.#"],
+  "A": [".#.", "#.#", "###", "#.#", "#.#"],
+  "U": ["#.#", "#.#", "#.#", "#.#", "###"],
+  "G": ["###", "#..", "#.#", "#.#", "###"],
+  "D": ["##.", "#.#", "#.#", "#.#", "##."],
+  "F": ["###", "#..", "##.", "#..", "#.."],
+  "K": ["#.#", "#.#", "##.", "#.#", "#.#"],
+  "V": ["#.#", "#.#", "#.#", "#.#", ".#."],
+  "W": ["#.#", "#.#", "###", "###", "#.#"],
+  "=": ["...", "###", "...", "###", "..."],
+  ":": ["...", ".#.", "...", ".#.", "..."],
+  ",": ["...", "...", "...", ".#.", "#.."],
+};
 
 const CRC_TABLE = (() => {
   const t = new Uint32Array(256);
@@ -115,6 +172,14 @@ function chunk(type: string, data: Uint8Array): Uint8Array {
   return out;
 }
 
+/** One panel of {@linkcode lineCharts}. */
+export interface Panel {
+  /** Title drawn above it (upper case, from the built-in font). */
+  title: string;
+  /** Its lines. */
+  series: Series[];
+}
+
 /** One line of a chart. */
 export interface Series {
   /** Colour. */
@@ -124,22 +189,24 @@ export interface Series {
 }
 
 /**
- * Paints line charts stacked vertically, each with its own y range (from 0
- * to the highest point plus 10 %), grey horizontal grid lines at every
- * quarter and vertical ones at every `xGrid` units of x.
+ * Paints line charts stacked vertically, each with its title, its own y range
+ * (from 0 to the highest point plus 10 %, the top value written at the
+ * left), grey horizontal grid lines at every quarter and vertical ones, with
+ * their x value written below, at every `xGrid` units of x.
  */
 export function lineCharts(
-  panels: Series[][],
+  panels: Panel[],
   xGrid: number,
   width = 900,
   panelHeight = 260,
 ): Canvas {
-  const pad = 30;
+  const pad = 60;
   const canvas = new Canvas(width, panels.length * (panelHeight + pad) + pad);
-  const xs = panels.flat().flatMap((s) => s.points.map((p) => p[0]));
+  const xs = panels.flatMap((p) => p.series).flatMap((s) => s.points.map((p) => p[0]));
   const xMax = Math.max(1, ...xs);
-  panels.forEach((series, n) => {
+  panels.forEach(({ title, series }, n) => {
     const top = pad + n * (panelHeight + pad);
+    canvas.text(pad, top - 20, title, [0, 0, 0]);
     const ys = series.flatMap((s) => s.points.map((p) => p[1]));
     const yMax = Math.max(1e-9, ...ys) * 1.1;
     const px = (x: number) => pad + (x / xMax) * (width - 2 * pad);
@@ -153,6 +220,11 @@ export function lineCharts(
     }
     for (let x = 0; x <= xMax; x += xGrid) {
       canvas.line(px(x), top, px(x), top + panelHeight, [235, 235, 235]);
+    }
+    canvas.text(4, top, yMax.toFixed(yMax < 10 ? 1 : 0), [0, 0, 0]);
+    canvas.text(4, top + panelHeight - 10, "0", [0, 0, 0]);
+    for (let x = 0; x <= xMax; x += xGrid) {
+      canvas.text(px(x) - 6, top + panelHeight + 6, `${x}`, [90, 90, 90]);
     }
     canvas.line(pad, top, pad, top + panelHeight, [0, 0, 0]);
     canvas.line(pad, top + panelHeight, width - pad, top + panelHeight, [0, 0, 0]);
