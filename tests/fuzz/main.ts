@@ -1,9 +1,10 @@
 /**
- * `deno task fuzz --minutes N [--seconds S] [--seed S] [--concurrency C] [--json] [--out DIR]`:
+ * `deno task fuzz --minutes N [--seconds S] [--seed S] [--concurrency C] [--set KEY=VALUE]... [--json] [--out DIR]`:
  * fuzzes the PostgreSQL front with mutated captured sessions and prints the
  * figures (inputs tried, crashes, hangs, max RSS, witness errors). Exits 1
  * when the round did not pass. Inputs behind crashes and hangs are written to
- * `--out` (default `tests/fuzz/findings/`) as replayable JSON.
+ * `--out` (default `tests/fuzz/findings/`) as replayable JSON. `--set` passes a
+ * proxy setting (e.g. `--set LMS_MAX_MESSAGE_SIZE=1KiB` to fuzz the size limit).
  *
  * @module
  */
@@ -21,6 +22,7 @@ async function main(): Promise<number> {
       seed: { type: "string" },
       concurrency: { type: "string", default: "4" },
       json: { type: "boolean", default: false },
+      set: { type: "string", multiple: true, default: [] },
       out: { type: "string", default: new URL("./findings/", import.meta.url).pathname },
     },
   });
@@ -35,10 +37,20 @@ async function main(): Promise<number> {
       return 2;
     }
   }
+  const proxyEnv: Record<string, string> = {};
+  for (const kv of values.set) {
+    const at = kv.indexOf("=");
+    if (at < 1) {
+      console.error(`fuzz: --set takes KEY=VALUE, not "${kv}"`);
+      return 2;
+    }
+    proxyEnv[kv.slice(0, at)] = kv.slice(at + 1);
+  }
   const report = await runFuzzRound({
     seconds,
     seed,
     concurrency,
+    proxyEnv,
     progress: values.json ? undefined : (n) => console.error(`… ${n} inputs`),
   });
   if (report.findings.length > 0) {
