@@ -214,15 +214,48 @@ export async function runCell(fault: Fault, phase: Phase): Promise<CellResult> {
     await until(async () => {
       const stored = await fleet.storedState();
       if (!stored || stored.phase !== "idle") return false;
+      // A proxy that resumes while not paused adopts the epoch without a log line: the
+      // orchestrator's view of its epoch counts too.
+      const status = await fleet.api("GET", "/api/v1/status");
+      const reported = new Map(
+        ((status?.body.proxies ?? []) as { id: string; epoch: number | null }[]).map((
+          p,
+        ) => [p.id, p.epoch ?? -1]),
+      );
       for (let i = 0; i < 3; i++) {
         const logs = fleet.proxyLogs(i);
-        const { epoch } = lastState(routingEvents(logs[logs.length - 1]));
+        const logged = lastState(routingEvents(logs[logs.length - 1])).epoch;
+        const epoch = Math.max(logged, reported.get(`proxy-${i + 1}`) ?? -1);
         if (epoch !== stored.epoch) return false;
         if (await pausedMetric(fleet.proxy(i).metricsPort) !== 0) return false;
       }
       convergeMs = Date.now() - settledAt;
       return true;
     }, bound + 20_000);
+    if (convergeMs === null) {
+      const stored = await fleet.storedState();
+      const s = await fleet.api("GET", "/api/v1/status");
+      notes.push(
+        `not converged: stored ${JSON.stringify(stored)}, orchestrator ${
+          JSON.stringify(s?.body.phase)
+        } ${JSON.stringify(s?.body.proxies)}`,
+      );
+      for (let i = 0; i < 3; i++) {
+        const logs = fleet.proxyLogs(i);
+        notes.push(
+          `proxy ${i + 1}: ${
+            JSON.stringify(lastState(routingEvents(logs[logs.length - 1])))
+          }, paused ${await pausedMetric(
+            fleet.proxy(i).metricsPort,
+          )}, log tail ${
+            logs[logs.length - 1].split("\n").filter((l) =>
+              l.includes('"warn"') || l.includes("routing") || l.includes("resum") ||
+              l.includes("paus")
+            ).slice(-6).join(" | ")
+          }`,
+        );
+      }
+    }
     await sleep(2_000);
     await writers.stop();
     const stored = await fleet.storedState();
