@@ -192,6 +192,15 @@ export async function runCell(fault: Fault, phase: Phase): Promise<CellResult> {
         }
       }
       if (phase === "drained") undo = await inject(fleet, fault);
+      if (phase === "committing" || phase === "after-commit") {
+        // A commit refused at once (replication check still running) would not be in flight.
+        const caughtUp = await until(async () => {
+          const s = await fleet.api("GET", "/api/v1/status");
+          const cutover = s?.body.cutover as { replication?: { caughtUp?: boolean } } | null;
+          return cutover?.replication?.caughtUp === true;
+        }, 20_000);
+        if (!caughtUp) notes.push("replication did not catch up within 20 s before the commit");
+      }
       if (phase === "committing") {
         const commit = fleet.api("POST", "/api/v1/cutover/consistent/commit", COMMIT);
         await sleep(10);
@@ -199,8 +208,13 @@ export async function runCell(fault: Fault, phase: Phase): Promise<CellResult> {
         await commit;
       }
       if (phase === "after-commit") {
-        const commit = await fleet.api("POST", "/api/v1/cutover/consistent/commit", COMMIT);
-        if (commit?.status !== 200) notes.push(`commit: ${JSON.stringify(commit?.body)}`);
+        let committed = false;
+        for (let i = 0; i < 50 && !committed; i++) {
+          const commit = await fleet.api("POST", "/api/v1/cutover/consistent/commit", COMMIT);
+          committed = commit?.status === 200;
+          if (!committed) await sleep(200);
+        }
+        if (!committed) notes.push("the commit did not go through: the fault hit before it");
         undo = await inject(fleet, fault);
       }
       await recover(undo!);
