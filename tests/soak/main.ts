@@ -20,7 +20,8 @@
 import { parseArgs } from "node:util";
 import { run } from "../helpers/proxy.ts";
 import { fdsOf, rssOf } from "../helpers/watched_proxy.ts";
-import { type ChaosFleet, startChaosFleet } from "../chaos/chaos_fleet.ts";
+import { startChaosFleet } from "../chaos/chaos_fleet.ts";
+import { consistentCutover } from "../chaos/cutover_op.ts";
 import { lineCharts, type Rgb } from "./png.ts";
 
 const MIB = 1024 * 1024;
@@ -106,29 +107,6 @@ async function shadowQueue(port: number): Promise<number> {
   }
 }
 
-async function cutover(fleet: ChaosFleet, from: "source" | "target"): Promise<string | null> {
-  const begin = await fleet.api("POST", "/api/v1/cutover/consistent/begin", { from });
-  if (begin?.status !== 200) return `begin: ${JSON.stringify(begin?.body)}`;
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
-    const s = await fleet.api("GET", "/api/v1/status");
-    if (s?.body.phase === "drained") {
-      const commit = await fleet.api("POST", "/api/v1/cutover/consistent/commit", {
-        from,
-        requireCaughtUp: from === "source",
-        skipReplicationCheck: from === "target",
-      });
-      if (commit?.status === 200) return null;
-      // The replication check runs once the fleet is drained: give it until the deadline.
-      const code = (commit?.body.error as { code?: string } | undefined)?.code;
-      if (code !== "NOT_CAUGHT_UP") return `commit: ${JSON.stringify(commit?.body)}`;
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  await fleet.api("POST", "/api/v1/cutover/consistent/abort", {});
-  return "not drained within 30 s: aborted";
-}
-
 async function main(): Promise<number> {
   const { values } = parseArgs({
     options: {
@@ -185,7 +163,7 @@ async function main(): Promise<number> {
     while ((Date.now() - t0) / 1000 < t) {
       if ((Date.now() - t0) / 1000 >= nextCutover && nextCutover < seconds - 5) {
         const at = Math.round((Date.now() - t0) / 1000);
-        const error = await cutover(fleet, from);
+        const error = await consistentCutover(fleet, from);
         cutovers.push({ t: at, from, error });
         console.error(`cutover from ${from} at ${at} s: ${error ?? "ok"}`);
         from = from === "source" ? "target" : "source";
