@@ -81,7 +81,7 @@ async function phaseOf(fleet: ChaosFleet): Promise<string | undefined> {
 }
 
 const BEGIN = { from: "source", drainTimeoutMs: 30_000 };
-const COMMIT = { from: "source", requireCaughtUp: true };
+const COMMIT = { from: "source" };
 
 /**
  * Drives the cutover to a commit as an operator would, for up to 60 s:

@@ -1,7 +1,8 @@
 /**
  * A consistent cutover as an operator runs it against a {@linkcode ChaosFleet}:
  * begin, wait for `drained`, commit (retrying while the replication check
- * catches up; the reverse direction skips it, nothing replicates back).
+ * catches up; the reverse direction skips it with `skipReplicationCheck`,
+ * since nothing replicates back).
  *
  * @module
  */
@@ -19,11 +20,11 @@ export async function consistentCutover(
   while (Date.now() < deadline) {
     const s = await fleet.api("GET", "/api/v1/status");
     if (s?.body.phase === "drained") {
-      const commit = await fleet.api("POST", "/api/v1/cutover/consistent/commit", {
-        from,
-        requireCaughtUp: from === "source",
-        skipReplicationCheck: from === "target",
-      });
+      const commit = await fleet.api(
+        "POST",
+        "/api/v1/cutover/consistent/commit",
+        from === "source" ? { from } : { from, skipReplicationCheck: true },
+      );
       if (commit?.status === 200) return null;
       const code = (commit?.body.error as { code?: string } | undefined)?.code;
       if (code !== "NOT_CAUGHT_UP") return `commit: ${JSON.stringify(commit?.body)}`;
