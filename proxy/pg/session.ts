@@ -347,7 +347,9 @@ export class PgSession implements SessionWire<ReplayedBackend> {
     old?.removeListener("data", this.#onBackendData);
     old?.removeListener("close", this.#onBackendClose);
     old?.pause();
-    old?.end(TERMINATE);
+    // Paused and unread, the old socket would never see the server's close: destroy it
+    // once Terminate is flushed, or every move leaks a descriptor.
+    old?.end(TERMINATE, () => old.destroy());
     this.#backendKey = { processId: auth.backendProcessId, secretKey: auth.backendSecretKey };
     socket.on("error", () => {});
     for (const m of changedParameters(this.state!, auth.parameters)) this.#client.write(m);
@@ -356,7 +358,7 @@ export class PgSession implements SessionWire<ReplayedBackend> {
 
   /** @inheritdoc */
   discardBackend(backend: ReplayedBackend): void {
-    backend.socket.end(TERMINATE);
+    backend.socket.end(TERMINATE, () => backend.socket.destroy());
   }
 
   #protocolError(err: unknown): void {

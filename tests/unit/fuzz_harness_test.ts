@@ -1,0 +1,82 @@
+/**
+ * The fuzz harness's own parts: mutations are deterministic per (seed,
+ * index) and actually change the bytes, the framer finds the messages of a
+ * captured session, and a replay against a server that never closes after
+ * the client's EOF is classified as a hang (so a hang in the proxy would be seen).
+ */
+
+import assert from "node:assert/strict";
+import { loadCorpus } from "../fuzz/corpus.ts";
+import { frames, makeInput } from "../fuzz/mutate.ts";
+import { replay } from "../fuzz/replay.ts";
+
+const join = (chunks: Uint8Array[]) => {
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+};
+
+Deno.test("mutations are deterministic and change the session", async () => {
+  const corpus = await loadCorpus();
+  let changed = 0;
+  for (let i = 0; i < 200; i++) {
+    const a = makeInput(corpus, 7, i);
+    const b = makeInput(corpus, 7, i);
+    assert.deepEqual(a, b);
+    const base = corpus.find((s) => s.name === a.base)!;
+    const before = join(base.chunks);
+    const after = join(a.chunks);
+    if (
+      a.chunks.length !== base.chunks.length || before.length !== after.length ||
+      before.some((x, j) => x !== after[j])
+    ) changed++;
+  }
+  // resplit/coalesce of a one-chunk session and byteSet of an equal byte can leave it as it was.
+  assert.ok(changed >= 180, `only ${changed} of 200 inputs differ from their session`);
+  assert.notDeepEqual(makeInput(corpus, 7, 0).chunks, makeInput(corpus, 8, 0).chunks);
+});
+
+Deno.test("the framer walks a captured session to its end", async () => {
+  for (const s of await loadCorpus()) {
+    const buf = join(s.chunks);
+    const fs = frames(buf);
+    assert.ok(fs.length >= 2, `${s.name}: ${fs.length} messages`);
+    assert.equal(fs[fs.length - 1].end, buf.length, s.name);
+  }
+});
+
+Deno.test("a server that ignores the client's EOF is a hang; one that closes is not", async () => {
+  const held: Deno.Conn[] = [];
+  const sticky = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const closing = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  (async () => {
+    for await (const c of sticky) held.push(c);
+  })();
+  (async () => {
+    for await (const c of closing) {
+      (async () => {
+        const buf = new Uint8Array(1024);
+        while ((await c.read(buf)) !== null) {
+          // read to EOF
+        }
+        c.close();
+      })();
+    }
+  })();
+  try {
+    const bytes = [new TextEncoder().encode("hello")];
+    const bounds = { quietMs: 50, endBoundMs: 500 };
+    const hung = await replay((sticky.addr as Deno.NetAddr).port, bytes, bounds);
+    assert.equal(hung.outcome, "hang");
+    const closed = await replay((closing.addr as Deno.NetAddr).port, bytes, bounds);
+    assert.equal(closed.outcome, "closed");
+  } finally {
+    sticky.close();
+    closing.close();
+    for (const c of held) c.close();
+  }
+});
