@@ -154,6 +154,7 @@ class LocalMariaDb implements MariaDbServer {
   readonly logFile: string;
   readonly #baseDir: string;
   readonly #pidFile: string;
+  readonly #tmpDir: string;
   readonly #pamService: string;
   #port = 0;
   #cleartext = false;
@@ -167,6 +168,7 @@ class LocalMariaDb implements MariaDbServer {
     this.socket = `${baseDir}/mysqld.sock`;
     this.logFile = `${baseDir}/server.log`;
     this.#pidFile = `${baseDir}/mysqld.pid`;
+    this.#tmpDir = `${baseDir}/tmp`;
     this.#pamService = `lms-mdb-${baseDir.split("-").pop()}`;
   }
 
@@ -186,6 +188,7 @@ class LocalMariaDb implements MariaDbServer {
         "use a shorter TMPDIR or a shorter server name",
       );
     }
+    await Deno.mkdir(this.#tmpDir);
     await this.#installDb();
     await this.#spawnWatchdog();
     if (opts.authUsers) this.#cleartext = await this.#installPam();
@@ -264,6 +267,8 @@ class LocalMariaDb implements MariaDbServer {
     const result = await run("mariadb-install-db", [
       "--no-defaults",
       `--datadir=${this.dataDir}`,
+      // A private tmpdir: bootstraps running side by side otherwise share /tmp and its temp-table names.
+      `--tmpdir=${this.#tmpDir}`,
       "--user=root",
       "--auth-root-authentication-method=normal",
       "--skip-test-db",
@@ -346,6 +351,7 @@ class LocalMariaDb implements MariaDbServer {
       "--no-defaults",
       "--user=root",
       `--datadir=${this.dataDir}`,
+      `--tmpdir=${this.#tmpDir}`,
       `--socket=${this.socket}`,
       `--pid-file=${this.#pidFile}`,
       `--log-error=${this.logFile}`,
