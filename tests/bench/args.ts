@@ -107,15 +107,7 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
   }
   const v = parsed.values;
   const problems: string[] = [];
-  const int = (name: string, raw: string | undefined, fallback: number, min: number): number => {
-    if (raw === undefined) return fallback;
-    const n = Number(raw);
-    if (!Number.isInteger(n) || n < min) {
-      problems.push(`--${name} must be an integer >= ${min}, got "${raw}"`);
-      return fallback;
-    }
-    return n;
-  };
+  const int = integerFlagReader(problems);
   const durationSeconds = int("duration", v.duration, 15, 1);
   const rounds = int("rounds", v.rounds, 1, 1);
   const warmupSeconds = int("warmup", v.warmup, 3, 0);
@@ -220,4 +212,28 @@ export function parseCutoverArgs(argv: string[]): CutoverBenchArgs {
     throw new LmsError("CLI_USAGE", problems.join("; "), "run deno task bench cutover --help");
   }
   return { help: v.help ?? false, cutovers, jsonPath: v.json };
+}
+
+/** Reads one whole-number flag: its value, or `fallback` when absent or invalid. */
+export type IntegerFlagReader = (
+  name: string,
+  raw: string | undefined,
+  fallback: number,
+  min: number,
+) => number;
+
+/**
+ * A reader for whole-number flags that records each invalid value in
+ * `problems` (and answers the fallback), so every bad flag is reported at once.
+ */
+export function integerFlagReader(problems: string[]): IntegerFlagReader {
+  return (name, raw, fallback, min) => {
+    if (raw === undefined) return fallback;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < min) {
+      problems.push(`--${name} must be an integer >= ${min}, got "${raw}"`);
+      return fallback;
+    }
+    return n;
+  };
 }

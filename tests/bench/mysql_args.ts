@@ -7,6 +7,7 @@
 import { parseArgs } from "node:util";
 import { LmsError } from "../../shared/errors.ts";
 import type { SysbenchPsMode, SysbenchScript } from "./sysbench.ts";
+import { integerFlagReader } from "./args.ts";
 
 /** Parsed flags of `deno task bench mysql`. */
 export interface MysqlBenchArgs {
@@ -89,15 +90,7 @@ export function parseMysqlBenchArgs(argv: string[]): MysqlBenchArgs {
   }
   const v = parsed.values;
   const problems: string[] = [];
-  const int = (name: string, raw: string | undefined, fallback: number, min: number): number => {
-    if (raw === undefined) return fallback;
-    const n = Number(raw);
-    if (!Number.isInteger(n) || n < min) {
-      problems.push(`--${name} must be an integer >= ${min}, got "${raw}"`);
-      return fallback;
-    }
-    return n;
-  };
+  const int = integerFlagReader(problems);
   const durationSeconds = int("duration", v.duration, 15, 1);
   const warmupSeconds = int("warmup", v.warmup, 3, 0);
   const threads = int("threads", v.threads, 16, 1);
