@@ -6,8 +6,9 @@
  * @module
  */
 
-import net from "node:net";
+import type net from "node:net";
 import type { Duplex } from "node:stream";
+import { CONNECT_TIMEOUT_MS, tcpConnect } from "../tcp_connect.ts";
 import { LmsError } from "../../shared/errors.ts";
 import type { ConnectionSpec } from "../../shared/connstring.ts";
 import { requiresTls, upgradeBackend, wantsTls } from "../pg/tls.ts";
@@ -21,8 +22,6 @@ import {
 } from "./handshake.ts";
 import { PacketReader } from "./reader.ts";
 
-/** How long to wait for TCP connect and the handshake. */
-export const CONNECT_TIMEOUT_MS = 10_000;
 /** Largest packet read from a database before the command phase. */
 const HANDSHAKE_MAX_PACKET = 1 << 20;
 
@@ -49,38 +48,6 @@ export interface MySqlBackend {
   handshake: ServerHandshake;
   /** Names the database in errors. */
   label: string;
-}
-
-function tcpConnect(spec: ConnectionSpec, label: string): Promise<net.Socket> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect({ host: spec.host, port: spec.port });
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(
-        new LmsError(
-          "BACKEND_UNAVAILABLE",
-          `connecting to the ${label} at ${spec.host}:${spec.port} timed out`,
-          "check that the database is running and reachable from the proxy",
-        ),
-      );
-    }, CONNECT_TIMEOUT_MS);
-    socket.once("connect", () => {
-      clearTimeout(timer);
-      socket.removeAllListeners("error");
-      socket.setNoDelay(true);
-      resolve(socket);
-    });
-    socket.once("error", (err: Error) => {
-      clearTimeout(timer);
-      reject(
-        new LmsError(
-          "BACKEND_UNAVAILABLE",
-          `cannot reach the ${label} at ${spec.host}:${spec.port}: ${err.message}`,
-          "check that the database is running and reachable from the proxy",
-        ),
-      );
-    });
-  });
 }
 
 /**

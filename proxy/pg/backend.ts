@@ -5,48 +5,13 @@
  * @module
  */
 
-import net from "node:net";
 import type { Duplex } from "node:stream";
+import { CONNECT_TIMEOUT_MS, tcpConnect } from "../tcp_connect.ts";
 import { LmsError } from "../../shared/errors.ts";
 import type { ConnectionSpec } from "../../shared/connstring.ts";
 import { encodeSslRequest } from "./startup.ts";
 import { SocketReader } from "./reader.ts";
 import { requiresTls, upgradeBackend, wantsTls } from "./tls.ts";
-
-/** How long to wait for TCP connect and the TLS answer. */
-export const CONNECT_TIMEOUT_MS = 10_000;
-
-function tcpConnect(spec: ConnectionSpec, label: string): Promise<net.Socket> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect({ host: spec.host, port: spec.port });
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(
-        new LmsError(
-          "BACKEND_UNAVAILABLE",
-          `connecting to the ${label} at ${spec.host}:${spec.port} timed out`,
-          "check that the database is running and reachable from the proxy",
-        ),
-      );
-    }, CONNECT_TIMEOUT_MS);
-    socket.once("connect", () => {
-      clearTimeout(timer);
-      socket.removeAllListeners("error");
-      socket.setNoDelay(true);
-      resolve(socket);
-    });
-    socket.once("error", (err: Error) => {
-      clearTimeout(timer);
-      reject(
-        new LmsError(
-          "BACKEND_UNAVAILABLE",
-          `cannot reach the ${label} at ${spec.host}:${spec.port}: ${err.message}`,
-          "check that the database is running and reachable from the proxy",
-        ),
-      );
-    });
-  });
-}
 
 /**
  * Connects to the database `spec` names and negotiates TLS.
