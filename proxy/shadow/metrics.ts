@@ -112,6 +112,8 @@ export function createShadowMetrics(registry: Registry): ShadowMetrics {
       return [kind, child] as const;
     }),
   );
+  duration.zero({ database: "source" });
+  duration.zero({ database: "target" });
   const durations = { source: duration.labels("source"), target: duration.labels("target") };
   type Child = ReturnType<typeof transient.labels>;
   const byReason = new Map<string, Child>();
