@@ -18,7 +18,8 @@ import {
 } from "../bench/shadow_check.ts";
 import type { PgbenchScript } from "../bench/pgbench.ts";
 
-const EXPOSITION = `# HELP lms_shadow_statements_total Statements run on both databases and compared.
+const EXPOSITION =
+  `# HELP lms_shadow_statements_total Statements run on both databases and compared.
 # TYPE lms_shadow_statements_total counter
 lms_shadow_statements_total 1200
 # TYPE lms_shadow_mismatches_total counter
