@@ -703,6 +703,9 @@ export class Coordinator {
     metrics.proxiesConnected.set(this.registry.connected().length);
     metrics.epoch.set(this.#state.epoch);
     metrics.sourceOfTruthIsTarget.set(this.#state.sourceOfTruth === "target" ? 1 : 0);
+    for (const database of ["source", "target"]) {
+      metrics.sourceOfTruth.set({ database }, database === this.#state.sourceOfTruth ? 1 : 0);
+    }
     for (const phase of ["idle", "draining", "drained"]) {
       metrics.phase.set({ phase }, phase === this.#state.phase ? 1 : 0);
     }

@@ -20,6 +20,7 @@ import type { Coordinator } from "./coordinator.ts";
 import { OrchestratorMetrics } from "./metrics.ts";
 import { type RunningServer, startApiServer, startMetricsServer } from "./server.ts";
 import { DrainingCoordinator } from "./shutdown.ts";
+import { VERSION } from "../shared/version.ts";
 
 /** A running orchestrator. */
 export interface Orchestrator {
@@ -67,7 +68,7 @@ export async function startOrchestrator(
     );
   }
   const store = new StateStore({ target: config.target, source: config.source });
-  const metrics = new OrchestratorMetrics();
+  const metrics = new OrchestratorMetrics(VERSION);
   const coordinator = new DrainingCoordinator({
     store,
     actor: config.proxyId,
@@ -78,6 +79,7 @@ export async function startOrchestrator(
     terminateGraceMs: options.terminateGraceMs,
     reconnectGraceMs: options.reconnectGraceMs,
   });
+  metrics.observeFleet(() => coordinator.registry.all());
   const servers: RunningServer[] = [];
   try {
     servers.push(

@@ -15,19 +15,26 @@
 export class Gate {
   #cutoverId: string | undefined;
   #pausedAt = 0;
-  #waiters: (() => void)[] = [];
+  #waiters: { resolve: () => void; since: number }[] = [];
   #listeners = new Set<() => void>();
   #timer: ReturnType<typeof setTimeout> | undefined;
   readonly #maxPauseMs: number;
   readonly #onExpired: () => void;
+  readonly #onReleased: (heldSeconds: number) => void;
 
   /**
    * @param maxPauseMs how long the gate may stay closed before `onExpired`
    * @param onExpired called once when a pause outlives `maxPauseMs`
+   * @param onReleased called for each waiter the gate releases, with how long it was held
    */
-  constructor(maxPauseMs: number, onExpired: () => void) {
+  constructor(
+    maxPauseMs: number,
+    onExpired: () => void,
+    onReleased: (heldSeconds: number) => void = () => {},
+  ) {
     this.#maxPauseMs = maxPauseMs;
     this.#onExpired = onExpired;
+    this.#onReleased = onReleased;
   }
 
   /** Whether the gate is closed. */
@@ -68,14 +75,18 @@ export class Gate {
     this.#pausedAt = 0;
     const waiters = this.#waiters;
     this.#waiters = [];
-    for (const w of waiters) w();
+    const now = performance.now();
+    for (const w of waiters) {
+      this.#onReleased((now - w.since) / 1000);
+      w.resolve();
+    }
     this.notify();
   }
 
   /** Resolves at once when open, else when the gate opens. */
   wait(): Promise<void> {
     if (!this.paused) return Promise.resolve();
-    return new Promise((resolve) => this.#waiters.push(resolve));
+    return new Promise((resolve) => this.#waiters.push({ resolve, since: performance.now() }));
   }
 
   /** Number of callers waiting in {@linkcode wait}. */

@@ -1,14 +1,30 @@
 /**
  * The proxy's Prometheus metrics. Byte counters are plain numbers bumped on
  * the hot path and copied into prom-client only when scraped, so forwarding a
- * chunk costs an addition, not a label lookup.
+ * chunk costs an addition, not a label lookup. Every labelled series with
+ * known label values starts at 0, so alerts see 0 rather than "no data".
  *
  * @module
  */
 
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
-import type { DatabaseSide } from "../shared/control.ts";
+import { type ClusterState, type DatabaseSide, PhaseSchema } from "../shared/control.ts";
+import { registerProcessMetrics } from "../shared/process_metrics.ts";
+import { VERSION } from "../shared/version.ts";
 import { createShadowMetrics, type ShadowMetrics } from "./shadow/metrics.ts";
+import { openBackendConnections } from "./tcp_connect.ts";
+
+/** What the state gauges read at scrape time. */
+export interface ProxyStateSource {
+  /** The cutover state in force, undefined before it is known. */
+  state(): ClusterState | undefined;
+  /** Whether the control channel to the orchestrator is up (welcomed). */
+  controlConnected(): boolean;
+}
+
+const SIDES: DatabaseSide[] = ["source", "target"];
+/** Buckets of the pause-hold histogram, in seconds: a pause is meant to stay well under a few. */
+const HOLD_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 
 /** Hot-path tallies, read at scrape time. */
 export interface Tallies {
@@ -49,14 +65,72 @@ export interface ProxyMetrics {
    * their own user on a database, so were not moved (`move`) or not shadowed (`shadow`).
    */
   identityRefused: Counter<"database" | "use">;
+  /** `lms_pause_hold_seconds`: how long each held request or new client waited at the gate. */
+  pauseHold: Histogram;
   /** Shadowing: statements compared, mismatches, errors, latency, queue size. */
   shadow: ShadowMetrics;
+  /** Points the state gauges (`lms_epoch`, `lms_source_of_truth`, `lms_phase`, …) at `source`. */
+  observeState(source: ProxyStateSource): void;
 }
 
 /** Creates the proxy's registry and metrics. */
 export function createProxyMetrics(): ProxyMetrics {
   const registry = new Registry();
+  registerProcessMetrics(registry);
   const tallies: Tallies = { bytesIn: 0, bytesOut: 0 };
+  let stateSource: ProxyStateSource = { state: () => undefined, controlConnected: () => false };
+  new Gauge({
+    name: "lms_build_info",
+    help: "Always 1; the version label names this build.",
+    labelNames: ["version"] as const,
+    registers: [registry],
+  }).set({ version: VERSION }, 1);
+  new Gauge({
+    name: "lms_backend_connections",
+    help: "Database connections open now (sessions, shadows, standbys, auth queries), by database.",
+    labelNames: ["database"] as const,
+    registers: [registry],
+    collect() {
+      const open = openBackendConnections();
+      for (const database of SIDES) this.set({ database }, open[database]);
+    },
+  });
+  new Gauge({
+    name: "lms_epoch",
+    help: "Epoch of the cutover state this proxy routes by; -1 before it knows the state.",
+    registers: [registry],
+    collect() {
+      this.set(stateSource.state()?.epoch ?? -1);
+    },
+  });
+  new Gauge({
+    name: "lms_source_of_truth",
+    help: "1 for the database this proxy treats as the source of truth, 0 for the other.",
+    labelNames: ["database"] as const,
+    registers: [registry],
+    collect() {
+      const sot = stateSource.state()?.sourceOfTruth;
+      for (const database of SIDES) this.set({ database }, database === sot ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: "lms_phase",
+    help: "1 for the cluster phase this proxy last learned, 0 for the others.",
+    labelNames: ["phase"] as const,
+    registers: [registry],
+    collect() {
+      const current = stateSource.state()?.phase;
+      for (const phase of PhaseSchema.options) this.set({ phase }, phase === current ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: "lms_orchestrator_connected",
+    help: "1 while this proxy's control channel to the orchestrator is up.",
+    registers: [registry],
+    collect() {
+      this.set(stateSource.controlConnected() ? 1 : 0);
+    },
+  });
   const connectionsOpen = new Gauge({
     name: "lms_connections_open",
     help: "Client connections currently open.",
@@ -100,6 +174,10 @@ export function createProxyMetrics(): ProxyMetrics {
       this.inc(tallies.bytesOut);
     },
   });
+  for (const database of SIDES) {
+    duration.zero({ database });
+    for (const outcome of ["ok", "error"]) queries.inc({ database, outcome }, 0);
+  }
   const children = {
     source: {
       ok: queries.labels("source", "ok"),
@@ -112,6 +190,47 @@ export function createProxyMetrics(): ProxyMetrics {
       duration: duration.labels("target"),
     },
   };
+  const protocolErrors = new Counter({
+    name: "lms_protocol_errors_total",
+    help: "Malformed or refused client input, by kind.",
+    labelNames: ["kind"] as const,
+    registers: [registry],
+  });
+  for (const kind of ["PROTOCOL_VIOLATION", "MESSAGE_TOO_LARGE"]) protocolErrors.inc({ kind }, 0);
+  const backendErrors = new Counter({
+    name: "lms_backend_errors_total",
+    help: "Databases that could not be reached or were lost mid-session.",
+    labelNames: ["database"] as const,
+    registers: [registry],
+  });
+  const cancelRequests = new Counter({
+    name: "lms_cancel_requests_total",
+    help: "CancelRequests received, by outcome (forwarded, sent to another proxy, unknown).",
+    labelNames: ["outcome"] as const,
+    registers: [registry],
+  });
+  for (const outcome of ["forwarded", "sent to another proxy", "unknown"]) {
+    cancelRequests.inc({ outcome }, 0);
+  }
+  const sessionMoves = new Counter({
+    name: "lms_session_moves_total",
+    help: "Sessions moved to a new source of truth, by destination and outcome.",
+    labelNames: ["to", "outcome"] as const,
+    registers: [registry],
+  });
+  const identityRefused = new Counter({
+    name: "lms_identity_refused_total",
+    help: "Sessions that could not run as their own user on a database, by database and " +
+      "use (move: not moved; shadow: not shadowed).",
+    labelNames: ["database", "use"] as const,
+    registers: [registry],
+  });
+  for (const database of SIDES) {
+    backendErrors.inc({ database }, 0);
+    for (const outcome of ["ok", "failed"]) sessionMoves.inc({ to: database, outcome }, 0);
+    for (const use of ["move", "shadow"]) identityRefused.inc({ database, use }, 0);
+  }
+  for (const outcome of ["accepted", "rejected", "cancel"]) connectionsTotal.inc({ outcome }, 0);
   return {
     registry,
     tallies,
@@ -122,24 +241,9 @@ export function createProxyMetrics(): ProxyMetrics {
       (failed ? c.error : c.ok).inc();
       c.duration.observe(seconds);
     },
-    protocolErrors: new Counter({
-      name: "lms_protocol_errors_total",
-      help: "Malformed or refused client input, by kind.",
-      labelNames: ["kind"] as const,
-      registers: [registry],
-    }),
-    backendErrors: new Counter({
-      name: "lms_backend_errors_total",
-      help: "Databases that could not be reached or were lost mid-session.",
-      labelNames: ["database"] as const,
-      registers: [registry],
-    }),
-    cancelRequests: new Counter({
-      name: "lms_cancel_requests_total",
-      help: "CancelRequests received, by outcome (forwarded, unknown).",
-      labelNames: ["outcome"] as const,
-      registers: [registry],
-    }),
+    protocolErrors,
+    backendErrors,
+    cancelRequests,
     ready: new Gauge({
       name: "lms_ready",
       help: "1 when the proxy knows the cutover state and accepts clients.",
@@ -155,19 +259,17 @@ export function createProxyMetrics(): ProxyMetrics {
       help: "1 when the proxy runs without an orchestrator (--standalone) and follows no cutover.",
       registers: [registry],
     }),
-    sessionMoves: new Counter({
-      name: "lms_session_moves_total",
-      help: "Sessions moved to a new source of truth, by destination and outcome.",
-      labelNames: ["to", "outcome"] as const,
-      registers: [registry],
-    }),
-    identityRefused: new Counter({
-      name: "lms_identity_refused_total",
-      help: "Sessions that could not run as their own user on a database, by database and " +
-        "use (move: not moved; shadow: not shadowed).",
-      labelNames: ["database", "use"] as const,
+    sessionMoves,
+    identityRefused,
+    pauseHold: new Histogram({
+      name: "lms_pause_hold_seconds",
+      help: "How long each request or new client was held at the pause gate of a cutover.",
+      buckets: HOLD_BUCKETS,
       registers: [registry],
     }),
     shadow: createShadowMetrics(registry),
+    observeState(source) {
+      stateSource = source;
+    },
   };
 }

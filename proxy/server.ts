@@ -118,6 +118,10 @@ export async function startProxy(config: LmsConfig, log: Logger): Promise<ProxyS
     : undefined;
   const sessions = new SessionRegistry();
   let control: ControlClient | undefined;
+  metrics.observeState({
+    state: () => router.state,
+    controlConnected: () => control?.connected() ?? false,
+  });
   const cancels = new CancelRegistry(config.proxyId);
   let cutover: ProxyCutover | undefined = undefined;
   const resumeFromStore = async () => {
@@ -132,7 +136,11 @@ export async function startProxy(config: LmsConfig, log: Logger): Promise<ProxyS
   };
   const shadow = await shadowContext(config, metrics);
   const shadowingSince = new Date().toISOString();
-  const gate = new Gate(config.maxPauseMs, () => void resumeFromStore());
+  const gate = new Gate(
+    config.maxPauseMs,
+    () => void resumeFromStore(),
+    (seconds) => metrics.pauseHold.observe(seconds),
+  );
   cutover = new ProxyCutover({
     proxyId: config.proxyId,
     router,

@@ -10,14 +10,26 @@
 import net from "node:net";
 import { LmsError } from "../shared/errors.ts";
 import type { ConnectionSpec } from "../shared/connstring.ts";
+import type { DatabaseSide } from "../shared/control.ts";
 
 /** How long to wait for TCP connect and for the database's first answer. */
 export const CONNECT_TIMEOUT_MS = 10_000;
 
+const open: Record<DatabaseSide, number> = { source: 0, target: 0 };
+
+/**
+ * Database connections open now, per database, for `lms_backend_connections`.
+ * Counted here because every wire's connections (sessions, shadows, standbys,
+ * auth queries) pass through {@linkcode tcpConnect}.
+ */
+export function openBackendConnections(): Readonly<Record<DatabaseSide, number>> {
+  return open;
+}
+
 /**
  * Opens a TCP connection to the database `spec` names, with Nagle off.
  *
- * @param label names the database in errors, e.g. "source database"
+ * @param label names the database in errors and starts with its side, e.g. "source database"
  * @throws {LmsError} `BACKEND_UNAVAILABLE` when it is refused or times out
  */
 export function tcpConnect(spec: ConnectionSpec, label: string): Promise<net.Socket> {
@@ -37,6 +49,9 @@ export function tcpConnect(spec: ConnectionSpec, label: string): Promise<net.Soc
       clearTimeout(timer);
       socket.removeAllListeners("error");
       socket.setNoDelay(true);
+      const side: DatabaseSide = label.startsWith("target") ? "target" : "source";
+      open[side]++;
+      socket.once("close", () => open[side]--);
       resolve(socket);
     });
     socket.once("error", (err: Error) => {

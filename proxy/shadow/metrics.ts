@@ -12,22 +12,22 @@ import { type MismatchKind, MismatchKindSchema } from "../../shared/shadow.ts";
 
 /** What the shadowing code records. */
 export interface ShadowMetrics {
-  /** A statement was run on both databases and compared (`shadow_statements_total`). */
+  /** A statement was run on both databases and compared (`lms_shadow_statements_total`). */
   statement(): void;
-  /** A real mismatch of `kind` (`shadow_mismatches_total{kind}`). */
+  /** A real mismatch of `kind` (`lms_shadow_mismatches_total{kind}`). */
   mismatch(kind: MismatchKind): void;
   /**
    * A difference classified as transient or expected, e.g. `retry_40001` or
-   * `volatile` (`shadow_transient_total{reason}`).
+   * `volatile` (`lms_shadow_transient_total{reason}`).
    */
   transient(reason: string): void;
-  /** `database` answered a shadowed statement with `sqlstate` (`shadow_errors_total`). */
+  /** `database` answered a shadowed statement with `sqlstate` (`lms_shadow_errors_total`). */
   error(database: DatabaseSide, sqlstate: string): void;
-  /** A session stopped shadowing because its queue filled (`shadow_dropped_sessions_total`). */
+  /** A session stopped shadowing because its queue filled (`lms_shadow_dropped_sessions_total`). */
   droppedSession(): void;
   /**
    * Time from sending a request to `database`'s ReadyForQuery
-   * (`shadow_duration_seconds{database}`).
+   * (`lms_shadow_duration_seconds{database}`).
    */
   observeDuration(database: DatabaseSide, seconds: number): void;
   /** Adds `delta` (negative to release) to the bytes queued for shadow connections. */
@@ -60,35 +60,35 @@ const MAX_TRANSIENT_REASONS = 50;
 /** Registers the shadow metrics on `registry` and returns the recording API. */
 export function createShadowMetrics(registry: Registry): ShadowMetrics {
   const statements = new Counter({
-    name: "shadow_statements_total",
+    name: "lms_shadow_statements_total",
     help: "Statements run on both databases and compared.",
     registers: [registry],
   });
   const mismatches = new Counter({
-    name: "shadow_mismatches_total",
+    name: "lms_shadow_mismatches_total",
     help: "Statements whose outcomes differed between the databases, by kind of difference.",
     labelNames: ["kind"] as const,
     registers: [registry],
   });
   const transient = new Counter({
-    name: "shadow_transient_total",
+    name: "lms_shadow_transient_total",
     help: "Differences classified as transient or expected (40001 retries, volatile functions).",
     labelNames: ["reason"] as const,
     registers: [registry],
   });
   const errors = new Counter({
-    name: "shadow_errors_total",
+    name: "lms_shadow_errors_total",
     help: "Errors returned by either database to shadowed statements, by database and SQLSTATE.",
     labelNames: ["database", "sqlstate"] as const,
     registers: [registry],
   });
   const dropped = new Counter({
-    name: "shadow_dropped_sessions_total",
+    name: "lms_shadow_dropped_sessions_total",
     help: "Sessions that stopped shadowing because their shadow queue filled up.",
     registers: [registry],
   });
   const duration = new Histogram({
-    name: "shadow_duration_seconds",
+    name: "lms_shadow_duration_seconds",
     help: "Time from sending a shadowed request to each database's ReadyForQuery.",
     labelNames: ["database"] as const,
     buckets: SHADOW_DURATION_BUCKETS,
@@ -96,7 +96,7 @@ export function createShadowMetrics(registry: Registry): ShadowMetrics {
   });
   let queueBytes = 0;
   new Gauge({
-    name: "shadow_queue_bytes",
+    name: "lms_shadow_queue_bytes",
     help: "Bytes waiting in the shadow queues of all sessions.",
     registers: [registry],
     collect() {
@@ -112,6 +112,8 @@ export function createShadowMetrics(registry: Registry): ShadowMetrics {
       return [kind, child] as const;
     }),
   );
+  duration.zero({ database: "source" });
+  duration.zero({ database: "target" });
   const durations = { source: duration.labels("source"), target: duration.labels("target") };
   type Child = ReturnType<typeof transient.labels>;
   const byReason = new Map<string, Child>();

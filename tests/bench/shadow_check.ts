@@ -11,15 +11,15 @@ import { LmsError } from "../../shared/errors.ts";
 
 /** The shadow counters of one proxy at one moment, or their growth over some runs. */
 export interface ShadowCounters {
-  /** `shadow_statements_total`: statements run on both databases and compared. */
+  /** `lms_shadow_statements_total`: statements run on both databases and compared. */
   statements: number;
-  /** `shadow_mismatches_total`, by `kind`. */
+  /** `lms_shadow_mismatches_total`, by `kind`. */
   mismatches: Record<string, number>;
-  /** `shadow_transient_total`, all reasons. */
+  /** `lms_shadow_transient_total`, all reasons. */
   transient: number;
-  /** `shadow_errors_total`, all databases and SQLSTATEs. */
+  /** `lms_shadow_errors_total`, all databases and SQLSTATEs. */
   errors: number;
-  /** `shadow_dropped_sessions_total`. */
+  /** `lms_shadow_dropped_sessions_total`. */
   droppedSessions: number;
 }
 
@@ -35,7 +35,7 @@ const SETTLE_TIMEOUT_MS = 15_000;
  * Reads the shadow counters from the proxy's `/metrics` on `metricsPort`.
  *
  * @throws {LmsError} `TOOL_UNAVAILABLE` when the endpoint fails or has no
- * `shadow_statements_total`.
+ * `lms_shadow_statements_total`.
  */
 export async function readShadowCounters(metricsPort: number): Promise<ShadowCounters> {
   const res = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
@@ -51,7 +51,7 @@ export async function readShadowCounters(metricsPort: number): Promise<ShadowCou
 }
 
 /**
- * Reads the counters once `shadow_statements_total` has stopped moving: an
+ * Reads the counters once `lms_shadow_statements_total` has stopped moving: an
  * `async` shadow may still be working through its queue when pgbench exits.
  */
 export async function settledShadowCounters(metricsPort: number): Promise<ShadowCounters> {
@@ -69,36 +69,36 @@ export async function settledShadowCounters(metricsPort: number): Promise<Shadow
 /**
  * The shadow counters in a Prometheus text exposition.
  *
- * @throws {LmsError} `TOOL_UNAVAILABLE` when `shadow_statements_total` is
+ * @throws {LmsError} `TOOL_UNAVAILABLE` when `lms_shadow_statements_total` is
  * missing (the proxy does not shadow).
  */
 export function parseShadowCounters(text: string): ShadowCounters {
   const out = zeroCounters();
   let sawStatements = false;
   for (const line of text.split("\n")) {
-    if (line.startsWith("#") || !line.startsWith("shadow_")) continue;
+    if (line.startsWith("#") || !line.startsWith("lms_shadow_")) continue;
     const m = /^(\w+)(?:\{([^}]*)\})? (\S+)$/.exec(line);
     if (!m) continue;
     const [, name, labels = "", raw] = m;
     const value = Number(raw);
     if (!Number.isFinite(value)) continue;
     switch (name) {
-      case "shadow_statements_total":
+      case "lms_shadow_statements_total":
         out.statements += value;
         sawStatements = true;
         break;
-      case "shadow_mismatches_total": {
+      case "lms_shadow_mismatches_total": {
         const kind = /kind="([^"]*)"/.exec(labels)?.[1] ?? "unknown";
         out.mismatches[kind] = (out.mismatches[kind] ?? 0) + value;
         break;
       }
-      case "shadow_transient_total":
+      case "lms_shadow_transient_total":
         out.transient += value;
         break;
-      case "shadow_errors_total":
+      case "lms_shadow_errors_total":
         out.errors += value;
         break;
-      case "shadow_dropped_sessions_total":
+      case "lms_shadow_dropped_sessions_total":
         out.droppedSessions += value;
         break;
     }
@@ -106,7 +106,7 @@ export function parseShadowCounters(text: string): ShadowCounters {
   if (!sawStatements) {
     throw new LmsError(
       "TOOL_UNAVAILABLE",
-      "the proxy's /metrics has no shadow_statements_total",
+      "the proxy's /metrics has no lms_shadow_statements_total",
       "start the proxy with LMS_SHADOW_MODE and INIT_TARGET set",
     );
   }

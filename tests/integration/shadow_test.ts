@@ -226,7 +226,7 @@ Deno.test("shadow modes keep their promises to the client", async (t) => {
         }
         await c.end();
         const metrics = await proxy.metrics.registry.metrics();
-        assert.match(metrics, /shadow_errors_total\{[^}]*sqlstate="08006"[^}]*\} [1-9]/);
+        assert.match(metrics, /lms_shadow_errors_total\{[^}]*sqlstate="08006"[^}]*\} [1-9]/);
         await target.start();
         const before = proxy.cutover.shadowReport!().statements;
         const d = pgClient(proxy.port);

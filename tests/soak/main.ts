@@ -97,7 +97,7 @@ async function shadowQueue(port: number): Promise<number> {
     });
     let sum = 0;
     for (
-      const m of (await res.text()).matchAll(/^(?:lms_)?shadow_queue_bytes(?:\{[^}]*\})? (\S+)/gm)
+      const m of (await res.text()).matchAll(/^lms_shadow_queue_bytes(?:\{[^}]*\})? (\S+)/gm)
     ) {
       sum += Number(m[1]);
     }

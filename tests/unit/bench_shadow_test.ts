@@ -18,17 +18,18 @@ import {
 } from "../bench/shadow_check.ts";
 import type { PgbenchScript } from "../bench/pgbench.ts";
 
-const EXPOSITION = `# HELP shadow_statements_total Statements run on both databases and compared.
-# TYPE shadow_statements_total counter
-shadow_statements_total 1200
-# TYPE shadow_mismatches_total counter
-shadow_mismatches_total{kind="values"} 3
-shadow_mismatches_total{kind="columns"} 0
-shadow_transient_total{reason="volatile"} 2
-shadow_errors_total{database="target",sqlstate="40001"} 4
-shadow_errors_total{database="source",sqlstate="23505"} 1
-shadow_dropped_sessions_total 1
-shadow_duration_seconds_bucket{le="0.001",database="source"} 7
+const EXPOSITION =
+  `# HELP lms_shadow_statements_total Statements run on both databases and compared.
+# TYPE lms_shadow_statements_total counter
+lms_shadow_statements_total 1200
+# TYPE lms_shadow_mismatches_total counter
+lms_shadow_mismatches_total{kind="values"} 3
+lms_shadow_mismatches_total{kind="columns"} 0
+lms_shadow_transient_total{reason="volatile"} 2
+lms_shadow_errors_total{database="target",sqlstate="40001"} 4
+lms_shadow_errors_total{database="source",sqlstate="23505"} 1
+lms_shadow_dropped_sessions_total 1
+lms_shadow_duration_seconds_bucket{le="0.001",database="source"} 7
 proxy_connections 3
 `;
 
