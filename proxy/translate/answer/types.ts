@@ -48,6 +48,17 @@ export type Answer =
     /** OK packet info text (e.g. `Rows matched: ...`), usually "". */
     info?: string;
     warnings?: number;
+    /**
+     * CockroachDB statements the executor runs, in order, for the answer to
+     * hold on the target (e.g. `SET TIME ZONE 'UTC'` for `SET time_zone`).
+     * They return no rows; if one fails, the executor answers its error.
+     */
+    run?: string[];
+    /**
+     * MySQL commits an open transaction here (`SET autocommit = 1` inside
+     * one): the executor commits before answering.
+     */
+    endsTransaction?: boolean;
   }
   | {
     kind: "error";
@@ -88,4 +99,8 @@ export interface AnswerContext {
    * with `$n` parameters; returns rows as objects of text values.
    */
   query(sql: string, params: unknown[]): Promise<Record<string, string | null>[]>;
+  /** Values of the statement's `?` placeholders, in order (COM_STMT_EXECUTE); none for COM_QUERY. */
+  params?: readonly SessionValue[];
+  /** The CockroachDB schema the MySQL database's tables live in; default `public`. */
+  schema?: string;
 }

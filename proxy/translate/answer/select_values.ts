@@ -1,0 +1,68 @@
+/**
+ * `SELECT` without a table, of what only the session knows: system
+ * variables (`SELECT @@session.auto_increment_increment AS ...`, Connector/J's
+ * connect query), user variables, `DATABASE()`, `SCHEMA()`, `VERSION()`,
+ * `CONNECTION_ID()`, `USER()`, `CURRENT_USER()`, and the expressions over
+ * them the evaluator knows (`@@sql_mode NOT LIKE '%ANSI%'`,
+ * `REPLACE(@@sql_mode, ...)`). Named locks are refused (locks.ts). A select
+ * with anything else (`NOW()`, a table) is left to the translator.
+ *
+ * @module
+ */
+
+import type { Node } from "../ast.ts";
+import { selectItemTexts } from "../labels.ts";
+import { DEFAULT_PARSE_LIMITS } from "../parse.ts";
+import { evaluate, placeholderIndex, Unanswerable, type Value } from "./eval.ts";
+import { COLUMN_FLAG, intColumn, MYSQL_TYPE, rowsAnswer, textColumn } from "./result.ts";
+import type { Answer, AnswerColumn, AnswerContext } from "./types.ts";
+
+/** Answers a table-less SELECT of session values, or null when it is not one. */
+export function answerSelectValues(sql: string, tree: Node, ctx: AnswerContext): Answer | null {
+  const select = tree.Query?.body?.Select;
+  if (!select || tree.Query.order_by || tree.Query.limit_clause || tree.Query.with) return null;
+  if (select.from.length > 0 && !isDual(select.from)) return null;
+  if (select.selection || select.having || select.group_by?.Expressions?.[0]?.length) return null;
+  const env = { ctx, params: ctx.params, placeholders: placeholderIndex(tree) };
+  const texts = selectItemTexts(sql, DEFAULT_PARSE_LIMITS.maxTokens, DEFAULT_PARSE_LIMITS.maxDepth);
+  const columns: AnswerColumn[] = [];
+  const row: Value[] = [];
+  try {
+    for (const [k, item] of select.projection.entries()) {
+      const expr = item.UnnamedExpr ?? item.ExprWithAlias?.expr;
+      if (!expr) return null;
+      const label = item.ExprWithAlias?.alias.value ?? texts?.[k] ?? `column_${k}`;
+      const v = evaluate(expr, env);
+      row.push(v);
+      columns.push(columnFor(label, v));
+    }
+  } catch (err) {
+    if (err instanceof Unanswerable) return null;
+    throw err;
+  }
+  return rowsAnswer(columns, [row]);
+}
+
+function isDual(from: Node[]): boolean {
+  const t = from[0]?.relation?.Table;
+  return from.length === 1 && !from[0].joins?.length && t?.name?.length === 1 &&
+    String(t.name[0].Identifier?.value ?? "").toUpperCase() === "DUAL";
+}
+
+/** The column a computed value gets: BIGINT for integers, DOUBLE, else text. */
+export function columnFor(label: string, v: Value): AnswerColumn {
+  if (typeof v === "bigint" || (typeof v === "number" && Number.isInteger(v))) {
+    return intColumn(label);
+  }
+  if (typeof v === "number") {
+    return {
+      name: label,
+      type: MYSQL_TYPE.DOUBLE,
+      length: 23,
+      flags: COLUMN_FLAG.BINARY,
+      decimals: 31,
+      charset: 63,
+    };
+  }
+  return textColumn(label, Math.max(64, typeof v === "string" ? v.length : 0));
+}
