@@ -148,3 +148,17 @@ export function mysqlDefault(column: CatalogColumn): string | null {
   if (e.startsWith("'") && e.endsWith("'")) return e.slice(1, -1).replace(/''/g, "'");
   return e;
 }
+
+/**
+ * MariaDB's rendering of a default in `information_schema.COLUMNS` (since
+ * 10.2.7): an SQL expression, so strings quoted, `NULL` for a nullable
+ * column without one, SQL NULL for a NOT NULL column without one.
+ */
+export function mariaDbDefault(column: CatalogColumn): string | null {
+  const value = mysqlDefault(column);
+  if (value === null) return column.notNull || column.generated ? null : "NULL";
+  if (value === "current_timestamp()" || /^-?\d+(\.\d+)?$/.test(value)) return value;
+  const expr = column.defaultExpr?.trim() ?? "";
+  if (expr.startsWith("'") || /^'.*'::/.test(expr)) return `'${value.replace(/'/g, "''")}'`;
+  return value;
+}

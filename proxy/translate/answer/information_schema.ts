@@ -10,9 +10,9 @@
  */
 
 import { CHARSETS, COLLATIONS } from "./charsets.ts";
-import { mysqlDefault, mysqlType } from "./column_types.ts";
+import { mariaDbDefault, mysqlDefault, mysqlType } from "./column_types.ts";
 import type { Value } from "./eval.ts";
-import { AnswerError } from "./result.ts";
+import { AnswerError, mariaDbFlavour } from "./result.ts";
 import type { CatalogTable } from "./schema_catalog.ts";
 import { columnKey } from "./show_columns.ts";
 import type { AnswerContext } from "./types.ts";
@@ -36,8 +36,6 @@ function table(spec: string, rows: Value[][]): VirtualTable {
   };
 }
 
-const RULE_OR_NO_ACTION = (r: string) => (r === "RESTRICT" ? "RESTRICT" : r);
-
 /**
  * The rows of `information_schema.<name>`; `tables` is loaded on first use
  * (one catalog read per statement).
@@ -49,6 +47,7 @@ export async function informationSchemaTable(
 ): Promise<VirtualTable> {
   const db = ctx.database;
   const mine = async () => (db === null ? [] : await tables());
+  const mariaDb = mariaDbFlavour(ctx);
   switch (name.toUpperCase()) {
     case "SCHEMATA":
       return table(
@@ -107,7 +106,7 @@ export async function informationSchemaTable(
               t.name,
               c.name,
               k + 1,
-              mysqlDefault(c),
+              mariaDb ? mariaDbDefault(c) : mysqlDefault(c),
               c.notNull ? "NO" : "YES",
               type.dataType,
               type.charMaxLength,
@@ -217,8 +216,8 @@ export async function informationSchemaTable(
               db,
               ref ? (ref.primary ? "PRIMARY" : ref.name) : null,
               "NONE",
-              RULE_OR_NO_ACTION(f.onUpdate),
-              RULE_OR_NO_ACTION(f.onDelete),
+              f.onUpdate,
+              f.onDelete,
               t.name,
               f.refTable,
             ];

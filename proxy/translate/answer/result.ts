@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { Answer, AnswerColumn } from "./types.ts";
+import type { Answer, AnswerColumn, AnswerContext } from "./types.ts";
 
 /** MySQL column type codes used by the answers. */
 export const MYSQL_TYPE = {
@@ -115,4 +115,14 @@ export function notSupported(construct: string, reason: string): AnswerError {
     ER.NOT_SUPPORTED_YET,
     `This version of MySQL doesn't yet support '${construct}' (${reason})`,
   );
+}
+
+/**
+ * True when the client was told it talks to MariaDB (the handshake's
+ * version): a few answers then take MariaDB's shape (SHOW INDEX's `Ignored`
+ * column, information_schema defaults as SQL literals), which drivers and
+ * ORMs read by flavour.
+ */
+export function mariaDbFlavour(ctx: AnswerContext): boolean {
+  return ctx.serverVersion.toLowerCase().includes("mariadb");
 }

@@ -110,8 +110,10 @@ const FOREIGN_KEYS_SQL =
  WHERE con.contype = 'f' AND n.nspname = $1 AND ($2 = '' OR c.relname = $2)
  ORDER BY c.relname, con.conname`;
 
+// MySQL's default rule is RESTRICT (InnoDB treats NO ACTION as RESTRICT); translated DDL without
+// a rule gets CockroachDB's default, NO ACTION, which therefore reads back as MySQL's default.
 const RULES: Record<string, string> = {
-  a: "NO ACTION",
+  a: "RESTRICT",
   r: "RESTRICT",
   c: "CASCADE",
   n: "SET NULL",

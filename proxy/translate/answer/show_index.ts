@@ -7,7 +7,7 @@
  */
 
 import { applyFilter, readFilter } from "./filter.ts";
-import { intColumn, rowsAnswer, textColumn } from "./result.ts";
+import { intColumn, mariaDbFlavour, rowsAnswer, textColumn } from "./result.ts";
 import type { CatalogTable } from "./schema_catalog.ts";
 import { loadTable } from "./table_ref.ts";
 import type { Cursor } from "./tokens.ts";
@@ -33,12 +33,18 @@ export async function answerShowIndex(c: Cursor, ctx: AnswerContext): Promise<An
   const filter = readFilter(c);
   if (filter && "like" in filter) throw c.syntaxError();
   const { table } = await loadTable(parts, db, ctx);
-  const { columns, rows } = indexRows(table);
+  const { columns, rows } = indexRows(table, mariaDbFlavour(ctx));
   return rowsAnswer(columns, applyFilter(filter, columns, rows, 2, ctx));
 }
 
-/** The rows of SHOW INDEX for a table: the primary key first, then indexes by name. */
-export function indexRows(table: CatalogTable): { columns: AnswerColumn[]; rows: Value[][] } {
+/**
+ * The rows of SHOW INDEX for a table: the primary key first, then indexes by
+ * name; MySQL 8 ends with `Visible`, `Expression`, MariaDB with `Ignored`.
+ */
+export function indexRows(
+  table: CatalogTable,
+  mariaDb: boolean,
+): { columns: AnswerColumn[]; rows: Value[][] } {
   const columns = [
     textColumn("Table", 64, true),
     intColumn("Non_unique", false, true),
@@ -53,8 +59,9 @@ export function indexRows(table: CatalogTable): { columns: AnswerColumn[]; rows:
     textColumn("Index_type", 16, true),
     textColumn("Comment", 8, true),
     textColumn("Index_comment", 2048, true),
-    textColumn("Visible", 3, true),
-    textColumn("Expression", 1024),
+    ...(mariaDb
+      ? [textColumn("Ignored", 3, true)]
+      : [textColumn("Visible", 3, true), textColumn("Expression", 1024)]),
   ];
   const nullable = new Map(table.columns.map((c) => [c.name, !c.notNull]));
   const rows: Value[][] = [];
@@ -77,8 +84,7 @@ export function indexRows(table: CatalogTable): { columns: AnswerColumn[]; rows:
         "BTREE",
         "",
         "",
-        "YES",
-        null,
+        ...(mariaDb ? ["NO"] : ["YES", null]),
       ]);
     });
   }
