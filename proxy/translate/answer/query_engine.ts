@@ -28,8 +28,8 @@ import {
   type Value,
 } from "./eval.ts";
 import { informationSchemaTable, type VirtualTable } from "./information_schema.ts";
-import { intColumn, notSupported, rowsAnswer } from "./result.ts";
-import { readCatalog } from "./schema_catalog.ts";
+import { AnswerError, intColumn, notSupported, rowsAnswer } from "./result.ts";
+import { type CatalogTable, readCatalog } from "./schema_catalog.ts";
 import { columnFor } from "./select_values.ts";
 import type { Answer, AnswerColumn, AnswerContext } from "./types.ts";
 
@@ -51,44 +51,35 @@ export async function answerInformationSchema(
   tree: Node,
   ctx: AnswerContext,
 ): Promise<Answer | null> {
-  const q = tree.Query;
-  if (!q) return null;
+  if (!tree.Query) return null;
+  const names = tableNames(tree);
+  const inSchema = names.filter((n) =>
+    n.length === 2 && n[0].toLowerCase() === "information_schema"
+  );
+  if (inSchema.length === 0) return null;
   try {
-    const select = q.body?.Select;
-    if (!select) throw new Unanswerable(`${variant(q.body)[0]} over information_schema`);
-    if (q.with) throw new Unanswerable("WITH");
-    const refs = select.from.flatMap((
-      f: Node,
-    ) => [f.relation, ...f.joins.map((j: Node) => j.relation)]);
-    const schemaOf = (r: Node) => {
-      const parts = r?.Table?.name?.map((p: Node) => String(p.Identifier?.value ?? "")) ?? [];
-      return parts.length === 2 ? parts[0].toLowerCase() : "";
-    };
-    const inSchema = refs.filter((r: Node) => schemaOf(r) === "information_schema").length;
-    if (inSchema === 0) return null;
-    if (inSchema !== refs.length) {
+    if (inSchema.length !== names.length) {
       throw new Unanswerable("information_schema joined with other tables");
     }
-    const env = { ctx, params: ctx.params, placeholders: placeholderIndex(tree) };
-    let catalog: Promise<Awaited<ReturnType<typeof readCatalog>>> | null = null;
-    const tables = () => (catalog ??= readCatalog(ctx));
-    const load = async (r: Node): Promise<Binding> => {
-      const name = String(r.Table.name[1].Identifier.value);
-      const table = await informationSchemaTable(name, ctx, tables);
-      return { alias: String(r.Table.alias?.name?.value ?? name).toLowerCase(), table, row: null };
+    let catalog: Promise<CatalogTable[]> | null = null;
+    const run: Run = {
+      env: { ctx, params: ctx.params, placeholders: placeholderIndex(tree) },
+      ctx,
+      tables: () => (catalog ??= readCatalog(ctx)),
     };
-    let rows: Row[] = [[]];
-    for (const from of select.from) {
-      rows = cross(rows, await load(from.relation));
-      for (const join of from.joins) {
-        const right = await load(join.relation);
-        rows = joinRows(rows, right, join.join_operator, env);
-      }
-    }
-    if (select.selection) {
-      rows = rows.filter((r) => isTrue(evaluate(select.selection, rowEnv(env, r))));
-    }
-    return project(sql, q, select, rows, env);
+    const texts = selectItemTexts(
+      sql,
+      DEFAULT_PARSE_LIMITS.maxTokens,
+      DEFAULT_PARSE_LIMITS.maxDepth,
+    );
+    const result = await runQuery(tree.Query, run, texts);
+    const columns: AnswerColumn[] = result.items.map((item, k) =>
+      item.intColumn ? intColumn(item.label) : columnFor(
+        item.label,
+        result.out.map((o) => o.values[k]).find((v) => v !== null) ?? "",
+      )
+    );
+    return rowsAnswer(columns, result.out.map((o) => o.values));
   } catch (err) {
     if (err instanceof Unanswerable) {
       throw notSupported(
@@ -99,6 +90,118 @@ export async function answerInformationSchema(
     }
     throw err;
   }
+}
+
+/** Every table a tree reads, as name parts. */
+function tableNames(node: Node): string[][] {
+  const found: string[][] = [];
+  const walk = (n: Node) => {
+    if (Array.isArray(n)) n.forEach(walk);
+    else if (n && typeof n === "object") {
+      if (n.relation?.Table) {
+        found.push(n.relation.Table.name.map((p: Node) => String(p.Identifier?.value ?? "")));
+      }
+      for (const k of Object.keys(n)) if (k !== "span") walk(n[k]);
+    }
+  };
+  walk(node);
+  return found;
+}
+
+interface Run {
+  env: Omit<EvalEnv, "column">;
+  ctx: AnswerContext;
+  tables: () => Promise<CatalogTable[]>;
+}
+
+interface Item {
+  label: string;
+  intColumn: boolean;
+}
+
+interface Result {
+  items: Item[];
+  out: Output[];
+}
+
+/** A query: its body (a SELECT or a UNION), then ORDER BY and LIMIT. */
+async function runQuery(q: Node, run: Run, texts: string[] | null): Promise<Result> {
+  if (q.with) throw new Unanswerable("WITH");
+  const result = await runBody(q.body, run, texts);
+  let out = order(q, result.out, result.items.map((i) => i.label));
+  out = limit(q, out, run.env);
+  return { items: result.items, out };
+}
+
+async function runBody(body: Node, run: Run, texts: string[] | null): Promise<Result> {
+  const [kind, v] = variant(body);
+  if (kind === "Select") return await runSelect(v, run, texts);
+  if (kind === "Query") return await runQuery(v, run, null);
+  if (kind === "SetOperation" && v.op === "Union") {
+    const left = await runBody(v.left, run, texts);
+    const right = await runBody(v.right, run, null);
+    if (left.items.length !== right.items.length) {
+      throw new AnswerError(
+        [1222, "21000"],
+        "The used SELECT statements have a different number of columns",
+      );
+    }
+    const items = left.items.map((item, k) => ({
+      label: item.label,
+      intColumn: item.intColumn && right.items[k].intColumn,
+    }));
+    const labels = items.map((i) => i.label.toLowerCase());
+    let out: Output[] = [...left.out, ...right.out].map((o) => ({
+      values: o.values,
+      env: {
+        ...run.env,
+        column: (parts: string[]) => {
+          const at = labels.indexOf(parts[parts.length - 1]);
+          return at >= 0 ? o.values[at] : undefined;
+        },
+      },
+    }));
+    if (v.set_quantifier !== "All") out = distinct(out);
+    return { items, out };
+  }
+  throw new Unanswerable(`${kind === "SetOperation" ? v.op : kind} over information_schema`);
+}
+
+async function load(relation: Node, run: Run): Promise<Binding> {
+  const [kind, r] = variant(relation);
+  if (kind === "Table") {
+    const name = String(r.name[1].Identifier.value);
+    const table = await informationSchemaTable(name, run.ctx, run.tables);
+    return { alias: String(r.alias?.name?.value ?? name).toLowerCase(), table, row: null };
+  }
+  if (kind === "Derived") {
+    const result = await runQuery(r.subquery, run, null);
+    const columns = result.items.map((i) => i.label);
+    return {
+      alias: String(r.alias?.name?.value ?? "").toLowerCase(),
+      table: {
+        columns,
+        intColumns: new Set(result.items.filter((i) => i.intColumn).map((i) => i.label)),
+        rows: result.out.map((o) => o.values),
+      },
+      row: null,
+    };
+  }
+  throw new Unanswerable(`${kind} in FROM`);
+}
+
+async function runSelect(select: Node, run: Run, texts: string[] | null): Promise<Result> {
+  let rows: Row[] = [[]];
+  for (const from of select.from) {
+    rows = cross(rows, await load(from.relation, run));
+    for (const join of from.joins) {
+      rows = joinRows(rows, await load(join.relation, run), join.join_operator, run.env);
+    }
+  }
+  if (select.selection) {
+    rows = rows.filter((r) => isTrue(evaluate(select.selection, rowEnv(run.env, r))));
+  }
+  return project(select, rows, run.env, texts);
 }
 
 function isTrue(v: Value): boolean {
@@ -164,12 +267,11 @@ interface Output {
 }
 
 function project(
-  sql: string,
-  q: Node,
   select: Node,
   rows: Row[],
   env: Omit<EvalEnv, "column">,
-): Answer {
+  texts: string[] | null,
+): Result {
   const groupBy: Node[] = select.group_by?.Expressions?.[0] ?? [];
   const grouped = groupBy.length > 0 || hasAggregate(select.projection) ||
     (select.having && hasAggregate(select.having));
@@ -186,7 +288,6 @@ function project(
   } else {
     sources = rows.map((r) => rowEnv(env, r));
   }
-  const texts = selectItemTexts(sql, DEFAULT_PARSE_LIMITS.maxTokens, DEFAULT_PARSE_LIMITS.maxDepth);
   const sample = rows[0] ?? null;
   const items: { label: string; get: (e: EvalEnv) => Value; intColumn: boolean }[] = [];
   for (const [k, item] of select.projection.entries()) {
@@ -212,24 +313,18 @@ function project(
     items.push({ label, get: (e) => evaluate(expr, e), intColumn: isIntColumn(expr, sample) });
   }
   let out: Output[] = sources.map((e) => ({ values: items.map((i) => i.get(e)), env: e }));
-  if (select.distinct) {
-    const seen = new Set<string>();
-    out = out.filter((o) => {
-      const key = JSON.stringify(o.values.map(keyOf));
-      if (seen.has(key)) return false;
-      seen.add(key);
-      return true;
-    });
-  }
-  out = order(q, out, items.map((i) => i.label));
-  out = limit(q, out, env);
-  const columns: AnswerColumn[] = items.map((item, k) =>
-    item.intColumn ? intColumn(item.label) : columnFor(
-      item.label,
-      out.map((o) => o.values[k]).find((v) => v !== null) ?? "",
-    )
-  );
-  return rowsAnswer(columns, out.map((o) => o.values));
+  if (select.distinct) out = distinct(out);
+  return { items: items.map(({ label, intColumn }) => ({ label, intColumn })), out };
+}
+
+function distinct(out: Output[]): Output[] {
+  const seen = new Set<string>();
+  return out.filter((o) => {
+    const key = JSON.stringify(o.values.map(keyOf));
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }
 
 function keyOf(v: Value): Value {

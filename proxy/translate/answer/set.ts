@@ -157,6 +157,7 @@ function assignedValue(
     const word = c.peek()!;
     const text = c.sql.slice(word.start, word.end);
     if (word.text === "DEFAULT" && system) return DEFAULT;
+    if (word.text === "NULL") return null;
     if (system && !/^[0-9]/.test(text)) return text;
   }
   const tree = parseExpression(c.rest());
