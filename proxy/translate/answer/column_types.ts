@@ -133,7 +133,7 @@ export function mysqlDefault(column: CatalogColumn): string | null {
   if (expr === null || column.generated) return null;
   let e = expr.trim();
   // Strip one trailing cast: PostgreSQL `::type`, CockroachDB `:::TYPE`.
-  const cast = /^(.*?)(:::?[a-z ]+(\([\d, ]+\))?(\[\])?)$/i.exec(e);
+  const cast = /^(.*?)(:::?[a-z0-9_ ]+(\([\d, ]+\))?(\[\])?)$/i.exec(e);
   if (cast && !cast[1].endsWith(":")) e = cast[1].trim();
   while (e.startsWith("(") && e.endsWith(")")) e = e.slice(1, -1).trim();
   const lower = e.toLowerCase();

@@ -216,9 +216,8 @@ export function lookup(name: string): [string, VariableDef] {
 export function readVariable(name: string, ctx: AnswerContext, global = false): SessionValue {
   const [canonical, def] = lookup(name);
   if (canonical === "version") return ctx.serverVersion;
-  if (canonical === "warning_count") {
-    return ctx.warnings.filter((w) => w.level !== "Error").length;
-  }
+  // MySQL counts errors, warnings and notes in warning_count.
+  if (canonical === "warning_count") return ctx.warnings.length;
   if (canonical === "error_count") return ctx.warnings.filter((w) => w.level === "Error").length;
   if (!global && def.scope === "session" && ctx.variables.has(canonical)) {
     return ctx.variables.get(canonical) ?? null;
