@@ -11,6 +11,11 @@ import assert from "node:assert/strict";
 import { answerStatement } from "../../proxy/translate/answer/mod.ts";
 import { startAnswerServers } from "../helpers/answer_servers.ts";
 
+/** Statements drivers send (tests/fixtures/translate/driver_connect.json), some compared here too. */
+const DRIVERS: { source: string; sql: string }[] = JSON.parse(
+  await Deno.readTextFile(new URL("../fixtures/translate/driver_connect.json", import.meta.url)),
+).statements;
+
 const DDL = [
   `CREATE TABLE users (
      id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
@@ -50,6 +55,8 @@ const DDL = [
 const KNEX_HAS_TABLE =
   "select * from information_schema.tables where table_name = 'users' and table_schema = database()";
 
+const TYPEORM_INDICES = DRIVERS.find((e) => e.source.includes("loadTables: indices"))!.sql;
+
 const STATEMENTS = [
   "SHOW COLUMNS FROM users",
   "SHOW FULL COLUMNS FROM `users`",
@@ -83,6 +90,12 @@ const STATEMENTS = [
   "table_info.table_type = 'BASE TABLE' ORDER BY BINARY table_info.table_name",
   "SELECT TABLE_NAME, COUNT(*) AS n FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = 'app' " +
   "GROUP BY TABLE_NAME ORDER BY TABLE_NAME",
+  "SELECT column_name, data_type, character_maximum_length, numeric_precision, numeric_scale, extra, column_default, CASE WHEN column_type LIKE '% unsigned' THEN 1 ELSE 0 END AS is_unsigned, column_comment FROM information_schema.columns WHERE table_name = 'django_migrations' AND table_schema = DATABASE()",
+  "SELECT kc.`constraint_name`, kc.`column_name`, kc.`referenced_table_name`, kc.`referenced_column_name` FROM information_schema.key_column_usage AS kc WHERE kc.table_schema = DATABASE() AND kc.table_name = 'posts'",
+  "SELECT c.constraint_name, c.constraint_type FROM information_schema.table_constraints AS c WHERE c.table_schema = DATABASE() AND c.table_name = 'posts'",
+  "SHOW INDEX FROM `posts`",
+  TYPEORM_INDICES,
+  "SELECT `kcu`.`TABLE_SCHEMA`, `kcu`.`TABLE_NAME`, `kcu`.`CONSTRAINT_NAME`, `kcu`.`COLUMN_NAME`, `kcu`.`REFERENCED_TABLE_SCHEMA`, `kcu`.`REFERENCED_TABLE_NAME`, `kcu`.`REFERENCED_COLUMN_NAME`, `rc`.`DELETE_RULE` `ON_DELETE`, `rc`.`UPDATE_RULE` `ON_UPDATE` FROM (SELECT * FROM `INFORMATION_SCHEMA`.`KEY_COLUMN_USAGE` `kcu` WHERE `kcu`.`TABLE_SCHEMA` = 'app' AND `kcu`.`TABLE_NAME` = 'posts') `kcu` INNER JOIN (SELECT * FROM `INFORMATION_SCHEMA`.`REFERENTIAL_CONSTRAINTS` WHERE `CONSTRAINT_SCHEMA` = 'app' AND `TABLE_NAME` = 'posts') `rc` ON `rc`.`CONSTRAINT_SCHEMA` = `kcu`.`CONSTRAINT_SCHEMA` AND `rc`.`TABLE_NAME` = `kcu`.`TABLE_NAME` AND `rc`.`CONSTRAINT_NAME` = `kcu`.`CONSTRAINT_NAME`",
   "SELECT CONSTRAINT_NAME, CONSTRAINT_TYPE FROM information_schema.TABLE_CONSTRAINTS " +
   "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'posts' ORDER BY CONSTRAINT_NAME",
 ];
@@ -92,6 +105,8 @@ const KNOWN: Record<string, string> = {
   "SHOW INDEX FROM users :: Cardinality :: users":
     "an estimate InnoDB keeps; CockroachDB's statistics are not MySQL's, so NULL (unknown)",
   "SHOW KEYS FROM posts :: Cardinality :: posts": "as above",
+  "SHOW INDEX FROM `posts` :: Cardinality :: posts": "as above",
+  [`${TYPEORM_INDICES} :: CARDINALITY :: def`]: "as above",
   "SHOW COLUMNS FROM kinds :: Type :: id":
     "AUTO_INCREMENT becomes an INT8 identity and UNSIGNED is dropped (translate README, 5 and 6)",
   "SHOW COLUMNS FROM kinds :: Type :: flag":

@@ -131,7 +131,7 @@ export async function informationSchemaTable(
       return table(
         `TABLE_CATALOG TABLE_SCHEMA TABLE_NAME NON_UNIQUE:i INDEX_SCHEMA INDEX_NAME SEQ_IN_INDEX:i
          COLUMN_NAME COLLATION CARDINALITY:i SUB_PART:i PACKED NULLABLE INDEX_TYPE COMMENT
-         INDEX_COMMENT IS_VISIBLE EXPRESSION`,
+         INDEX_COMMENT ${mariaDb ? "IGNORED" : "IS_VISIBLE EXPRESSION"}`,
         (await mine()).flatMap((t) =>
           t.indexes.flatMap((i) =>
             i.columns.map((col, k) => [
@@ -151,8 +151,7 @@ export async function informationSchemaTable(
               "BTREE",
               "",
               "",
-              "YES",
-              null,
+              ...(mariaDb ? ["NO"] : ["YES", null]),
             ])
           )
         ),
