@@ -42,6 +42,8 @@ export interface EvalEnv {
   params?: readonly SessionValue[];
   /** `?` positions (`line:column`) to parameter index, from {@linkcode placeholderIndex}. */
   placeholders?: Map<string, number>;
+  /** Results of the named-lock calls, run before evaluation (locks.ts `runLockCalls`). */
+  lockResults?: Map<Node, number | null>;
   /** Aggregate functions, supplied by the query engine over a group of rows. */
   aggregate?: (name: string, args: Node[], distinct: boolean) => Value;
 }
@@ -307,6 +309,7 @@ function call(body: Node, env: EvalEnv): Value {
     const [, list] = variant(body.args);
     return env.aggregate(name, args, list?.duplicate_treatment === "Distinct");
   }
+  if (env.lockResults?.has(body)) return env.lockResults.get(body) ?? null;
   const lock = lockFunction(name);
   if (lock) throw lock;
   const ev = () => args.map((a) => evaluate(a, env));

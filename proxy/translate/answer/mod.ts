@@ -28,7 +28,8 @@ import { answerShowWarnings } from "./show_warnings.ts";
 import { Cursor } from "./tokens.ts";
 import type { Answer, AnswerContext } from "./types.ts";
 
-export type { Answer, AnswerColumn, AnswerContext, SessionValue } from "./types.ts";
+export type { Answer, AnswerColumn, AnswerContext, NamedLocks, SessionValue } from "./types.ts";
+export { type LockConnection, type OpenLockConnection, RowNamedLocks } from "./named_locks.ts";
 
 /** Functions only the session can answer; a SELECT using one is looked at more closely. */
 const SESSION_FUNCTIONS = new Set([
@@ -138,5 +139,5 @@ async function answerSelect(sql: string, ctx: AnswerContext): Promise<Answer | n
     // The translator parses it again and reports the error in its own terms.
     return null;
   }
-  return answerSelectValues(sql, tree, ctx) ?? await answerInformationSchema(sql, tree, ctx);
+  return await answerSelectValues(sql, tree, ctx) ?? await answerInformationSchema(sql, tree, ctx);
 }

@@ -13,17 +13,49 @@
 import type { Node } from "../ast.ts";
 import { selectItemTexts } from "../labels.ts";
 import { DEFAULT_PARSE_LIMITS } from "../parse.ts";
-import { evaluate, placeholderIndex, Unanswerable, type Value } from "./eval.ts";
+import {
+  evaluate,
+  functionArgs,
+  functionName,
+  placeholderIndex,
+  Unanswerable,
+  type Value,
+} from "./eval.ts";
+import { isLockFunction, runLockCalls } from "./locks.ts";
 import { COLUMN_FLAG, intColumn, MYSQL_TYPE, rowsAnswer, textColumn } from "./result.ts";
 import type { Answer, AnswerColumn, AnswerContext } from "./types.ts";
 
 /** Answers a table-less SELECT of session values, or null when it is not one. */
-export function answerSelectValues(sql: string, tree: Node, ctx: AnswerContext): Answer | null {
+export async function answerSelectValues(
+  sql: string,
+  tree: Node,
+  ctx: AnswerContext,
+): Promise<Answer | null> {
   const select = tree.Query?.body?.Select;
   if (!select || tree.Query.order_by || tree.Query.limit_clause || tree.Query.with) return null;
   if (select.from.length > 0 && !isDual(select.from)) return null;
   if (select.selection || select.having || select.group_by?.Expressions?.[0]?.length) return null;
-  const env = { ctx, params: ctx.params, placeholders: placeholderIndex(tree) };
+  const base = { ctx, params: ctx.params, placeholders: placeholderIndex(tree) };
+  const calls = lockCalls(select.projection).map((node) => ({
+    node,
+    name: functionName(node),
+    args: () => functionArgs(node).map((a) => evaluate(a, base)),
+  }));
+  if (calls.length) {
+    // Take no lock for a statement that is not answered here after all.
+    const dry = { ...base, lockResults: new Map(calls.map((c) => [c.node, 0])) };
+    try {
+      for (const item of select.projection) {
+        const expr = item.UnnamedExpr ?? item.ExprWithAlias?.expr;
+        if (!expr) return null;
+        evaluate(expr, dry);
+      }
+    } catch (err) {
+      if (err instanceof Unanswerable) return null;
+      throw err;
+    }
+  }
+  const env = calls.length ? { ...base, lockResults: await runLockCalls(calls, ctx) } : base;
   const texts = selectItemTexts(sql, DEFAULT_PARSE_LIMITS.maxTokens, DEFAULT_PARSE_LIMITS.maxDepth);
   const columns: AnswerColumn[] = [];
   const row: Value[] = [];
@@ -41,6 +73,20 @@ export function answerSelectValues(sql: string, tree: Node, ctx: AnswerContext):
     throw err;
   }
   return rowsAnswer(columns, [row]);
+}
+
+/** The named-lock calls in a tree, in source order. */
+function lockCalls(node: Node): Node[] {
+  const found: Node[] = [];
+  const walk = (n: Node) => {
+    if (Array.isArray(n)) n.forEach(walk);
+    else if (n && typeof n === "object") {
+      if (n.Function && isLockFunction(functionName(n.Function))) found.push(n.Function);
+      for (const k of Object.keys(n)) if (k !== "span") walk(n[k]);
+    }
+  };
+  walk(node);
+  return found;
 }
 
 function isDual(from: Node[]): boolean {

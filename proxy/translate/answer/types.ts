@@ -103,4 +103,25 @@ export interface AnswerContext {
   params?: readonly SessionValue[];
   /** The CockroachDB schema the MySQL database's tables live in; default `public`. */
   schema?: string;
+  /**
+   * The session's MySQL named locks (`GET_LOCK` ...), e.g. `RowNamedLocks`
+   * (`./named_locks.ts`). Without it those functions are refused (ER 1235).
+   */
+  locks?: NamedLocks;
+}
+
+/**
+ * MySQL's named locks for one session, with MySQL's return values: 1, 0, or
+ * null. A lock is held until released or until the session ends; the
+ * executor calls `releaseAll()` when the client disconnects.
+ */
+export interface NamedLocks {
+  /** GET_LOCK: 1 acquired (again, counting), 0 on timeout; a negative timeout waits for ever. */
+  get(name: string, timeoutSeconds: number): Promise<0 | 1>;
+  /** RELEASE_LOCK: 1 released by this session, 0 held by another, null held by none. */
+  release(name: string): Promise<0 | 1 | null>;
+  /** IS_FREE_LOCK: 1 when no session holds it. */
+  isFree(name: string): Promise<0 | 1>;
+  /** RELEASE_ALL_LOCKS: how many acquisitions were released. */
+  releaseAll(): Promise<number>;
 }
