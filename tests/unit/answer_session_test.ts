@@ -7,7 +7,7 @@
  */
 
 import assert from "node:assert/strict";
-import { answerStatement } from "../../proxy/translate/answer/mod.ts";
+import { answerStatement, prepareAnswer } from "../../proxy/translate/answer/mod.ts";
 import type { Answer } from "../../proxy/translate/answer/types.ts";
 import { initParser } from "../../proxy/translate/parse.ts";
 import { answerContext } from "../helpers/answer_context.ts";
@@ -325,4 +325,36 @@ Deno.test("server tables: engines, character sets, collations", async () => {
     error(await answerStatement("SHOW TABLES", answerContext({ database: null })))[0],
     1046,
   );
+});
+
+Deno.test("COM_STMT_PREPARE learns whether the proxy answers and how many ? there are", () => {
+  assert.deepEqual(
+    prepareAnswer("select * from information_schema.tables where table_name = ? and x = ?"),
+    { mayAnswer: true, paramCount: 2 },
+  );
+  assert.deepEqual(prepareAnswer("SELECT @@version"), { mayAnswer: true, paramCount: 0 });
+  assert.deepEqual(prepareAnswer("SET @x = ?"), { mayAnswer: true, paramCount: 1 });
+  assert.deepEqual(prepareAnswer("DESCRIBE users"), { mayAnswer: true, paramCount: 0 });
+  assert.deepEqual(prepareAnswer("EXPLAIN SELECT * FROM t WHERE a = ?"), {
+    mayAnswer: false,
+    paramCount: 1,
+  });
+  assert.deepEqual(prepareAnswer("SELECT * FROM users WHERE id = ? AND s = '?'"), {
+    mayAnswer: false,
+    paramCount: 1,
+  });
+});
+
+Deno.test("SHOW TRIGGERS / PROCEDURE STATUS / EVENTS: none exist on the target", async () => {
+  for (
+    const sql of [
+      "SHOW TRIGGERS",
+      "SHOW TRIGGERS FROM app LIKE 'u%'",
+      "SHOW PROCEDURE STATUS WHERE Db = 'app'",
+      "SHOW FUNCTION STATUS",
+      "SHOW EVENTS",
+    ]
+  ) {
+    assert.deepEqual(rows(await answerStatement(sql, answerContext())), [], sql);
+  }
 });

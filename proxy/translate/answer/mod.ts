@@ -18,9 +18,10 @@ import { answerInformationSchema } from "./query_engine.ts";
 import { AnswerError, ER } from "./result.ts";
 import { answerSelectValues } from "./select_values.ts";
 import { answerSet } from "./set.ts";
-import { answerDescribe, answerShowColumns } from "./show_columns.ts";
+import { answerDescribe, answerShowColumns, EXPLAINED_STATEMENT_WORDS } from "./show_columns.ts";
 import { answerShowCreateTable } from "./show_create_table.ts";
 import { answerShowIndex } from "./show_index.ts";
+import { answerShowRoutines } from "./show_routines.ts";
 import { answerShowServer } from "./show_server.ts";
 import { answerShowDatabases, answerShowTables } from "./show_tables.ts";
 import { answerShowVariables } from "./show_variables.ts";
@@ -96,6 +97,27 @@ export async function answerStatement(sql: string, ctx: AnswerContext): Promise<
   }
 }
 
+/**
+ * What COM_STMT_PREPARE needs before any value is bound: whether
+ * {@linkcode answerStatement} may answer `sql` (the same first-token
+ * decision, without parsing or evaluating), and how many `?` it has. When
+ * `mayAnswer` is true the executor answers the prepared statement's
+ * executions with `answerStatement` (values in `ctx.params`), translating
+ * only when that returns null.
+ */
+export function prepareAnswer(sql: string): { mayAnswer: boolean; paramCount: number } {
+  const { tokens } = scan(sql, DEFAULT_PARSE_LIMITS.maxTokens, DEFAULT_PARSE_LIMITS.maxDepth);
+  const paramCount = tokens.filter((t) => t.kind === "punct" && t.text === "?").length;
+  const first = tokens[0];
+  if (first?.kind !== "word") return { mayAnswer: false, paramCount };
+  const describes = ["DESCRIBE", "DESC", "EXPLAIN"].includes(first.text);
+  const mayAnswer = first.text === "SET" || first.text === "SHOW" ||
+    (describes && tokens[1] !== undefined && tokens[1].kind !== "punct" &&
+      !EXPLAINED_STATEMENT_WORDS.has(tokens[1].text)) ||
+    (first.text === "SELECT" && selectIsMine(tokens));
+  return { mayAnswer, paramCount };
+}
+
 async function answerShow(c: Cursor, ctx: AnswerContext): Promise<Answer | null> {
   c.acceptWords("SHOW");
   const at = c.i;
@@ -108,6 +130,7 @@ async function answerShow(c: Cursor, ctx: AnswerContext): Promise<Answer | null>
     answerShowTables,
     answerShowDatabases,
     answerShowServer,
+    answerShowRoutines,
   ];
   for (const family of families) {
     c.i = at;

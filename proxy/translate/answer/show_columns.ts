@@ -43,7 +43,7 @@ export async function answerDescribe(c: Cursor, ctx: AnswerContext): Promise<Ans
   const next = c.peek();
   if (
     !next || next.kind === "punct" ||
-    (next.kind === "word" && STATEMENT_WORDS.has(next.text))
+    (next.kind === "word" && EXPLAINED_STATEMENT_WORDS.has(next.text))
   ) {
     return null;
   }
@@ -60,7 +60,7 @@ export async function answerDescribe(c: Cursor, ctx: AnswerContext): Promise<Ans
 }
 
 /** Words after EXPLAIN/DESCRIBE that start a statement to explain, not a table. */
-const STATEMENT_WORDS = new Set([
+export const EXPLAINED_STATEMENT_WORDS: ReadonlySet<string> = new Set([
   "SELECT",
   "INSERT",
   "UPDATE",
