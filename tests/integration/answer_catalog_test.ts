@@ -50,6 +50,25 @@ const DDL = [
      amount FLOAT NULL,
      at_ms DATETIME(3) NULL
    )`,
+  // As Laravel, Prisma, TypeORM and Sequelize write them (tests/fixtures/translate/orm_shapes.ts).
+  "create table `flights` (`id` bigint unsigned not null auto_increment primary key, `code` " +
+  "varchar(20) not null, `price` decimal(8, 2) not null, `departs_at` timestamp null, " +
+  "`created_at` timestamp null) default character set utf8mb4 collate 'utf8mb4_unicode_ci'",
+  "alter table `flights` add unique `flights_code_unique`(`code`)",
+  "alter table `flights` add index `flights_price_index`(`price`)",
+  "CREATE TABLE `author` (`id` INTEGER NOT NULL AUTO_INCREMENT, `email` VARCHAR(191) NOT NULL, " +
+  "`createdAt` DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3), UNIQUE INDEX " +
+  "`author_email_key`(`email`), PRIMARY KEY (`id`)) DEFAULT CHARACTER SET utf8mb4",
+  "CREATE TABLE `book` (`id` INTEGER NOT NULL AUTO_INCREMENT, `title` VARCHAR(191) NOT NULL, " +
+  "`authorId` INTEGER NOT NULL, INDEX `book_authorId_idx`(`authorId`), PRIMARY KEY (`id`))",
+  "ALTER TABLE `book` ADD CONSTRAINT `book_authorId_fkey` FOREIGN KEY (`authorId`) REFERENCES " +
+  "`author`(`id`) ON DELETE RESTRICT ON UPDATE CASCADE",
+  "CREATE TABLE `photo` (`id` int NOT NULL AUTO_INCREMENT, `name` varchar(255) NOT NULL, " +
+  "`views` int NOT NULL DEFAULT '0', `createdAt` datetime(6) NOT NULL DEFAULT " +
+  "CURRENT_TIMESTAMP(6), PRIMARY KEY (`id`)) ENGINE=InnoDB",
+  "CREATE TABLE IF NOT EXISTS `accounts` (`id` INTEGER NOT NULL auto_increment , `username` " +
+  "VARCHAR(255) NOT NULL UNIQUE, `balance` DECIMAL(10,2) DEFAULT 0, PRIMARY KEY (`id`)) " +
+  "ENGINE=InnoDB",
 ];
 
 const KNEX_HAS_TABLE =
@@ -57,11 +76,32 @@ const KNEX_HAS_TABLE =
 
 const TYPEORM_INDICES = DRIVERS.find((e) => e.source.includes("loadTables: indices"))!.sql;
 
+const REFERENTIAL =
+  "SELECT CONSTRAINT_NAME, UPDATE_RULE, DELETE_RULE, REFERENCED_TABLE_NAME FROM " +
+  "information_schema.REFERENTIAL_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = DATABASE() " +
+  "ORDER BY REFERENCED_TABLE_NAME";
+const FOREIGN_KEYS = "SELECT kcu.CONSTRAINT_NAME, kcu.COLUMN_NAME, kcu.REFERENCED_TABLE_NAME, " +
+  "kcu.REFERENCED_COLUMN_NAME, rc.UPDATE_RULE, rc.DELETE_RULE " +
+  "FROM information_schema.KEY_COLUMN_USAGE kcu " +
+  "INNER JOIN information_schema.REFERENTIAL_CONSTRAINTS rc " +
+  "ON rc.CONSTRAINT_SCHEMA = kcu.CONSTRAINT_SCHEMA AND rc.CONSTRAINT_NAME = kcu.CONSTRAINT_NAME " +
+  "WHERE kcu.TABLE_SCHEMA = DATABASE() AND kcu.REFERENCED_TABLE_NAME IS NOT NULL " +
+  "ORDER BY kcu.TABLE_NAME";
+
 const STATEMENTS = [
   "SHOW COLUMNS FROM users",
   "SHOW FULL COLUMNS FROM `users`",
   "DESCRIBE posts",
   "SHOW COLUMNS FROM kinds",
+  "SHOW FULL COLUMNS FROM `flights`",
+  "SHOW INDEX FROM `flights`",
+  "SHOW COLUMNS FROM `author`",
+  "SHOW CREATE TABLE `book`",
+  "SHOW INDEX FROM `book`",
+  "SHOW COLUMNS FROM `photo`",
+  "SHOW INDEX FROM `accounts`",
+  "SHOW COLUMNS FROM `accounts`",
+  REFERENTIAL,
   "SHOW FULL FIELDS FROM posts LIKE '%id'",
   "SHOW INDEX FROM users",
   "SHOW KEYS FROM posts",
@@ -76,13 +116,9 @@ const STATEMENTS = [
   "FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'users' " +
   "ORDER BY ORDINAL_POSITION",
   "SELECT INDEX_NAME, NON_UNIQUE, SEQ_IN_INDEX, COLUMN_NAME FROM information_schema.STATISTICS " +
-  "WHERE TABLE_SCHEMA = DATABASE() ORDER BY TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX",
-  "SELECT kcu.CONSTRAINT_NAME, kcu.COLUMN_NAME, kcu.REFERENCED_TABLE_NAME, " +
-  "kcu.REFERENCED_COLUMN_NAME, rc.UPDATE_RULE, rc.DELETE_RULE " +
-  "FROM information_schema.KEY_COLUMN_USAGE kcu " +
-  "INNER JOIN information_schema.REFERENTIAL_CONSTRAINTS rc " +
-  "ON rc.CONSTRAINT_SCHEMA = kcu.CONSTRAINT_SCHEMA AND rc.CONSTRAINT_NAME = kcu.CONSTRAINT_NAME " +
-  "WHERE kcu.TABLE_SCHEMA = DATABASE() AND kcu.REFERENCED_TABLE_NAME IS NOT NULL",
+  "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME IN ('users', 'posts', 'flights') " +
+  "ORDER BY TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX",
+  FOREIGN_KEYS,
   "SELECT DISTINCT BINARY table_info.table_name AS table_name, table_info.table_comment AS " +
   "table_comment FROM information_schema.tables AS table_info JOIN information_schema.columns " +
   "AS column_info ON BINARY column_info.table_name = BINARY table_info.table_name WHERE " +
@@ -119,6 +155,27 @@ const KNOWN: Record<string, string> = {
   "SHOW COLUMNS FROM kinds :: Type :: body": "TINYTEXT … LONGTEXT are all TEXT: text",
   "SHOW COLUMNS FROM kinds :: Type :: code":
     "CHAR(n) is stored as VARCHAR(n) (translate README, 19)",
+  "SHOW FULL COLUMNS FROM `flights` :: Type :: id": "UNSIGNED is dropped (translate README, 6)",
+  "SHOW FULL COLUMNS FROM `flights` :: Collation :: code":
+    "column and table collations are not kept by translation: the default collation is reported",
+  "SHOW INDEX FROM `flights` :: Cardinality :: flights": "index cardinality, as above",
+  "SHOW INDEX FROM `book` :: Cardinality :: book": "index cardinality, as above",
+  "SHOW INDEX FROM `accounts` :: Cardinality :: accounts": "index cardinality, as above",
+  "SHOW COLUMNS FROM `author` :: Type :: id": "AUTO_INCREMENT becomes an INT8 identity",
+  "SHOW COLUMNS FROM `photo` :: Type :: id": "AUTO_INCREMENT becomes an INT8 identity",
+  "SHOW COLUMNS FROM `accounts` :: Type :: id": "AUTO_INCREMENT becomes an INT8 identity",
+  "SHOW COLUMNS FROM `author` :: Field :: createdAt":
+    "translation lower-cases names (translate README, 2): camelCase columns read back lower case",
+  "SHOW COLUMNS FROM `photo` :: Field :: createdAt": "names lower-cased, as above",
+  "SHOW CREATE TABLE `book` :: Create Table :: book":
+    "names lower-cased (authorId) and AUTO_INCREMENT as bigint, as above",
+  "SHOW INDEX FROM `book` :: Key_name :: book": "names lower-cased, as above",
+  "SHOW INDEX FROM `book` :: Column_name :: book": "names lower-cased, as above",
+  "SHOW INDEX FROM `accounts` :: Key_name :: accounts":
+    "an unnamed UNIQUE gets CockroachDB's name (accounts_username_key); MySQL names it after its column",
+  [`${REFERENTIAL} :: CONSTRAINT_NAME :: book_authorId_fkey`]: "names lower-cased, as above",
+  [`${FOREIGN_KEYS} :: CONSTRAINT_NAME :: book_authorId_fkey`]: "names lower-cased, as above",
+  [`${FOREIGN_KEYS} :: COLUMN_NAME :: book_authorId_fkey`]: "names lower-cased, as above",
   [`${KNEX_HAS_TABLE} :: MAX_INDEX_LENGTH`]: "MariaDB-only column (Aria/MyISAM sizes)",
   [`${KNEX_HAS_TABLE} :: TEMPORARY`]: "MariaDB-only column",
   [`${KNEX_HAS_TABLE} :: DATA_LENGTH :: def`]: "InnoDB page sizes; not tracked on CockroachDB",

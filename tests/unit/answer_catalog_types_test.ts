@@ -176,3 +176,13 @@ Deno.test("comparisons follow MySQL's case-insensitive collation and number conv
   assert.equal(likeMatch("a(b", "a(%"), true);
   assert.equal(likeMatch("x", "x!%", "!"), false);
 });
+
+Deno.test("defaults take their column's precision and scale, as MySQL requires and prints them", () => {
+  assert.equal(
+    mysqlDefault(column("timestamp(3) without time zone", "CURRENT_TIMESTAMP")),
+    "current_timestamp(3)",
+  );
+  assert.equal(mysqlDefault(column("numeric(10,2)", "0")), "0.00");
+  assert.equal(mysqlDefault(column("numeric(10,2)", "'1.5'::numeric")), "1.50");
+  assert.equal(mariaDbDefault(column("character varying(5)", "'123'::character varying")), "'123'");
+});

@@ -95,3 +95,27 @@ Deno.test("constructs the engine lacks are refused by name", async () => {
     /different number of columns/,
   );
 });
+
+Deno.test("labels: MySQL 8 prints information_schema's upper-case names, MariaDB as written", async () => {
+  const sql = "SELECT engine, e.support AS s FROM information_schema.ENGINES e";
+  const mysql8 = await answerStatement(sql, answerContext());
+  assert.ok(mysql8?.kind === "rows");
+  assert.deepEqual(mysql8.columns.map((c) => c.name), ["ENGINE", "s"]);
+  const maria = await answerStatement(sql, answerContext({ serverVersion: "10.11.6-MariaDB" }));
+  assert.ok(maria?.kind === "rows");
+  assert.deepEqual(maria.columns.map((c) => c.name), ["engine", "s"]);
+});
+
+Deno.test("SELECT * keeps its columns when no row matches", async () => {
+  const a = await ask("SELECT * FROM information_schema.ENGINES WHERE ENGINE = 'MyISAM'");
+  assert.ok(a.kind === "rows");
+  assert.deepEqual(a.columns.map((c) => c.name), [
+    "ENGINE",
+    "SUPPORT",
+    "COMMENT",
+    "TRANSACTIONS",
+    "XA",
+    "SAVEPOINTS",
+  ]);
+  assert.deepEqual(a.rows, []);
+});

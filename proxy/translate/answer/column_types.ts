@@ -141,12 +141,24 @@ export function mysqlDefault(column: CatalogColumn): string | null {
   if (
     lower === "now()" || lower.startsWith("current_timestamp") || lower.startsWith("localtimestamp")
   ) {
-    return "current_timestamp()";
+    // MySQL requires a current-time default to carry its column's precision, so the column's
+    // precision is the default's even where translation dropped it.
+    const precision = /\((\d+)\)$/.exec(lower)?.[1] ??
+      String(mysqlType(column).datetimePrecision ?? 0);
+    return `current_timestamp(${precision !== "0" ? precision : ""})`;
   }
   if (lower === "true") return "1";
   if (lower === "false") return "0";
-  if (e.startsWith("'") && e.endsWith("'")) return e.slice(1, -1).replace(/''/g, "'");
-  return e;
+  if (e.startsWith("'") && e.endsWith("'")) e = e.slice(1, -1).replace(/''/g, "'");
+  return withScale(e, column);
+}
+
+/** MySQL prints a DECIMAL column's numeric default with the column's scale (`0.00`). */
+function withScale(value: string, column: CatalogColumn): string {
+  const scale = mysqlType(column).dataType === "decimal" ? mysqlType(column).numericScale : null;
+  if (!scale || !/^-?\d+(\.\d*)?$/.test(value)) return value;
+  const [whole, fraction = ""] = value.split(".");
+  return `${whole}.${fraction.padEnd(scale, "0")}`;
 }
 
 /**
@@ -157,8 +169,8 @@ export function mysqlDefault(column: CatalogColumn): string | null {
 export function mariaDbDefault(column: CatalogColumn): string | null {
   const value = mysqlDefault(column);
   if (value === null) return column.notNull || column.generated ? null : "NULL";
-  if (value === "current_timestamp()" || /^-?\d+(\.\d+)?$/.test(value)) return value;
   const expr = column.defaultExpr?.trim() ?? "";
-  if (expr.startsWith("'") || /^'.*'::/.test(expr)) return `'${value.replace(/'/g, "''")}'`;
-  return value;
+  const textual = expr.startsWith("'") &&
+    !/^'-?\d+(\.\d+)?'::(integer|bigint|smallint|numeric)/.test(expr);
+  return textual ? `'${value.replace(/'/g, "''")}'` : value;
 }

@@ -28,7 +28,7 @@ import {
   type Value,
 } from "./eval.ts";
 import { informationSchemaTable, type VirtualTable } from "./information_schema.ts";
-import { AnswerError, intColumn, notSupported, rowsAnswer } from "./result.ts";
+import { AnswerError, intColumn, mariaDbFlavour, notSupported, rowsAnswer } from "./result.ts";
 import { type CatalogTable, readCatalog } from "./schema_catalog.ts";
 import { columnFor } from "./select_values.ts";
 import type { Answer, AnswerColumn, AnswerContext } from "./types.ts";
@@ -192,16 +192,21 @@ async function load(relation: Node, run: Run): Promise<Binding> {
 
 async function runSelect(select: Node, run: Run, texts: string[] | null): Promise<Result> {
   let rows: Row[] = [[]];
+  const shape: Row = [];
   for (const from of select.from) {
-    rows = cross(rows, await load(from.relation, run));
+    const first = await load(from.relation, run);
+    shape.push(first);
+    rows = cross(rows, first);
     for (const join of from.joins) {
-      rows = joinRows(rows, await load(join.relation, run), join.join_operator, run.env);
+      const next = await load(join.relation, run);
+      shape.push(next);
+      rows = joinRows(rows, next, join.join_operator, run.env);
     }
   }
   if (select.selection) {
     rows = rows.filter((r) => isTrue(evaluate(select.selection, rowEnv(run.env, r))));
   }
-  return project(select, rows, run.env, texts);
+  return project(select, rows, shape, run, texts);
 }
 
 function isTrue(v: Value): boolean {
@@ -266,12 +271,19 @@ interface Output {
   env: EvalEnv;
 }
 
+/**
+ * The select list over the rows; `shape` is the FROM tables (for `*` and
+ * column types even when no row matched).
+ */
 function project(
   select: Node,
   rows: Row[],
-  env: Omit<EvalEnv, "column">,
+  shape: Row,
+  run: Run,
   texts: string[] | null,
 ): Result {
+  const env = run.env;
+  const mariaDb = mariaDbFlavour(run.ctx);
   const groupBy: Node[] = select.group_by?.Expressions?.[0] ?? [];
   const grouped = groupBy.length > 0 || hasAggregate(select.projection) ||
     (select.having && hasAggregate(select.having));
@@ -288,7 +300,6 @@ function project(
   } else {
     sources = rows.map((r) => rowEnv(env, r));
   }
-  const sample = rows[0] ?? null;
   const items: { label: string; get: (e: EvalEnv) => Value; intColumn: boolean }[] = [];
   for (const [k, item] of select.projection.entries()) {
     const [kind, body] = variant(item);
@@ -296,7 +307,7 @@ function project(
       const qualifier = kind === "QualifiedWildcard"
         ? String(body[0].ObjectName.at(-1).Identifier.value).toLowerCase()
         : null;
-      for (const b of sample ?? []) {
+      for (const b of shape) {
         if (qualifier !== null && b.alias !== qualifier) continue;
         for (const col of b.table.columns) {
           items.push({
@@ -309,8 +320,10 @@ function project(
       continue;
     }
     const expr = kind === "ExprWithAlias" ? body.expr : body;
-    const label = kind === "ExprWithAlias" ? String(body.alias.value) : labelOf(expr, texts?.[k]);
-    items.push({ label, get: (e) => evaluate(expr, e), intColumn: isIntColumn(expr, sample) });
+    const label = kind === "ExprWithAlias"
+      ? String(body.alias.value)
+      : labelOf(expr, texts?.[k], mariaDb ? null : shape);
+    items.push({ label, get: (e) => evaluate(expr, e), intColumn: isIntColumn(expr, shape) });
   }
   let out: Output[] = sources.map((e) => ({ values: items.map((i) => i.get(e)), env: e }));
   if (select.distinct) out = distinct(out);
@@ -331,24 +344,38 @@ function keyOf(v: Value): Value {
   return typeof v === "string" ? v.toLowerCase() : typeof v === "bigint" ? Number(v) : v;
 }
 
-function labelOf(expr: Node, text: string | undefined): string {
+/**
+ * MySQL's label of an unaliased item: a column by its name, which MySQL 8
+ * prints as the table defines it (information_schema's are upper case)
+ * and MariaDB as written (`shape` null); anything else by its text.
+ */
+function labelOf(expr: Node, text: string | undefined, shape: Row | null): string {
   const [kind, body] = variant(expr);
-  if (kind === "Identifier") return String(body.value);
-  if (kind === "CompoundIdentifier") return String(body[body.length - 1].value);
-  return text ?? "?";
+  if (kind !== "Identifier" && kind !== "CompoundIdentifier") return text ?? "?";
+  const parts: string[] = kind === "Identifier"
+    ? [String(body.value)]
+    : body.map((p: Node) => String(p.value));
+  const written = parts[parts.length - 1];
+  const qualifier = parts.length >= 2 ? parts[parts.length - 2].toLowerCase() : null;
+  for (const b of shape ?? []) {
+    if (qualifier !== null && b.alias !== qualifier) continue;
+    const defined = b.table.columns.find((c) => c.toLowerCase() === written.toLowerCase());
+    if (defined) return defined;
+  }
+  return written;
 }
 
-function isIntColumn(expr: Node, sample: Row | null): boolean {
+function isIntColumn(expr: Node, shape: Row): boolean {
   const [kind, body] = variant(expr);
   const parts = kind === "Identifier"
     ? [String(body.value).toLowerCase()]
     : kind === "CompoundIdentifier"
     ? body.map((p: Node) => String(p.value).toLowerCase())
     : null;
-  if (!parts || !sample) return false;
+  if (!parts) return false;
   const col = parts[parts.length - 1];
   const qualifier = parts.length >= 2 ? parts[parts.length - 2] : null;
-  return sample.some((b) =>
+  return shape.some((b) =>
     (qualifier === null || b.alias === qualifier) &&
     [...b.table.intColumns].some((c) => c.toLowerCase() === col)
   );

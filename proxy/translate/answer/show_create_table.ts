@@ -48,7 +48,7 @@ export function createTableText(table: CatalogTable): string {
     if (col.generated) line += " AUTO_INCREMENT";
     else if (def !== null) {
       line += ` DEFAULT ${
-        def === "current_timestamp()" || /^-?\d+(\.\d+)?$/.test(def) ? def : quoteString(def)
+        def.startsWith("current_timestamp(") || /^-?\d+(\.\d+)?$/.test(def) ? def : quoteString(def)
       }`;
     } else if (!col.notNull) line += " DEFAULT NULL";
     if (col.comment) line += ` COMMENT ${quoteString(col.comment)}`;
