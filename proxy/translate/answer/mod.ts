@@ -54,7 +54,7 @@ const SESSION_FUNCTIONS = new Set([
  * An answer of kind `ok` may carry `run` (CockroachDB statements the
  * executor runs for the answer to hold) and `endsTransaction`. Refusals are
  * answers of kind `error` with MySQL's error number; the function throws
- * only when `ctx.query` fails.
+ * only when `ctx.query` or `ctx.locks` fails (the target unreachable).
  */
 export async function answerStatement(sql: string, ctx: AnswerContext): Promise<Answer | null> {
   const head = scan(sql, 2, DEFAULT_PARSE_LIMITS.maxDepth).tokens;
