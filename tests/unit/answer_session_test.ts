@@ -358,3 +358,18 @@ Deno.test("SHOW TRIGGERS / PROCEDURE STATUS / EVENTS: none exist on the target",
     assert.deepEqual(rows(await answerStatement(sql, answerContext())), [], sql);
   }
 });
+
+Deno.test("the mysql client's connect query: LIMIT keeps or drops the one row", async () => {
+  assert.deepEqual(
+    rows(await answerStatement("select @@version_comment limit 1", answerContext())),
+    [[
+      "LMS proxy, served by CockroachDB",
+    ]],
+  );
+  assert.deepEqual(rows(await answerStatement("SELECT @@version LIMIT 0", answerContext())), []);
+  assert.deepEqual(rows(await answerStatement("SELECT @@version LIMIT 1, 1", answerContext())), []);
+  assert.deepEqual(
+    rows(await answerStatement("SELECT @@version FROM DUAL ORDER BY 1 LIMIT 5", answerContext())),
+    [["8.0.36-lms"]],
+  );
+});

@@ -10,7 +10,7 @@
  * @module
  */
 
-import type { Node } from "../ast.ts";
+import { type Node, variant } from "../ast.ts";
 import { selectItemTexts } from "../labels.ts";
 import { DEFAULT_PARSE_LIMITS } from "../parse.ts";
 import {
@@ -18,6 +18,7 @@ import {
   functionArgs,
   functionName,
   placeholderIndex,
+  toNumber,
   Unanswerable,
   type Value,
 } from "./eval.ts";
@@ -32,7 +33,7 @@ export async function answerSelectValues(
   ctx: AnswerContext,
 ): Promise<Answer | null> {
   const select = tree.Query?.body?.Select;
-  if (!select || tree.Query.order_by || tree.Query.limit_clause || tree.Query.with) return null;
+  if (!select || tree.Query.with) return null;
   if (select.from.length > 0 && !isDual(select.from)) return null;
   if (select.selection || select.having || select.group_by?.Expressions?.[0]?.length) return null;
   const base = { ctx, params: ctx.params, placeholders: placeholderIndex(tree) };
@@ -72,7 +73,22 @@ export async function answerSelectValues(
     if (err instanceof Unanswerable) return null;
     throw err;
   }
-  return rowsAnswer(columns, [row]);
+  return rowsAnswer(columns, keepsRow(tree.Query.limit_clause, env) ? [row] : []);
+}
+
+/**
+ * Whether `LIMIT`/`OFFSET` keep the one row (the mysql client sends
+ * `select @@version_comment limit 1` on connect); ORDER BY cannot reorder it.
+ */
+function keepsRow(clause: Node, env: Parameters<typeof evaluate>[1]): boolean {
+  if (!clause) return true;
+  const [kind, body] = variant(clause);
+  const num = (
+    n: Node | undefined,
+    fallback: number,
+  ) => (n ? toNumber(evaluate(n, env)) : fallback);
+  const offset = kind === "OffsetCommaLimit" ? num(body.offset, 0) : num(body.offset?.value, 0);
+  return offset < 1 && num(body.limit, 1) >= 1;
 }
 
 /** The named-lock calls in a tree, in source order. */
