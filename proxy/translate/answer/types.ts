@@ -48,6 +48,17 @@ export type Answer =
     /** OK packet info text (e.g. `Rows matched: ...`), usually "". */
     info?: string;
     warnings?: number;
+    /**
+     * CockroachDB statements the executor runs, in order, for the answer to
+     * hold on the target (e.g. `SET TIME ZONE 'UTC'` for `SET time_zone`).
+     * They return no rows; if one fails, the executor answers its error.
+     */
+    run?: string[];
+    /**
+     * MySQL commits an open transaction here (`SET autocommit = 1` inside
+     * one): the executor commits before answering.
+     */
+    endsTransaction?: boolean;
   }
   | {
     kind: "error";
@@ -88,4 +99,29 @@ export interface AnswerContext {
    * with `$n` parameters; returns rows as objects of text values.
    */
   query(sql: string, params: unknown[]): Promise<Record<string, string | null>[]>;
+  /** Values of the statement's `?` placeholders, in order (COM_STMT_EXECUTE); none for COM_QUERY. */
+  params?: readonly SessionValue[];
+  /** The CockroachDB schema the MySQL database's tables live in; default `public`. */
+  schema?: string;
+  /**
+   * The session's MySQL named locks (`GET_LOCK` ...), e.g. `RowNamedLocks`
+   * (`./named_locks.ts`). Without it those functions are refused (ER 1235).
+   */
+  locks?: NamedLocks;
+}
+
+/**
+ * MySQL's named locks for one session, with MySQL's return values: 1, 0, or
+ * null. A lock is held until released or until the session ends; the
+ * executor calls `releaseAll()` when the client disconnects.
+ */
+export interface NamedLocks {
+  /** GET_LOCK: 1 acquired (again, counting), 0 on timeout; a negative timeout waits for ever. */
+  get(name: string, timeoutSeconds: number): Promise<0 | 1>;
+  /** RELEASE_LOCK: 1 released by this session, 0 held by another, null held by none. */
+  release(name: string): Promise<0 | 1 | null>;
+  /** IS_FREE_LOCK: 1 when no session holds it. */
+  isFree(name: string): Promise<0 | 1>;
+  /** RELEASE_ALL_LOCKS: how many acquisitions were released. */
+  releaseAll(): Promise<number>;
 }
