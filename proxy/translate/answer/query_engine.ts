@@ -28,6 +28,7 @@ import {
   type Value,
 } from "./eval.ts";
 import { informationSchemaTable, type VirtualTable } from "./information_schema.ts";
+import { distinct, keyOf, limit, order, type Output } from "./query_clauses.ts";
 import { AnswerError, intColumn, mariaDbFlavour, notSupported, rowsAnswer } from "./result.ts";
 import { type CatalogTable, readCatalog } from "./schema_catalog.ts";
 import { columnFor } from "./select_values.ts";
@@ -266,11 +267,6 @@ function hasAggregate(node: Node): boolean {
   return Object.entries(node).some(([k, v]) => k !== "span" && hasAggregate(v));
 }
 
-interface Output {
-  values: Value[];
-  env: EvalEnv;
-}
-
 /**
  * The select list over the rows; `shape` is the FROM tables (for `*` and
  * column types even when no row matched).
@@ -328,20 +324,6 @@ function project(
   let out: Output[] = sources.map((e) => ({ values: items.map((i) => i.get(e)), env: e }));
   if (select.distinct) out = distinct(out);
   return { items: items.map(({ label, intColumn }) => ({ label, intColumn })), out };
-}
-
-function distinct(out: Output[]): Output[] {
-  const seen = new Set<string>();
-  return out.filter((o) => {
-    const key = JSON.stringify(o.values.map(keyOf));
-    if (seen.has(key)) return false;
-    seen.add(key);
-    return true;
-  });
-}
-
-function keyOf(v: Value): Value {
-  return typeof v === "string" ? v.toLowerCase() : typeof v === "bigint" ? Number(v) : v;
 }
 
 /**
@@ -415,45 +397,4 @@ function groupEnv(env: Omit<EvalEnv, "column">, group: Row[]): EvalEnv {
       }
     },
   };
-}
-
-function order(q: Node, out: Output[], labels: string[]): Output[] {
-  const keys: Node[] = q.order_by?.kind?.Expressions ?? [];
-  if (keys.length === 0) return out;
-  const lower = labels.map((l) => l.toLowerCase());
-  const value = (o: Output, expr: Node): Value => {
-    const [kind, body] = variant(expr);
-    if (kind === "Value" && body.value?.Number) {
-      return o.values[Number(body.value.Number[0]) - 1] ?? null;
-    }
-    if (kind === "Identifier") {
-      const at = lower.indexOf(String(body.value).toLowerCase());
-      if (at >= 0) return o.values[at];
-    }
-    return evaluate(expr, o.env);
-  };
-  const decorated = out.map((o, i) => ({ o, i, k: keys.map((key) => value(o, key.expr)) }));
-  decorated.sort((a, b) => {
-    for (const [n, key] of keys.entries()) {
-      const x = a.k[n];
-      const y = b.k[n];
-      const c = x === null ? (y === null ? 0 : -1) : y === null ? 1 : compare(x, y);
-      if (c !== 0) return key.options?.asc === false ? -c : c;
-    }
-    return a.i - b.i;
-  });
-  return decorated.map((d) => d.o);
-}
-
-function limit(q: Node, out: Output[], env: Omit<EvalEnv, "column">): Output[] {
-  if (!q.limit_clause) return out;
-  const [kind, body] = variant(q.limit_clause);
-  const num = (n: Node | undefined) => (n ? toNumber(evaluate(n, env as EvalEnv)) : null);
-  if (kind === "OffsetCommaLimit") {
-    const offset = num(body.offset) ?? 0;
-    return out.slice(offset, offset + (num(body.limit) ?? out.length));
-  }
-  const offset = num(body.offset?.value) ?? 0;
-  const count = body.limit ? num(body.limit) ?? out.length : out.length;
-  return out.slice(offset, offset + count);
 }

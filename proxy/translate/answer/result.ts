@@ -11,7 +11,6 @@ import type { Answer, AnswerColumn, AnswerContext } from "./types.ts";
 export const MYSQL_TYPE = {
   LONGLONG: 8,
   DOUBLE: 5,
-  NULL: 6,
   VAR_STRING: 253,
 } as const;
 
@@ -60,11 +59,6 @@ export function render(v: unknown): string | null {
   return String(v);
 }
 
-/** An OK packet with no rows affected. */
-export function okAnswer(): Answer {
-  return { kind: "ok", affectedRows: 0 };
-}
-
 /** MySQL error numbers the answers send, with their SQLSTATE. */
 export const ER = {
   NO_DB_ERROR: [1046, "3D000"],
@@ -73,7 +67,6 @@ export const ER = {
   UNKNOWN_CHARACTER_SET: [1115, "42000"],
   NO_SUCH_TABLE: [1146, "42S02"],
   UNKNOWN_SYSTEM_VARIABLE: [1193, "HY000"],
-  LOCAL_VARIABLE: [1228, "HY000"],
   GLOBAL_VARIABLE: [1229, "HY000"],
   WRONG_VALUE_FOR_VAR: [1231, "42000"],
   WRONG_TYPE_FOR_VAR: [1232, "42000"],
@@ -82,7 +75,6 @@ export const ER = {
   COLLATION_CHARSET_MISMATCH: [1253, "42000"],
   UNKNOWN_COLLATION: [1273, "HY000"],
   UNKNOWN_TIME_ZONE: [1298, "HY000"],
-  VARIABLE_IS_READONLY: [1621, "HY000"],
 } as const satisfies Record<string, readonly [number, string]>;
 
 /**

@@ -12,7 +12,7 @@ import { rowsAnswer, textColumn } from "./result.ts";
 import type { CatalogColumn, CatalogTable } from "./schema_catalog.ts";
 import { loadTable } from "./table_ref.ts";
 import type { Cursor } from "./tokens.ts";
-import type { Answer, AnswerContext } from "./types.ts";
+import type { Answer, AnswerColumn, AnswerContext } from "./types.ts";
 import type { Value } from "./eval.ts";
 
 /** Answers SHOW [FULL] COLUMNS/FIELDS after `SHOW`; null for other SHOW statements. */
@@ -79,7 +79,7 @@ export const EXPLAINED_STATEMENT_WORDS: ReadonlySet<string> = new Set([
 export function describeColumns(
   table: CatalogTable,
   full: boolean,
-): { columns: ReturnType<typeof textColumn>[]; rows: Value[][] } {
+): { columns: AnswerColumn[]; rows: Value[][] } {
   const names = full
     ? ["Field", "Type", "Collation", "Null", "Key", "Default", "Extra", "Privileges", "Comment"]
     : ["Field", "Type", "Null", "Key", "Default", "Extra"];
