@@ -1187,6 +1187,8 @@ const SETTINGS_VALUES: { component: "lms" | "orchestrator"; value: string; key: 
   { component: "lms", value: "allowCleartextWithoutTls", key: "LMS_ALLOW_CLEARTEXT_WITHOUT_TLS" },
   { component: "orchestrator", value: "id", key: "LMS_PROXY_ID" },
   { component: "orchestrator", value: "redactQueries", key: "LMS_REDACT_QUERIES" },
+  { component: "orchestrator", value: "dashboardAllowActions", key: "LMS_DASHBOARD_ALLOW_ACTIONS" },
+  { component: "orchestrator", value: "allowOrigin", key: "ORCH_ALLOW_ORIGIN" },
 ];
 
 const ALL_SETTINGS = {
@@ -1202,7 +1204,13 @@ const ALL_SETTINGS = {
     clientAuth: "cleartext",
     allowCleartextWithoutTls: true,
   },
-  orchestrator: { configSecretName: "lms-config", id: "orchestrator-1", redactQueries: false },
+  orchestrator: {
+    configSecretName: "lms-config",
+    id: "orchestrator-1",
+    redactQueries: false,
+    dashboardAllowActions: true,
+    allowOrigin: "https://ops.example.com",
+  },
 };
 
 /** The `LMS_*` process settings of shared/CONFIGURATION.md with their flags and readers. */
@@ -1252,6 +1260,8 @@ Deno.test("settings: every proxy and orchestrator setting is reachable as a valu
     const orch = env(container(docs, ORCHESTRATOR));
     assert.equal(orch.LMS_PROXY_ID, "orchestrator-1");
     assert.equal(orch.LMS_REDACT_QUERIES, "false");
+    assert.equal(orch.LMS_DASHBOARD_ALLOW_ACTIONS, "true");
+    assert.equal(orch.ORCH_ALLOW_ORIGIN, "https://ops.example.com");
     const fromSet = await render(
       ...DIALECT,
       "--set",
