@@ -699,6 +699,11 @@ const METRICS = [
   "lms_proxy_paused",
   "lms_shadow_statements_total",
   "lms_shadow_mismatches_total",
+  "lms_epoch",
+  "lms_pause_hold_seconds",
+  "lms_orchestrator_epoch",
+  "lms_orchestrator_phase",
+  "lms_orchestrator_source_of_truth",
 ];
 
 Deno.test("the Grafana dashboard ships as a labelled ConfigMap over the LMS metrics", async () => {
