@@ -92,6 +92,8 @@ export async function startOrchestrator(
         metrics,
         idleTimeoutMs: options.idleTimeoutMs,
         orchestratorId: config.proxyId,
+        dashboardAllowActions: config.dashboardAllowActions,
+        allowOrigin: config.allowOrigin,
       }),
     );
     servers.push(

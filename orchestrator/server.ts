@@ -6,8 +6,11 @@
  * requires a client certificate signed by that CA during the handshake, so an
  * API request and a WebSocket upgrade are refused alike before any HTTP is
  * read. Without a CA, a WebSocket upgrade and every API change must carry the
- * API token (`Authorization: Bearer`), or get 401. A second plain listener
- * serves `/metrics`, `/healthz` and `/readyz`.
+ * API token (`Authorization: Bearer`), or get 401. The same listener serves
+ * the dashboard (`GET /`, see `orchestrator/dashboard/`) under the same rules,
+ * and, with `ORCH_ALLOW_ORIGIN`, answers CORS preflights and sends
+ * `Access-Control-Allow-Origin`. A second plain listener serves `/metrics`,
+ * `/healthz` and `/readyz`.
  *
  * @module
  */
@@ -26,6 +29,8 @@ import { authorize } from "./auth.ts";
 import { serveProxySocket } from "./channel.ts";
 import type { Coordinator } from "./coordinator.ts";
 import type { OrchestratorMetrics } from "./metrics.ts";
+import { DashboardFeed } from "./dashboard/feed.ts";
+import { handleDashboardRequest, isDashboardPath } from "./dashboard/routes.ts";
 
 /** Path of the proxies' WebSocket endpoint. */
 export const PROXY_SOCKET_PATH = "/v1/proxies";
@@ -53,6 +58,22 @@ export interface ApiServerOptions {
   idleTimeoutMs?: number;
   /** Sent in every API answer as {@linkcode ORCHESTRATOR_ID_HEADER}. */
   orchestratorId?: string;
+  /** `--dashboard-allow-actions`: the dashboard offers cutover buttons. */
+  dashboardAllowActions?: boolean;
+  /** `ORCH_ALLOW_ORIGIN`: the CORS origin allowed, if any. */
+  allowOrigin?: string;
+}
+
+/** Headers of a CORS answer for `origin`. */
+function corsHeaders(origin: string | undefined): Record<string, string> {
+  if (origin === undefined) return {};
+  return {
+    "access-control-allow-origin": origin,
+    "access-control-allow-methods": "GET, POST, OPTIONS",
+    "access-control-allow-headers": "authorization, content-type",
+    "access-control-max-age": "600",
+    ...(origin === "*" ? {} : { vary: "Origin" }),
+  };
 }
 
 /** A running listener. */
@@ -77,6 +98,18 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
   const { coordinator, log } = options;
   const auth = { mtls: options.tls?.ca !== undefined, token: options.apiToken };
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
+  const feed = new DashboardFeed(coordinator, options.dashboardAllowActions ?? false);
+  const dashboard = {
+    feed,
+    coordinator,
+    log,
+    auth,
+    actions: options.dashboardAllowActions ?? false,
+  };
+  const common: Record<string, string> = {
+    ...corsHeaders(options.allowOrigin),
+    ...(options.orchestratorId ? { [ORCHESTRATOR_ID_HEADER]: options.orchestratorId } : {}),
+  };
 
   const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
     const chunks: Uint8Array[] = [];
@@ -87,12 +120,14 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
     });
     req.on("end", async () => {
       const reply = (status: number, body: unknown) => {
-        res.writeHead(status, {
-          "content-type": "application/json",
-          ...(options.orchestratorId ? { [ORCHESTRATOR_ID_HEADER]: options.orchestratorId } : {}),
-        });
+        res.writeHead(status, { ...common, "content-type": "application/json" });
         res.end(JSON.stringify(body));
       };
+      if (req.method === "OPTIONS") {
+        res.writeHead(options.allowOrigin === undefined ? 405 : 204, common);
+        res.end();
+        return;
+      }
       if (size > MAX_BODY_BYTES) {
         return reply(413, {
           error: {
@@ -103,6 +138,9 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
         });
       }
       const body = new TextDecoder().decode(concat(chunks));
+      if (isDashboardPath(new URL(req.url ?? "/", "http://orchestrator").pathname)) {
+        return await handleDashboardRequest(req, res, body, dashboard, common);
+      }
       const response = await handleApiRequest(
         {
           method: req.method ?? "GET",
@@ -174,6 +212,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
   return {
     port,
     close: async () => {
+      feed.close();
       coordinator.registry.closeAll("orchestrator shutting down");
       for (const ws of wss.clients) ws.terminate();
       wss.close();

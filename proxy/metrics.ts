@@ -124,7 +124,7 @@ export function createProxyMetrics(): ProxyMetrics {
     },
   });
   new Gauge({
-    name: "lms_orchestrator_connected",
+    name: "lms_control_connected",
     help: "1 while this proxy's control channel to the orchestrator is up.",
     registers: [registry],
     collect() {

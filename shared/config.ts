@@ -87,6 +87,10 @@ export interface LmsConfig {
   clientAuth: ClientAuth;
   /** With `cleartext`, accept passwords from clients that did not use TLS (forced, logged). */
   allowCleartextWithoutTls: boolean;
+  /** Orchestrator: the dashboard shows cutover buttons (`--dashboard-allow-actions`). */
+  dashboardAllowActions: boolean;
+  /** Orchestrator: `ORCH_ALLOW_ORIGIN`, the origin browsers may call the API and dashboard from. */
+  allowOrigin?: string;
   /** Path of the config.json that was read, if any. */
   configFile?: string;
 }
@@ -353,6 +357,22 @@ const SETTINGS: readonly Setting[] = [
     fileTypes: ["string", "boolean"],
   },
   {
+    key: "LMS_DASHBOARD_ALLOW_ACTIONS",
+    flag: "dashboard-allow-actions",
+    defaultText: always("false"),
+    description:
+      "orchestrator: the dashboard (GET /) offers cutover buttons, with typed confirmation",
+    fileTypes: ["string", "boolean"],
+  },
+  {
+    key: "ORCH_ALLOW_ORIGIN",
+    flag: "allow-origin",
+    valueName: "ORIGIN",
+    defaultText: always("none: same origin only"),
+    description: "orchestrator: CORS origin allowed to call the API and dashboard (* or a URL)",
+    fileTypes: STR,
+  },
+  {
     key: "INIT_SOURCE",
     defaultText: (k) => k === "proxy" ? "required" : k === "start" ? "embedded database" : "none",
     description: "connection string of the source database",
@@ -534,6 +554,8 @@ export function loadConfig(kind: ProcessKind, input: LoadConfigInput): LmsConfig
     (t) => enumValue(clientAuthSchema, t, "client authentication mode"),
   );
   const allowCleartextWithoutTls = setting("LMS_ALLOW_CLEARTEXT_WITHOUT_TLS", false, parseBool);
+  const dashboardAllowActions = setting("LMS_DASHBOARD_ALLOW_ACTIONS", false, parseBool);
+  const allowOrigin = setting<string | undefined>("ORCH_ALLOW_ORIGIN", undefined, parseOrigin);
 
   const connection = (key: "INIT_SOURCE" | "INIT_TARGET"): ConnectionSpec | undefined => {
     const raw = lookup(key);
@@ -659,7 +681,9 @@ export function loadConfig(kind: ProcessKind, input: LoadConfigInput): LmsConfig
     authQuery,
     clientAuth,
     allowCleartextWithoutTls,
+    dashboardAllowActions,
   };
+  if (allowOrigin !== undefined) config.allowOrigin = allowOrigin;
   if (orchestratorUrl !== undefined) config.orchestratorUrl = orchestratorUrl;
   if (source) config.source = source;
   if (target) config.target = target;
@@ -722,6 +746,8 @@ export function summarizeConfig(config: LmsConfig): Record<string, unknown> {
     authQuery: config.authQuery,
     clientAuth: config.clientAuth,
     allowCleartextWithoutTls: config.allowCleartextWithoutTls,
+    dashboardAllowActions: config.dashboardAllowActions,
+    allowOrigin: config.allowOrigin,
     configFile: config.configFile,
   };
 }
@@ -1044,6 +1070,14 @@ function parseBool(text: string): Parsed<boolean> {
   if (["true", "1", "yes", "on"].includes(t)) return { value: true };
   if (["false", "0", "no", "off"].includes(t)) return { value: false };
   return invalid(`"${text.slice(0, 20)}" is not a boolean; use true or false`);
+}
+
+function parseOrigin(text: string): Parsed<string> {
+  const t = text.trim();
+  if (t === "*" || /^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?$/.test(t)) return { value: t };
+  return invalid(
+    `"${t.slice(0, 60)}" is not an origin; use * or scheme://host[:port] (https://ops.example.com)`,
+  );
 }
 
 function parseProxyId(text: string): Parsed<string> {

@@ -143,8 +143,8 @@ export interface Fleet extends AsyncDisposable {
   proxyEnv: Record<string, string>;
   /** Starts one more proxy (or restarts one) with the fleet's environment. */
   spawnProxy(id: string): Promise<ProxyProcess>;
-  /** Replaces the orchestrator with a fresh process on the same port. */
-  restartOrchestrator(): Promise<void>;
+  /** Replaces the orchestrator with a fresh process on the same port, with `env` added. */
+  restartOrchestrator(env?: Record<string, string>): Promise<void>;
 }
 
 /** Options of {@linkcode startFleet}. */
@@ -211,10 +211,10 @@ export async function startFleet(opts: FleetOptions): Promise<Fleet> {
       proxies,
       proxyEnv,
       spawnProxy: spawn,
-      async restartOrchestrator() {
+      async restartOrchestrator(env = {}) {
         const port = orchestrator!.port;
         await orchestrator!.kill();
-        orchestrator = await spawnOrchestrator(dbEnv, port);
+        orchestrator = await spawnOrchestrator({ ...dbEnv, ...env }, port);
       },
       [Symbol.asyncDispose]: dispose,
     };

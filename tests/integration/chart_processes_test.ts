@@ -284,6 +284,8 @@ Deno.test("the chart's rendered commands and environment start a working fleet",
         `  configSecretName: ${CONFIG_SECRET}`,
         "  id: lms-orchestrator-main",
         "  redactQueries: true",
+        "  dashboardAllowActions: false",
+        "  allowOrigin: https://ops.example.com",
         "",
       ].join("\n"),
     );
@@ -407,6 +409,26 @@ Deno.test("the chart's rendered commands and environment start a working fleet",
       const connected = status.proxies.filter((p) => p.connected).map((p) => p.id).sort();
       return status.initialized && JSON.stringify(connected) === JSON.stringify(podNames);
     });
+
+    // The dashboard is on the API port of the orchestrator the chart starts, fed by its stream.
+    const base = api.replace(/\/api\/v1$/, "");
+    const page = await fetch(`${base}/`);
+    assert.equal(page.status, 200);
+    assert.match(await page.text(), /<script src="\/dashboard\/app.js">/);
+    const stream = await fetch(`${base}/dashboard/events`, {
+      headers: { origin: "https://ops.example.com" },
+    });
+    assert.equal(stream.headers.get("access-control-allow-origin"), "https://ops.example.com");
+    const reader = stream.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let received = "";
+    while (!/^data: .*\n\n/m.test(received)) received += (await reader.read()).value ?? "";
+    await reader.cancel();
+    const snapshot = JSON.parse(/^data: (.*)$/m.exec(received)![1]) as {
+      actions: boolean;
+      status: { proxies: { id: string }[] };
+    };
+    assert.equal(snapshot.actions, false, "orchestrator.dashboardAllowActions: false");
+    assert.deepEqual(snapshot.status.proxies.map((p) => p.id).sort(), podNames);
 
     // `helm test`: the hook pod's command, through the Service URL it was rendered with.
     const test = await runTestPod(testPods[0], rewriteOrchestratorUrl);

@@ -699,6 +699,11 @@ const METRICS = [
   "lms_proxy_paused",
   "lms_shadow_statements_total",
   "lms_shadow_mismatches_total",
+  "lms_epoch",
+  "lms_pause_hold_seconds",
+  "lms_orchestrator_epoch",
+  "lms_orchestrator_phase",
+  "lms_orchestrator_source_of_truth",
 ];
 
 Deno.test("the Grafana dashboard ships as a labelled ConfigMap over the LMS metrics", async () => {
@@ -1187,6 +1192,8 @@ const SETTINGS_VALUES: { component: "lms" | "orchestrator"; value: string; key: 
   { component: "lms", value: "allowCleartextWithoutTls", key: "LMS_ALLOW_CLEARTEXT_WITHOUT_TLS" },
   { component: "orchestrator", value: "id", key: "LMS_PROXY_ID" },
   { component: "orchestrator", value: "redactQueries", key: "LMS_REDACT_QUERIES" },
+  { component: "orchestrator", value: "dashboardAllowActions", key: "LMS_DASHBOARD_ALLOW_ACTIONS" },
+  { component: "orchestrator", value: "allowOrigin", key: "ORCH_ALLOW_ORIGIN" },
 ];
 
 const ALL_SETTINGS = {
@@ -1202,7 +1209,13 @@ const ALL_SETTINGS = {
     clientAuth: "cleartext",
     allowCleartextWithoutTls: true,
   },
-  orchestrator: { configSecretName: "lms-config", id: "orchestrator-1", redactQueries: false },
+  orchestrator: {
+    configSecretName: "lms-config",
+    id: "orchestrator-1",
+    redactQueries: false,
+    dashboardAllowActions: true,
+    allowOrigin: "https://ops.example.com",
+  },
 };
 
 /** The `LMS_*` process settings of shared/CONFIGURATION.md with their flags and readers. */
@@ -1252,6 +1265,8 @@ Deno.test("settings: every proxy and orchestrator setting is reachable as a valu
     const orch = env(container(docs, ORCHESTRATOR));
     assert.equal(orch.LMS_PROXY_ID, "orchestrator-1");
     assert.equal(orch.LMS_REDACT_QUERIES, "false");
+    assert.equal(orch.LMS_DASHBOARD_ALLOW_ACTIONS, "true");
+    assert.equal(orch.ORCH_ALLOW_ORIGIN, "https://ops.example.com");
     const fromSet = await render(
       ...DIALECT,
       "--set",

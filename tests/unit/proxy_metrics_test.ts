@@ -35,7 +35,7 @@ Deno.test("proxy metrics: every labelled series exists at 0 before anything happ
     assert.equal(value(text, `lms_phase{phase="${phase}"}`), 0);
   }
   assert.equal(value(text, "lms_epoch"), -1, "no state known yet");
-  assert.equal(value(text, "lms_orchestrator_connected"), 0);
+  assert.equal(value(text, "lms_control_connected"), 0);
   assert.equal(value(text, "lms_pause_hold_seconds_count"), 0);
   assert.equal(value(text, `lms_build_info{version="${VERSION}"}`), 1);
   assert.ok(value(text, "process_resident_memory_bytes") > 0);
@@ -57,7 +57,7 @@ Deno.test("proxy metrics: state gauges follow the state the proxy routes by", as
   assert.equal(value(text, `lms_source_of_truth{database="source"}`), 0);
   assert.equal(value(text, `lms_phase{phase="draining"}`), 1);
   assert.equal(value(text, `lms_phase{phase="idle"}`), 0);
-  assert.equal(value(text, "lms_orchestrator_connected"), 1);
+  assert.equal(value(text, "lms_control_connected"), 1);
   state = { sourceOfTruth: "source", epoch: 8, phase: "idle" };
   connected = false;
   text = await metrics.registry.metrics();
@@ -65,7 +65,7 @@ Deno.test("proxy metrics: state gauges follow the state the proxy routes by", as
   assert.equal(value(text, `lms_source_of_truth{database="source"}`), 1);
   assert.equal(value(text, `lms_phase{phase="idle"}`), 1);
   assert.equal(value(text, `lms_phase{phase="draining"}`), 0);
-  assert.equal(value(text, "lms_orchestrator_connected"), 0);
+  assert.equal(value(text, "lms_control_connected"), 0);
 });
 
 Deno.test("proxy metrics: a pause records how long each waiter was held", async () => {

@@ -1,7 +1,7 @@
 {{/*
 Process settings of shared/CONFIGURATION.md that are plain chart values. Each row is
 value name, setting key (environment variable) and command-line flag; the value name is the key
-without LMS_, in camelCase. A value left unset (null, "" or []) renders no variable, so the
+without LMS_ (ORCH_ALLOW_ORIGIN: allowOrigin), in camelCase. A value left unset (null, "" or []) renders no variable, so the
 process default, or the key in config.json, applies unchanged.
 */}}
 {{- define "molt-lms.settingsTable" -}}
@@ -18,6 +18,8 @@ lms:
 orchestrator:
   - {value: id, key: LMS_PROXY_ID, flag: proxy-id}
   - {value: redactQueries, key: LMS_REDACT_QUERIES, flag: redact-queries}
+  - {value: dashboardAllowActions, key: LMS_DASHBOARD_ALLOW_ACTIONS, flag: dashboard-allow-actions}
+  - {value: allowOrigin, key: ORCH_ALLOW_ORIGIN, flag: allow-origin}
 {{- end }}
 
 {{/*
