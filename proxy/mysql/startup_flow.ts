@@ -32,6 +32,7 @@ import {
 } from "./handshake.ts";
 import { BackendRefusedError, connectMySql, negotiateBackendTls } from "./backend.ts";
 import { BackendAuthFailed, relayAuthExchange } from "./auth.ts";
+import { CLEARTEXT_PLUGINS } from "./auth_cleartext.ts";
 import { PacketReader } from "./reader.ts";
 
 /** Largest packet accepted from a client before the command phase. */
@@ -135,11 +136,11 @@ export async function runMySqlStartup(
   hooks.sequence(first.seq);
   const response = decodeHandshakeResponse(first.payload);
   hooks.identified(response);
-  if (response.authPlugin === "mysql_clear_password" && !clientEncrypted) {
+  if (CLEARTEXT_PLUGINS.has(response.authPlugin) && !clientEncrypted) {
     throw new LmsError(
       "CLIENT_TLS_REQUIRED",
-      "the client sent a cleartext password (mysql_clear_password) over an unencrypted connection; " +
-        "it was not passed on",
+      `the client sent a cleartext password (${response.authPlugin}) over an unencrypted ` +
+        "connection; it was not passed on",
       "connect to the proxy with TLS (--ssl) when the account needs a cleartext password",
     );
   }
