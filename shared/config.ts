@@ -87,6 +87,10 @@ export interface LmsConfig {
   clientAuth: ClientAuth;
   /** With `cleartext`, accept passwords from clients that did not use TLS (forced, logged). */
   allowCleartextWithoutTls: boolean;
+  /** MySQL source: how often a proxy records the source's accounts in the state store, in ms. */
+  mysqlAccountsRefreshMs: number;
+  /** MySQL source: PEM RSA private key for caching_sha2_password without TLS; generated when unset. */
+  mysqlRsaKey?: string;
   /** Path of the config.json that was read, if any. */
   configFile?: string;
 }
@@ -194,6 +198,7 @@ function parsePatterns(text: string): Parsed<string[]> {
   return { value: patterns };
 }
 const DEFAULT_SHUTDOWN_GRACE_MS = 30000;
+const DEFAULT_MYSQL_ACCOUNTS_REFRESH_MS = 5 * 60_000;
 /** setTimeout overflows beyond a signed 32-bit delay. */
 const MAX_MAX_PAUSE_MS = 2147483647;
 
@@ -351,6 +356,22 @@ const SETTINGS: readonly Setting[] = [
     defaultText: always("false"),
     description: "with --client-auth cleartext, also accept passwords over plain TCP (unsafe)",
     fileTypes: ["string", "boolean"],
+  },
+  {
+    key: "LMS_MYSQL_ACCOUNTS_REFRESH",
+    flag: "mysql-accounts-refresh",
+    valueName: "DURATION",
+    defaultText: always("5m"),
+    description: "MySQL source: how often a proxy records the source's accounts in the state store",
+    fileTypes: ["string", "number"],
+  },
+  {
+    key: "LMS_MYSQL_RSA_KEY",
+    flag: "mysql-rsa-key",
+    valueName: "PATH",
+    defaultText: always("a key pair generated at start, in memory only"),
+    description: "MySQL source: RSA private key (PEM) for caching_sha2_password logins without TLS",
+    fileTypes: STR,
   },
   {
     key: "INIT_SOURCE",
@@ -534,6 +555,11 @@ export function loadConfig(kind: ProcessKind, input: LoadConfigInput): LmsConfig
     (t) => enumValue(clientAuthSchema, t, "client authentication mode"),
   );
   const allowCleartextWithoutTls = setting("LMS_ALLOW_CLEARTEXT_WITHOUT_TLS", false, parseBool);
+  const mysqlAccountsRefreshMs = setting(
+    "LMS_MYSQL_ACCOUNTS_REFRESH",
+    DEFAULT_MYSQL_ACCOUNTS_REFRESH_MS,
+    parseDuration,
+  );
 
   const connection = (key: "INIT_SOURCE" | "INIT_TARGET"): ConnectionSpec | undefined => {
     const raw = lookup(key);
@@ -626,6 +652,16 @@ export function loadConfig(kind: ProcessKind, input: LoadConfigInput): LmsConfig
     };
   };
   const proxyTls = tlsPair("SSL_CERT", "SSL_KEY", "SSL_CA");
+  const rsaKeyPath = lookup("LMS_MYSQL_RSA_KEY");
+  let mysqlRsaKey: string | undefined;
+  if (rsaKeyPath !== undefined) {
+    try {
+      mysqlRsaKey = loadPem(rsaKeyPath.value, "key", "LMS_MYSQL_RSA_KEY");
+    } catch (err) {
+      if (!(err instanceof LmsError)) throw err;
+      problem("LMS_MYSQL_RSA_KEY", err.describe().replace("LMS_MYSQL_RSA_KEY: ", ""));
+    }
+  }
   if (
     clientAuth === "cleartext" && !allowCleartextWithoutTls && lookup("SSL_CERT") === undefined &&
     kind !== "orchestrator"
@@ -659,7 +695,9 @@ export function loadConfig(kind: ProcessKind, input: LoadConfigInput): LmsConfig
     authQuery,
     clientAuth,
     allowCleartextWithoutTls,
+    mysqlAccountsRefreshMs,
   };
+  if (mysqlRsaKey !== undefined) config.mysqlRsaKey = mysqlRsaKey;
   if (orchestratorUrl !== undefined) config.orchestratorUrl = orchestratorUrl;
   if (source) config.source = source;
   if (target) config.target = target;
@@ -722,6 +760,8 @@ export function summarizeConfig(config: LmsConfig): Record<string, unknown> {
     authQuery: config.authQuery,
     clientAuth: config.clientAuth,
     allowCleartextWithoutTls: config.allowCleartextWithoutTls,
+    mysqlAccountsRefreshMs: config.mysqlAccountsRefreshMs,
+    mysqlRsaKey: config.mysqlRsaKey === undefined ? "generated" : "configured",
     configFile: config.configFile,
   };
 }

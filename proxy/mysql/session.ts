@@ -36,6 +36,7 @@ import { MySqlSessionState } from "./session_state.ts";
 import { type KillStatement, parseKill, queryEffects } from "./statements.ts";
 import { killKey, killOnDatabase, killStatement } from "./cancel.ts";
 import { refuseMySqlStartup, runMySqlStartup } from "./startup_flow.ts";
+import type { LocalAuthContext } from "./auth_local.ts";
 import {
   changeUserPlugin,
   CLEARTEXT_PLUGINS,
@@ -62,6 +63,8 @@ export interface MySqlWireOptions {
   serviceSpec: ConnectionSpec;
   /** This proxy's cancel tag (see `shared/cancel_key.ts`). */
   ownTag: number;
+  /** Verifying logins without MySQL once the target is the source of truth; needs INIT_TARGET. */
+  localAuth?: LocalAuthContext;
 }
 
 /** The MySQL wire's {@linkcode AcceptClient}, for `sourceDialect: mysql`. */
@@ -182,7 +185,7 @@ export class MySqlWire implements SessionWire<never> {
         this.state = new MySqlSessionState(response.user, response.database);
       },
       sequence: (seq) => (this.#startupSeq = seq),
-    });
+    }, this.#options.localAuth && { auth: this.#options.localAuth, openTarget: undefined });
     if (!started || this.#closed) return "accepted";
     this.#ctx.cancels.rekey(this.#connectionId, killKey(this.state!.user));
     this.state!.onStatus(started.status);

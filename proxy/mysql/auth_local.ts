@@ -1,0 +1,263 @@
+/**
+ * Logging in without MySQL: once the target (CockroachDB) is the source of
+ * truth, the proxy runs the connection phase itself, from the source's
+ * accounts recorded in the state store (`auth_accounts.ts`), so the
+ * application's own users and passwords keep working after MySQL is gone.
+ * (While the source is the source of truth, logins are relayed to it
+ * instead, `auth.ts`: the source stays the judge of its own accounts.)
+ *
+ * The proxy sends its own handshake (a fresh 20-byte scramble, default plugin
+ * `mysql_native_password`), finds the account as MySQL would
+ * (`auth_hosts.ts`), switches the client to the account's plugin when it
+ * answered with another one, and checks the answer (`auth_verify.ts`):
+ *
+ * - `mysql_native_password`: the scramble answer;
+ * - `caching_sha2_password`: the fast path when this proxy saw the password
+ *   in full before, else full authentication: over TLS the client sends the
+ *   password itself; without TLS it asks for the proxy's RSA public key
+ *   (`auth_rsa.ts`) and sends the password encrypted with it;
+ * - MariaDB's `ed25519`: a signature of a fresh 32-byte nonce;
+ * - any other plugin (PAM, LDAP, GSSAPI, unix_socket, ...) needs the source
+ *   itself: refused with ERR 1235 saying so.
+ *
+ * A wrong password, or no matching account, gets MySQL's own
+ * `ERROR 1045 (28000): Access denied for user 'u'@'h' (using password: YES)`.
+ *
+ * @module
+ */
+
+import { LmsError } from "../../shared/errors.ts";
+import type { MySqlAccount } from "../../shared/mysql_accounts.ts";
+import type { AccountBook } from "./auth_accounts.ts";
+import type { AuthLeg } from "./auth.ts";
+import { type CachingSha2Hash, cachingSha2Matches, parseCachingSha2 } from "./auth_sha256_crypt.ts";
+import type { RsaKeyPair } from "./auth_rsa.ts";
+import { ed25519Matches, type FastAuthCache, nativePasswordMatches } from "./auth_verify.ts";
+import { SUPPORTED_CAPABILITIES } from "./constants.ts";
+import type { HandshakeResponse, ServerHandshake } from "./handshake.ts";
+import { packet, PayloadWriter } from "./packets.ts";
+
+/** How long the client may take for each answer of the exchange. */
+const ANSWER_TIMEOUT_MS = 30_000;
+/** The version the proxy's own handshake announces. */
+export const LOCAL_SERVER_VERSION = "8.0.36-lms";
+/** utf8mb4_general_ci, which MySQL and MariaDB clients both know. */
+const LOCAL_CHARSET = 45;
+const STATUS_AUTOCOMMIT = 0x0002;
+
+/** What verifying logins locally needs; shared by the sessions of one proxy. */
+export interface LocalAuthContext {
+  /** The source's accounts. */
+  accounts: AccountBook;
+  /** caching_sha2_password fast-path cache. */
+  fastAuth: FastAuthCache;
+  /** The proxy's RSA key pair (made when first needed). */
+  rsa: () => RsaKeyPair;
+}
+
+/** A login the proxy verified itself. */
+export interface LocalLogin {
+  /** The account it matched. */
+  account: MySqlAccount;
+  /** The user name the client gave. */
+  user: string;
+  /** The client's host, as matched. */
+  host: string;
+  /** The client's HandshakeResponse (capabilities, database, attributes). */
+  response: HandshakeResponse;
+  /** The sequence id the proxy's next packet to the client (its OK or ERR) must carry. */
+  seq: number;
+}
+
+/** The client's password was wrong, or no account matched: MySQL's 1045. */
+export class AccessDenied extends LmsError {
+  /** The text of MySQL's error, which drivers show as is. */
+  readonly mysqlMessage: string;
+
+  /**
+   * @param user the user name the client gave
+   * @param host the client's host
+   * @param usingPassword whether the client sent a password
+   */
+  constructor(user: string, host: string, usingPassword: boolean) {
+    const text = `Access denied for user '${user}'@'${host}' (using password: ${
+      usingPassword ? "YES" : "NO"
+    })`;
+    super("AUTH_REFUSED", text);
+    this.mysqlMessage = text;
+  }
+}
+
+/** A 20-byte scramble as MySQL makes it: 7-bit bytes, never NUL or `$`. */
+export function newScramble(): Uint8Array {
+  return crypto.getRandomValues(new Uint8Array(20)).map((b) => {
+    const c = b & 0x7f;
+    return c === 0 || c === 0x24 ? c + 1 : c;
+  });
+}
+
+/** The proxy's own handshake with `scramble` (the connection id is the session's, set when sent). */
+export function localHandshake(scramble: Uint8Array): ServerHandshake {
+  return {
+    serverVersion: LOCAL_SERVER_VERSION,
+    connectionId: 0,
+    scramble,
+    capabilities: SUPPORTED_CAPABILITIES,
+    mariadbCapabilities: undefined,
+    charset: LOCAL_CHARSET,
+    status: STATUS_AUTOCOMMIT,
+    authPlugin: "mysql_native_password",
+  };
+}
+
+/** The plugin the client runs for each server plugin the proxy verifies. */
+const CLIENT_PLUGIN: Record<string, string> = {
+  mysql_native_password: "mysql_native_password",
+  caching_sha2_password: "caching_sha2_password",
+  ed25519: "client_ed25519",
+};
+
+class Exchange {
+  readonly #leg: AuthLeg;
+  readonly #seen: (seq: number) => void;
+  seq: number;
+
+  constructor(leg: AuthLeg, firstSeq: number, seen: (seq: number) => void) {
+    this.#leg = leg;
+    this.#seen = seen;
+    this.seq = (firstSeq + 1) & 0xff;
+  }
+
+  send(payload: Uint8Array): void {
+    this.#leg.socket.write(packet(this.seq, payload));
+    this.seq = (this.seq + 1) & 0xff;
+  }
+
+  async receive(): Promise<Uint8Array> {
+    const p = await this.#leg.reader.next(ANSWER_TIMEOUT_MS);
+    if (p.seq !== this.seq) {
+      throw new LmsError(
+        "PROTOCOL_VIOLATION",
+        `client sent packet sequence id ${p.seq} where ${this.seq} belongs`,
+      );
+    }
+    this.#seen(p.seq);
+    this.seq = (p.seq + 1) & 0xff;
+    return p.payload;
+  }
+
+  /** AuthSwitchRequest to `plugin` with `data`; returns the client's answer. */
+  switchTo(plugin: string, data: Uint8Array): Promise<Uint8Array> {
+    this.send(new PayloadWriter().u8(0xfe).cstr(plugin).bytes(data).build());
+    return this.receive();
+  }
+}
+
+/**
+ * Verifies the client whose HandshakeResponse (sequence id `firstSeq`)
+ * answered `scramble`; returns the login, after which the caller sends OK.
+ *
+ * @param seen called with the sequence id of each client packet
+ * @throws {AccessDenied} for a wrong password or an unknown account
+ * @throws {LmsError} `NOT_SUPPORTED` for an account whose plugin the proxy cannot verify
+ */
+export async function verifyLocally(
+  leg: AuthLeg,
+  response: HandshakeResponse,
+  firstSeq: number,
+  scramble: Uint8Array,
+  host: string,
+  clientEncrypted: boolean,
+  ctx: LocalAuthContext,
+  seen: (seq: number) => void,
+): Promise<LocalLogin> {
+  const { user } = response;
+  const denied = (usingPassword: boolean) => new AccessDenied(user, host, usingPassword);
+  const account = await ctx.accounts.lookup(user, host);
+  if (!account) throw denied(response.authResponse.length > 0);
+  const clientPlugin = CLIENT_PLUGIN[account.plugin];
+  if (!clientPlugin) {
+    throw new LmsError(
+      "NOT_SUPPORTED",
+      `the account ${account.name} authenticates with ${account.plugin}, which only the MySQL ` +
+        "source can check, and the target is the source of truth now; LMS verifies " +
+        "mysql_native_password, caching_sha2_password and ed25519 accounts itself",
+      "give the account one of those plugins on the source before the cutover, " +
+        "or cut back over to the source",
+    );
+  }
+  const x = new Exchange(leg, firstSeq, seen);
+  const nonce = account.plugin === "ed25519"
+    ? crypto.getRandomValues(new Uint8Array(32))
+    : scramble;
+  let token = response.authResponse;
+  if (response.authPlugin !== clientPlugin) {
+    const data = account.plugin === "ed25519" ? nonce : new Uint8Array([...scramble, 0]);
+    token = await x.switchTo(clientPlugin, data);
+  }
+  const login = { account, user, host, response, seq: x.seq };
+  switch (account.plugin) {
+    case "mysql_native_password":
+      if (!nativePasswordMatches(account.auth, scramble, token)) throw denied(token.length > 0);
+      break;
+    case "ed25519":
+      if (!ed25519Matches(account.auth, nonce, token)) throw denied(true);
+      break;
+    case "caching_sha2_password":
+      await cachingSha2(x, account, scramble, token, clientEncrypted, ctx, denied);
+      break;
+  }
+  return { ...login, seq: x.seq };
+}
+
+/** AuthMoreData: fast authentication succeeded; and: perform full authentication. */
+const FAST_AUTH_OK = new Uint8Array([0x01, 0x03]);
+const FULL_AUTH = new Uint8Array([0x01, 0x04]);
+const REQUEST_PUBLIC_KEY = 0x02;
+
+async function cachingSha2(
+  x: Exchange,
+  account: MySqlAccount,
+  scramble: Uint8Array,
+  token: Uint8Array,
+  clientEncrypted: boolean,
+  ctx: LocalAuthContext,
+  denied: (usingPassword: boolean) => AccessDenied,
+): Promise<void> {
+  if (account.auth.length === 0) {
+    if (token.length === 0) return;
+    throw denied(true);
+  }
+  if (token.length === 0) throw denied(false);
+  const stored: CachingSha2Hash | undefined = parseCachingSha2(account.auth);
+  if (!stored) throw denied(true);
+  const fast = ctx.fastAuth.check(account, scramble, token);
+  if (fast === true) {
+    x.send(FAST_AUTH_OK);
+    return;
+  }
+  if (fast === false) throw denied(true);
+  x.send(FULL_AUTH);
+  let answer = await x.receive();
+  let password: Uint8Array;
+  if (clientEncrypted) {
+    password = answer[answer.length - 1] === 0 ? answer.subarray(0, answer.length - 1) : answer;
+  } else {
+    if (answer.length === 1 && answer[0] === REQUEST_PUBLIC_KEY) {
+      x.send(new PayloadWriter().u8(0x01).str(ctx.rsa().publicPem).build());
+      answer = await x.receive();
+    }
+    let plain: Uint8Array;
+    try {
+      plain = ctx.rsa().decrypt(answer);
+    } catch {
+      throw denied(true);
+    }
+    const unmasked = plain.map((b, i) => b ^ scramble[i % scramble.length]);
+    password = unmasked[unmasked.length - 1] === 0
+      ? unmasked.subarray(0, unmasked.length - 1)
+      : unmasked;
+  }
+  if (!cachingSha2Matches(stored, password)) throw denied(true);
+  ctx.fastAuth.remember(account, password);
+}
