@@ -116,6 +116,7 @@ function mysqlLocalAuth(
   config: LmsConfig,
   source: ConnectionSpec,
   target: ConnectionSpec,
+  metrics: ProxyMetrics,
   log: Logger,
 ): LocalAuthContext & { close(): Promise<void> } {
   const store = new MySqlAccountStore(target);
@@ -130,6 +131,7 @@ function mysqlLocalAuth(
     accounts,
     fastAuth: new FastAuthCache(),
     rsa: rsaKeyPair(config.mysqlRsaKey),
+    count: (plugin, method, outcome) => metrics.mysqlLocalLogins.inc({ plugin, method, outcome }),
     async close() {
       accounts.close();
       await store.close();
@@ -215,7 +217,7 @@ export async function startProxy(config: LmsConfig, log: Logger): Promise<ProxyS
       proxyTagOf(processId) !== ownTag && (control?.forwardCancel(processId, secretKey) ?? false),
   };
   const localAuth = config.sourceDialect === "mysql" && config.target
-    ? mysqlLocalAuth(config, config.source, config.target, log)
+    ? mysqlLocalAuth(config, config.source, config.target, metrics, log)
     : undefined;
   localAuth?.accounts.start();
   const accept: AcceptClient = config.sourceDialect === "mysql"

@@ -53,7 +53,12 @@ export interface LocalAuthContext {
   fastAuth: FastAuthCache;
   /** The proxy's RSA key pair (made when first needed). */
   rsa: () => RsaKeyPair;
+  /** Counts each verification (`lms_mysql_local_logins_total`). */
+  count(plugin: string, method: LoginMethod, outcome: "accepted" | "denied" | "unsupported"): void;
 }
+
+/** How a password was proven: a scramble answer, caching_sha2's fast path or full authentication, an ed25519 signature. */
+export type LoginMethod = "scramble" | "fast" | "full-tls" | "full-rsa" | "signature" | "none";
 
 /** A login the proxy verified itself. */
 export interface LocalLogin {
@@ -63,6 +68,8 @@ export interface LocalLogin {
   user: string;
   /** The client's host, as matched. */
   host: string;
+  /** How the password was proven. */
+  method: LoginMethod;
   /** The client's HandshakeResponse (capabilities, database, attributes). */
   response: HandshakeResponse;
   /** The sequence id the proxy's next packet to the client (its OK or ERR) must carry. */
@@ -174,9 +181,13 @@ export async function verifyLocally(
   const { user } = response;
   const denied = (usingPassword: boolean) => new AccessDenied(user, host, usingPassword);
   const account = await ctx.accounts.lookup(user, host);
-  if (!account) throw denied(response.authResponse.length > 0);
+  if (!account) {
+    ctx.count("unknown", "none", "denied");
+    throw denied(response.authResponse.length > 0);
+  }
   const clientPlugin = CLIENT_PLUGIN[account.plugin];
   if (!clientPlugin) {
+    ctx.count(account.plugin, "none", "unsupported");
     throw new LmsError(
       "NOT_SUPPORTED",
       `the account ${account.name} authenticates with ${account.plugin}, which only the MySQL ` +
@@ -195,19 +206,24 @@ export async function verifyLocally(
     const data = account.plugin === "ed25519" ? nonce : new Uint8Array([...scramble, 0]);
     token = await x.switchTo(clientPlugin, data);
   }
-  const login = { account, user, host, response, seq: x.seq };
+  let method: LoginMethod = account.plugin === "ed25519" ? "signature" : "scramble";
+  let proven: boolean;
   switch (account.plugin) {
     case "mysql_native_password":
-      if (!nativePasswordMatches(account.auth, scramble, token)) throw denied(token.length > 0);
+      proven = nativePasswordMatches(account.auth, scramble, token);
       break;
     case "ed25519":
-      if (!ed25519Matches(account.auth, nonce, token)) throw denied(true);
+      proven = ed25519Matches(account.auth, nonce, token);
       break;
-    case "caching_sha2_password":
-      await cachingSha2(x, account, scramble, token, clientEncrypted, ctx, denied);
-      break;
+    default: {
+      const outcome = await cachingSha2(x, account, scramble, token, clientEncrypted, ctx);
+      method = outcome.method;
+      proven = outcome.proven;
+    }
   }
-  return { ...login, seq: x.seq };
+  ctx.count(account.plugin, method, proven ? "accepted" : "denied");
+  if (!proven) throw denied(token.length > 0);
+  return { account, user, host, response, method, seq: x.seq };
 }
 
 /** AuthMoreData: fast authentication succeeded; and: perform full authentication. */
@@ -222,21 +238,17 @@ async function cachingSha2(
   token: Uint8Array,
   clientEncrypted: boolean,
   ctx: LocalAuthContext,
-  denied: (usingPassword: boolean) => AccessDenied,
-): Promise<void> {
-  if (account.auth.length === 0) {
-    if (token.length === 0) return;
-    throw denied(true);
+): Promise<{ proven: boolean; method: LoginMethod }> {
+  if (account.auth.length === 0 || token.length === 0) {
+    return { proven: account.auth.length === 0 && token.length === 0, method: "scramble" };
   }
-  if (token.length === 0) throw denied(false);
   const stored: CachingSha2Hash | undefined = parseCachingSha2(account.auth);
-  if (!stored) throw denied(true);
+  if (!stored) return { proven: false, method: "none" };
   const fast = ctx.fastAuth.check(account, scramble, token);
-  if (fast === true) {
-    x.send(FAST_AUTH_OK);
-    return;
+  if (fast !== undefined) {
+    if (fast) x.send(FAST_AUTH_OK);
+    return { proven: fast, method: "fast" };
   }
-  if (fast === false) throw denied(true);
   x.send(FULL_AUTH);
   let answer = await x.receive();
   let password: Uint8Array;
@@ -251,13 +263,15 @@ async function cachingSha2(
     try {
       plain = ctx.rsa().decrypt(answer);
     } catch {
-      throw denied(true);
+      return { proven: false, method: "full-rsa" };
     }
     const unmasked = plain.map((b, i) => b ^ scramble[i % scramble.length]);
     password = unmasked[unmasked.length - 1] === 0
       ? unmasked.subarray(0, unmasked.length - 1)
       : unmasked;
   }
-  if (!cachingSha2Matches(stored, password)) throw denied(true);
+  const method = clientEncrypted ? "full-tls" : "full-rsa";
+  if (!cachingSha2Matches(stored, password)) return { proven: false, method };
   ctx.fastAuth.remember(account, password);
+  return { proven: true, method };
 }
