@@ -213,8 +213,9 @@ export async function startProxy(config: LmsConfig, log: Logger): Promise<ProxyS
     gate,
     shadow,
     identity,
-    forwardCancel: (processId, secretKey) =>
-      proxyTagOf(processId) !== ownTag && (control?.forwardCancel(processId, secretKey) ?? false),
+    forwardCancel: (processId, secretKey, terminate) =>
+      proxyTagOf(processId) !== ownTag &&
+      (control?.forwardCancel(processId, secretKey, terminate) ?? false),
   };
   const localAuth = config.sourceDialect === "mysql" && config.target
     ? mysqlLocalAuth(config, config.source, config.target, metrics, log)

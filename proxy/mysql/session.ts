@@ -455,19 +455,8 @@ export class MySqlWire implements SessionWire<never> {
       return;
     }
     const elsewhere = !found && proxyTagOf(kill.id) !== this.#options.ownTag;
-    if (elsewhere && kill.connection) {
-      this.#ctx.metrics.cancelRequests.inc({ outcome: "unknown" });
-      tracker.synthetic(packet(
-        1,
-        errPayload(
-          Err.NOT_SUPPORTED_YET,
-          `LMS: connection ${kill.id} is served by another proxy of the fleet; KILL QUERY ${kill.id} ` +
-            "reaches it from here, KILL CONNECTION only through that proxy",
-        ),
-      ));
-      return;
-    }
-    const forwarded = elsewhere && this.#ctx.forwardCancel(kill.id, killKey(this.state!.user));
+    const forwarded = elsewhere &&
+      this.#ctx.forwardCancel(kill.id, killKey(this.state!.user), kill.connection);
     this.#ctx.metrics.cancelRequests.inc({
       outcome: forwarded ? "sent to another proxy" : "unknown",
     });
