@@ -1185,6 +1185,8 @@ const SETTINGS_VALUES: { component: "lms" | "orchestrator"; value: string; key: 
   { component: "lms", value: "authQuery", key: "LMS_AUTH_QUERY" },
   { component: "lms", value: "clientAuth", key: "LMS_CLIENT_AUTH" },
   { component: "lms", value: "allowCleartextWithoutTls", key: "LMS_ALLOW_CLEARTEXT_WITHOUT_TLS" },
+  { component: "lms", value: "mysqlAccountsRefresh", key: "LMS_MYSQL_ACCOUNTS_REFRESH" },
+  { component: "lms", value: "mysqlRsaKey", key: "LMS_MYSQL_RSA_KEY" },
   { component: "orchestrator", value: "id", key: "LMS_PROXY_ID" },
   { component: "orchestrator", value: "redactQueries", key: "LMS_REDACT_QUERIES" },
 ];
@@ -1201,6 +1203,8 @@ const ALL_SETTINGS = {
     authQuery: "SELECT usename, passwd FROM lms_auth_lookup($1)",
     clientAuth: "cleartext",
     allowCleartextWithoutTls: true,
+    mysqlAccountsRefresh: "2m",
+    mysqlRsaKey: "/app/certs/mysql/tls.key",
   },
   orchestrator: { configSecretName: "lms-config", id: "orchestrator-1", redactQueries: false },
 };
@@ -1247,6 +1251,8 @@ Deno.test("settings: every proxy and orchestrator setting is reachable as a valu
         LMS_AUTH_QUERY: "SELECT usename, passwd FROM lms_auth_lookup($1)",
         LMS_CLIENT_AUTH: "cleartext",
         LMS_ALLOW_CLEARTEXT_WITHOUT_TLS: "true",
+        LMS_MYSQL_ACCOUNTS_REFRESH: "2m",
+        LMS_MYSQL_RSA_KEY: "/app/certs/mysql/tls.key",
       },
     );
     const orch = env(container(docs, ORCHESTRATOR));
