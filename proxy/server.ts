@@ -131,6 +131,8 @@ function mysqlLocalAuth(
     accounts,
     fastAuth: new FastAuthCache(),
     rsa: rsaKeyPair(config.mysqlRsaKey),
+    targetUser: (user) =>
+      Object.hasOwn(config.mysqlTargetUsers, user) ? config.mysqlTargetUsers[user] : user,
     count: (plugin, method, outcome) => metrics.mysqlLocalLogins.inc({ plugin, method, outcome }),
     async close() {
       accounts.close();

@@ -91,6 +91,8 @@ export interface LmsConfig {
   mysqlAccountsRefreshMs: number;
   /** MySQL source: PEM RSA private key for caching_sha2_password without TLS; generated when unset. */
   mysqlRsaKey?: string;
+  /** MySQL source: the CockroachDB user each MySQL user runs as, where it is not the same name. */
+  mysqlTargetUsers: Record<string, string>;
   /** Path of the config.json that was read, if any. */
   configFile?: string;
 }
@@ -196,6 +198,17 @@ function parsePatterns(text: string): Parsed<string[]> {
     }
   }
   return { value: patterns };
+}
+/** `mysql_user=crdb_user` pairs, comma-separated. */
+function parseUserMap(text: string): Parsed<Record<string, string>> {
+  const map: Record<string, string> = Object.create(null);
+  for (const pair of text.split(",").map((p) => p.trim()).filter((p) => p.length > 0)) {
+    const m = /^([^=\s]+)\s*=\s*([^=\s]+)$/.exec(pair);
+    if (!m) return invalid(`"${pair.slice(0, 40)}" is not mysql_user=cockroachdb_user`);
+    if (Object.hasOwn(map, m[1])) return invalid(`${m[1]} is mapped twice`);
+    map[m[1]] = m[2];
+  }
+  return { value: map };
 }
 const DEFAULT_SHUTDOWN_GRACE_MS = 30000;
 const DEFAULT_MYSQL_ACCOUNTS_REFRESH_MS = 5 * 60_000;
@@ -371,6 +384,15 @@ const SETTINGS: readonly Setting[] = [
     valueName: "PATH",
     defaultText: always("a key pair generated at start, in memory only"),
     description: "MySQL source: RSA private key (PEM) for caching_sha2_password logins without TLS",
+    fileTypes: STR,
+  },
+  {
+    key: "LMS_MYSQL_TARGET_USERS",
+    flag: "mysql-target-users",
+    valueName: "MYSQL=CRDB,...",
+    defaultText: always("none (each MySQL user runs as the CockroachDB user of the same name)"),
+    description:
+      "MySQL source: the CockroachDB user a MySQL user's sessions run as after a cutover",
     fileTypes: STR,
   },
   {
@@ -555,6 +577,11 @@ export function loadConfig(kind: ProcessKind, input: LoadConfigInput): LmsConfig
     (t) => enumValue(clientAuthSchema, t, "client authentication mode"),
   );
   const allowCleartextWithoutTls = setting("LMS_ALLOW_CLEARTEXT_WITHOUT_TLS", false, parseBool);
+  const mysqlTargetUsers = setting<Record<string, string>>(
+    "LMS_MYSQL_TARGET_USERS",
+    {},
+    parseUserMap,
+  );
   const mysqlAccountsRefreshMs = setting(
     "LMS_MYSQL_ACCOUNTS_REFRESH",
     DEFAULT_MYSQL_ACCOUNTS_REFRESH_MS,
@@ -696,6 +723,7 @@ export function loadConfig(kind: ProcessKind, input: LoadConfigInput): LmsConfig
     clientAuth,
     allowCleartextWithoutTls,
     mysqlAccountsRefreshMs,
+    mysqlTargetUsers,
   };
   if (mysqlRsaKey !== undefined) config.mysqlRsaKey = mysqlRsaKey;
   if (orchestratorUrl !== undefined) config.orchestratorUrl = orchestratorUrl;
@@ -761,6 +789,7 @@ export function summarizeConfig(config: LmsConfig): Record<string, unknown> {
     clientAuth: config.clientAuth,
     allowCleartextWithoutTls: config.allowCleartextWithoutTls,
     mysqlAccountsRefreshMs: config.mysqlAccountsRefreshMs,
+    mysqlTargetUsers: config.mysqlTargetUsers,
     mysqlRsaKey: config.mysqlRsaKey === undefined ? "generated" : "configured",
     configFile: config.configFile,
   };

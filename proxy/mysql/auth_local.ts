@@ -53,6 +53,8 @@ export interface LocalAuthContext {
   fastAuth: FastAuthCache;
   /** The proxy's RSA key pair (made when first needed). */
   rsa: () => RsaKeyPair;
+  /** The CockroachDB user a MySQL user's sessions run as (`LMS_MYSQL_TARGET_USERS`, else the same name). */
+  targetUser(mysqlUser: string): string;
   /** Counts each verification (`lms_mysql_local_logins_total`). */
   count(plugin: string, method: LoginMethod, outcome: "accepted" | "denied" | "unsupported"): void;
 }
@@ -70,6 +72,8 @@ export interface LocalLogin {
   host: string;
   /** How the password was proven. */
   method: LoginMethod;
+  /** The CockroachDB user the session runs as: never the LMS service user unless mapped to it. */
+  targetUser: string;
   /** The client's HandshakeResponse (capabilities, database, attributes). */
   response: HandshakeResponse;
   /** The sequence id the proxy's next packet to the client (its OK or ERR) must carry. */
@@ -80,6 +84,8 @@ export interface LocalLogin {
 export class AccessDenied extends LmsError {
   /** The text of MySQL's error, which drivers show as is. */
   readonly mysqlMessage: string;
+  /** Why, for the proxy's log when it is not just a wrong password (never sent to the client). */
+  why: string | undefined;
 
   /**
    * @param user the user name the client gave
@@ -183,7 +189,13 @@ export async function verifyLocally(
   const account = await ctx.accounts.lookup(user, host);
   if (!account) {
     ctx.count("unknown", "none", "denied");
-    throw denied(response.authResponse.length > 0);
+    const err = denied(response.authResponse.length > 0);
+    if (ctx.accounts.size === 0) {
+      err.why =
+        "no MySQL accounts are recorded in the state store: run `molt-lms-cli initialize` " +
+        "while the source is reachable, or let a proxy reach it once";
+    }
+    throw err;
   }
   const clientPlugin = CLIENT_PLUGIN[account.plugin];
   if (!clientPlugin) {
@@ -223,7 +235,7 @@ export async function verifyLocally(
   }
   ctx.count(account.plugin, method, proven ? "accepted" : "denied");
   if (!proven) throw denied(token.length > 0);
-  return { account, user, host, response, method, seq: x.seq };
+  return { account, user, host, response, method, targetUser: ctx.targetUser(user), seq: x.seq };
 }
 
 /** AuthMoreData: fast authentication succeeded; and: perform full authentication. */

@@ -295,8 +295,8 @@ async function startLocally<T>(
     throw new LmsError(
       "NOT_SUPPORTED",
       `LMS verified the password of '${login.user}'@'${host}' itself (the target is the ` +
-        "source of truth), but this build cannot serve MySQL sessions from the target " +
-        "(CockroachDB) yet",
+        `source of truth), but this build cannot serve MySQL sessions from the target ` +
+        `(CockroachDB, as its user '${login.targetUser}') yet`,
       "cut back over to the source (`cutover consistent begin` / `commit`) until MySQL " +
         "sessions on CockroachDB are available",
     );
@@ -324,7 +324,8 @@ export function refuseMySqlStartup(
   // The database's own refusal has been relayed already.
   if (err instanceof BackendAuthFailed) return client;
   if (err instanceof AccessDenied) {
-    log.info("login refused", { error: err.mysqlMessage });
+    if (err.why) log.warn("login refused", { error: err.mysqlMessage, why: err.why });
+    else log.info("login refused", { error: err.mysqlMessage });
     if (!client.destroyed) {
       client.write(packet(seq, errPayload(Err.ACCESS_DENIED, err.mysqlMessage)));
     }

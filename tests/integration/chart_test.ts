@@ -1187,6 +1187,7 @@ const SETTINGS_VALUES: { component: "lms" | "orchestrator"; value: string; key: 
   { component: "lms", value: "allowCleartextWithoutTls", key: "LMS_ALLOW_CLEARTEXT_WITHOUT_TLS" },
   { component: "lms", value: "mysqlAccountsRefresh", key: "LMS_MYSQL_ACCOUNTS_REFRESH" },
   { component: "lms", value: "mysqlRsaKey", key: "LMS_MYSQL_RSA_KEY" },
+  { component: "lms", value: "mysqlTargetUsers", key: "LMS_MYSQL_TARGET_USERS" },
   { component: "orchestrator", value: "id", key: "LMS_PROXY_ID" },
   { component: "orchestrator", value: "redactQueries", key: "LMS_REDACT_QUERIES" },
 ];
@@ -1205,6 +1206,7 @@ const ALL_SETTINGS = {
     allowCleartextWithoutTls: true,
     mysqlAccountsRefresh: "2m",
     mysqlRsaKey: "/app/certs/mysql/tls.key",
+    mysqlTargetUsers: "app=app_crdb,reporting=reader",
   },
   orchestrator: { configSecretName: "lms-config", id: "orchestrator-1", redactQueries: false },
 };
@@ -1253,6 +1255,7 @@ Deno.test("settings: every proxy and orchestrator setting is reachable as a valu
         LMS_ALLOW_CLEARTEXT_WITHOUT_TLS: "true",
         LMS_MYSQL_ACCOUNTS_REFRESH: "2m",
         LMS_MYSQL_RSA_KEY: "/app/certs/mysql/tls.key",
+        LMS_MYSQL_TARGET_USERS: "app=app_crdb,reporting=reader",
       },
     );
     const orch = env(container(docs, ORCHESTRATOR));

@@ -130,7 +130,10 @@ Deno.test("MySQL logins verified by the proxy once the source is gone", async (t
     );
     await source.stop();
 
-    await using proxy = await startTestProxy(env);
+    await using proxy = await startTestProxy({
+      ...env,
+      LMS_MYSQL_TARGET_USERS: "lms_native=app_crdb",
+    });
     const ca = await Deno.readTextFile(certs.caCert);
     const login = (user: string, password: string, extra: mysql.ConnectionOptions = {}) =>
       mysql.createConnection({ host: "127.0.0.1", port: proxy.port, user, password, ...extra });
@@ -141,6 +144,7 @@ Deno.test("MySQL logins verified by the proxy once the source is gone", async (t
         const ok = await failure(login(native.user, native.password));
         assert.equal(ok?.errno, 1235, String(ok?.message));
         assert.match(ok!.message, /verified the password of 'lms_native'@'127\.0\.0\.1'/);
+        assert.match(ok!.message, /as its user 'app_crdb'/, "LMS_MYSQL_TARGET_USERS maps the user");
         const bad = await failure(login(native.user, "wrong"));
         assert.equal(bad?.errno, 1045);
         assert.equal(bad?.sqlState, "28000");
@@ -175,6 +179,7 @@ Deno.test("MySQL logins verified by the proxy once the source is gone", async (t
       );
       const edOk = await run(ed25519.user, ed25519.password);
       assert.match(edOk.stderr, /ERROR 1235 .*verified the password of 'lms_ed25519'/);
+      assert.match(edOk.stderr, /as its user 'lms_ed25519'/, "unmapped: the same name");
       const edBad = await run(ed25519.user, "wrong");
       assert.match(edBad.stderr, /ERROR 1045 \(28000\)/);
       const counted = await logins(proxy);

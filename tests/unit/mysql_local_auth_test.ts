@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
+import { ConfigError, loadConfig } from "../../shared/config.ts";
 import { MySqlAccount } from "../../shared/mysql_accounts.ts";
+import { rsaKeyPair } from "../../proxy/mysql/auth_rsa.ts";
 import { changeUserPlugin, cleartextSwitch } from "../../proxy/mysql/auth_cleartext.ts";
 import { hostMatches, matchAccount, orderAccounts } from "../../proxy/mysql/auth_hosts.ts";
 import {
@@ -137,5 +139,54 @@ Deno.test("cleartext plugins are recognised in switch requests and COM_CHANGE_US
   assert.equal(
     changeUserPlugin(change("mysql_clear_password"), Cap.SECURE_CONNECTION),
     "mysql_native_password",
+  );
+});
+
+Deno.test("MySQL login settings: defaults, a user map, and bad values named", () => {
+  const base = {
+    LMS_SOURCE_DIALECT: "mysql",
+    INIT_SOURCE: "mysql://root@127.0.0.1:3307/app",
+    LMS_STANDALONE: "true",
+  };
+  const config = loadConfig("proxy", { args: [], env: base });
+  assert.equal(config.mysqlAccountsRefreshMs, 300_000);
+  assert.deepEqual({ ...config.mysqlTargetUsers }, {});
+  assert.equal(config.mysqlRsaKey, undefined);
+  const mapped = loadConfig("proxy", {
+    args: ["--mysql-target-users", "app=app_crdb, ro=reader", "--mysql-accounts-refresh", "30s"],
+    env: base,
+  });
+  assert.deepEqual({ ...mapped.mysqlTargetUsers }, { app: "app_crdb", ro: "reader" });
+  assert.equal(mapped.mysqlAccountsRefreshMs, 30_000);
+  const bad = (() => {
+    try {
+      loadConfig("proxy", {
+        args: [],
+        env: {
+          ...base,
+          LMS_MYSQL_TARGET_USERS: "app",
+          LMS_MYSQL_RSA_KEY: "/nonexistent/key.pem",
+          LMS_MYSQL_ACCOUNTS_REFRESH: "soon",
+        },
+      });
+    } catch (err) {
+      return err;
+    }
+  })();
+  assert.ok(bad instanceof ConfigError);
+  assert.deepEqual(bad.problems.map((p) => p.key).sort(), [
+    "LMS_MYSQL_ACCOUNTS_REFRESH",
+    "LMS_MYSQL_RSA_KEY",
+    "LMS_MYSQL_TARGET_USERS",
+  ]);
+});
+
+Deno.test("the proxy's RSA key: generated once, or the configured one; not RSA is refused", () => {
+  const generated = rsaKeyPair(undefined);
+  assert.equal(generated().publicPem, generated().publicPem, "one key pair per proxy");
+  assert.match(generated().publicPem, /^-----BEGIN PUBLIC KEY-----/);
+  assert.throws(
+    () => rsaKeyPair("-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----\n"),
+    /LMS_MYSQL_RSA_KEY is not a private key/,
   );
 });

@@ -17,6 +17,7 @@ lms:
   - {value: allowCleartextWithoutTls, key: LMS_ALLOW_CLEARTEXT_WITHOUT_TLS, flag: allow-cleartext-without-tls}
   - {value: mysqlAccountsRefresh, key: LMS_MYSQL_ACCOUNTS_REFRESH, flag: mysql-accounts-refresh}
   - {value: mysqlRsaKey, key: LMS_MYSQL_RSA_KEY, flag: mysql-rsa-key}
+  - {value: mysqlTargetUsers, key: LMS_MYSQL_TARGET_USERS, flag: mysql-target-users}
 orchestrator:
   - {value: id, key: LMS_PROXY_ID, flag: proxy-id}
   - {value: redactQueries, key: LMS_REDACT_QUERIES, flag: redact-queries}
