@@ -13,7 +13,9 @@
  */
 
 import assert from "node:assert/strict";
+import { generateKeyPairSync } from "node:crypto";
 import mysql from "mysql2/promise";
+import mysqlCallbacks from "mysql2";
 import { parseConnectionString } from "../../shared/connstring.ts";
 import { MARIADB_AUTH_USERS, startMariaDbServer } from "../../shared/local/mariadb_server.ts";
 import { startPgCluster } from "../../shared/local/postgres_cluster.ts";
@@ -28,6 +30,13 @@ import {
   MYSQL8_STORED_FOOBAR,
   MYSQL8_STORED_PASSWORD,
 } from "../unit/fixtures/mysql8_caching_sha2_stored.ts";
+
+/** mysql2's own caching_sha2_password plugin, which its typings do not export. */
+const cachingSha2Plugin = (mysqlCallbacks as unknown as {
+  authPlugins: {
+    caching_sha2_password(options: { serverPublicKey: string }): mysql.AuthPlugin;
+  };
+}).authPlugins.caching_sha2_password;
 
 type MySqlError = { errno: number; sqlState: string; message: string };
 
@@ -243,6 +252,36 @@ Deno.test("MySQL logins verified by the proxy once the source is gone", async (t
         "caching_sha2_password/full-tls/accepted": 1,
         "caching_sha2_password/fast/denied": 1,
       });
+    });
+
+    await t.step("LMS_MYSQL_RSA_KEY: a client that pins the proxy's public key", async () => {
+      const dir = await Deno.makeTempDir({ prefix: "lms-rsa-" });
+      try {
+        const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+        const keyFile = `${dir}/mysql_rsa.pem`;
+        await Deno.writeTextFile(
+          keyFile,
+          privateKey.export({ type: "pkcs8", format: "pem" }) as string,
+        );
+        await using pinned = await startTestProxy({ ...env, LMS_MYSQL_RSA_KEY: keyFile });
+        const pin = (password: string) =>
+          failure(mysql.createConnection({
+            host: "127.0.0.1",
+            port: pinned.port,
+            user: "sha2",
+            password,
+            authPlugins: {
+              caching_sha2_password: cachingSha2Plugin({
+                serverPublicKey: publicKey.export({ type: "spki", format: "pem" }) as string,
+              }),
+            },
+          }));
+        const ok = await pin(MYSQL8_STORED_PASSWORD);
+        assert.equal(ok?.errno, 1235, String(ok?.message));
+        assert.deepEqual(await logins(pinned), { "caching_sha2_password/full-rsa/accepted": 1 });
+      } finally {
+        await Deno.remove(dir, { recursive: true });
+      }
     });
   } finally {
     await accountStore.close();
