@@ -98,6 +98,7 @@ Deno.test("MySQL logins verified by the proxy once the source is gone", async (t
       assert.equal(nativeRow.plugin, "mysql_native_password");
       assert.match(new TextDecoder().decode(nativeRow.auth), /^\*[0-9A-F]{40}$/);
       assert.equal(recorded.find((a) => a.user === ed25519.user)?.plugin, "ed25519");
+      assert.equal(await accountStore.record(recorded, "test"), "unchanged", "not rewritten");
       const text = JSON.stringify(recorded) + Deno.inspect(recorded);
       assert.ok(!text.includes(new TextDecoder().decode(nativeRow.auth)), "hash kept out of logs");
       assert.ok(!text.includes(native.password));
