@@ -7,6 +7,12 @@
  * negotiated capabilities, and the authentication exchange is relayed until
  * the database says OK. Refusals become ERR packets the client can read.
  *
+ * When the target (CockroachDB) is the source of truth there is no MySQL to
+ * relay to: the proxy sends its own handshake and verifies the client itself
+ * (`auth_local.ts`), then hands the verified login to
+ * {@linkcode LocalStartup.openTarget}, the seam where the CockroachDB
+ * backend of MySQL sessions plugs in.
+ *
  * @module
  */
 
