@@ -283,7 +283,7 @@ async function cachingSha2(
       : unmasked;
   }
   const method = clientEncrypted ? "full-tls" : "full-rsa";
-  if (!cachingSha2Matches(stored, password)) return { proven: false, method };
+  if (!(await cachingSha2Matches(stored, password))) return { proven: false, method };
   ctx.fastAuth.remember(account, password);
   return { proven: true, method };
 }

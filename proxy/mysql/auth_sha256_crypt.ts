@@ -54,8 +54,20 @@ function encode(d: Uint8Array): string {
   return out;
 }
 
-/** The 43-character SHA-256 crypt digest of `password` with `salt` and `rounds`. */
-export function sha256Crypt(password: Uint8Array, salt: Uint8Array, rounds: number): string {
+/** Rounds run between two yields to the event loop. */
+const ROUNDS_PER_SLICE = 250;
+
+/**
+ * The 43-character SHA-256 crypt digest of `password` with `salt` and
+ * `rounds`. The rounds cost tens of milliseconds of CPU on a busy machine,
+ * so they run in slices with the event loop free in between: other sessions
+ * of the proxy are not held up by one login.
+ */
+export async function sha256Crypt(
+  password: Uint8Array,
+  salt: Uint8Array,
+  rounds: number,
+): Promise<string> {
   const p = password, s = salt;
   const b = sha256(p, s, p);
   const a = createHash("sha256").update(p).update(s);
@@ -71,6 +83,7 @@ export function sha256Crypt(password: Uint8Array, salt: Uint8Array, rounds: numb
   for (let n = 0; n < 16 + c[0]; n++) ds.update(s);
   const sBytes = repeatTo(new Uint8Array(ds.digest()), s.length);
   for (let r = 0; r < rounds; r++) {
+    if (r > 0 && r % ROUNDS_PER_SLICE === 0) await new Promise((done) => setTimeout(done, 0));
     const h = createHash("sha256");
     h.update(r & 1 ? pBytes : c);
     if (r % 3) h.update(sBytes);
@@ -105,6 +118,9 @@ export function parseCachingSha2(stored: Uint8Array): CachingSha2Hash | undefine
 }
 
 /** Whether `password` is the one `stored` (MySQL 8's `$A$005$...`) was made from. */
-export function cachingSha2Matches(stored: CachingSha2Hash, password: Uint8Array): boolean {
-  return sha256Crypt(password, stored.salt, stored.rounds) === stored.digest;
+export async function cachingSha2Matches(
+  stored: CachingSha2Hash,
+  password: Uint8Array,
+): Promise<boolean> {
+  return await sha256Crypt(password, stored.salt, stored.rounds) === stored.digest;
 }
