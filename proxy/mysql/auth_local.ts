@@ -74,6 +74,8 @@ export interface LocalLogin {
   method: LoginMethod;
   /** The CockroachDB user the session runs as: never the LMS service user unless mapped to it. */
   targetUser: string;
+  /** The server version the proxy's handshake told the client (what `SELECT VERSION()` answers). */
+  serverVersion: string;
   /** The client's HandshakeResponse (capabilities, database, attributes). */
   response: HandshakeResponse;
   /** The sequence id the proxy's next packet to the client (its OK or ERR) must carry. */
@@ -235,7 +237,16 @@ export async function verifyLocally(
   }
   ctx.count(account.plugin, method, proven ? "accepted" : "denied");
   if (!proven) throw denied(token.length > 0);
-  return { account, user, host, response, method, targetUser: ctx.targetUser(user), seq: x.seq };
+  return {
+    account,
+    user,
+    host,
+    response,
+    method,
+    targetUser: ctx.targetUser(user),
+    serverVersion: LOCAL_SERVER_VERSION,
+    seq: x.seq,
+  };
 }
 
 /** AuthMoreData: fast authentication succeeded; and: perform full authentication. */
