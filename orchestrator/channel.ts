@@ -106,7 +106,12 @@ export function serveProxySocket(ws: WebSocket, options: ChannelOptions): void {
     }
     switch (message.type) {
       case "cancel_forward": {
-        const targets = registry.routeCancel(message.processId, message.secretKey, proxyId);
+        const targets = registry.routeCancel(
+          message.processId,
+          message.secretKey,
+          proxyId,
+          message.terminate ?? false,
+        );
         log.debug("forwarded a cancel request", { from: proxyId, to: targets });
         return;
       }

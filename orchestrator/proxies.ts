@@ -276,13 +276,24 @@ export class ProxyRegistry {
 
   /**
    * Routes a CancelRequest to the proxies whose tag matches the key (several
-   * when tags collide; only the owner acts on it). Returns the proxies it went to.
+   * when tags collide; only the owner acts on it), as a disconnect with
+   * `terminate`. Returns the proxies it went to.
    */
-  routeCancel(processId: number, secretKey: number, fromProxyId: string): string[] {
+  routeCancel(
+    processId: number,
+    secretKey: number,
+    fromProxyId: string,
+    terminate = false,
+  ): string[] {
     const tag = proxyTagOf(processId);
     const targets = this.connected().filter((e) => e.id !== fromProxyId && proxyTag(e.id) === tag);
     for (const entry of targets) {
-      this.send(entry.id, { type: "cancel_request", processId, secretKey });
+      this.send(entry.id, {
+        type: "cancel_request",
+        processId,
+        secretKey,
+        ...(terminate ? { terminate } : {}),
+      });
     }
     return targets.map((e) => e.id);
   }

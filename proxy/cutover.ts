@@ -145,8 +145,8 @@ export class ProxyCutover implements ControlHandler {
   }
 
   /** @inheritdoc */
-  cancelLocal(processId: number, secretKey: number): Promise<boolean> {
-    return this.#d.cancels.cancel(processId, secretKey);
+  cancelLocal(processId: number, secretKey: number, terminate = false): Promise<boolean> {
+    return this.#d.cancels.cancel(processId, secretKey, terminate);
   }
 
   /** @inheritdoc */

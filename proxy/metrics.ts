@@ -67,6 +67,11 @@ export interface ProxyMetrics {
   identityRefused: Counter<"database" | "use">;
   /** `lms_pause_hold_seconds`: how long each held request or new client waited at the gate. */
   pauseHold: Histogram;
+  /**
+   * `lms_mysql_local_logins_total{plugin,method,outcome}`: MySQL logins the
+   * proxy verified itself (the target is the source of truth).
+   */
+  mysqlLocalLogins: Counter<"plugin" | "method" | "outcome">;
   /** Shadowing: statements compared, mismatches, errors, latency, queue size. */
   shadow: ShadowMetrics;
   /** Points the state gauges (`lms_epoch`, `lms_source_of_truth`, `lms_phase`, …) at `source`. */
@@ -231,6 +236,27 @@ export function createProxyMetrics(): ProxyMetrics {
     for (const use of ["move", "shadow"]) identityRefused.inc({ database, use }, 0);
   }
   for (const outcome of ["accepted", "rejected", "cancel"]) connectionsTotal.inc({ outcome }, 0);
+  const mysqlLocalLogins = new Counter({
+    name: "lms_mysql_local_logins_total",
+    help: "MySQL logins the proxy verified itself once the target is the source of truth, by " +
+      "plugin, method (scramble, fast, full-tls, full-rsa, signature) and outcome " +
+      "(accepted, denied, unsupported).",
+    labelNames: ["plugin", "method", "outcome"] as const,
+    registers: [registry],
+  });
+  for (
+    const [plugin, method] of [
+      ["mysql_native_password", "scramble"],
+      ["caching_sha2_password", "fast"],
+      ["caching_sha2_password", "full-tls"],
+      ["caching_sha2_password", "full-rsa"],
+      ["ed25519", "signature"],
+    ]
+  ) {
+    for (const outcome of ["accepted", "denied"]) {
+      mysqlLocalLogins.inc({ plugin, method, outcome }, 0);
+    }
+  }
   return {
     registry,
     tallies,
@@ -267,6 +293,7 @@ export function createProxyMetrics(): ProxyMetrics {
       buckets: HOLD_BUCKETS,
       registers: [registry],
     }),
+    mysqlLocalLogins,
     shadow: createShadowMetrics(registry),
     observeState(source) {
       stateSource = source;

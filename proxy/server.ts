@@ -24,6 +24,12 @@ import { createProxyMetrics, type ProxyMetrics } from "./metrics.ts";
 import { Router } from "./router.ts";
 import { acceptPgClient } from "./pg/session.ts";
 import { acceptMySqlClient } from "./mysql/session.ts";
+import { AccountBook } from "./mysql/auth_accounts.ts";
+import type { LocalAuthContext } from "./mysql/auth_local.ts";
+import { rsaKeyPair } from "./mysql/auth_rsa.ts";
+import { FastAuthCache } from "./mysql/auth_verify.ts";
+import type { ConnectionSpec } from "../shared/connstring.ts";
+import { MySqlAccountStore } from "../shared/mysql_account_store.ts";
 import { AuthQueries } from "./pg/auth_query.ts";
 import { ClientTlsUpgrader } from "./pg/tls.ts";
 import { CancelRegistry } from "./session/cancel_registry.ts";
@@ -105,6 +111,36 @@ async function shadowContext(
   };
 }
 
+/** The MySQL source's accounts and keys, for verifying logins once the target is the source of truth. */
+function mysqlLocalAuth(
+  config: LmsConfig,
+  source: ConnectionSpec,
+  target: ConnectionSpec,
+  metrics: ProxyMetrics,
+  log: Logger,
+): LocalAuthContext & { close(): Promise<void> } {
+  const store = new MySqlAccountStore(target);
+  const accounts = new AccountBook({
+    source,
+    store,
+    refreshMs: config.mysqlAccountsRefreshMs,
+    actor: config.proxyId,
+    log: log.child({ component: "mysql-accounts" }),
+  });
+  return {
+    accounts,
+    fastAuth: new FastAuthCache(),
+    rsa: rsaKeyPair(config.mysqlRsaKey),
+    targetUser: (user) =>
+      Object.hasOwn(config.mysqlTargetUsers, user) ? config.mysqlTargetUsers[user] : user,
+    count: (plugin, method, outcome) => metrics.mysqlLocalLogins.inc({ plugin, method, outcome }),
+    async close() {
+      accounts.close();
+      await store.close();
+    },
+  };
+}
+
 /** Starts the SQL listener and the metrics/health listener for `config`. */
 export async function startProxy(config: LmsConfig, log: Logger): Promise<ProxyServer> {
   if (!config.source) {
@@ -179,11 +215,16 @@ export async function startProxy(config: LmsConfig, log: Logger): Promise<ProxyS
     gate,
     shadow,
     identity,
-    forwardCancel: (processId, secretKey) =>
-      proxyTagOf(processId) !== ownTag && (control?.forwardCancel(processId, secretKey) ?? false),
+    forwardCancel: (processId, secretKey, terminate) =>
+      proxyTagOf(processId) !== ownTag &&
+      (control?.forwardCancel(processId, secretKey, terminate) ?? false),
   };
+  const localAuth = config.sourceDialect === "mysql" && config.target
+    ? mysqlLocalAuth(config, config.source, config.target, metrics, log)
+    : undefined;
+  localAuth?.accounts.start();
   const accept: AcceptClient = config.sourceDialect === "mysql"
-    ? acceptMySqlClient({ serviceSpec: config.source, ownTag })
+    ? acceptMySqlClient({ serviceSpec: config.source, ownTag, localAuth })
     : acceptPgClient;
   if (config.sourceDialect === "mysql" && shadow) {
     log.warn("shadowing MySQL sessions is not available yet; serving without it", {
@@ -270,6 +311,7 @@ export async function startProxy(config: LmsConfig, log: Logger): Promise<ProxyS
       await control?.close();
       if (listener.listening) await new Promise<void>((resolve) => listener.close(() => resolve()));
       for (const s of [...sessions]) s.close();
+      await localAuth?.close();
       await identity.close();
       await store?.close();
       await health.shutdown();
@@ -289,6 +331,7 @@ export async function startProxy(config: LmsConfig, log: Logger): Promise<ProxyS
       const outcome = await drainSessions({ gate, sessions, graceMs, log });
       await Promise.race([socketsGone, new Promise((r) => setTimeout(r, SOCKET_FLUSH_MS))]);
       log.info("sessions drained; exiting", { ...outcome });
+      await localAuth?.close();
       await identity.close();
       await store?.close();
       await health.shutdown();

@@ -257,6 +257,14 @@ export const InitializeResponseSchema = z.object({
     dialect: z.enum(["postgres", "mysql"]),
     table: z.string(),
   })).optional(),
+  /**
+   * With a MySQL source: how many of its accounts were recorded for logins
+   * after a cutover (never their hashes), or why none were.
+   */
+  mysqlAccounts: z.object({
+    recorded: z.number().int().nonnegative(),
+    error: z.string().optional(),
+  }).optional(),
 });
 /** `POST /api/v1/initialize` response. */
 export type InitializeResponse = z.infer<typeof InitializeResponseSchema>;

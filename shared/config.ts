@@ -91,6 +91,12 @@ export interface LmsConfig {
   dashboardAllowActions: boolean;
   /** Orchestrator: `ORCH_ALLOW_ORIGIN`, the origin browsers may call the API and dashboard from. */
   allowOrigin?: string;
+  /** MySQL source: how often a proxy records the source's accounts in the state store, in ms. */
+  mysqlAccountsRefreshMs: number;
+  /** MySQL source: PEM RSA private key for caching_sha2_password without TLS; generated when unset. */
+  mysqlRsaKey?: string;
+  /** MySQL source: the CockroachDB user each MySQL user runs as, where it is not the same name. */
+  mysqlTargetUsers: Record<string, string>;
   /** Path of the config.json that was read, if any. */
   configFile?: string;
 }
@@ -197,7 +203,19 @@ function parsePatterns(text: string): Parsed<string[]> {
   }
   return { value: patterns };
 }
+/** `mysql_user=crdb_user` pairs, comma-separated. */
+function parseUserMap(text: string): Parsed<Record<string, string>> {
+  const map: Record<string, string> = Object.create(null);
+  for (const pair of text.split(",").map((p) => p.trim()).filter((p) => p.length > 0)) {
+    const m = /^([^=\s]+)\s*=\s*([^=\s]+)$/.exec(pair);
+    if (!m) return invalid(`"${pair.slice(0, 40)}" is not mysql_user=cockroachdb_user`);
+    if (Object.hasOwn(map, m[1])) return invalid(`${m[1]} is mapped twice`);
+    map[m[1]] = m[2];
+  }
+  return { value: map };
+}
 const DEFAULT_SHUTDOWN_GRACE_MS = 30000;
+const DEFAULT_MYSQL_ACCOUNTS_REFRESH_MS = 5 * 60_000;
 /** setTimeout overflows beyond a signed 32-bit delay. */
 const MAX_MAX_PAUSE_MS = 2147483647;
 
@@ -370,6 +388,31 @@ const SETTINGS: readonly Setting[] = [
     valueName: "ORIGIN",
     defaultText: always("none: same origin only"),
     description: "orchestrator: CORS origin allowed to call the API and dashboard (* or a URL)",
+    fileTypes: STR,
+  },
+  {
+    key: "LMS_MYSQL_ACCOUNTS_REFRESH",
+    flag: "mysql-accounts-refresh",
+    valueName: "DURATION",
+    defaultText: always("5m"),
+    description: "MySQL source: how often a proxy records the source's accounts in the state store",
+    fileTypes: ["string", "number"],
+  },
+  {
+    key: "LMS_MYSQL_RSA_KEY",
+    flag: "mysql-rsa-key",
+    valueName: "PATH",
+    defaultText: always("a key pair generated at start, in memory only"),
+    description: "MySQL source: RSA private key (PEM) for caching_sha2_password logins without TLS",
+    fileTypes: STR,
+  },
+  {
+    key: "LMS_MYSQL_TARGET_USERS",
+    flag: "mysql-target-users",
+    valueName: "MYSQL=CRDB,...",
+    defaultText: always("none (each MySQL user runs as the CockroachDB user of the same name)"),
+    description:
+      "MySQL source: the CockroachDB user a MySQL user's sessions run as after a cutover",
     fileTypes: STR,
   },
   {
@@ -556,6 +599,16 @@ export function loadConfig(kind: ProcessKind, input: LoadConfigInput): LmsConfig
   const allowCleartextWithoutTls = setting("LMS_ALLOW_CLEARTEXT_WITHOUT_TLS", false, parseBool);
   const dashboardAllowActions = setting("LMS_DASHBOARD_ALLOW_ACTIONS", false, parseBool);
   const allowOrigin = setting<string | undefined>("ORCH_ALLOW_ORIGIN", undefined, parseOrigin);
+  const mysqlTargetUsers = setting<Record<string, string>>(
+    "LMS_MYSQL_TARGET_USERS",
+    {},
+    parseUserMap,
+  );
+  const mysqlAccountsRefreshMs = setting(
+    "LMS_MYSQL_ACCOUNTS_REFRESH",
+    DEFAULT_MYSQL_ACCOUNTS_REFRESH_MS,
+    parseDuration,
+  );
 
   const connection = (key: "INIT_SOURCE" | "INIT_TARGET"): ConnectionSpec | undefined => {
     const raw = lookup(key);
@@ -648,6 +701,16 @@ export function loadConfig(kind: ProcessKind, input: LoadConfigInput): LmsConfig
     };
   };
   const proxyTls = tlsPair("SSL_CERT", "SSL_KEY", "SSL_CA");
+  const rsaKeyPath = lookup("LMS_MYSQL_RSA_KEY");
+  let mysqlRsaKey: string | undefined;
+  if (rsaKeyPath !== undefined) {
+    try {
+      mysqlRsaKey = loadPem(rsaKeyPath.value, "key", "LMS_MYSQL_RSA_KEY");
+    } catch (err) {
+      if (!(err instanceof LmsError)) throw err;
+      problem("LMS_MYSQL_RSA_KEY", err.describe().replace("LMS_MYSQL_RSA_KEY: ", ""));
+    }
+  }
   if (
     clientAuth === "cleartext" && !allowCleartextWithoutTls && lookup("SSL_CERT") === undefined &&
     kind !== "orchestrator"
@@ -682,8 +745,11 @@ export function loadConfig(kind: ProcessKind, input: LoadConfigInput): LmsConfig
     clientAuth,
     allowCleartextWithoutTls,
     dashboardAllowActions,
+    mysqlAccountsRefreshMs,
+    mysqlTargetUsers,
   };
   if (allowOrigin !== undefined) config.allowOrigin = allowOrigin;
+  if (mysqlRsaKey !== undefined) config.mysqlRsaKey = mysqlRsaKey;
   if (orchestratorUrl !== undefined) config.orchestratorUrl = orchestratorUrl;
   if (source) config.source = source;
   if (target) config.target = target;
@@ -748,6 +814,9 @@ export function summarizeConfig(config: LmsConfig): Record<string, unknown> {
     allowCleartextWithoutTls: config.allowCleartextWithoutTls,
     dashboardAllowActions: config.dashboardAllowActions,
     allowOrigin: config.allowOrigin,
+    mysqlAccountsRefreshMs: config.mysqlAccountsRefreshMs,
+    mysqlTargetUsers: config.mysqlTargetUsers,
+    mysqlRsaKey: config.mysqlRsaKey === undefined ? "generated" : "configured",
     configFile: config.configFile,
   };
 }

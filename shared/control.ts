@@ -124,6 +124,8 @@ export type ConnectionInfo = z.infer<typeof ConnectionInfoSchema>;
 const v = z.literal(CONTROL_PROTOCOL_VERSION);
 const processId = z.number().int();
 const secretKey = z.number().int();
+/** A forwarded cancel that disconnects the session (MySQL's `KILL CONNECTION`); absent: cancel the running statement. */
+const terminate = z.boolean().optional();
 
 /** Proxy → orchestrator messages. */
 export const ProxyMessageSchema = z.discriminatedUnion("type", [
@@ -159,7 +161,7 @@ export const ProxyMessageSchema = z.discriminatedUnion("type", [
     requestId: z.string(),
     connections: z.array(ConnectionInfoSchema),
   }),
-  z.object({ v, type: z.literal("cancel_forward"), processId, secretKey }),
+  z.object({ v, type: z.literal("cancel_forward"), processId, secretKey, terminate }),
   z.object({
     v,
     type: z.literal("cancel_blocking_result"),
@@ -208,7 +210,7 @@ export const OrchestratorMessageSchema = z.discriminatedUnion("type", [
     cutoverId: z.string(),
     terminate: z.boolean(),
   }),
-  z.object({ v, type: z.literal("cancel_request"), processId, secretKey }),
+  z.object({ v, type: z.literal("cancel_request"), processId, secretKey, terminate }),
   z.object({ v, type: z.literal("shadow_report_request"), requestId: z.string() }),
   z.object({ v, type: z.literal("error"), code: z.string(), message: z.string() }),
 ]);

@@ -5,6 +5,8 @@
  * - `_molt_lms.state`: one row (id 1) naming the source of truth, its epoch,
  *   the cluster phase, and when/by whom it last changed.
  * - `_molt_lms.events`: append-only history of every cutover step.
+ * - `_molt_lms.mysql_accounts`: with a MySQL source, its accounts (see
+ *   `mysql_account_store.ts`), recorded by `initialize` and by the proxies.
  * - `_molt_lms.marker`: marker rows for replication catch-up checks; created
  *   on the target and on the source (on a MySQL source `_molt_lms` is a
  *   database holding the same table; see `replication_marker.ts`).
@@ -25,7 +27,9 @@ import pg from "pg";
 import type { ConnectionSpec } from "./connstring.ts";
 import type { ClusterState, DatabaseSide, Phase } from "./control.ts";
 import { pgClientConfig, retrying, sqlState, StoreDatabaseUnavailable } from "./db_clients.ts";
-import { LmsError } from "./errors.ts";
+import { errorMessage, LmsError } from "./errors.ts";
+import { MySqlAccountStore } from "./mysql_account_store.ts";
+import { readMySqlAccounts } from "./mysql_accounts.ts";
 import {
   type MarkerLocation,
   markerLocation,
@@ -80,6 +84,11 @@ export interface InitializeResult {
   state: ClusterState;
   /** Where the marker table now exists: the target, and the source when it is configured. */
   markers: MarkerLocation[];
+  /**
+   * With a MySQL source: how many of its accounts were recorded in
+   * `_molt_lms.mysql_accounts`, or why none were (the proxies keep trying).
+   */
+  mysqlAccounts?: { recorded: number; error?: string };
 }
 
 const STATE_DDL = "CREATE TABLE IF NOT EXISTS _molt_lms.state (" +
@@ -190,7 +199,23 @@ export class StateStore {
     const { initialized: _i, updatedAt: _a, updatedBy: _b, ...state } = await this.readState();
     const markers = [markerLocation("target", this.#target)];
     if (this.#source) markers.push(markerLocation("source", this.#source));
-    return { created, state, markers };
+    if (this.#source?.dialect !== "mysql") return { created, state, markers };
+    return { created, state, markers, mysqlAccounts: await this.#recordAccounts(actor) };
+  }
+
+  /** Records the MySQL source's accounts (see `mysql_account_store.ts`); never throws. */
+  async #recordAccounts(actor: string): Promise<{ recorded: number; error?: string }> {
+    const store = new MySqlAccountStore(this.#target);
+    try {
+      await store.createTable();
+      const accounts = await readMySqlAccounts(this.#source!);
+      await store.record(accounts, actor);
+      return { recorded: accounts.length };
+    } catch (err) {
+      return { recorded: 0, error: err instanceof LmsError ? err.describe() : errorMessage(err) };
+    } finally {
+      await store.close();
+    }
   }
 
   /** The stored state; {@linkcode INITIAL_STATE} (not initialized) when there is no row. */

@@ -33,6 +33,15 @@ export function renderInitialize(res: InitializeResponse): string {
           "replication catch-up",
     ]);
   }
+  const accounts = res.mysqlAccounts;
+  if (accounts) {
+    fields.push([
+      "MySQL accounts",
+      accounts.error === undefined
+        ? `${accounts.recorded} recorded in _molt_lms.mysql_accounts (for logins after a cutover)`
+        : `not recorded: ${accounts.error}; the proxies record them while the source is reachable`,
+    ]);
+  }
   return headline + "\n\n" + renderFields(fields);
 }
 

@@ -85,9 +85,11 @@ export interface ControlClient {
   /**
    * Sends a CancelRequest this proxy does not own to the orchestrator, which
    * routes it to the owning proxy. False when not connected (the cancel is lost,
-   * as it would be without LMS when the server is unreachable).
+   * as it would be without LMS when the server is unreachable). With
+   * `terminate` the owning proxy disconnects the session instead (MySQL's
+   * `KILL CONNECTION`).
    */
-  forwardCancel(processId: number, secretKey: number): boolean;
+  forwardCancel(processId: number, secretKey: number, terminate?: boolean): boolean;
   /** Closes the connection and stops reconnecting. */
   close(): Promise<void>;
 }
@@ -271,7 +273,7 @@ export function startControlClient(options: ControlClientOptions): ControlClient
         );
         return;
       case "cancel_request":
-        handler.cancelLocal(message.processId, message.secretKey).then(
+        handler.cancelLocal(message.processId, message.secretKey, message.terminate ?? false).then(
           (delivered) => log.debug("forwarded cancel request handled", { delivered }),
           (err) => log.warn("forwarded cancel request failed", { error: errorMessage(err) }),
         );
@@ -397,8 +399,9 @@ export function startControlClient(options: ControlClientOptions): ControlClient
     connected: () => welcomed,
     whenConnected: () =>
       welcomed ? Promise.resolve() : new Promise<void>((resolve) => waiters.push(resolve)),
-    forwardCancel: (processId, secretKey) =>
-      welcomed && send({ type: "cancel_forward", processId, secretKey }),
+    forwardCancel: (processId, secretKey, terminate) =>
+      welcomed &&
+      send({ type: "cancel_forward", processId, secretKey, ...(terminate ? { terminate } : {}) }),
     close: async () => {
       if (closed) return;
       closed = true;

@@ -60,9 +60,11 @@ export interface ControlHandler {
   connections(redact: boolean): ConnectionInfo[];
   /**
    * Delivers a CancelRequest whose key this proxy handed out: true if a
-   * session owns the key and the cancel was sent to its backend.
+   * session owns the key and the cancel was sent to its backend. With
+   * `terminate` (MySQL's `KILL CONNECTION` from another proxy) the session is
+   * disconnected instead.
    */
-  cancelLocal(processId: number, secretKey: number): Promise<boolean>;
+  cancelLocal(processId: number, secretKey: number, terminate?: boolean): Promise<boolean>;
   /**
    * Cancels the running query of (or, with `terminate`, disconnects) every
    * session still inside a transaction; returns their session ids.

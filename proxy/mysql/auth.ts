@@ -13,8 +13,9 @@
  * renumbered by the difference.
  *
  * A cleartext password (`mysql_clear_password`, what PAM and LDAP plugins ask
- * for) is only relayed when the client's connection to the proxy is
- * encrypted; otherwise the client is refused before it sends it.
+ * for, or MariaDB's `dialog`) is only relayed when the client's connection to
+ * the proxy is encrypted; otherwise the client is refused before it sends it
+ * (see `auth_cleartext.ts`).
  *
  * @module
  */
@@ -22,7 +23,7 @@
 import type { Duplex } from "node:stream";
 import { LmsError } from "../../shared/errors.ts";
 import { Err } from "./constants.ts";
-import { describeAuthSwitch } from "./handshake.ts";
+import { cleartextRefusal, cleartextRefused, cleartextSwitch } from "./auth_cleartext.ts";
 import { decodeErr, errPayload, packet } from "./packets.ts";
 import type { PacketReader } from "./reader.ts";
 
@@ -84,23 +85,13 @@ export async function relayAuthExchange(
     const fromBackend = backend.reader.take();
     if (fromBackend) {
       const first = fromBackend.payload[0];
-      if (first === 0xfe && fromBackend.payload.length > 1 && !clientEncrypted) {
-        const plugin = describeAuthSwitch(fromBackend.payload);
-        if (plugin === "mysql_clear_password") {
-          client.socket.write(packet(
-            fromBackend.seq + delta,
-            errPayload(
-              Err.SECURE_TRANSPORT_REQUIRED,
-              "LMS: this account authenticates with a cleartext password (mysql_clear_password); " +
-                "connect to the proxy with TLS (--ssl) so the password is not sent in clear",
-            ),
-          ));
-          throw new LmsError(
-            "CLIENT_TLS_REQUIRED",
-            "refused a cleartext password over an unencrypted client connection",
-            "connect with TLS",
-          );
-        }
+      const cleartext = clientEncrypted ? undefined : cleartextSwitch(fromBackend.payload);
+      if (cleartext) {
+        client.socket.write(packet(
+          fromBackend.seq + delta,
+          errPayload(Err.SECURE_TRANSPORT_REQUIRED, cleartextRefusal(cleartext)),
+        ));
+        throw cleartextRefused(cleartext);
       }
       client.socket.write(renumber(fromBackend.raw, fromBackend.seq + delta));
       if (first === 0x00) return fromBackend.payload;

@@ -10,13 +10,14 @@
  *   name that session's database thread and runs on the caller's own
  *   connection, so the database checks the caller's right to kill it (its
  *   own threads, or CONNECTION ADMIN/SUPER) exactly as without the proxy;
- * - the id names another proxy: `KILL QUERY` is forwarded over the control
- *   channel; the owning proxy kills the statement with its own connection as
- *   the `INIT_SOURCE` user (which needs CONNECTION ADMIN or SUPER) when the
- *   caller is the session's own user (the key forwarded is derived from the
- *   user name). The caller gets OK at once, as a PostgreSQL cancel gets no
- *   answer. `KILL CONNECTION` of another proxy's session is refused with a
- *   reason: the control channel carries cancels only;
+ * - the id names another proxy: the kill is forwarded over the control
+ *   channel through the orchestrator, on the path PostgreSQL cancel requests
+ *   take; the owning proxy acts when the caller is the session's own user
+ *   (the key forwarded is derived from the user name): `KILL QUERY` kills the
+ *   statement with its own connection as the `INIT_SOURCE` user (which needs
+ *   CONNECTION ADMIN or SUPER), `KILL [CONNECTION]` disconnects the session
+ *   (its client gets ERR 1053 naming the kill, a running statement is
+ *   killed). The caller gets OK at once, as a PostgreSQL cancel gets no answer;
  * - anything else gets the database's own answer for an unknown id, 1094.
  *
  * An id is never passed through unchanged: it could name an unrelated thread

@@ -129,6 +129,11 @@ export class ResponseTracker {
     this.#hooks = hooks;
   }
 
+  /** The command byte of the command whose answer comes next, if any. */
+  get answering(): number | undefined {
+    return this.#queue[0]?.command;
+  }
+
   /** Whether no command waits for an answer. */
   get idle(): boolean {
     return this.#queue.length === 0;

@@ -14,7 +14,7 @@
 
 import { Cap, SUPPORTED_CAPABILITIES, SUPPORTED_MARIADB_CAPABILITIES } from "./constants.ts";
 import { LmsError } from "../../shared/errors.ts";
-import { PayloadReader, PayloadWriter, TruncatedPayload, utf8 } from "./packets.ts";
+import { PayloadReader, PayloadWriter, TruncatedPayload } from "./packets.ts";
 
 /** A decoded Initial Handshake packet (protocol 10). */
 export interface ServerHandshake {
@@ -199,10 +199,4 @@ export function encodeBackendResponse(
   out.set(hello);
   out.set(response.rest, 32);
   return out;
-}
-
-/** Names an authentication plugin request for logs (no secrets). */
-export function describeAuthSwitch(payload: Uint8Array): string {
-  const r = new PayloadReader(payload, 1);
-  return utf8(r.cstrBytes("plugin", true));
 }

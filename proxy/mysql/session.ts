@@ -36,6 +36,13 @@ import { MySqlSessionState } from "./session_state.ts";
 import { type KillStatement, parseKill, queryEffects } from "./statements.ts";
 import { killKey, killOnDatabase, killStatement } from "./cancel.ts";
 import { refuseMySqlStartup, runMySqlStartup } from "./startup_flow.ts";
+import type { LocalAuthContext } from "./auth_local.ts";
+import {
+  changeUserPlugin,
+  CLEARTEXT_PLUGINS,
+  cleartextRefusal,
+  cleartextSwitch,
+} from "./auth_cleartext.ts";
 
 /** Largest packet accepted from a database: MySQL's own 1 GiB `max_allowed_packet` ceiling. */
 const BACKEND_MAX_PACKET = 1 << 30;
@@ -56,6 +63,8 @@ export interface MySqlWireOptions {
   serviceSpec: ConnectionSpec;
   /** This proxy's cancel tag (see `shared/cancel_key.ts`). */
   ownTag: number;
+  /** Verifying logins without MySQL once the target is the source of truth; needs INIT_TARGET. */
+  localAuth?: LocalAuthContext;
 }
 
 /** The MySQL wire's {@linkcode AcceptClient}, for `sourceDialect: mysql`. */
@@ -87,6 +96,10 @@ export class MySqlWire implements SessionWire<never> {
   #terminating = false;
   #backpressure = false;
   #lastBackendErr = false;
+  #clientEncrypted = false;
+  #capabilities = 0;
+  /** A cleartext plugin the database asked for in a COM_CHANGE_USER exchange, with its packet's sequence id. */
+  #cleartextAsked: { plugin: string; seq: number } | undefined;
 
   /**
    * @param socket the accepted client socket
@@ -172,10 +185,11 @@ export class MySqlWire implements SessionWire<never> {
         this.state = new MySqlSessionState(response.user, response.database);
       },
       sequence: (seq) => (this.#startupSeq = seq),
-    });
+    }, this.#options.localAuth && { auth: this.#options.localAuth, openTarget: undefined });
     if (!started || this.#closed) return "accepted";
     this.#ctx.cancels.rekey(this.#connectionId, killKey(this.state!.user));
     this.state!.onStatus(started.status);
+    this.#clientEncrypted = started.clientEncrypted;
     core.log.debug("session started", { user: this.state!.user, database: this.state!.database });
     this.#relay(
       started.clientReader.detach(),
@@ -195,6 +209,7 @@ export class MySqlWire implements SessionWire<never> {
 
   #relay(clientPending: Uint8Array, backendPending: Uint8Array, caps: number): void {
     const state = this.state!;
+    this.#capabilities = caps;
     this.#splitter = new PacketSplitter("client", this.#ctx.maxMessageSize);
     this.#tracker = new ResponseTracker(
       (caps & Cap.DEPRECATE_EOF) !== 0,
@@ -218,11 +233,18 @@ export class MySqlWire implements SessionWire<never> {
         sendSynthetic: (bytes) => this.#toClient(bytes),
       },
     );
+    const tracker = this.#tracker;
     this.#scanner = new PacketScanner(
       `${this.#core.side ?? "source"} database`,
       BACKEND_MAX_PACKET,
       BACKEND_PREFIX,
-      this.#tracker.onPacket,
+      (seq, length, prefix, continuation) => {
+        if (!continuation && !this.#clientEncrypted && tracker.answering === Com.CHANGE_USER) {
+          const plugin = cleartextSwitch(prefix);
+          if (plugin) this.#cleartextAsked ??= { plugin, seq };
+        }
+        tracker.onPacket(seq, length, prefix, continuation);
+      },
     );
     this.#core.relaying();
     this.#client.on("data", this.#onClientData);
@@ -399,6 +421,11 @@ export class MySqlWire implements SessionWire<never> {
         tracker.begin(command, { effects: [{ kind: "use", database: utf8(r.rest()) }] });
         return true;
       case Com.CHANGE_USER: {
+        const plugin = changeUserPlugin(p.payload, this.#capabilities);
+        if (CLEARTEXT_PLUGINS.has(plugin) && !this.#clientEncrypted) {
+          this.#refuseCleartext(plugin, 1);
+          return false;
+        }
         const user = r.cstr("user name");
         r.bytes(r.u8("auth response length"), "auth response");
         const database = r.cstr("database", true);
@@ -428,19 +455,8 @@ export class MySqlWire implements SessionWire<never> {
       return;
     }
     const elsewhere = !found && proxyTagOf(kill.id) !== this.#options.ownTag;
-    if (elsewhere && kill.connection) {
-      this.#ctx.metrics.cancelRequests.inc({ outcome: "unknown" });
-      tracker.synthetic(packet(
-        1,
-        errPayload(
-          Err.NOT_SUPPORTED_YET,
-          `LMS: connection ${kill.id} is served by another proxy of the fleet; KILL QUERY ${kill.id} ` +
-            "reaches it from here, KILL CONNECTION only through that proxy",
-        ),
-      ));
-      return;
-    }
-    const forwarded = elsewhere && this.#ctx.forwardCancel(kill.id, killKey(this.state!.user));
+    const forwarded = elsewhere &&
+      this.#ctx.forwardCancel(kill.id, killKey(this.state!.user), kill.connection);
     this.#ctx.metrics.cancelRequests.inc({
       outcome: forwarded ? "sent to another proxy" : "unknown",
     });
@@ -462,6 +478,8 @@ export class MySqlWire implements SessionWire<never> {
       this.#core.close();
       return;
     }
+    const cleartext = this.#cleartextAsked;
+    if (cleartext) return this.#refuseCleartext(cleartext.plugin, cleartext.seq);
     const tracker = this.#tracker!;
     if (tracker.idle && chunk.length >= 5 && chunk[4] === 0xff) this.#lastBackendErr = true;
     this.#toClient(chunk);
@@ -506,6 +524,24 @@ export class MySqlWire implements SessionWire<never> {
 
   /** Nothing to stop: MySQL sessions are not shadowed. */
   closeShadow(): void {}
+
+  /**
+   * Ends the session instead of letting a cleartext plugin run over the
+   * plain client leg (see `auth_cleartext.ts`): the client gets ERR 3159 in
+   * place of the packet numbered `seq`; the database's half-done COM_CHANGE_USER
+   * goes with its connection.
+   */
+  #refuseCleartext(plugin: string, seq: number): void {
+    if (this.#closed) return;
+    this.#core.log.warn("refused a cleartext password over an unencrypted client connection", {
+      plugin,
+    });
+    this.#terminating = true;
+    this.#client.write(
+      packet(seq, errPayload(Err.SECURE_TRANSPORT_REQUIRED, cleartextRefusal(plugin))),
+    );
+    this.#core.close();
+  }
 
   #protocolError(err: ProxyErrorCode, problem: unknown): void {
     const message = problem instanceof Error ? problem.message : String(problem);

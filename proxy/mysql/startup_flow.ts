@@ -7,6 +7,12 @@
  * negotiated capabilities, and the authentication exchange is relayed until
  * the database says OK. Refusals become ERR packets the client can read.
  *
+ * When the target (CockroachDB) is the source of truth there is no MySQL to
+ * relay to: the proxy sends its own handshake and verifies the client itself
+ * (`auth_local.ts`), then hands the verified login to
+ * {@linkcode LocalStartup.openTarget}, the seam where the CockroachDB
+ * backend of MySQL sessions plugs in.
+ *
  * @module
  */
 
@@ -20,7 +26,7 @@ import type { CancelKey } from "../session/cancel_registry.ts";
 import type { SessionContext } from "../session/context.ts";
 import { ClientCertificateRejected } from "../pg/tls.ts";
 import { Err, type ProxyErrorCode } from "./constants.ts";
-import { errPayload, packet, PayloadReader, TruncatedPayload } from "./packets.ts";
+import { errPayload, okPayload, packet, PayloadReader, TruncatedPayload } from "./packets.ts";
 import {
   backendCapabilities,
   backendMariaDbCapabilities,
@@ -32,6 +38,16 @@ import {
 } from "./handshake.ts";
 import { BackendRefusedError, connectMySql, negotiateBackendTls } from "./backend.ts";
 import { BackendAuthFailed, relayAuthExchange } from "./auth.ts";
+import { CLEARTEXT_PLUGINS } from "./auth_cleartext.ts";
+import { clientHost } from "./auth_hosts.ts";
+import {
+  AccessDenied,
+  type LocalAuthContext,
+  localHandshake,
+  type LocalLogin,
+  newScramble,
+  verifyLocally,
+} from "./auth_local.ts";
 import { PacketReader } from "./reader.ts";
 
 /** Largest packet accepted from a client before the command phase. */
@@ -70,39 +86,28 @@ export interface StartedSession {
   clientEncrypted: boolean;
 }
 
+/** The client's leg once it said who it is. */
+interface GreetedClient {
+  client: Duplex;
+  reader: PacketReader;
+  /** The HandshakeResponse packet's sequence id. */
+  seq: number;
+  response: HandshakeResponse;
+  clientEncrypted: boolean;
+}
+
 /**
- * Runs the connection phase; returns undefined when the session closed meanwhile.
- *
- * @throws {BackendAuthFailed} after relaying the database's refusal
- * @throws {LmsError} for everything the client is refused for
+ * Sends the client `handshake`, upgrades to TLS when it asks, and reads its
+ * HandshakeResponse; a cleartext password over a plain connection is refused.
  */
-export async function runMySqlStartup(
+async function greetClient(
   socket: Duplex,
   ctx: SessionContext,
-  core: StartupCore,
   hooks: StartupHooks,
-): Promise<StartedSession | undefined> {
+  handshake: Uint8Array,
+): Promise<GreetedClient> {
   let client = socket;
-  const route = await core.admit();
-  if (core.closed) return undefined;
-  if (route.side === "target") {
-    throw new LmsError(
-      "NOT_SUPPORTED",
-      "LMS cannot serve MySQL sessions from the target (CockroachDB) yet",
-      "cut back over to the source; MySQL sessions on CockroachDB come with a later release",
-    );
-  }
-  let backend;
-  try {
-    backend = await connectMySql(route.spec, `${route.side} database`);
-  } catch (err) {
-    ctx.metrics.backendErrors.inc({ database: route.side });
-    throw err;
-  }
-  hooks.backendIs(backend.socket, backend.handshake.connectionId);
-  if (core.closed) return undefined;
-  const key = core.mintCancelKey();
-  client.write(packet(0, encodeClientHandshake(backend.handshake, key.processId, !!ctx.tls)));
+  client.write(packet(0, handshake));
   hooks.sequence(0);
   const limit = Math.min(ctx.maxMessageSize, HANDSHAKE_MAX_PACKET);
   let reader = new PacketReader(client, limit, "client");
@@ -135,14 +140,94 @@ export async function runMySqlStartup(
   hooks.sequence(first.seq);
   const response = decodeHandshakeResponse(first.payload);
   hooks.identified(response);
-  if (response.authPlugin === "mysql_clear_password" && !clientEncrypted) {
+  if (CLEARTEXT_PLUGINS.has(response.authPlugin) && !clientEncrypted) {
     throw new LmsError(
       "CLIENT_TLS_REQUIRED",
-      "the client sent a cleartext password (mysql_clear_password) over an unencrypted connection; " +
-        "it was not passed on",
+      `the client sent a cleartext password (${response.authPlugin}) over an unencrypted ` +
+        "connection; it was not passed on",
       "connect to the proxy with TLS (--ssl) when the account needs a cleartext password",
     );
   }
+  return { client, reader, seq: first.seq, response, clientEncrypted };
+}
+
+/** The client's leg, for a backend that takes over a locally verified session. */
+export interface ClientLeg {
+  socket: Duplex;
+  reader: PacketReader;
+  /** Whether it is TLS. */
+  encrypted: boolean;
+}
+
+/**
+ * The seam where a session the proxy authenticated itself (the target is the
+ * source of truth, see `auth_local.ts`) gets its target backend: `openTarget`
+ * opens it for the verified login, running as the CockroachDB user mapped
+ * from the MySQL user; the proxy then sends the client its OK. When
+ * `openTarget` is undefined (no target backend for MySQL sessions in this
+ * build) a verified login is refused with ERR 1235 saying so, and a wrong
+ * password still gets 1045.
+ */
+export interface LocalStartup<T> {
+  auth: LocalAuthContext;
+  openTarget: ((login: LocalLogin, client: ClientLeg) => Promise<T>) | undefined;
+}
+
+/** A session the proxy authenticated itself, with the backend `openTarget` made. */
+export interface LocallyStarted<T> {
+  kind: "local";
+  login: LocalLogin;
+  client: ClientLeg;
+  backend: T;
+}
+
+/** What the connection phase yields: relayed to the source, or verified locally (when it can be). */
+export type Started<T> = StartedSession | ([T] extends [never] ? never : LocallyStarted<T>);
+
+/**
+ * Runs the connection phase; returns undefined when the session closed meanwhile.
+ *
+ * @param local how to verify logins while the target is the source of truth
+ * @throws {BackendAuthFailed} after relaying the database's refusal
+ * @throws {AccessDenied} for a wrong password verified locally
+ * @throws {LmsError} for everything the client is refused for
+ */
+export async function runMySqlStartup<T = never>(
+  socket: Duplex,
+  ctx: SessionContext,
+  core: StartupCore,
+  hooks: StartupHooks,
+  local?: LocalStartup<T>,
+): Promise<Started<T> | undefined> {
+  const route = await core.admit();
+  if (core.closed) return undefined;
+  if (route.side === "target") {
+    if (!local) {
+      throw new LmsError(
+        "NOT_SUPPORTED",
+        "LMS cannot serve MySQL sessions from the target (CockroachDB) without INIT_TARGET",
+        "configure INIT_TARGET for the proxy",
+      );
+    }
+    return await startLocally(socket, ctx, core, hooks, local) as Started<T> | undefined;
+  }
+  let backend;
+  try {
+    backend = await connectMySql(route.spec, `${route.side} database`);
+  } catch (err) {
+    ctx.metrics.backendErrors.inc({ database: route.side });
+    throw err;
+  }
+  hooks.backendIs(backend.socket, backend.handshake.connectionId);
+  if (core.closed) return undefined;
+  const key = core.mintCancelKey();
+  const greeted = await greetClient(
+    socket,
+    ctx,
+    hooks,
+    encodeClientHandshake(backend.handshake, key.processId, !!ctx.tls),
+  );
+  const { client, reader, response, clientEncrypted } = greeted;
   const mariadbCapabilities = backendMariaDbCapabilities(
     response.mariadbCapabilities,
     backend.handshake.mariadbCapabilities,
@@ -164,7 +249,7 @@ export async function runMySqlStartup(
   const ok = await relayAuthExchange(
     { socket: client, reader },
     { socket: backend.socket, reader: backend.reader },
-    first.seq - backendSeq,
+    greeted.seq - backendSeq,
     clientEncrypted,
   );
   if (core.closed) return undefined;
@@ -182,6 +267,53 @@ export async function runMySqlStartup(
   };
 }
 
+/** The connection phase without MySQL: the proxy's own handshake and verification. */
+async function startLocally<T>(
+  socket: Duplex,
+  ctx: SessionContext,
+  core: StartupCore,
+  hooks: StartupHooks,
+  local: LocalStartup<T>,
+): Promise<LocallyStarted<T> | undefined> {
+  const key = core.mintCancelKey();
+  const scramble = newScramble();
+  const greeted = await greetClient(
+    socket,
+    ctx,
+    hooks,
+    encodeClientHandshake(localHandshake(scramble), key.processId, !!ctx.tls),
+  );
+  const leg = { socket: greeted.client, reader: greeted.reader };
+  const host = clientHost((socket as net.Socket).remoteAddress);
+  const login = await verifyLocally(
+    leg,
+    greeted.response,
+    greeted.seq,
+    scramble,
+    host,
+    greeted.clientEncrypted,
+    local.auth,
+    hooks.sequence,
+  );
+  hooks.sequence(login.seq - 1);
+  if (core.closed) return undefined;
+  if (!local.openTarget) {
+    throw new LmsError(
+      "NOT_SUPPORTED",
+      `LMS verified the password of '${login.user}'@'${host}' itself (the target is the ` +
+        `source of truth), but this build cannot serve MySQL sessions from the target ` +
+        `(CockroachDB, as its user '${login.targetUser}') yet`,
+      "cut back over to the source (`cutover consistent begin` / `commit`) until MySQL " +
+        "sessions on CockroachDB are available",
+    );
+  }
+  const client = { ...leg, encrypted: greeted.clientEncrypted };
+  const backend = await local.openTarget(login, client);
+  if (core.closed) return undefined;
+  client.socket.write(packet(login.seq, okPayload(0x0002)));
+  return { kind: "local", login, client, backend };
+}
+
 /**
  * Tells a refused client why, as an ERR packet numbered `seq`, and returns
  * the socket to close (a TLS socket when the certificate check failed after
@@ -197,6 +329,14 @@ export function refuseMySqlStartup(
   const client = err instanceof ClientCertificateRejected ? err.socket : socket;
   // The database's own refusal has been relayed already.
   if (err instanceof BackendAuthFailed) return client;
+  if (err instanceof AccessDenied) {
+    if (err.why) log.warn("login refused", { error: err.mysqlMessage, why: err.why });
+    else log.info("login refused", { error: err.mysqlMessage });
+    if (!client.destroyed) {
+      client.write(packet(seq, errPayload(Err.ACCESS_DENIED, err.mysqlMessage)));
+    }
+    return client;
+  }
   if (err instanceof BackendRefusedError) {
     if (!client.destroyed) client.write(packet(0, err.errPacket));
     return client;

@@ -66,14 +66,16 @@ export class CancelRegistry {
   }
 
   /**
-   * Cancels the query of the session owning the key. Returns false when the
-   * key is unknown here or the secret does not match (as PostgreSQL, the
-   * caller gets no answer either way).
+   * Cancels the query of the session owning the key, or with `terminate`
+   * disconnects it (MySQL's `KILL CONNECTION` sent through another proxy).
+   * Returns false when the key is unknown here or the secret does not match
+   * (as PostgreSQL, the caller gets no answer either way).
    */
-  async cancel(processId: number, secretKey: number): Promise<boolean> {
+  async cancel(processId: number, secretKey: number, terminate = false): Promise<boolean> {
     const entry = this.#sessions.get(processId);
     if (!entry || entry.secretKey !== secretKey) return false;
-    await entry.session.cancel();
+    if (terminate) entry.session.terminate(`connection ${processId} killed (KILL CONNECTION)`);
+    else await entry.session.cancel();
     return true;
   }
 }

@@ -42,11 +42,12 @@ export interface SessionContext {
   /** Cancel keys handed to clients. */
   cancels: CancelRegistry;
   /**
-   * Passes a PostgreSQL CancelRequest whose key this proxy did not mint to
-   * the proxy that did (over the control channel); false when that is not
-   * possible.
+   * Passes a PostgreSQL CancelRequest (or a MySQL `KILL [QUERY]`) whose key
+   * this proxy did not mint to the proxy that did (over the control
+   * channel); `terminate` disconnects the session there (`KILL CONNECTION`).
+   * False when that is not possible.
    */
-  forwardCancel: (processId: number, secretKey: number) => boolean;
+  forwardCancel: (processId: number, secretKey: number, terminate?: boolean) => boolean;
   /** Metrics to update. */
   metrics: ProxyMetrics;
   /** Logger; each session logs through a child naming it. */

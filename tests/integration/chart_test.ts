@@ -1190,6 +1190,9 @@ const SETTINGS_VALUES: { component: "lms" | "orchestrator"; value: string; key: 
   { component: "lms", value: "authQuery", key: "LMS_AUTH_QUERY" },
   { component: "lms", value: "clientAuth", key: "LMS_CLIENT_AUTH" },
   { component: "lms", value: "allowCleartextWithoutTls", key: "LMS_ALLOW_CLEARTEXT_WITHOUT_TLS" },
+  { component: "lms", value: "mysqlAccountsRefresh", key: "LMS_MYSQL_ACCOUNTS_REFRESH" },
+  { component: "lms", value: "mysqlRsaKey", key: "LMS_MYSQL_RSA_KEY" },
+  { component: "lms", value: "mysqlTargetUsers", key: "LMS_MYSQL_TARGET_USERS" },
   { component: "orchestrator", value: "id", key: "LMS_PROXY_ID" },
   { component: "orchestrator", value: "redactQueries", key: "LMS_REDACT_QUERIES" },
   { component: "orchestrator", value: "dashboardAllowActions", key: "LMS_DASHBOARD_ALLOW_ACTIONS" },
@@ -1208,6 +1211,9 @@ const ALL_SETTINGS = {
     authQuery: "SELECT usename, passwd FROM lms_auth_lookup($1)",
     clientAuth: "cleartext",
     allowCleartextWithoutTls: true,
+    mysqlAccountsRefresh: "2m",
+    mysqlRsaKey: "/app/certs/mysql/tls.key",
+    mysqlTargetUsers: "app=app_crdb,reporting=reader",
   },
   orchestrator: {
     configSecretName: "lms-config",
@@ -1260,6 +1266,9 @@ Deno.test("settings: every proxy and orchestrator setting is reachable as a valu
         LMS_AUTH_QUERY: "SELECT usename, passwd FROM lms_auth_lookup($1)",
         LMS_CLIENT_AUTH: "cleartext",
         LMS_ALLOW_CLEARTEXT_WITHOUT_TLS: "true",
+        LMS_MYSQL_ACCOUNTS_REFRESH: "2m",
+        LMS_MYSQL_RSA_KEY: "/app/certs/mysql/tls.key",
+        LMS_MYSQL_TARGET_USERS: "app=app_crdb,reporting=reader",
       },
     );
     const orch = env(container(docs, ORCHESTRATOR));

@@ -83,6 +83,34 @@ Deno.test("MySQL authentication relayed through the proxy", async (t) => {
       assert.match(plain.stderr, /ERROR 3159.*cleartext password.*TLS/);
     });
 
+    await t.step("COM_CHANGE_USER to the cleartext (PAM) user: over TLS only", async () => {
+      const ca = await Deno.readTextFile(certs.caCert);
+      const to = { user: cleartext.user, password: cleartext.password };
+      // mysql2 would send the password in clear when asked: the proxy must not ask it to.
+      const plain = await fx.connect("proxy", { enableCleartextPlugin: true });
+      const refused = await plain.changeUser(to).then(
+        () => undefined,
+        (e: { errno: number; message: string }) => e,
+      );
+      assert.equal(refused?.errno, 3159, "the database's cleartext switch is not passed on");
+      assert.match(refused!.message, /cleartext password \(mysql_clear_password\).*TLS/);
+      plain.destroy();
+      const direct = await fx.connect("proxy", { enableCleartextPlugin: true, ssl: { ca } });
+      await direct.changeUser(to);
+      const [rows] = await direct.query("SELECT CURRENT_USER() AS u");
+      assert.deepEqual(rows, [{ u: `${cleartext.user}@%` }]);
+      const wrong = await direct.changeUser({ ...to, password: "wrong" }).then(
+        () => undefined,
+        (e: { errno: number }) => e,
+      );
+      assert.equal(wrong?.errno, 1045);
+      direct.destroy();
+      const other = await fx.connect("proxy");
+      const [after] = await other.query("SELECT 1 AS one");
+      assert.deepEqual(after, [{ one: 1 }], "other sessions keep working");
+      await other.end();
+    });
+
     await t.step("mysql2 over TLS to the proxy, verifying the proxy's certificate", async () => {
       const c = await fx.connect("proxy", { ssl: { ca: await Deno.readTextFile(certs.caCert) } });
       const [rows] = await c.query("SELECT 1 AS one");

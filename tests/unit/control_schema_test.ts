@@ -50,6 +50,7 @@ const proxyMessages: ProxyMessageBody[] = [
   },
   { type: "connections", requestId: "r1", connections: [conn] },
   { type: "cancel_forward", processId: 123456, secretKey: -5 },
+  { type: "cancel_forward", processId: 123456, secretKey: -5, terminate: true },
   { type: "cancel_blocking_result", cutoverId: "c1", terminate: true, sessionIds: ["s1"] },
   { type: "reply", requestId: "r1", ok: false, error: "nope" },
   { type: "error", code: "INVALID_MESSAGE", message: "bad" },
@@ -63,6 +64,7 @@ const orchestratorMessages: OrchestratorMessageBody[] = [
   { type: "list_connections", requestId: "r2", redact: true },
   { type: "cancel_blocking", cutoverId: "c1", terminate: false },
   { type: "cancel_request", processId: 99, secretKey: 42 },
+  { type: "cancel_request", processId: 99, secretKey: 42, terminate: true },
   { type: "error", code: "WRONG_VERSION", message: "v2" },
 ];
 

@@ -30,6 +30,13 @@ Deno.test("proxy metrics: every labelled series exists at 0 before anything happ
     assert.equal(value(text, `lms_connections_total{outcome="${outcome}"}`), 0);
   }
   assert.equal(value(text, `lms_cancel_requests_total{outcome="unknown"}`), 0);
+  assert.equal(
+    value(
+      text,
+      `lms_mysql_local_logins_total{plugin="mysql_native_password",method="scramble",outcome="denied"}`,
+    ),
+    0,
+  );
   assert.equal(value(text, `lms_protocol_errors_total{kind="PROTOCOL_VIOLATION"}`), 0);
   for (const phase of ["idle", "draining", "drained"]) {
     assert.equal(value(text, `lms_phase{phase="${phase}"}`), 0);

@@ -15,6 +15,9 @@ lms:
   - {value: authQuery, key: LMS_AUTH_QUERY, flag: auth-query}
   - {value: clientAuth, key: LMS_CLIENT_AUTH, flag: client-auth}
   - {value: allowCleartextWithoutTls, key: LMS_ALLOW_CLEARTEXT_WITHOUT_TLS, flag: allow-cleartext-without-tls}
+  - {value: mysqlAccountsRefresh, key: LMS_MYSQL_ACCOUNTS_REFRESH, flag: mysql-accounts-refresh}
+  - {value: mysqlRsaKey, key: LMS_MYSQL_RSA_KEY, flag: mysql-rsa-key}
+  - {value: mysqlTargetUsers, key: LMS_MYSQL_TARGET_USERS, flag: mysql-target-users}
 orchestrator:
   - {value: id, key: LMS_PROXY_ID, flag: proxy-id}
   - {value: redactQueries, key: LMS_REDACT_QUERIES, flag: redact-queries}
