@@ -1,0 +1,317 @@
+/**
+ * MySQL column definitions and row values as neutral columns and values
+ * (`../shadow/result.ts`), text and binary protocol alike, so a MariaDB answer
+ * and the translated CockroachDB answer meet as the same values:
+ * - TINY, SHORT, LONG, INT24, LONGLONG, YEAR → `int` (`bigint`; UNSIGNED read
+ *   as such in binary rows); a `TINY(1)` stays `int`, which equals a boolean;
+ * - DECIMAL, NEWDECIMAL → `decimal` with the column's decimals as its scale;
+ * - FLOAT, DOUBLE → `float`, rounded to the type's digits;
+ * - DATETIME and TIMESTAMP → `timestamp` (MySQL sends wall-clock time in the
+ *   session's time zone, never an offset), DATE → `date`, TIME → `time`;
+ * - JSON (or MariaDB's LONGTEXT marked `json` in extended type information) → `json`;
+ * - strings and blobs → `bytes` in the `binary` collation, else `text`,
+ *   case-insensitive when the collation is a `_ci` one (`collations.ts`).
+ *
+ * @module
+ */
+
+import type { NeutralColumn, NeutralType, NeutralValue } from "../shadow/result.ts";
+import {
+  canonicalDecimal,
+  canonicalJson,
+  canonicalTime,
+  canonicalTimestamp,
+  formatTimestamp,
+  parseFloatText,
+  roundFloat,
+  utcSeconds,
+} from "../shadow/values.ts";
+import { BINARY_COLLATION, isCaseInsensitiveCollation } from "./collations.ts";
+import { PayloadReader, utf8 } from "./packets.ts";
+
+/** MySQL column type codes (`MYSQL_TYPE_*`) the decoder tells apart. */
+export const MyType = {
+  DECIMAL: 0,
+  TINY: 1,
+  SHORT: 2,
+  LONG: 3,
+  FLOAT: 4,
+  DOUBLE: 5,
+  NULL: 6,
+  TIMESTAMP: 7,
+  LONGLONG: 8,
+  INT24: 9,
+  DATE: 10,
+  TIME: 11,
+  DATETIME: 12,
+  YEAR: 13,
+  NEWDATE: 14,
+  VARCHAR: 15,
+  BIT: 16,
+  JSON: 245,
+  NEWDECIMAL: 246,
+  ENUM: 247,
+  SET: 248,
+  TINY_BLOB: 249,
+  MEDIUM_BLOB: 250,
+  LONG_BLOB: 251,
+  BLOB: 252,
+  VAR_STRING: 253,
+  STRING: 254,
+  GEOMETRY: 255,
+} as const;
+
+const TYPE_NAMES: ReadonlyMap<number, string> = new Map(
+  Object.entries(MyType).map(([name, code]) => [code, name]),
+);
+
+const UNSIGNED_FLAG = 32;
+
+/** One result column: the neutral column and what decoding its values needs. */
+export interface MySqlColumn {
+  column: NeutralColumn;
+  /** The MySQL type code. */
+  type: number;
+  /** UNSIGNED flag set. */
+  unsigned: boolean;
+}
+
+/**
+ * Decodes a column definition packet (Protocol::ColumnDefinition41, with or
+ * without MariaDB's extended type information, which is told apart by the
+ * length of what follows the names).
+ */
+export function decodeColumnDefinition(payload: Uint8Array): MySqlColumn {
+  const r = new PayloadReader(payload);
+  for (let i = 0; i < 4; i++) r.lenencBytes("column definition name field");
+  const name = utf8(r.lenencBytes("column name"));
+  r.lenencBytes("original column name");
+  let json = false;
+  // The fixed part is 0x0c and 12 bytes; anything more before it is MariaDB's extended metadata.
+  if (r.remaining > 13) {
+    json = extendedFormatIsJson(r.lenencBytes("extended type information"));
+  }
+  r.lenenc("fixed fields length");
+  const collation = r.u16("character set");
+  const length = r.u32("column length");
+  const type = r.u8("column type");
+  const flags = r.u16("column flags");
+  const decimals = r.u8("decimals");
+  return neutralMySqlColumn(name, type, { collation, length, flags, decimals, json });
+}
+
+/** MariaDB extended metadata: entries of type byte, length byte, value; type 1 is the format. */
+function extendedFormatIsJson(data: Uint8Array): boolean {
+  for (let at = 0; at + 2 <= data.length;) {
+    const kind = data[at], len = data[at + 1];
+    if (kind === 1 && utf8(data.subarray(at + 2, at + 2 + len)) === "json") return true;
+    at += 2 + len;
+  }
+  return false;
+}
+
+/** What a column definition says besides its name and type. */
+export interface ColumnAttributes {
+  collation: number;
+  length: number;
+  flags: number;
+  decimals: number;
+  /** MariaDB marked the column as JSON text. */
+  json?: boolean;
+}
+
+/** The neutral column for a MySQL column of `type` (see the module documentation). */
+export function neutralMySqlColumn(
+  name: string,
+  type: number,
+  attrs: ColumnAttributes,
+): MySqlColumn {
+  const unsigned = (attrs.flags & UNSIGNED_FLAG) !== 0;
+  const typeName = TYPE_NAMES.get(type) ?? `type ${type}`;
+  let neutral: NeutralType;
+  let nativeType = typeName + (unsigned ? " UNSIGNED" : "");
+  switch (type) {
+    case MyType.TINY:
+      neutral = "int";
+      if (attrs.length === 1) nativeType = "TINY(1)";
+      break;
+    case MyType.SHORT:
+    case MyType.LONG:
+    case MyType.INT24:
+    case MyType.LONGLONG:
+    case MyType.YEAR:
+      neutral = "int";
+      break;
+    case MyType.DECIMAL:
+    case MyType.NEWDECIMAL:
+      neutral = "decimal";
+      nativeType = `${typeName}(${attrs.length},${attrs.decimals})`;
+      break;
+    case MyType.FLOAT:
+    case MyType.DOUBLE:
+      neutral = "float";
+      break;
+    case MyType.TIMESTAMP:
+    case MyType.DATETIME:
+      neutral = "timestamp";
+      break;
+    case MyType.DATE:
+    case MyType.NEWDATE:
+      neutral = "date";
+      break;
+    case MyType.TIME:
+      neutral = "time";
+      break;
+    case MyType.JSON:
+      neutral = "json";
+      break;
+    case MyType.NULL:
+      neutral = "unknown";
+      break;
+    case MyType.BIT:
+    case MyType.GEOMETRY:
+      neutral = "bytes";
+      break;
+    default:
+      neutral = attrs.json ? "json" : attrs.collation === BINARY_COLLATION ? "bytes" : "text";
+      nativeType = `${typeName} collation ${attrs.collation}`;
+  }
+  const column: NeutralColumn = { name, type: neutral, nativeType };
+  if (neutral === "decimal") column.scale = attrs.decimals;
+  if (neutral === "text" && isCaseInsensitiveCollation(attrs.collation)) {
+    column.caseInsensitive = true;
+  }
+  return { column, type, unsigned };
+}
+
+/** Whether the text rendering of a value of `c` already is its value key (hash it as bytes). */
+export function isKeyTextColumn(c: MySqlColumn): boolean {
+  return c.column.type === "int" || c.column.type === "text";
+}
+
+/** A value of a text-protocol row (`raw` is the rendering) as a neutral value. */
+export function decodeTextValue(c: MySqlColumn, raw: Uint8Array): NeutralValue {
+  const t = c.column.type;
+  if (t === "bytes") return raw.slice();
+  const s = utf8(raw);
+  switch (t) {
+    case "int":
+      return BigInt(s);
+    case "decimal":
+      return canonicalDecimal(s);
+    case "float":
+      return parseFloatText(s, c.type === MyType.FLOAT);
+    case "timestamp":
+      return canonicalTimestamp(s, false);
+    case "time":
+      return canonicalTime(s);
+    case "json":
+      return canonicalJson(s);
+    default:
+      return s;
+  }
+}
+
+/**
+ * Decodes one binary-protocol row (the packet after its 0x00 header):
+ * NULL bitmap with offset 2, then each non-NULL value in its type's encoding.
+ * Calls `emit` with each value in column order.
+ */
+export function decodeBinaryRow(
+  columns: MySqlColumn[],
+  payload: Uint8Array,
+  emit: (i: number, v: NeutralValue) => void,
+): void {
+  const n = columns.length;
+  const bitmapBytes = (n + 7 + 2) >> 3;
+  const r = new PayloadReader(payload, 1 + bitmapBytes);
+  for (let i = 0; i < n; i++) {
+    const bit = i + 2;
+    if (payload[1 + (bit >> 3)] & (1 << (bit & 7))) {
+      emit(i, null);
+      continue;
+    }
+    emit(i, binaryValue(columns[i], r));
+  }
+}
+
+function binaryValue(c: MySqlColumn, r: PayloadReader): NeutralValue {
+  switch (c.type) {
+    case MyType.TINY: {
+      const v = r.u8("TINY value");
+      return BigInt(c.unsigned || v < 0x80 ? v : v - 0x100);
+    }
+    case MyType.SHORT:
+    case MyType.YEAR: {
+      const v = r.u16("SHORT value");
+      return BigInt(c.unsigned || v < 0x8000 ? v : v - 0x10000);
+    }
+    case MyType.LONG:
+    case MyType.INT24: {
+      const v = r.u32("LONG value");
+      return BigInt(c.unsigned ? v : v | 0);
+    }
+    case MyType.LONGLONG: {
+      const b = r.bytes(8, "LONGLONG value");
+      const view = new DataView(b.buffer, b.byteOffset, 8);
+      return c.unsigned ? view.getBigUint64(0, true) : view.getBigInt64(0, true);
+    }
+    case MyType.FLOAT: {
+      const b = r.bytes(4, "FLOAT value");
+      return roundFloat(new DataView(b.buffer, b.byteOffset, 4).getFloat32(0, true), true);
+    }
+    case MyType.DOUBLE: {
+      const b = r.bytes(8, "DOUBLE value");
+      return roundFloat(new DataView(b.buffer, b.byteOffset, 8).getFloat64(0, true), false);
+    }
+    case MyType.DATE:
+    case MyType.NEWDATE:
+    case MyType.DATETIME:
+    case MyType.TIMESTAMP:
+      return binaryDateTime(c, r);
+    case MyType.TIME:
+      return binaryTime(r);
+    default: {
+      const raw = r.lenencBytes("value");
+      return decodeTextValue(c, raw);
+    }
+  }
+}
+
+/** MYSQL_TIME of a DATE/DATETIME/TIMESTAMP: length 0, 4, 7 or 11. */
+function binaryDateTime(c: MySqlColumn, r: PayloadReader): NeutralValue {
+  const len = r.u8("date length");
+  const b = r.bytes(len, "date value");
+  const year = len >= 4 ? b[0] | (b[1] << 8) : 0;
+  const month = len >= 4 ? b[2] : 0, day = len >= 4 ? b[3] : 0;
+  const hour = len >= 7 ? b[4] : 0, minute = len >= 7 ? b[5] : 0, second = len >= 7 ? b[6] : 0;
+  const micros = len >= 11 ? (b[7] | (b[8] << 8) | (b[9] << 16) | (b[10] << 24)) >>> 0 : 0;
+  const isDate = c.type === MyType.DATE || c.type === MyType.NEWDATE;
+  if (month === 0 || day === 0) {
+    // MySQL's zero date, as its text protocol renders it.
+    return isDate ? "0000-00-00" : "0000-00-00 00:00:00";
+  }
+  const seconds = utcSeconds(year, month, day, hour, minute, second);
+  const text = formatTimestamp(seconds, micros, false);
+  return isDate ? text.slice(0, text.indexOf(" ")) : text;
+}
+
+/** MYSQL_TIME of a TIME: length 0, 8 or 12; days fold into hours as the text protocol shows them. */
+function binaryTime(r: PayloadReader): NeutralValue {
+  const len = r.u8("time length");
+  const b = r.bytes(len, "time value");
+  if (len === 0) return "00:00:00";
+  const negative = b[0] === 1;
+  const days = (b[1] | (b[2] << 8) | (b[3] << 16) | (b[4] << 24)) >>> 0;
+  const hours = days * 24 + b[5];
+  let text = `${negative ? "-" : ""}${String(hours).padStart(2, "0")}:${pad2(b[6])}:${pad2(b[7])}`;
+  if (len >= 12) {
+    const micros = (b[8] | (b[9] << 8) | (b[10] << 16) | (b[11] << 24)) >>> 0;
+    if (micros > 0) text += "." + String(micros).padStart(6, "0");
+  }
+  return canonicalTime(text);
+}
+
+function pad2(n: number): string {
+  return n < 10 ? "0" + n : String(n);
+}
