@@ -82,7 +82,15 @@ interface Pending {
   digest: RowDigest | undefined;
   /** The proxy's own command: answered, but yields nothing. */
   ignore: boolean;
+  /** Synthetic requests that come right after this command's. */
+  after: NeutralResult[][];
 }
+
+/**
+ * What {@linkcode MySqlResultCollector.takeRequests} returns for a command
+ * fed with `ignore`: it was answered, but there is nothing to compare.
+ */
+export const IGNORED: readonly NeutralResult[] = Object.freeze([]);
 
 const MAX_PREPARED = 10_000;
 const ER_NOT_SUPPORTED_YET = 1235;
@@ -94,19 +102,23 @@ export class MySqlResultCollector {
   readonly #rowLimit: number;
   readonly #deprecateEof: boolean;
   readonly #sessionTrack: boolean;
-  readonly #translated: boolean;
+  /** See {@linkcode MySqlCollectorOptions.translated}. */
+  translated: boolean;
   readonly #prepared = new Map<number, Prepared>();
   readonly #queue: Pending[] = [];
-  #done: NeutralResult[][] = [];
-  /** Called with the statement id of each COM_STMT_PREPARE the database answered (-1 when it failed). */
-  onPrepared: (id: number) => void = () => {};
+  #done: (readonly NeutralResult[])[] = [];
+  /**
+   * Called with the statement id of each COM_STMT_PREPARE the database
+   * answered; -1 and the failed result when it failed.
+   */
+  onPrepared: (id: number, failure?: NeutralResult) => void = () => {};
 
   /** @param opts see {@linkcode MySqlCollectorOptions} */
   constructor(opts: MySqlCollectorOptions) {
     this.#rowLimit = opts.rowLimit ?? 1000;
     this.#deprecateEof = opts.deprecateEof;
     this.#sessionTrack = opts.sessionTrack ?? false;
-    this.#translated = opts.translated ?? false;
+    this.translated = opts.translated ?? false;
   }
 
   /** Whether no command waits for its answer. */
@@ -161,10 +173,21 @@ export class MySqlResultCollector {
       current: undefined,
       digest: undefined,
       ignore,
+      after: [],
     });
   }
 
-  /** A packet of a command inside a command (LOAD DATA file data): its empty packet ends the file. */
+  /**
+   * A request answered without the database (a command the other database
+   * could not be given): `results` take their turn after the commands
+   * already waiting for an answer.
+   */
+  synthetic(results: NeutralResult[]): void {
+    if (this.#queue.length === 0) this.#done.push(results);
+    else this.#queue.at(-1)!.after.push(results);
+  }
+
+  /** A packet the client sent inside a command (LOAD DATA file data): the empty one ends the file. */
   onClientPacket(payload: Uint8Array): void {
     const head = this.#queue[0];
     if (head?.phase === "infile" && payload.length === 0) head.phase = "first";
@@ -231,8 +254,11 @@ export class MySqlResultCollector {
     }
   }
 
-  /** Results of every command answered since the last call, one array per command. */
-  takeRequests(): NeutralResult[][] {
+  /**
+   * Results of every command answered since the last call, one array per
+   * command ({@linkcode IGNORED} for an ignored one).
+   */
+  takeRequests(): (readonly NeutralResult[])[] {
     const out = this.#done;
     this.#done = [];
     return out;
@@ -378,7 +404,7 @@ export class MySqlResultCollector {
   #error(head: Pending, payload: Uint8Array): void {
     const err = decodeErr(payload);
     const r = this.#building(head);
-    r.kind = this.#translated && err.code === ER_NOT_SUPPORTED_YET && err.message.includes(GAP_TEXT)
+    r.kind = this.translated && err.code === ER_NOT_SUPPORTED_YET && err.message.includes(GAP_TEXT)
       ? "translation_gap"
       : "error";
     delete r.columns;
@@ -386,7 +412,7 @@ export class MySqlResultCollector {
     r.rows = [];
     r.rowCount = 0;
     r.error = { sqlstate: err.sqlState, code: err.code, message: err.message };
-    if (head.command === Com.STMT_PREPARE) this.onPrepared(-1);
+    if (head.command === Com.STMT_PREPARE) this.onPrepared(-1, r);
     this.#endResult(head);
     if (head.command === Com.QUERY) {
       for (let i = head.index; i < head.statements.length; i++) {
@@ -419,7 +445,8 @@ export class MySqlResultCollector {
   #finish(head: Pending): void {
     this.#endResult(head);
     this.#queue.shift();
-    if (!head.ignore) this.#done.push(head.results);
+    this.#done.push(head.ignore ? IGNORED : head.results);
+    for (const results of head.after) this.#done.push(results);
   }
 }
 

@@ -59,7 +59,7 @@ export class MySqlCapture {
   }
 
   /** Sends one command and returns its neutral results once the database answered it. */
-  async command(payload: Uint8Array): Promise<NeutralResult[]> {
+  async command(payload: Uint8Array): Promise<readonly NeutralResult[]> {
     this.collector.onCommand(payload);
     this.raw.command(payload);
     while (!this.collector.idle) this.collector.onPacket((await this.raw.next()).payload);
@@ -71,12 +71,12 @@ export class MySqlCapture {
   }
 
   /** COM_QUERY. */
-  query(sql: string): Promise<NeutralResult[]> {
+  query(sql: string): Promise<readonly NeutralResult[]> {
     return this.command(new PayloadWriter().u8(Com.QUERY).str(sql).build());
   }
 
   /** COM_STMT_PREPARE then COM_STMT_EXECUTE without parameters: the binary protocol's rows. */
-  async execute(sql: string): Promise<NeutralResult[]> {
+  async execute(sql: string): Promise<readonly NeutralResult[]> {
     await this.command(new PayloadWriter().u8(Com.STMT_PREPARE).str(sql).build());
     const execute = new PayloadWriter().u8(Com.STMT_EXECUTE).u32(this.lastPrepared).u8(0).u32(1)
       .build();
@@ -112,7 +112,7 @@ export class PgCapture {
   }
 
   /** A simple query; its neutral results. */
-  async query(sql: string): Promise<NeutralResult[]> {
+  async query(sql: string): Promise<readonly NeutralResult[]> {
     const msg = query(sql);
     this.collector.onFrontend(0x51, msg.subarray(5));
     await this.raw.send(msg);
