@@ -36,11 +36,7 @@ import { Cap, Com } from "./constants.ts";
 import { type Packet, PacketSplitter } from "./framing.ts";
 import { decodeErr, packet, utf8 } from "./packets.ts";
 import { IGNORED, MySqlResultCollector } from "./result_collector.ts";
-import type {
-  MySqlShadowBackend,
-  MySqlShadowConnection,
-  ShadowLogin,
-} from "./shadow_backend.ts";
+import type { MySqlShadowBackend, MySqlShadowConnection, ShadowLogin } from "./shadow_backend.ts";
 
 /** `strict-sync`: the shadow's ERR payload for a command the source of truth completed. */
 export type MySqlShadowVerdict = RequestVerdict<Uint8Array>;
