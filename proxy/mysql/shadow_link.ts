@@ -293,6 +293,7 @@ export class MySqlShadowLink {
   #enqueue(out: Outgoing): void {
     this.#outgoing.push(out);
     for (const part of out.packets) this.#outgoingBytes += part.length;
+    this.#pump();
     if (this.#outgoingBytes > this.#ctx.maxQueueBytes) {
       this.#ctx.metrics.droppedSession();
       this.#ctx.stats.recordDroppedSession();
@@ -300,9 +301,7 @@ export class MySqlShadowLink {
         `more than ${this.#ctx.maxQueueBytes} bytes wait for the shadow's prepared statements; ` +
           "shadowing stops for this session",
       );
-      return;
     }
-    this.#pump();
   }
 
   /** Hands the forwarder every command whose statement id can be rewritten now, in order. */

@@ -215,6 +215,8 @@ function summarise(r: NeutralResult, rows: Row[] | undefined): OutcomeSummary {
   const out: OutcomeSummary = { ok };
   if (!ok) {
     if (r.error?.sqlstate !== undefined) out.sqlstate = r.error.sqlstate;
+    if (typeof r.error?.code === "number") out.errno = r.error.code;
+    if (r.kind === "translation_gap") out.notTranslated = true;
     const message = r.kind === "skipped"
       ? "not executed: an earlier statement of the request failed"
       : r.kind === "translation_gap"
