@@ -125,7 +125,7 @@ Deno.test("MySQL shadowing: plumbing and comparison through a second MariaDB, ev
     "sync, identical data: sysbench oltp_read_write (prepared) gives no mismatch",
     async () => {
       await sysbench(sync.port, ["prepare"]);
-      await sysbench(sync.port, ["--threads=1", "--events=300", "--db-ps-mode=auto", "run"]);
+      await sysbench(sync.port, ["--threads=1", "--events=300", "--time=0", "--db-ps-mode=auto", "run"]);
       const r = await settle(report, (x) => x.statements > 3000);
       assert(r.statements > 3000, `compared ${r.statements} statements`);
       assertEquals(r.mismatches, 0, JSON.stringify(r.samples, null, 1));
@@ -188,6 +188,26 @@ Deno.test("MySQL shadowing: plumbing and comparison through a second MariaDB, ev
     assert(samplesOf(r, "collation")[0].includes("DISTINCT"), JSON.stringify(r.samples));
     assert(samplesOf(r, "translation_gap")[0].toUpperCase().includes("CALL"));
   });
+
+  await t.step(
+    "a statement only the source of truth can prepare: its prepare and each execution are reported, and the session shadows on",
+    async () => {
+      await a.sql("CREATE TABLE only_a (x INT)", { database: "app" });
+      const before = report();
+      const c = await connect(sync.port);
+      try {
+        await c.execute("SELECT x FROM only_a WHERE x = ?", [1]);
+        await c.execute("SELECT x FROM only_a WHERE x = ?", [2]);
+        await c.query("SELECT id, qty FROM items WHERE id = 1");
+      } finally {
+        await c.end();
+      }
+      const r = await settle(report, (x) => x.statements >= before.statements + 4);
+      assertEquals(r.statements - before.statements, 4);
+      assertEquals(r.mismatches - before.mismatches, 3, JSON.stringify(r.samples, null, 1));
+      assertEquals(r.byKind.error_vs_success - (before.byKind.error_vs_success ?? 0), 3);
+    },
+  );
 
   await t.step("sync: the client's answer waits for the shadow", async () => {
     const locker = await mysql.createConnection(
