@@ -125,7 +125,13 @@ Deno.test("MySQL shadowing: plumbing and comparison through a second MariaDB, ev
     "sync, identical data: sysbench oltp_read_write (prepared) gives no mismatch",
     async () => {
       await sysbench(sync.port, ["prepare"]);
-      await sysbench(sync.port, ["--threads=1", "--events=300", "--time=0", "--db-ps-mode=auto", "run"]);
+      await sysbench(sync.port, [
+        "--threads=1",
+        "--events=300",
+        "--time=0",
+        "--db-ps-mode=auto",
+        "run",
+      ]);
       const r = await settle(report, (x) => x.statements > 3000);
       assert(r.statements > 3000, `compared ${r.statements} statements`);
       assertEquals(r.mismatches, 0, JSON.stringify(r.samples, null, 1));
