@@ -22,18 +22,13 @@
  */
 
 import { RowDigest } from "../shadow/digest.ts";
-import { type NeutralResult, type NeutralValue, notRun } from "../shadow/result.ts";
+import { type NeutralResult, notRun } from "../shadow/result.ts";
 import { TranslationGap } from "../translate/errors.ts";
 import { hasTopLevelOrderBy } from "../pg/order_by.ts";
 import { Com, MAX_PACKET_PAYLOAD, Status } from "./constants.ts";
 import { decodeErr, decodeOk, eofStatus, PayloadReader, utf8 } from "./packets.ts";
-import {
-  decodeBinaryRow,
-  decodeColumnDefinition,
-  decodeTextValue,
-  isKeyTextColumn,
-  type MySqlColumn,
-} from "./result_values.ts";
+import { decodeColumnDefinition, type MySqlColumn } from "./result_values.ts";
+import { collectRow } from "./result_rows.ts";
 import { splitStatements, stripComments } from "./statements.ts";
 import { commandVerb } from "./verbs.ts";
 
@@ -352,38 +347,8 @@ export class MySqlResultCollector {
   #row(head: Pending, payload: Uint8Array): void {
     const r = this.#building(head);
     const digest = head.digest ??= new RowDigest();
-    const columns = head.columns;
     const keep = r.rows.length < this.#rowLimit;
-    const row: NeutralValue[] | undefined = keep ? new Array(columns.length) : undefined;
-    digest.beginRow();
-    if (head.binary) {
-      decodeBinaryRow(columns, payload, (i, v) => {
-        digest.value(v);
-        if (row) row[i] = v;
-      });
-    } else {
-      const reader = new PayloadReader(payload);
-      for (let i = 0; i < columns.length; i++) {
-        if (payload[reader.pos] === 0xfb) {
-          reader.pos++;
-          digest.value(null);
-          if (row) row[i] = null;
-          continue;
-        }
-        const len = reader.lenenc("value length");
-        const at = reader.pos;
-        const raw = reader.bytes(len, "value");
-        const c = columns[i];
-        if (isKeyTextColumn(c) && digest.asciiKey(payload, at, at + len)) {
-          if (row) row[i] = decodeTextValue(c, raw);
-        } else {
-          const v = decodeTextValue(c, raw);
-          digest.value(v);
-          if (row) row[i] = v;
-        }
-      }
-    }
-    digest.endRow();
+    const row = collectRow(head.columns, head.binary, payload, digest, keep);
     r.rowCount++;
     if (row) r.rows.push(row);
   }

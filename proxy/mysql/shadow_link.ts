@@ -33,8 +33,10 @@ import { type RequestVerdict, type ShadowContext, ShadowPairing } from "../shado
 import { type NeutralResult, notRun } from "../shadow/result.ts";
 import { hasTopLevelOrderBy } from "../pg/order_by.ts";
 import { Cap, Com } from "./constants.ts";
-import { type Packet, PacketSplitter } from "./framing.ts";
-import { decodeErr, packet, utf8 } from "./packets.ts";
+import type { Packet } from "./framing.ts";
+import { LogicalPackets } from "./logical_packets.ts";
+import { decodeErr, utf8 } from "./packets.ts";
+import { statementIdOf, StatementIds, withStatementId } from "./statement_ids.ts";
 import { IGNORED, MySqlResultCollector } from "./result_collector.ts";
 import type { MySqlShadowBackend, MySqlShadowConnection, ShadowLogin } from "./shadow_backend.ts";
 
@@ -70,13 +72,6 @@ interface Outgoing {
   inside: boolean;
 }
 
-/** What the shadow answered to the n-th prepare. */
-interface ShadowPrepare {
-  id: number;
-  /** Why it failed, when it did. */
-  failure?: NeutralResult;
-}
-
 /** See the module documentation. */
 export class MySqlShadowLink {
   /** The database this link shadows to. */
@@ -88,18 +83,11 @@ export class MySqlShadowLink {
   readonly #shadow: MySqlResultCollector;
   readonly #pairing: ShadowPairing<Uint8Array>;
   readonly #forwarder: ShadowForwarder;
-  readonly #sotSplitter = new PacketSplitter("source of truth (shadow decoding)", MAX_PACKET);
-  readonly #shadowSplitter: PacketSplitter;
-  #sotParts: Uint8Array[] = [];
-  #shadowParts: Uint8Array[] = [];
+  readonly #sotPackets = new LogicalPackets("source of truth (shadow decoding)", MAX_PACKET);
+  readonly #shadowPackets: LogicalPackets;
   #connection: MySqlShadowConnection | undefined;
   #stopped = false;
-  /** Source-of-truth statement id → index of its prepare. */
-  readonly #sotPrepares = new Map<number, number>();
-  /** SQL of each prepare sent, by index. */
-  readonly #prepareSql: string[] = [];
-  #sotPrepareAnswers = 0;
-  readonly #shadowPrepares: ShadowPrepare[] = [];
+  readonly #statements = new StatementIds();
   #outgoing: Outgoing[] = [];
   #outgoingBytes = 0;
   /** `sync`/`strict-sync`: per command the source of truth answers, whether it went to the shadow. */
@@ -126,13 +114,10 @@ export class MySqlShadowLink {
     };
     this.#sot = new MySqlResultCollector(options);
     this.#shadow = new MySqlResultCollector(options);
-    this.#shadowSplitter = new PacketSplitter(`${side} database (shadow)`, MAX_PACKET);
-    this.#sot.onPrepared = (id) => {
-      if (id >= 0) this.#sotPrepares.set(id, this.#sotPrepareAnswers);
-      this.#sotPrepareAnswers++;
-    };
+    this.#shadowPackets = new LogicalPackets(`${side} database (shadow)`, MAX_PACKET);
+    this.#sot.onPrepared = (id) => this.#statements.sourceOfTruthAnswered(id);
     this.#shadow.onPrepared = (id, failure) => {
-      this.#shadowPrepares.push(failure ? { id, failure } : { id });
+      this.#statements.shadowAnswered(failure ? { id, failure } : { id });
       this.#pump();
     };
     this.#pairing = new ShadowPairing(side, ctx);
@@ -205,10 +190,9 @@ export class MySqlShadowLink {
     let ignore = false;
     let prepare: number | undefined;
     if (STATEMENT_COMMANDS.has(command)) {
-      prepare = payload.length >= 5 ? this.#sotPrepares.get(readU32(payload, 1)) : undefined;
-      if (command === Com.STMT_CLOSE && payload.length >= 5) {
-        this.#sotPrepares.delete(readU32(payload, 1));
-      }
+      const id = payload.length >= 5 ? statementIdOf(payload) : -1;
+      prepare = this.#statements.prepareOf(id);
+      if (command === Com.STMT_CLOSE) this.#statements.closed(id);
       if (prepare === undefined) {
         // Prepared before the shadow opened: the source of truth's alone.
         this.#sot.onCommand(payload, true);
@@ -219,7 +203,7 @@ export class MySqlShadowLink {
       const answersItself = this.#connection?.answersItself;
       ignore = answersItself !== undefined && answersItself(utf8(payload.subarray(1)));
     } else if (command === Com.STMT_PREPARE) {
-      this.#prepareSql.push(utf8(payload.subarray(1)).trim());
+      this.#statements.sent(utf8(payload.subarray(1)).trim());
     }
     this.#sot.onCommand(payload, ignore);
     if (command === Com.QUIT) {
@@ -258,16 +242,14 @@ export class MySqlShadowLink {
   /** Bytes the source of truth sent (they go on to the client; here they are only decoded). */
   sotData(chunk: Uint8Array): void {
     if (this.#stopped) return;
-    let packets: Packet[];
+    let payloads: Uint8Array[];
     try {
-      packets = this.#sotSplitter.push(chunk);
+      payloads = this.#sotPackets.push(chunk);
     } catch (err) {
       this.stop(`cannot decode the source of truth's answer: ${errorMessage(err)}`);
       return;
     }
-    for (const p of packets) {
-      const payload = joined(this.#sotParts, p);
-      if (!payload) continue;
+    for (const payload of payloads) {
       this.#sot.onPacket(payload);
       for (const results of this.#sot.takeRequests()) this.#sotRequest(results);
       if (this.#stopped) return;
@@ -311,7 +293,7 @@ export class MySqlShadowLink {
       let shadowId: number | undefined;
       let failure: NeutralResult | undefined;
       if (out.prepare !== undefined) {
-        const answer = this.#shadowPrepares[out.prepare];
+        const answer = this.#statements.shadowAnswer(out.prepare);
         if (!answer) return;
         shadowId = answer.id;
         failure = answer.id < 0 ? (answer.failure ?? notRun("skipped", "", false)) : undefined;
@@ -322,7 +304,7 @@ export class MySqlShadowLink {
       if (failure) {
         if (!UNANSWERED.has(command) && !out.inside) {
           this.#forwardedFlag(false);
-          const sql = this.#prepareSql[out.prepare!] ?? "";
+          const sql = this.#statements.sqlOf(out.prepare!);
           const kind = failure.kind === "translation_gap" ? "translation_gap" : "skipped";
           this.#sentAt.push(performance.now());
           this.#shadow.synthetic([notRun(kind, sql, hasTopLevelOrderBy(sql), failure.error)]);
@@ -349,16 +331,14 @@ export class MySqlShadowLink {
   }
 
   #onShadowData(chunk: Uint8Array): void {
-    let packets: Packet[];
+    let payloads: Uint8Array[];
     try {
-      packets = this.#shadowSplitter.push(chunk);
+      payloads = this.#shadowPackets.push(chunk);
     } catch (err) {
       this.stop(`the shadow database sent a malformed packet: ${errorMessage(err)}`);
       return;
     }
-    for (const p of packets) {
-      const payload = joined(this.#shadowParts, p);
-      if (!payload) continue;
+    for (const payload of payloads) {
       let failure: Uint8Array | undefined;
       if (payload[0] === 0xff) {
         failure = payload.slice();
@@ -408,34 +388,4 @@ export class MySqlShadowLink {
     this.#connection?.socket.destroy();
     this.onProgress();
   }
-}
-
-/** The logical payload once `p` completes it (continuations joined), else undefined. */
-function joined(parts: Uint8Array[], p: Packet): Uint8Array | undefined {
-  if (!p.continues && parts.length === 0) return p.payload;
-  parts.push(p.payload.slice());
-  if (p.continues) return undefined;
-  const total = parts.reduce((n, x) => n + x.length, 0);
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const x of parts) {
-    out.set(x, at);
-    at += x.length;
-  }
-  parts.length = 0;
-  return out;
-}
-
-function readU32(b: Uint8Array, at: number): number {
-  return (b[at] | (b[at + 1] << 8) | (b[at + 2] << 16) | (b[at + 3] << 24)) >>> 0;
-}
-
-/** A command packet with the statement id (bytes 1–4 of its payload) replaced. */
-function withStatementId(raw: Uint8Array, id: number): Uint8Array {
-  const out = packet(raw[3], raw.subarray(4));
-  out[5] = id & 0xff;
-  out[6] = (id >>> 8) & 0xff;
-  out[7] = (id >>> 16) & 0xff;
-  out[8] = (id >>> 24) & 0xff;
-  return out;
 }
