@@ -115,8 +115,8 @@ Deno.test("MySQL shadowing: plumbing and comparison through a second MariaDB, ev
   });
   await using sync = await startTestProxy(env("sync"), { mysqlShadowBackend: backend });
   const report = () => sync.cutover.shadowReport!();
-  const connect = (port: number) =>
-    mysql.createConnection({ host: "127.0.0.1", port, user, password, database: "app" });
+  const connect = (port: number, extra: mysql.ConnectionOptions = {}) =>
+    mysql.createConnection({ host: "127.0.0.1", port, user, password, database: "app", ...extra });
 
   // One sysbench thread: concurrent sessions that read each other's fresh writes can see
   // them on one database and not yet on the other (a commit reaches the shadow after the
@@ -156,12 +156,21 @@ Deno.test("MySQL shadowing: plumbing and comparison through a second MariaDB, ev
         await c.query("SELECT COUNT(*), SUM(qty), AVG(price) FROM items");
         await c.query("SELECT CONNECTION_ID()");
         await assertRejects(() => c.query("SELECT * FROM missing_table"), 1146);
+        // Answered by the proxy itself while answers are held: in its turn, never compared.
+        await assertRejects(() => c.query("KILL QUERY 999999"), 1094);
         await c.query("SELECT name FROM names WHERE name = 'ann'");
       } finally {
         await c.end();
       }
-      const r = await settle(report, (x) => x.statements >= before + 12);
-      assert(r.statements >= before + 12, `compared ${r.statements - before} statements`);
+      const multi = await connect(sync.port, { multipleStatements: true });
+      try {
+        const [results] = await multi.query("SELECT 1 AS one; SELECT id FROM items WHERE id = 2");
+        assertEquals((results as unknown[]).length, 2);
+      } finally {
+        await multi.end();
+      }
+      const r = await settle(report, (x) => x.statements >= before + 14);
+      assert(r.statements >= before + 14, `compared ${r.statements - before} statements`);
       assertEquals(r.mismatches, 0, JSON.stringify(r.samples, null, 1));
       assertEquals(await checksum(b, "items"), await checksum(a, "items"));
     },
