@@ -195,11 +195,11 @@ export function decodeTextValue(c: MySqlColumn, raw: Uint8Array): NeutralValue {
     case "int":
       return BigInt(s);
     case "decimal":
-      return canonicalDecimal(s);
+      return mysqlDecimal(s);
     case "float":
       return parseFloatText(s, c.type === MyType.FLOAT);
     case "timestamp":
-      return canonicalTimestamp(s, false);
+      return MYSQL_DATETIME.test(s) ? trimFraction(s) : canonicalTimestamp(s, false);
     case "time":
       return canonicalTime(s);
     case "json":
@@ -207,4 +207,36 @@ export function decodeTextValue(c: MySqlColumn, raw: Uint8Array): NeutralValue {
     default:
       return s;
   }
+}
+
+/** MySQL's DATETIME/TIMESTAMP text: canonical already but for the fraction's trailing zeros. */
+const MYSQL_DATETIME =
+  /^\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01]) \d{2}:\d{2}:\d{2}(?:\.\d{1,6})?$/;
+
+function trimFraction(s: string): string {
+  if (s.length === 19) return s;
+  let end = s.length;
+  while (s.charCodeAt(end - 1) === 0x30) end--;
+  if (s.charCodeAt(end - 1) === 0x2e) end--;
+  return end === s.length ? s : s.slice(0, end);
+}
+
+/**
+ * MySQL's DECIMAL text (`-12.50`, never an exponent) without insignificant
+ * zeros, as `canonicalDecimal` would make it, without its regular expression
+ * on the hot path; ZEROFILL's leading zeros take the general way.
+ */
+function mysqlDecimal(s: string): string {
+  const negative = s.charCodeAt(0) === 0x2d;
+  const from = negative ? 1 : 0;
+  if (s.charCodeAt(from) === 0x30 && s.length > from + 1 && s.charCodeAt(from + 1) !== 0x2e) {
+    return canonicalDecimal(s);
+  }
+  const dot = s.indexOf(".");
+  if (dot < 0) return s === "-0" ? "0" : s;
+  let end = s.length;
+  while (end > dot && s.charCodeAt(end - 1) === 0x30) end--;
+  if (end === dot + 1) end = dot;
+  const out = end === s.length ? s : s.slice(0, end);
+  return out === "-0" ? "0" : out;
 }
