@@ -12,7 +12,10 @@
  *
  * Statements the translated backend answers itself (`SELECT @@version`,
  * `SHOW VARIABLES`, …) say nothing about CockroachDB: `answersItself` tells
- * the link, which then does not compare them.
+ * the link, which then runs them on both sides but does not compare them
+ * (nor the executions of such a prepared statement). A translated connection
+ * without it is taken to answer what the proxy's answerers may take
+ * (`prepareAnswer` in `../translate/answer/mod.ts`).
  *
  * @module
  */

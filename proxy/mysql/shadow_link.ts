@@ -35,6 +35,7 @@ import { hasTopLevelOrderBy } from "../pg/order_by.ts";
 import { Cap, Com } from "./constants.ts";
 import type { Packet } from "./framing.ts";
 import { LogicalPackets } from "./logical_packets.ts";
+import { prepareAnswer } from "../translate/answer/mod.ts";
 import { decodeErr, utf8 } from "./packets.ts";
 import { statementIdOf, StatementIds, withStatementId } from "./statement_ids.ts";
 import { IGNORED, MySqlResultCollector } from "./result_collector.ts";
@@ -199,11 +200,13 @@ export class MySqlShadowLink {
         if (answered) this.#forwardedFlag(false);
         return false;
       }
+      ignore = this.#statements.uncompared(prepare);
     } else if (command === Com.QUERY) {
-      const answersItself = this.#connection?.answersItself;
-      ignore = answersItself !== undefined && answersItself(utf8(payload.subarray(1)));
+      ignore = this.#answersItself(utf8(payload.subarray(1)));
     } else if (command === Com.STMT_PREPARE) {
-      this.#statements.sent(utf8(payload.subarray(1)).trim());
+      const sql = utf8(payload.subarray(1)).trim();
+      ignore = this.#answersItself(sql);
+      this.#statements.sent(sql, ignore);
     }
     this.#sot.onCommand(payload, ignore);
     if (command === Com.QUIT) {
@@ -218,6 +221,17 @@ export class MySqlShadowLink {
       inside: false,
     });
     return answered && !ignore;
+  }
+
+  /**
+   * Whether the shadow's backend answers `sql` itself (then it is not
+   * compared): as the backend says, else, for a translated backend, what the
+   * proxy's own answerers may take (`../translate/answer/`).
+   */
+  #answersItself(sql: string): boolean {
+    const connection = this.#connection;
+    if (connection?.answersItself) return connection.answersItself(sql);
+    return connection?.translated === true && prepareAnswer(sql).mayAnswer;
   }
 
   /** A packet of the client inside a command (continuation, LOAD DATA file data). */

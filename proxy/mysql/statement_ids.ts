@@ -24,12 +24,22 @@ export class StatementIds {
   /** Source-of-truth statement id → index of its prepare. */
   readonly #sot = new Map<number, number>();
   readonly #sql: string[] = [];
+  readonly #uncompared = new Set<number>();
   #sotAnswers = 0;
   readonly #shadow: ShadowPrepare[] = [];
 
-  /** A prepare of `sql` was sent to both connections. */
-  sent(sql: string): void {
+  /**
+   * A prepare of `sql` was sent to both connections; `uncompared` when the
+   * shadow's backend answers its executions itself.
+   */
+  sent(sql: string, uncompared: boolean): void {
+    if (uncompared) this.#uncompared.add(this.#sql.length);
     this.#sql.push(sql);
+  }
+
+  /** Executions of prepare `index` are answered by the shadow's backend itself: not compared. */
+  uncompared(index: number): boolean {
+    return this.#uncompared.has(index);
   }
 
   /** The source of truth answered the next prepare with statement `id` (-1: failed). */
