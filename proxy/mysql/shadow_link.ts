@@ -328,7 +328,8 @@ export class MySqlShadowLink {
       }
       if (!out.inside) {
         if (shadowId !== undefined) out.packets[0] = withStatementId(out.packets[0], shadowId);
-        this.#shadow.onCommand(out.payload, out.ignore);
+        // The shadow collector reads its own statement ids.
+        this.#shadow.onCommand(out.packets[0].subarray(4), out.ignore);
         if (!UNANSWERED.has(command)) {
           this.#forwardedFlag(true);
           this.#sentAt.push(performance.now());
