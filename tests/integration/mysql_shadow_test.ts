@@ -216,11 +216,13 @@ Deno.test("MySQL shadowing: plumbing and comparison through a second MariaDB, ev
         await c.execute("SELECT x FROM only_a WHERE x = ?", [1]);
         await c.execute("SELECT x FROM only_a WHERE x = ?", [2]);
         await c.query("SELECT id, qty FROM items WHERE id = 1");
+        // B allocated no id for the failed prepare: from here the two sides' ids differ.
+        await c.execute("SELECT qty, price FROM items WHERE id = ?", [4]);
       } finally {
         await c.end();
       }
-      const r = await settle(report, (x) => x.statements >= before.statements + 4);
-      assertEquals(r.statements - before.statements, 4);
+      const r = await settle(report, (x) => x.statements >= before.statements + 6);
+      assertEquals(r.statements - before.statements, 6);
       assertEquals(r.mismatches - before.mismatches, 3, JSON.stringify(r.samples, null, 1));
       assertEquals(r.byKind.error_vs_success - (before.byKind.error_vs_success ?? 0), 3);
     },
