@@ -30,6 +30,7 @@ import { rsaKeyPair } from "./mysql/auth_rsa.ts";
 import { FastAuthCache } from "./mysql/auth_verify.ts";
 import type { ConnectionSpec } from "../shared/connstring.ts";
 import { MySqlAccountStore } from "../shared/mysql_account_store.ts";
+import { defaultShadowBackendReady, type MySqlShadowBackend } from "./mysql/shadow_backend.ts";
 import { AuthQueries } from "./pg/auth_query.ts";
 import { ClientTlsUpgrader } from "./pg/tls.ts";
 import { CancelRegistry } from "./session/cancel_registry.ts";
@@ -141,8 +142,18 @@ function mysqlLocalAuth(
   };
 }
 
+/** What an embedding process (a test) may plug into the proxy. */
+export interface ProxyHooks {
+  /** The backend of MySQL sessions' shadow connections, instead of the translated one. */
+  mysqlShadowBackend?: MySqlShadowBackend;
+}
+
 /** Starts the SQL listener and the metrics/health listener for `config`. */
-export async function startProxy(config: LmsConfig, log: Logger): Promise<ProxyServer> {
+export async function startProxy(
+  config: LmsConfig,
+  log: Logger,
+  hooks: ProxyHooks = {},
+): Promise<ProxyServer> {
   if (!config.source) {
     throw new LmsError("CONFIG_INVALID", "INIT_SOURCE is required by the proxy");
   }
@@ -224,9 +235,17 @@ export async function startProxy(config: LmsConfig, log: Logger): Promise<ProxyS
     : undefined;
   localAuth?.accounts.start();
   const accept: AcceptClient = config.sourceDialect === "mysql"
-    ? acceptMySqlClient({ serviceSpec: config.source, ownTag, localAuth })
+    ? acceptMySqlClient({
+      serviceSpec: config.source,
+      ownTag,
+      localAuth,
+      shadowBackend: hooks.mysqlShadowBackend,
+    })
     : acceptPgClient;
-  if (config.sourceDialect === "mysql" && shadow) {
+  if (
+    config.sourceDialect === "mysql" && shadow && !hooks.mysqlShadowBackend &&
+    !defaultShadowBackendReady
+  ) {
     log.warn("shadowing MySQL sessions is not available yet; serving without it", {
       shadowMode: config.shadowMode,
     });

@@ -42,6 +42,10 @@ export const OutcomeSummarySchema = z.object({
   ok: z.boolean(),
   /** SQLSTATE, when it failed. */
   sqlstate: z.string().optional(),
+  /** MySQL's error number, when a MySQL database failed it (e.g. 1062). */
+  errno: z.number().int().nonnegative().optional(),
+  /** The statement never ran there: the proxy could not translate it (`translation_gap`). */
+  notTranslated: z.boolean().optional(),
   /** The error message, when it failed. */
   message: z.string().optional(),
   /** CommandComplete tag, when it succeeded (e.g. `SELECT 3`). */

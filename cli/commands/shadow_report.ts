@@ -51,8 +51,13 @@ function describeWindow(w: ShadowWindow): string {
     `${formatRate(w.transientRate)} transient (${w.transient})`;
 }
 
-/** One database's outcome in a table cell: `SELECT 1 [100.00]` or `error 23505`. */
+/**
+ * One database's outcome in a table cell: `SELECT 1 [100.00]`, `error 23505`,
+ * `error 1062 (23000)` for MySQL, `not translated` for a translation gap.
+ */
 export function summarizeOutcome(o: OutcomeSummary): string {
+  if (o.notTranslated) return "not translated";
+  if (!o.ok && o.errno !== undefined) return `error ${o.errno} (${o.sqlstate ?? "HY000"})`;
   if (!o.ok) return `error ${o.sqlstate ?? "(no SQLSTATE)"}`;
   let text = o.commandTag ?? (o.rowCount !== undefined ? `${o.rowCount} rows` : "ok");
   const row = o.rows?.[0];

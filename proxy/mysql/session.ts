@@ -12,9 +12,9 @@
  * holds `LOCK TABLES`, a named lock or a temporary table is pinned to its
  * connection: it is never quiescent, so it runs on through a pause (to
  * release what it holds, as a transaction runs to its end) and blocks the
- * drain, with the reason. Moving a MySQL session to another database and
- * shadowing it are not implemented yet (issue 10): `openBackend` refuses
- * and `openShadow` declines.
+ * drain, with the reason. Moving a MySQL session to another database is
+ * not implemented yet (issue 10): `openBackend` refuses. Shadowing goes
+ * through `shadowing.ts`, on the connection `shadow_backend.ts` chooses.
  *
  * @module
  */
@@ -43,6 +43,8 @@ import {
   cleartextRefusal,
   cleartextSwitch,
 } from "./auth_cleartext.ts";
+import { defaultShadowBackend, type MySqlShadowBackend } from "./shadow_backend.ts";
+import { MySqlShadowing } from "./shadowing.ts";
 
 /** Largest packet accepted from a database: MySQL's own 1 GiB `max_allowed_packet` ceiling. */
 const BACKEND_MAX_PACKET = 1 << 30;
@@ -65,6 +67,8 @@ export interface MySqlWireOptions {
   ownTag: number;
   /** Verifying logins without MySQL once the target is the source of truth; needs INIT_TARGET. */
   localAuth?: LocalAuthContext;
+  /** The shadow connection's backend (default: `defaultShadowBackend`). */
+  shadowBackend?: MySqlShadowBackend;
 }
 
 /** The MySQL wire's {@linkcode AcceptClient}, for `sourceDialect: mysql`. */
@@ -100,6 +104,8 @@ export class MySqlWire implements SessionWire<never> {
   #capabilities = 0;
   /** A cleartext plugin the database asked for in a COM_CHANGE_USER exchange, with its packet's sequence id. */
   #cleartextAsked: { plugin: string; seq: number } | undefined;
+  #charset = 45;
+  readonly #shadowing: MySqlShadowing;
 
   /**
    * @param socket the accepted client socket
@@ -117,6 +123,10 @@ export class MySqlWire implements SessionWire<never> {
     this.#core = core;
     this.#options = options;
     this.#client = socket;
+    this.#shadowing = new MySqlShadowing(ctx.shadow, {
+      toClient: (chunk) => this.#toClient(chunk),
+      drained: () => core.checkpoint(),
+    });
     socket.setNoDelay(true);
     socket.pause();
     socket.on("error", () => core.close());
@@ -155,7 +165,7 @@ export class MySqlWire implements SessionWire<never> {
     const state = this.state, tracker = this.#tracker;
     if (!state || !tracker) return false;
     return tracker.idle && !state.inTransaction && (this.#splitter?.atBoundary ?? true) &&
-      state.blockingReason() === undefined;
+      state.blockingReason() === undefined && this.#shadowing.settled;
   }
 
   /** Runs the handshake; always "accepted", since MySQL cancels with a KILL query, not a connection. */
@@ -183,10 +193,14 @@ export class MySqlWire implements SessionWire<never> {
       },
       identified: (response) => {
         this.state = new MySqlSessionState(response.user, response.database);
+        this.#charset = response.charset;
       },
       sequence: (seq) => (this.#startupSeq = seq),
     }, this.#options.localAuth && { auth: this.#options.localAuth, openTarget: undefined });
     if (!started || this.#closed) return "accepted";
+    this.#capabilities = started.capabilities;
+    await core.pairShadow();
+    if (this.#closed) return "accepted";
     this.#ctx.cancels.rekey(this.#connectionId, killKey(this.state!.user));
     this.state!.onStatus(started.status);
     this.#clientEncrypted = started.clientEncrypted;
@@ -229,8 +243,13 @@ export class MySqlWire implements SessionWire<never> {
           state.reset(cmd.changeUser?.user, cmd.changeUser?.database);
           if (cmd.changeUser) this.#ctx.cancels.rekey(this.#connectionId, killKey(state.user));
         },
-        done: (cmd) => this.#commandDone(cmd),
-        sendSynthetic: (bytes) => this.#toClient(bytes),
+        done: (cmd) => {
+          if (cmd.command >= 0) this.#shadowing.answerEndsAt(this.#scanner!.packetEnd);
+          this.#commandDone(cmd);
+        },
+        sendSynthetic: (bytes) => {
+          if (!this.#shadowing.synthetic(bytes)) this.#toClient(bytes);
+        },
       },
     );
     const tracker = this.#tracker;
@@ -316,6 +335,7 @@ export class MySqlWire implements SessionWire<never> {
     const backend = this.#backend!;
     if (p.continuation) {
       backend.write(p.raw);
+      this.#shadowing.clientPacket(p);
       return;
     }
     if (tracker.awaitingClient) {
@@ -327,6 +347,7 @@ export class MySqlWire implements SessionWire<never> {
       }
       tracker.clientPacket(p.seq, p.payload.length);
       backend.write(p.raw);
+      this.#shadowing.clientPacket(p);
       return;
     }
     if (p.seq !== 0) {
@@ -348,7 +369,10 @@ export class MySqlWire implements SessionWire<never> {
       );
     }
     try {
-      if (this.#command(command, p)) backend.write(p.raw);
+      if (this.#command(command, p)) {
+        backend.write(p.raw);
+        this.#shadowing.clientCommand(p);
+      }
     } catch (err) {
       if (!(err instanceof TruncatedPayload)) throw err;
       this.#protocolError(
@@ -447,13 +471,14 @@ export class MySqlWire implements SessionWire<never> {
       : undefined;
     if (local && local.backendThread > 0) {
       const sql = killStatement(local.backendThread, kill.connection, kill.modifier);
+      const payload = new Uint8Array([Com.QUERY, ...new TextEncoder().encode(sql)]);
       tracker.begin(Com.QUERY);
-      this.#backend!.write(
-        packet(0, new Uint8Array([Com.QUERY, ...new TextEncoder().encode(sql)])),
-      );
+      this.#shadowing.proxyAnswer(payload);
+      this.#backend!.write(packet(0, payload));
       this.#ctx.metrics.cancelRequests.inc({ outcome: "forwarded" });
       return;
     }
+    this.#shadowing.proxyAnswer();
     const elsewhere = !found && proxyTagOf(kill.id) !== this.#options.ownTag;
     const forwarded = elsewhere &&
       this.#ctx.forwardCancel(kill.id, killKey(this.state!.user), kill.connection);
@@ -482,7 +507,7 @@ export class MySqlWire implements SessionWire<never> {
     if (cleartext) return this.#refuseCleartext(cleartext.plugin, cleartext.seq);
     const tracker = this.#tracker!;
     if (tracker.idle && chunk.length >= 5 && chunk[4] === 0xff) this.#lastBackendErr = true;
-    this.#toClient(chunk);
+    if (!this.#shadowing.sourceOfTruthData(chunk, tracker.awaitingClient)) this.#toClient(chunk);
     if (tracker.idle) this.#core.checkpoint();
   };
 
@@ -517,13 +542,24 @@ export class MySqlWire implements SessionWire<never> {
   /** Never called: {@linkcode openBackend} never succeeds. */
   discardBackend(_backend: never): void {}
 
-  /** Shadowing MySQL sessions is issue 10: declined. */
-  openShadow(): undefined {
-    return undefined;
+  /** @inheritdoc */
+  openShadow(side: DatabaseSide, spec: ConnectionSpec): Promise<void> | undefined {
+    const state = this.state;
+    if (!state) return undefined;
+    const login = {
+      user: state.user,
+      database: state.database,
+      capabilities: this.#capabilities,
+      charset: this.#charset,
+    };
+    const backend = this.#options.shadowBackend ?? defaultShadowBackend;
+    return this.#shadowing.open(side, spec, login, backend, this.#core.log);
   }
 
-  /** Nothing to stop: MySQL sessions are not shadowed. */
-  closeShadow(): void {}
+  /** @inheritdoc */
+  closeShadow(): void {
+    this.#shadowing.close();
+  }
 
   /**
    * Ends the session instead of letting a cleartext plugin run over the
@@ -594,6 +630,7 @@ export class MySqlWire implements SessionWire<never> {
   /** @inheritdoc */
   closeConnections(): void {
     this.#closed = true;
+    this.closeShadow();
     const backend = this.#backend;
     if (backend && !backend.destroyed) {
       const busy = this.#tracker !== undefined && !this.#tracker.idle;

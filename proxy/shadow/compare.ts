@@ -1,7 +1,7 @@
 /**
  * Compares the outcomes of one statement on the source and the target, by
  * meaning, on neutral results whatever wire they came from: errors by
- * SQLSTATE, commands by verb, affected rows and generated key, rows by
+ * neutral condition or SQLSTATE, commands by verb, affected rows and generated key, rows by
  * type-tolerant value equality (`values.ts`; as a multiset unless the
  * statement orders them), and huge results by digest. Differences known to
  * be legitimate — serialization retries and volatile functions — are
@@ -12,6 +12,8 @@
  */
 
 import type { MismatchKind, OutcomeSummary } from "../../shared/shadow.ts";
+import { alignTypes } from "./align.ts";
+import { sameCondition } from "./error_classes.ts";
 import type { NeutralResult } from "./result.ts";
 import { isVolatile, type ShadowRules } from "./rules.ts";
 import {
@@ -62,9 +64,7 @@ export function compareResults(
     differences.push("error_vs_success");
   } else if (failed(source)) {
     if (source.kind !== target.kind) differences.push("error_vs_success");
-    else if (!sqlstatesMatch(source.error?.sqlstate, target.error?.sqlstate)) {
-      differences.push("sqlstate");
-    }
+    else if (!sameFailure(source, target)) differences.push("sqlstate");
   } else {
     if (!sameCommand(source, target)) differences.push("command_tag");
     const folding = caseInsensitiveColumns(source, target);
@@ -76,7 +76,8 @@ export function compareResults(
         folding && sameFoldedSets(source, target, folding) ? "collation" : "row_count",
       );
     } else if (source.rowCount > 0) {
-      const rows = compareRows(source, target, folding);
+      const [s, t] = alignTypes(source, target);
+      const rows = compareRows(s, t, folding);
       if (rows) {
         differences.push(rows.collation ? "collation" : "values");
         sourceRows = rows.source;
@@ -165,6 +166,16 @@ function absent(sql: string): NeutralResult {
   };
 }
 
+/**
+ * The same failure: the same neutral condition (`error_classes.ts`: MySQL's
+ * 1062 is PostgreSQL's 23505) where the table knows both errors, else
+ * matching SQLSTATEs.
+ */
+function sameFailure(source: NeutralResult, target: NeutralResult): boolean {
+  return sameCondition(source.error, target.error) ??
+    sqlstatesMatch(source.error?.sqlstate, target.error?.sqlstate);
+}
+
 function failed(r: NeutralResult): boolean {
   return r.kind === "error" || r.kind === "skipped";
 }
@@ -204,6 +215,8 @@ function summarise(r: NeutralResult, rows: Row[] | undefined): OutcomeSummary {
   const out: OutcomeSummary = { ok };
   if (!ok) {
     if (r.error?.sqlstate !== undefined) out.sqlstate = r.error.sqlstate;
+    if (typeof r.error?.code === "number") out.errno = r.error.code;
+    if (r.kind === "translation_gap") out.notTranslated = true;
     const message = r.kind === "skipped"
       ? "not executed: an earlier statement of the request failed"
       : r.kind === "translation_gap"

@@ -50,8 +50,8 @@ export interface RequestVerdict<Failure> {
 export class ShadowPairing<Failure> {
   readonly #side: DatabaseSide;
   readonly #ctx: ShadowContext;
-  readonly #sot: NeutralResult[][] = [];
-  readonly #shadow: { results: NeutralResult[]; failure?: Failure }[] = [];
+  readonly #sot: (readonly NeutralResult[])[] = [];
+  readonly #shadow: { results: readonly NeutralResult[]; failure?: Failure }[] = [];
   readonly #verdicts: RequestVerdict<Failure>[] = [];
   #skipSot = 0;
 
@@ -69,7 +69,7 @@ export class ShadowPairing<Failure> {
    * proxy's own request ({@linkcode skipNextSourceOfTruthRequest}), which
    * pairs with nothing.
    */
-  sourceOfTruthRequest(results: NeutralResult[]): boolean {
+  sourceOfTruthRequest(results: readonly NeutralResult[]): boolean {
     if (this.#skipSot > 0) {
       this.#skipSot--;
       return false;
@@ -84,7 +84,7 @@ export class ShadowPairing<Failure> {
    *
    * @param failure the shadow's first error of the request, for `strict-sync`
    */
-  shadowRequest(results: NeutralResult[], failure: Failure | undefined): void {
+  shadowRequest(results: readonly NeutralResult[], failure: Failure | undefined): void {
     this.#shadow.push({ results, failure });
     this.#pair();
   }

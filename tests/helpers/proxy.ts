@@ -8,7 +8,7 @@
 import { loadConfig } from "../../shared/config.ts";
 import { createLogger } from "../../shared/log.ts";
 import { freePort, waitForPort } from "../../shared/local/ports.ts";
-import { type ProxyServer, startProxy } from "../../proxy/server.ts";
+import { type ProxyHooks, type ProxyServer, startProxy } from "../../proxy/server.ts";
 import { runArgs } from "../../shared/local/compile.ts";
 
 /** Settings for a test proxy, as config keys (`INIT_SOURCE`, `LMS_*`, …). */
@@ -23,7 +23,10 @@ export function standaloneUnlessOrchestrated(env: ProxyEnv): ProxyEnv {
 }
 
 /** Starts a proxy in this process on free ports. */
-export async function startTestProxy(env: ProxyEnv): Promise<ProxyServer & AsyncDisposable> {
+export async function startTestProxy(
+  env: ProxyEnv,
+  hooks?: ProxyHooks,
+): Promise<ProxyServer & AsyncDisposable> {
   const config = loadConfig("proxy", {
     args: [],
     env: {
@@ -34,7 +37,7 @@ export async function startTestProxy(env: ProxyEnv): Promise<ProxyServer & Async
       ...standaloneUnlessOrchestrated(env),
     },
   });
-  const proxy = await startProxy(config, createLogger("proxy", { test: true }));
+  const proxy = await startProxy(config, createLogger("proxy", { test: true }), hooks);
   await proxy.ready;
   return Object.assign(proxy, { [Symbol.asyncDispose]: () => proxy.close() });
 }

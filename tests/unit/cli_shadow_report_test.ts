@@ -93,6 +93,14 @@ Deno.test("formatRate and summarizeOutcome", () => {
     "SELECT 1 [7, NULL]",
   );
   assertEquals(summarizeOutcome({ ok: true, rowCount: 3 }), "3 rows");
+  assertEquals(
+    summarizeOutcome({ ok: false, sqlstate: "23000", errno: 1062, message: "Duplicate entry" }),
+    "error 1062 (23000)",
+  );
+  assertEquals(
+    summarizeOutcome({ ok: false, sqlstate: "42000", errno: 1235, notTranslated: true }),
+    "not translated",
+  );
   const long = summarizeOutcome({ ok: true, commandTag: "SELECT 1", rows: [["x".repeat(80)]] });
   assertEquals(long.length, 32);
   assert(long.endsWith("…"));
@@ -124,6 +132,60 @@ Deno.test("renderShadowReport: header, judgement, proxies and samples worst firs
     lines[header + 2],
   );
   assert(!/Warning/.test(text));
+});
+
+Deno.test("renderShadowReport: a MySQL source's kinds, collation and translation_gap, with MySQL errors", () => {
+  const text = renderShadowReport(
+    shadowReportFixture({
+      byKind: { collation: 3, translation_gap: 1, sqlstate: 1 },
+      samples: [
+        {
+          fingerprint: "SELECT DISTINCT name FROM names",
+          kind: "collation",
+          count: 3,
+          firstSeen: ago(60_000, NOW),
+          lastSeen: ago(60_000, NOW),
+          source: { ok: true, commandTag: "SELECT", rowCount: 2, rows: [["Ann"]] },
+          target: { ok: true, commandTag: "SELECT", rowCount: 3, rows: [["ann"]] },
+          proxies: ["proxy-a"],
+        },
+        {
+          fingerprint: "SELECT a FROM t WHERE a SOUNDS LIKE ?",
+          kind: "translation_gap",
+          count: 1,
+          firstSeen: ago(60_000, NOW),
+          lastSeen: ago(60_000, NOW),
+          source: { ok: true, commandTag: "SELECT", rowCount: 1 },
+          target: { ok: false, sqlstate: "42000", errno: 1235, notTranslated: true },
+          proxies: ["proxy-a"],
+        },
+        {
+          fingerprint: "INSERT INTO emails VALUES (?)",
+          kind: "sqlstate",
+          count: 1,
+          firstSeen: ago(60_000, NOW),
+          lastSeen: ago(60_000, NOW),
+          source: { ok: false, sqlstate: "23000", errno: 1062 },
+          target: { ok: false, sqlstate: "42S02", errno: 1146 },
+          proxies: ["proxy-b"],
+        },
+      ],
+      totalSamples: 3,
+    }, NOW),
+    NOW,
+  );
+  assert(/^Mismatches\s+40 \(collation 3, sqlstate 1, translation_gap 1\)$/m.test(text), text);
+  assert(
+    /^3\s+collation\s+SELECT DISTINCT name FROM names\s+SELECT \[Ann\]\s+SELECT \[ann\]/m.test(
+      text,
+    ),
+    text,
+  );
+  assert(/^1\s+translation_gap\s+SELECT a FROM t .*SELECT\s+not translated/m.test(text), text);
+  assert(
+    /^1\s+sqlstate\s+INSERT INTO emails .*error 1062 \(23000\)\s+error 1146 \(42S02\)/m.test(text),
+    text,
+  );
 });
 
 Deno.test("renderShadowReport: ready, no samples, unreachable proxies, truncated fingerprints", () => {

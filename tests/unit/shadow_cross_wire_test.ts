@@ -345,6 +345,7 @@ Deno.test("MySQL errors against SQLSTATEs; a statement the proxy could not trans
   assertEquals(r.source, {
     ok: false,
     sqlstate: "23000",
+    errno: 1062,
     message: "Duplicate entry 'a@example.com' for key 'email'",
   });
 
@@ -358,6 +359,7 @@ Deno.test("MySQL errors against SQLSTATEs; a statement the proxy could not trans
   const g = compareResults(mysql, gap, DEFAULT_SHADOW_RULES);
   expect(g, "mismatch", ["translation_gap"]);
   assertEquals(g.target.message, "not translated: PROCEDURE ANALYSE is not supported");
+  assert(g.target.notTranslated, "the summary says the target never ran it");
   assert(g.reason?.includes("not translated for the target"));
   // A gap is never transient, not even where the source failed with 40001.
   const retry = mysqlError(odd, 1213, "40001", "Deadlock found");
