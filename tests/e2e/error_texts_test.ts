@@ -10,8 +10,7 @@ import { startPgCluster } from "../../shared/local/postgres_cluster.ts";
 import { freePort } from "../../shared/local/ports.ts";
 import { cli } from "../helpers/fleet.ts";
 import { startTestProxy } from "../helpers/proxy.ts";
-
-const ROOT = new URL("../../", import.meta.url).pathname;
+import { startTaskArgs } from "../helpers/start_task.ts";
 
 Deno.test("an unreachable INIT_SOURCE is reported as a source problem, as fields", async () => {
   const [listen, metrics, orchestrator, closed] = [
@@ -23,18 +22,7 @@ Deno.test("an unreachable INIT_SOURCE is reported as a source problem, as fields
   const env = { ...Deno.env.toObject() };
   delete env.INIT_TARGET;
   const out = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "task",
-      "--config",
-      `${ROOT}deno.json`,
-      "start",
-      "--listen",
-      `127.0.0.1:${listen}`,
-      "--metrics-listen",
-      `127.0.0.1:${metrics}`,
-      "--orchestrator-port",
-      String(orchestrator),
-    ],
+    args: startTaskArgs({ listen, metrics, orchestrator }),
     env: {
       ...env,
       INIT_SOURCE: `postgres://postgres@127.0.0.1:${closed}/postgres?sslmode=disable`,

@@ -11,6 +11,7 @@ import assert from "node:assert/strict";
 import { freePort } from "../../shared/local/ports.ts";
 import { psql, run } from "../helpers/proxy.ts";
 import type { ApiErrorBody } from "../../shared/api.ts";
+import { startTaskArgs } from "../helpers/start_task.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 
@@ -31,19 +32,7 @@ async function startLms(args: string[]): Promise<StartedLms> {
   delete env.LMS_SOURCE_DIALECT;
   delete env.LMS_API_TOKEN;
   const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "task",
-      "--config",
-      `${ROOT}deno.json`,
-      "start",
-      "--listen",
-      `127.0.0.1:${listen}`,
-      "--metrics-listen",
-      `127.0.0.1:${metrics}`,
-      "--orchestrator-port",
-      String(orchestrator),
-      ...args,
-    ],
+    args: startTaskArgs({ listen, metrics, orchestrator }, args),
     env: { ...env, LMS_LOG_LEVEL: "warn" },
     clearEnv: true,
     stdout: "piped",
@@ -150,18 +139,7 @@ Deno.test("deno task start on a busy port fails at once and talks to nobody ther
   try {
     const started = Date.now();
     const out = await new Deno.Command(Deno.execPath(), {
-      args: [
-        "task",
-        "--config",
-        `${ROOT}deno.json`,
-        "start",
-        "--listen",
-        `127.0.0.1:${listen}`,
-        "--metrics-listen",
-        `127.0.0.1:${metrics}`,
-        "--orchestrator-port",
-        String(other.addr.port),
-      ],
+      args: startTaskArgs({ listen, metrics, orchestrator: other.addr.port }),
       env: { LMS_LOG_LEVEL: "warn" },
       stdin: "null",
       stdout: "piped",
