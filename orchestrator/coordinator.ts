@@ -24,12 +24,10 @@ import type {
   ShadowReportResponse,
   StatusResponse,
 } from "../shared/api.ts";
-import type { ApiErrorCode } from "../shared/api.ts";
 import type { ClusterState, ShadowModeName } from "../shared/control.ts";
 import { LmsError } from "../shared/errors.ts";
 import type { Logger } from "../shared/log.ts";
 import type { StateStore } from "../shared/state_store.ts";
-import { StoreDatabaseUnavailable } from "../shared/db_clients.ts";
 import {
   type CutoverEvent,
   otherSide,
@@ -38,26 +36,13 @@ import {
   unsafeShadowModes,
 } from "./cutover.ts";
 import type { OrchestratorMetrics } from "./metrics.ts";
-import { ProxyRegistry } from "./proxies.ts";
+import { drainHolds, ProxyRegistry } from "./proxies.ts";
 import { mergeShadowReports } from "./shadow_report.ts";
+import { CommandError, storeError } from "./command_error.ts";
+import { confirmFleetDrained } from "./commit_guard.ts";
 import { type ReplicationCheck, startReplicationCheck } from "./replication.ts";
 
-/** A refused or failed command, carrying the API error code it maps to. */
-export class CommandError extends LmsError {
-  /** API error code (HTTP status follows from it). */
-  readonly apiCode: ApiErrorCode;
-
-  /**
-   * @param apiCode API error code
-   * @param message what is wrong
-   * @param hint what to do
-   */
-  constructor(apiCode: ApiErrorCode, message: string, hint: string, options?: ErrorOptions) {
-    super("ORCHESTRATOR_REFUSED", message, hint, options);
-    this.name = "CommandError";
-    this.apiCode = apiCode;
-  }
-}
+export { CommandError } from "./command_error.ts";
 
 /** The store operations the coordinator uses. */
 export type CoordinatorStore = Pick<
@@ -103,6 +88,13 @@ export interface CoordinatorOptions {
    * (longer than the proxies' longest reconnect backoff).
    */
   reconnectGraceMs?: number;
+  /** How long a commit waits for every proxy to confirm its drain; 2000 ms. */
+  drainConfirmTimeoutMs?: number;
+  /**
+   * Pause time every proxy must have left when it confirms, so the commit is
+   * stored before any proxy could resume by itself; 2000 ms.
+   */
+  commitPauseMarginMs?: number;
 }
 
 interface ActiveCutover {
@@ -114,9 +106,10 @@ interface ActiveCutover {
   /** Proxies that resumed by themselves; the cutover cannot commit any more. */
   resumed: string[];
   replication: ReplicationCheck | null;
-  /** Replication checks started so far; each needs a marker of its own. */
-  markerRounds: number;
   timers: ReturnType<typeof setTimeout>[];
+  /** Fires when the earliest drained ack's pause runs out (a stalled channel hides the report). */
+  expiryTimer: ReturnType<typeof setTimeout> | undefined;
+  expiryAt: number | null;
 }
 
 const STATE_STEPS = new Set(["initialize", "begin", "drained", "commit", "abort", "immediate"]);
@@ -127,23 +120,13 @@ const NOT_CHECKED: ReplicationStatus = {
   error: null,
 };
 
-function storeError(err: unknown): CommandError {
-  if (err instanceof CommandError) return err;
-  // The store's own errors already say which database failed and what to do (initialize reaches
-  // the source too); an unreachable target keeps the state-store wording below.
-  if (
-    err instanceof LmsError && err.hint !== "" &&
-    !(err instanceof StoreDatabaseUnavailable && err.side === "target")
-  ) {
-    return new CommandError("STORE_UNAVAILABLE", err.message, err.hint, { cause: err });
-  }
-  const message = err instanceof Error ? err.message : String(err);
-  return new CommandError(
-    "STORE_UNAVAILABLE",
-    `the state store in the target database failed: ${message}`,
-    "check that the target database is reachable (INIT_TARGET) and retry",
-    { cause: err },
-  );
+/**
+ * A marker id never used before. Only a marker written after this drain proves
+ * replication caught up; one left by an earlier check of the same cutover (before
+ * a lost drain or an orchestrator restart) was written while traffic could still run.
+ */
+function freshMarkerId(cutoverId: string): string {
+  return `${cutoverId}-${crypto.randomUUID().slice(0, 8)}`;
 }
 
 /** Runs cutover commands and keeps the fleet in line with the stored state. */
@@ -304,10 +287,16 @@ export class Coordinator {
       const cutover = this.#cutover;
       const id = cutover?.id ?? "";
       const from = this.#state.sourceOfTruth;
-      const replication = cutover?.replication?.status() ?? NOT_CHECKED;
       const skip = request.skipReplicationCheck ?? false;
+      const event: CutoverEvent = {
+        type: "commit",
+        from: request.from,
+        skipReplicationCheck: skip,
+      };
+      if (cutover) await this.#confirmDrained(cutover, event);
+      const replication = cutover?.replication?.status() ?? NOT_CHECKED;
       await this.#apply(
-        { type: "commit", from: request.from, skipReplicationCheck: skip },
+        event,
         { cutoverId: id, from, to: otherSide(from), replication, skipReplicationCheck: skip },
       );
       if (skip && !replication.caughtUp) {
@@ -392,11 +381,12 @@ export class Coordinator {
     if (!cutover) return null;
     const connected = this.registry.connected();
     const reports = connected.map((e) => e.drain).filter((d) => d?.cutoverId === cutover.id);
+    const now = Date.now();
     return {
       id: cutover.id,
       kind: "consistent",
       startedAt: cutover.startedAt.toISOString(),
-      drained: reports.filter((d) => d?.drained).length,
+      drained: reports.filter((d) => drainHolds(d, cutover.id, now)).length,
       total: connected.length,
       openTransactions: reports.reduce((n, d) => n + (d?.counts.inTransaction ?? 0), 0),
       blocking: reports.flatMap((d) => d?.blocking ?? []),
@@ -411,9 +401,39 @@ export class Coordinator {
   #drainedCount(): { connected: number; drained: number } {
     const connected = this.registry.connected();
     const id = this.#cutover?.id;
-    const drained = connected.filter((e) => e.drain?.cutoverId === id && e.drain?.drained === true)
-      .length;
+    const now = Date.now();
+    const drained = connected.filter((e) => drainHolds(e.drain, id, now)).length;
     return { connected: connected.length, drained };
+  }
+
+  /**
+   * Before a commit is stored: a fresh drain confirmation from every proxy
+   * ({@linkcode confirmFleetDrained}). Skipped when the commit would be
+   * refused anyway, so that refusal keeps its own reason.
+   */
+  async #confirmDrained(cutover: ActiveCutover, event: CutoverEvent): Promise<void> {
+    await this.#ready;
+    if (Date.now() < this.#graceUntil || !this.#transition(event, this.#drainedCount()).ok) return;
+    const refusal = await confirmFleetDrained(this.registry, cutover.id, {
+      timeoutMs: this.#opts.drainConfirmTimeoutMs ?? 2000,
+      marginMs: this.#opts.commitPauseMarginMs ?? 2000,
+    });
+    if (!refusal) return;
+    for (const proxyId of refusal.resumed) this.registry.selfResumed(proxyId, cutover.id);
+    this.#opts.metrics?.refused.inc({ code: refusal.error.apiCode });
+    throw refusal.error;
+  }
+
+  #transition(event: CutoverEvent, counts: { connected: number; drained: number }) {
+    return transition(this.#state, event, {
+      initialized: this.#initialized,
+      lastStep: this.#lastStep,
+      connectedProxies: counts.connected,
+      drainedProxies: counts.drained,
+      replication: this.#cutover?.replication?.status() ?? null,
+      shadowModes: this.#shadowModes(),
+      resumedProxies: this.#cutover?.resumed ?? [],
+    });
   }
 
   /** Checks the machine, persists with CAS, and adopts the new state. */
@@ -440,15 +460,7 @@ export class Coordinator {
       );
     }
     const counts = this.#drainedCount();
-    const result = transition(this.#state, event, {
-      initialized: this.#initialized,
-      lastStep: this.#lastStep,
-      connectedProxies: counts.connected,
-      drainedProxies: counts.drained,
-      replication: this.#cutover?.replication?.status() ?? null,
-      shadowModes: this.#shadowModes(),
-      resumedProxies: this.#cutover?.resumed ?? [],
-    });
+    const result = this.#transition(event, counts);
     if (!result.ok) {
       this.#opts.metrics?.refused.inc({ code: result.error.code });
       throw new CommandError(result.error.code, result.error.message, result.error.hint);
@@ -531,8 +543,9 @@ export class Coordinator {
       terminated: [],
       resumed: [],
       replication: null,
-      markerRounds: 0,
       timers: [],
+      expiryTimer: undefined,
+      expiryAt: null,
     };
   }
 
@@ -540,6 +553,7 @@ export class Coordinator {
     const cutover = this.#cutover;
     if (!cutover) return;
     for (const timer of cutover.timers) clearTimeout(timer);
+    clearTimeout(cutover.expiryTimer);
     cutover.replication?.stop();
     this.#cutover = null;
     this.registry.clearDrain();
@@ -628,10 +642,30 @@ export class Coordinator {
     );
   }
 
+  /**
+   * Keeps a timer at the earliest moment a drained ack's pause runs out. A
+   * proxy reports its self-resume at once, but a stalled channel delivers
+   * nothing; then status and commit must still stop counting that drain.
+   */
+  #watchDrainExpiry(cutover: ActiveCutover): void {
+    const next = this.registry.nextDrainExpiry(cutover.id);
+    if (next === cutover.expiryAt) return;
+    clearTimeout(cutover.expiryTimer);
+    cutover.expiryAt = next;
+    cutover.expiryTimer = next === null ? undefined : setTimeout(() => {
+      cutover.expiryTimer = undefined;
+      cutover.expiryAt = null;
+      if (this.#cutover !== cutover) return;
+      const expired = this.registry.expireDrains(cutover.id, Date.now());
+      if (expired.length === 0) this.#watchDrainExpiry(cutover);
+    }, Math.max(0, next - Date.now()) + 1);
+  }
+
   #onFleetChange(): void {
     this.#updateMetrics();
     const cutover = this.#cutover;
     if (!this.#loaded || !cutover || this.#state.phase === "idle") return;
+    this.#watchDrainExpiry(cutover);
     if (Date.now() < this.#graceUntil) return;
     const counts = this.#drainedCount();
     if (this.#state.phase === "drained") {
@@ -676,9 +710,8 @@ export class Coordinator {
   #startReplicationCheck(): void {
     const cutover = this.#cutover;
     if (!cutover || cutover.replication) return;
-    cutover.markerRounds++;
     cutover.replication = startReplicationCheck(this.#opts.store, {
-      markerId: cutover.markerRounds === 1 ? cutover.id : `${cutover.id}-${cutover.markerRounds}`,
+      markerId: freshMarkerId(cutover.id),
       from: this.#state.sourceOfTruth,
       to: otherSide(this.#state.sourceOfTruth),
       pollMs: this.#opts.replicationPollMs,
