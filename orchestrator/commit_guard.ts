@@ -60,9 +60,10 @@ export async function confirmFleetDrained(
   const undrained: string[] = [];
   const tight: string[] = [];
   for (const [proxyId, a] of [...answers].sort(([x], [y]) => x.localeCompare(y))) {
-    if (a.pauseRemainingMs === null || a.pauseRemainingMs <= 0) resumed.push(proxyId);
+    const left = a.pauseRemainingMs === null ? Infinity : a.pauseRemainingMs - (now - a.receivedAt);
+    if (!a.paused) resumed.push(proxyId);
     else if (!a.drained) undrained.push(proxyId);
-    else if (a.pauseRemainingMs - (now - a.receivedAt) < options.marginMs) tight.push(proxyId);
+    else if (left < options.marginMs) tight.push(proxyId);
   }
   if (resumed.length > 0) {
     return {

@@ -25,7 +25,6 @@ import type {
   StatusResponse,
 } from "../shared/api.ts";
 import type { ClusterState, ShadowModeName } from "../shared/control.ts";
-import { LmsError } from "../shared/errors.ts";
 import type { Logger } from "../shared/log.ts";
 import type { StateStore } from "../shared/state_store.ts";
 import {

@@ -15,9 +15,11 @@ import type { ProxyMessage } from "../shared/control.ts";
 
 /** One proxy's answer: drained now, and how long its pause may still last. */
 export interface DrainConfirmation {
+  /** Paused for the cutover asked about, with pause time left. */
+  paused: boolean;
   /** Drained for the cutover asked about. */
   drained: boolean;
-  /** Pause time left when the proxy answered; null when it is not paused for that cutover. */
+  /** Pause time left when the proxy answered; null when its pause has no bound. */
   pauseRemainingMs: number | null;
   /** When the answer arrived (`performance.now()`). */
   receivedAt: number;
@@ -60,6 +62,7 @@ export class DrainConfirmations {
     const pending = this.#pending.get(message.requestId);
     if (!pending?.waiting.delete(proxyId)) return;
     pending.answers.set(proxyId, {
+      paused: message.paused,
       drained: message.drained,
       pauseRemainingMs: message.pauseRemainingMs,
       receivedAt: performance.now(),

@@ -49,7 +49,11 @@ export interface DrainReport {
 }
 
 /** Whether `drain` is a drained ack for `cutoverId` that still holds at `now`. */
-export function drainHolds(drain: DrainReport | null, cutoverId: string | undefined, now: number) {
+export function drainHolds(
+  drain: DrainReport | null,
+  cutoverId: string | undefined,
+  now: number,
+): boolean {
   return drain !== null && drain.cutoverId === cutoverId && drain.drained &&
     (drain.expiresAt === null || drain.expiresAt > now);
 }

@@ -173,8 +173,10 @@ export const ProxyMessageSchema = z.discriminatedUnion("type", [
     type: z.literal("drain_confirmation"),
     requestId: z.string(),
     cutoverId: z.string(),
+    /** Paused for `cutoverId`, and its pause has not run out. */
+    paused: z.boolean(),
     drained: z.boolean(),
-    /** Null when not paused for `cutoverId`. */
+    /** Pause time left; null when the proxy's pause has no bound. */
     pauseRemainingMs: pauseRemainingMs.nullable(),
   }),
   z.object({

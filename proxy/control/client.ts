@@ -195,15 +195,15 @@ export function startControlClient(options: ControlClientOptions): ControlClient
   /** Drained for `cutoverId` right now, with pause time left: what a commit may rely on. */
   const confirmDrain = (requestId: string, cutoverId: string) => {
     guarded("confirm the drain", () => {
-      const remaining = handler.paused() && drainCutoverId === cutoverId
-        ? handler.pauseRemainingMs?.() ?? 0
-        : null;
-      const drained = remaining !== null && remaining > 0 && handler.drainStatus().drained;
+      const remaining = handler.pauseRemainingMs ? handler.pauseRemainingMs() ?? 0 : null;
+      const paused = handler.paused() && drainCutoverId === cutoverId &&
+        (remaining === null || remaining > 0);
       send({
         type: "drain_confirmation",
         requestId,
         cutoverId,
-        drained,
+        paused,
+        drained: paused && handler.drainStatus().drained,
         pauseRemainingMs: remaining,
       });
     });

@@ -79,7 +79,7 @@ export interface ControlHandler {
   /**
    * How long the current pause may still last before the proxy resumes by
    * itself (`LMS_MAX_PAUSE`): 0 once it ran out, null when not paused. A
-   * handler without it is treated as having no time left to confirm a drain.
+   * handler without it pauses without a bound.
    */
   pauseRemainingMs?(): number | null;
   /**
