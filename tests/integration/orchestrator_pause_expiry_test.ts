@@ -175,15 +175,20 @@ Deno.test({
     };
     const beginDrained = async () => {
       const begin = await api<{ cutoverId: string }>("POST", API_PATHS.consistentBegin, {
-        from: "source",
+        from: (await status()).sourceOfTruth,
       });
       assert.equal(begin.status, 200);
-      await waitFor("drained", async () => (await status()).phase === "drained");
-      return begin.body.cutoverId;
+      const s = await waitFor("drained", async () => {
+        const s = await status();
+        return s.phase === "drained" && s;
+      });
+      return { cutoverId: begin.body.cutoverId, epoch: s.epoch };
     };
-    const commit = () =>
+    // Each step starts from the side the previous one left, so that on a build without the
+    // fixes every step fails on its own check (a refused commit there goes through).
+    const commit = async () =>
       api<ApiErrorBody & { state?: ClusterState }>("POST", API_PATHS.consistentCommit, {
-        from: "source",
+        from: (await status()).sourceOfTruth,
         skipReplicationCheck: true,
       });
     const abort = async () => {
@@ -193,81 +198,10 @@ Deno.test({
     try {
       assert.equal((await api("POST", API_PATHS.initialize)).status, 200);
 
-      await t.step("a proxy that resumed unannounced fails the commit's fresh check", async () => {
-        const core = new ExpiringCore(null);
-        await connect("quiet-1", core);
-        await beginDrained();
-        // The window of the bug: the proxy runs traffic again, the orchestrator still holds its ack.
-        core.resumeQuietly();
-        const refused = await commit();
-        assert.equal(refused.status, 409, JSON.stringify(refused.body));
-        assert.equal(refused.body.error.code, "NOT_DRAINED");
-        assert.match(refused.body.error.message, /quiet-1 no longer holds its pause/);
-        const s = await status();
-        assert.deepEqual([s.sourceOfTruth, s.epoch], ["source", 0]);
-        assert.deepEqual(s.cutover?.resumedProxies, ["quiet-1"]);
-        await waitFor("back to draining", async () => (await status()).phase === "draining");
-        await abort();
-        await disconnectAll();
-      });
-
-      await t.step(
-        "a pause about to run out refuses the commit; its end is reported at once",
-        async () => {
-          const core = new ExpiringCore(3_000);
-          await connect("short-1", core);
-          await beginDrained();
-          await waitFor("under 2 s of pause left", () => (core.pauseRemainingMs() ?? 0) < 1_800);
-          const refused = await commit();
-          assert.equal(refused.body.error?.code, "NOT_DRAINED", JSON.stringify(refused.body));
-          assert.match(refused.body.error.message, /pause of short-1 ends within 2000 ms/);
-          assert.equal((await status()).epoch, 0);
-          // No heartbeat comes for a minute: only the proxy's own report can tell the orchestrator.
-          await waitFor("the proxy resumed", () => !core.paused(), 5_000);
-          const s = await waitFor("resume reported", async () => {
-            const s = await status();
-            return s.cutover?.resumedProxies.includes("short-1") && s;
-          }, 1_000);
-          assert.equal(s.cutover?.drained, 0);
-          assert.ok(s.history.some((e) => e.step === "pause_expired"));
-          await abort();
-          await disconnectAll();
-        },
-      );
-
-      await t.step(
-        "a stalled channel: status stops saying drained once the pause ran out",
-        async () => {
-          const core = new ExpiringCore(2_500);
-          await connect("stalled-1", core, true);
-          await beginDrained();
-          relay.stall();
-          try {
-            await waitFor("the proxy resumed", () => !core.paused(), 5_000);
-            // Nothing the proxy sends gets through; the orchestrator knows when its pause ends.
-            const s = await waitFor("status follows", async () => {
-              const s = await status();
-              return s.phase === "draining" && s;
-            }, 2_000);
-            assert.deepEqual(s.cutover?.resumedProxies, ["stalled-1"]);
-            assert.equal(s.cutover?.drained, 0);
-            assert.equal(s.proxies.find((p) => p.id === "stalled-1")?.drained, false);
-            const refused = await commit();
-            assert.equal(refused.body.error?.code, "NOT_DRAINED");
-            assert.match(refused.body.error.message, /stalled-1 resumed traffic/);
-            assert.equal((await status()).epoch, 0);
-          } finally {
-            relay.resume();
-          }
-          await abort();
-          await disconnectAll();
-        },
-      );
-
       await t.step("an orchestrator restarted while drained writes a fresh marker", async () => {
         const core = new ExpiringCore(null);
         await connect("marker-1", core);
-        const cutoverId = await beginDrained();
+        const { cutoverId } = await beginDrained();
         const markers = async () =>
           (await source.psql(`SELECT id FROM _molt_lms.marker WHERE id LIKE '${cutoverId}%'`))
             .split("\n").filter((l) => l !== "");
@@ -301,6 +235,77 @@ Deno.test({
         assert.equal((await status()).sourceOfTruth, "target");
         await disconnectAll();
       });
+
+      await t.step("a proxy that resumed unannounced fails the commit's fresh check", async () => {
+        const core = new ExpiringCore(null);
+        await connect("quiet-1", core);
+        const { epoch } = await beginDrained();
+        // The window of the bug: the proxy runs traffic again, the orchestrator still holds its ack.
+        core.resumeQuietly();
+        const refused = await commit();
+        assert.equal(refused.status, 409, JSON.stringify(refused.body));
+        assert.equal(refused.body.error.code, "NOT_DRAINED");
+        assert.match(refused.body.error.message, /quiet-1 no longer holds its pause/);
+        const s = await status();
+        assert.equal(s.epoch, epoch);
+        assert.deepEqual(s.cutover?.resumedProxies, ["quiet-1"]);
+        await waitFor("back to draining", async () => (await status()).phase === "draining");
+        await abort();
+        await disconnectAll();
+      });
+
+      await t.step(
+        "a pause about to run out refuses the commit; its end is reported at once",
+        async () => {
+          const core = new ExpiringCore(3_000);
+          await connect("short-1", core);
+          const { epoch } = await beginDrained();
+          await waitFor("under 2 s of pause left", () => (core.pauseRemainingMs() ?? 0) < 1_800);
+          const refused = await commit();
+          assert.equal(refused.body.error?.code, "NOT_DRAINED", JSON.stringify(refused.body));
+          assert.match(refused.body.error.message, /pause of short-1 ends within 2000 ms/);
+          assert.equal((await status()).epoch, epoch);
+          // No heartbeat comes for a minute: only the proxy's own report can tell the orchestrator.
+          await waitFor("the proxy resumed", () => !core.paused(), 5_000);
+          const s = await waitFor("resume reported", async () => {
+            const s = await status();
+            return s.cutover?.resumedProxies.includes("short-1") && s;
+          }, 1_000);
+          assert.equal(s.cutover?.drained, 0);
+          assert.ok(s.history.some((e) => e.step === "pause_expired"));
+          await abort();
+          await disconnectAll();
+        },
+      );
+
+      await t.step(
+        "a stalled channel: status stops saying drained once the pause ran out",
+        async () => {
+          const core = new ExpiringCore(2_500);
+          await connect("stalled-1", core, true);
+          const { epoch } = await beginDrained();
+          relay.stall();
+          try {
+            await waitFor("the proxy resumed", () => !core.paused(), 5_000);
+            // Nothing the proxy sends gets through; the orchestrator knows when its pause ends.
+            const s = await waitFor("status follows", async () => {
+              const s = await status();
+              return s.phase === "draining" && s;
+            }, 2_000);
+            assert.deepEqual(s.cutover?.resumedProxies, ["stalled-1"]);
+            assert.equal(s.cutover?.drained, 0);
+            assert.equal(s.proxies.find((p) => p.id === "stalled-1")?.drained, false);
+            const refused = await commit();
+            assert.equal(refused.body.error?.code, "NOT_DRAINED");
+            assert.match(refused.body.error.message, /stalled-1 resumed traffic/);
+            assert.equal((await status()).epoch, epoch);
+          } finally {
+            relay.resume();
+          }
+          await abort();
+          await disconnectAll();
+        },
+      );
     } finally {
       for (const c of clients) await c.close();
       await orchestrator.close();
