@@ -123,6 +123,8 @@ export class ProxyRegistry {
   readonly #pendingShadow = new Map<string, PendingShadowReports>();
   readonly #listener: RegistryListener;
   readonly #confirmations = new DrainConfirmations();
+  /** The connected entries, rebuilt only when a proxy connects or leaves: every message reads it. */
+  #connected: readonly ProxyEntry[] | null = null;
   #requestSeq = 0;
 
   /** @param listener told about fleet changes */
@@ -168,6 +170,7 @@ export class ProxyRegistry {
       disconnectedAt: null,
     };
     this.#entries.set(entry.id, entry);
+    this.#connected = null;
     this.#prune();
     this.#listener.onFleetChange();
     return entry;
@@ -178,6 +181,7 @@ export class ProxyRegistry {
     const entry = this.#entries.get(id);
     if (!entry || entry.connection !== connection) return;
     entry.connection = undefined;
+    this.#connected = null;
     entry.disconnectedAt = new Date();
     for (const pending of [...this.#pending.values(), ...this.#pendingShadow.values()]) {
       if (pending.waiting.delete(id) && pending.waiting.size === 0) pending.resolve();
@@ -306,8 +310,9 @@ export class ProxyRegistry {
   }
 
   /** Connected proxies. */
-  connected(): ProxyEntry[] {
-    return [...this.#entries.values()].filter((e) => e.connection !== undefined);
+  connected(): readonly ProxyEntry[] {
+    this.#connected ??= [...this.#entries.values()].filter((e) => e.connection !== undefined);
+    return this.#connected;
   }
 
   /** Every known proxy, connected or recently disconnected, by id. */
