@@ -679,7 +679,20 @@ export class Coordinator {
       await this.#apply({ type: "all_drained" }, { cutoverId: cutover.id });
       this.#opts.metrics?.drainSeconds.observe((Date.now() - cutover.startedAt.getTime()) / 1000);
       this.#startReplicationCheck();
-    }).catch((err) => this.#log.warn("cannot record the drained phase", { error: err }));
+    }).catch((err) => {
+      this.#log.warn("cannot record the drained phase; retrying", { error: err });
+      this.#retryFleetChange(cutover);
+    });
+  }
+
+  /**
+   * A phase change the store refused (it was unreachable) is tried again: the
+   * proxies report nothing new once drained, so no other event would retry it.
+   */
+  #retryFleetChange(cutover: ActiveCutover): void {
+    if (this.#cutover !== cutover) return;
+    const ms = this.#opts.storeRetryMs ?? 1000;
+    cutover.timers.push(setTimeout(() => this.#onFleetChange(), Math.min(ms, 250)));
   }
 
   /**
@@ -703,7 +716,10 @@ export class Coordinator {
         proxies: now.connected,
         resumedProxies: cutover.resumed,
       });
-    }).catch((err) => this.#log.warn("cannot record the lost drain", { error: err }));
+    }).catch((err) => {
+      this.#log.warn("cannot record the lost drain; retrying", { error: err });
+      this.#retryFleetChange(cutover);
+    });
   }
 
   #startReplicationCheck(): void {

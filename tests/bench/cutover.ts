@@ -46,14 +46,14 @@ const log = createLogger("bench-cutover");
 const WRITERS = 16;
 /** The goal for commit -> every proxy on the new epoch, from this fleet size up. */
 const FLEET_SCALE_PROXIES = 10;
-const DRAIN_TIMEOUT_MS = 15_000;
-const CATCH_UP_TIMEOUT_MS = 15_000;
-const PROPAGATION_TIMEOUT_MS = 10_000;
+const DRAIN_TIMEOUT_MS = 30_000;
+const CATCH_UP_TIMEOUT_MS = 30_000;
+const PROPAGATION_TIMEOUT_MS = 60_000;
 const STATUS_POLL_MS = 2;
 /** After a cutover: this long, and this many new acknowledged writes, before the next one. */
 const SETTLE_MS = 200;
 const SETTLE_WRITES = 100;
-const SETTLE_TIMEOUT_MS = 10_000;
+const SETTLE_TIMEOUT_MS = 60_000;
 
 const NOTES = [
   "the source runs with synchronous_commit = on (PostgreSQL's default; the throwaway clusters " +
@@ -81,7 +81,10 @@ export async function runCutoverBenchmark(args: CutoverBenchArgs): Promise<Cutov
     const cleanup = new CleanupStack(log);
     cleanup.exitOnSignals();
     try {
-      fleets.push(await benchmark(args, proxies, cleanup));
+      const fleet = await benchmark(args, proxies, cleanup);
+      fleets.push(fleet);
+      // A long run keeps what it measured even if a later fleet fails.
+      log.info("fleet measured", { proxies, rows: fleet.rows, errors: fleet.errors.length });
     } finally {
       await cleanup.runAll();
     }
