@@ -20,7 +20,6 @@ import type {
   HistoryEntry,
   ImmediateRequest,
   InitializeResponse,
-  ReplicationStatus,
   ShadowReportResponse,
   StatusResponse,
 } from "../shared/api.ts";
@@ -36,10 +35,20 @@ import {
 } from "./cutover.ts";
 import type { OrchestratorMetrics } from "./metrics.ts";
 import { drainHolds, ProxyRegistry } from "./proxies.ts";
+import {
+  type ActiveCutover,
+  cutoverStatus,
+  freshMarkerId,
+  newCutover,
+  NOT_CHECKED,
+  scheduleCancel,
+  stopCutover,
+  watchDrainExpiry,
+} from "./active_cutover.ts";
 import { mergeShadowReports } from "./shadow_report.ts";
 import { CommandError, storeError } from "./command_error.ts";
 import { confirmFleetDrained } from "./commit_guard.ts";
-import { type ReplicationCheck, startReplicationCheck } from "./replication.ts";
+import { startReplicationCheck } from "./replication.ts";
 
 export { CommandError } from "./command_error.ts";
 
@@ -96,38 +105,7 @@ export interface CoordinatorOptions {
   commitPauseMarginMs?: number;
 }
 
-interface ActiveCutover {
-  id: string;
-  startedAt: Date;
-  drainTimedOut: boolean;
-  cancelled: string[];
-  terminated: string[];
-  /** Proxies that resumed by themselves; the cutover cannot commit any more. */
-  resumed: string[];
-  replication: ReplicationCheck | null;
-  timers: ReturnType<typeof setTimeout>[];
-  /** Fires when the earliest drained ack's pause runs out (a stalled channel hides the report). */
-  expiryTimer: ReturnType<typeof setTimeout> | undefined;
-  expiryAt: number | null;
-}
-
 const STATE_STEPS = new Set(["initialize", "begin", "drained", "commit", "abort", "immediate"]);
-const NOT_CHECKED: ReplicationStatus = {
-  checked: false,
-  caughtUp: false,
-  lagMs: null,
-  error: null,
-};
-
-/**
- * A marker id never used before. Only a marker written after this drain proves
- * replication caught up; one left by an earlier check of the same cutover (before
- * a lost drain or an orchestrator restart) was written while traffic could still run.
- */
-function freshMarkerId(cutoverId: string): string {
-  return `${cutoverId}-${crypto.randomUUID().slice(0, 8)}`;
-}
-
 /** Runs cutover commands and keeps the fleet in line with the stored state. */
 export class Coordinator {
   /** The connected proxies. */
@@ -205,7 +183,7 @@ export class Coordinator {
       const id = typeof begin?.detail.cutoverId === "string"
         ? begin.detail.cutoverId
         : crypto.randomUUID();
-      this.#cutover = this.#newCutover(id, begin ? new Date(begin.at) : new Date());
+      this.#cutover = newCutover(id, begin ? new Date(begin.at) : new Date());
       const graceMs = this.#opts.reconnectGraceMs ?? 6000;
       this.#graceUntil = Date.now() + graceMs;
       this.#cutover.timers.push(setTimeout(() => this.#onFleetChange(), graceMs + 1));
@@ -271,7 +249,7 @@ export class Coordinator {
       });
       if (force) this.#recordForced("consistent", id);
       this.registry.clearDrain();
-      this.#cutover = this.#newCutover(id, new Date());
+      this.#cutover = newCutover(id, new Date());
       this.registry.broadcast({ type: "pause", cutoverId: id, epoch: this.#state.epoch });
       this.#scheduleDrainTimeout(drainTimeoutMs);
       if (request.cancelAfterMs !== undefined) this.#scheduleCancel(request.cancelAfterMs);
@@ -376,25 +354,7 @@ export class Coordinator {
   }
 
   #cutoverStatus(): CutoverStatus | null {
-    const cutover = this.#cutover;
-    if (!cutover) return null;
-    const connected = this.registry.connected();
-    const reports = connected.map((e) => e.drain).filter((d) => d?.cutoverId === cutover.id);
-    const now = Date.now();
-    return {
-      id: cutover.id,
-      kind: "consistent",
-      startedAt: cutover.startedAt.toISOString(),
-      drained: reports.filter((d) => drainHolds(d, cutover.id, now)).length,
-      total: connected.length,
-      openTransactions: reports.reduce((n, d) => n + (d?.counts.inTransaction ?? 0), 0),
-      blocking: reports.flatMap((d) => d?.blocking ?? []),
-      drainTimedOut: cutover.drainTimedOut,
-      cancelled: [...cutover.cancelled],
-      terminated: [...cutover.terminated],
-      resumedProxies: [...cutover.resumed],
-      replication: cutover.replication?.status() ?? NOT_CHECKED,
-    };
+    return this.#cutover ? cutoverStatus(this.#cutover, this.registry) : null;
   }
 
   #drainedCount(): { connected: number; drained: number } {
@@ -533,27 +493,10 @@ export class Coordinator {
     return run;
   }
 
-  #newCutover(id: string, startedAt: Date): ActiveCutover {
-    return {
-      id,
-      startedAt,
-      drainTimedOut: false,
-      cancelled: [],
-      terminated: [],
-      resumed: [],
-      replication: null,
-      timers: [],
-      expiryTimer: undefined,
-      expiryAt: null,
-    };
-  }
-
   #endCutover(): void {
     const cutover = this.#cutover;
     if (!cutover) return;
-    for (const timer of cutover.timers) clearTimeout(timer);
-    clearTimeout(cutover.expiryTimer);
-    cutover.replication?.stop();
+    stopCutover(cutover);
     this.#cutover = null;
     this.registry.clearDrain();
   }
@@ -589,19 +532,12 @@ export class Coordinator {
   #scheduleCancel(afterMs: number): void {
     const cutover = this.#cutover;
     if (!cutover) return;
-    const send = (terminate: boolean) => {
-      for (const entry of this.registry.connected()) {
-        if (entry.drain?.cutoverId === cutover.id && entry.drain.drained) continue;
-        this.registry.send(entry.id, { type: "cancel_blocking", cutoverId: cutover.id, terminate });
-      }
-    };
-    cutover.timers.push(setTimeout(() => {
-      if (!this.#stillDraining(cutover)) return;
-      send(false);
-      cutover.timers.push(setTimeout(() => {
-        if (this.#stillDraining(cutover)) send(true);
-      }, this.#opts.terminateGraceMs ?? 2000));
-    }, afterMs));
+    scheduleCancel(
+      cutover,
+      this.registry,
+      { afterMs, terminateGraceMs: this.#opts.terminateGraceMs ?? 2000 },
+      () => this.#stillDraining(cutover),
+    );
   }
 
   #onCancelResult(proxyId: string, terminate: boolean, sessionIds: string[]): void {
@@ -641,30 +577,11 @@ export class Coordinator {
     );
   }
 
-  /**
-   * Keeps a timer at the earliest moment a drained ack's pause runs out. A
-   * proxy reports its self-resume at once, but a stalled channel delivers
-   * nothing; then status and commit must still stop counting that drain.
-   */
-  #watchDrainExpiry(cutover: ActiveCutover): void {
-    const next = this.registry.nextDrainExpiry(cutover.id);
-    if (next === cutover.expiryAt) return;
-    clearTimeout(cutover.expiryTimer);
-    cutover.expiryAt = next;
-    cutover.expiryTimer = next === null ? undefined : setTimeout(() => {
-      cutover.expiryTimer = undefined;
-      cutover.expiryAt = null;
-      if (this.#cutover !== cutover) return;
-      const expired = this.registry.expireDrains(cutover.id, Date.now());
-      if (expired.length === 0) this.#watchDrainExpiry(cutover);
-    }, Math.max(0, next - Date.now()) + 1);
-  }
-
   #onFleetChange(): void {
     this.#updateMetrics();
     const cutover = this.#cutover;
     if (!this.#loaded || !cutover || this.#state.phase === "idle") return;
-    this.#watchDrainExpiry(cutover);
+    watchDrainExpiry(cutover, this.registry, () => this.#cutover === cutover);
     if (Date.now() < this.#graceUntil) return;
     const counts = this.#drainedCount();
     if (this.#state.phase === "drained") {
