@@ -22,7 +22,7 @@
 import pg from "pg";
 import { API_PATHS, type StatusResponse } from "../../shared/api.ts";
 import type { DatabaseSide } from "../../shared/control.ts";
-import { LmsError } from "../../shared/errors.ts";
+import { errorMessage, LmsError } from "../../shared/errors.ts";
 import { createLogger } from "../../shared/log.ts";
 import { apiHeaders, type Fleet, startFleet, waitForProxies } from "../helpers/fleet.ts";
 import { startWorkload, type Workload, WORKLOAD_SCHEMA } from "../helpers/workload.ts";
@@ -80,11 +80,15 @@ export async function runCutoverBenchmark(args: CutoverBenchArgs): Promise<Cutov
   for (const proxies of args.fleets) {
     const cleanup = new CleanupStack(log);
     cleanup.exitOnSignals();
+    const samples: CutoverSample[] = [];
     try {
-      const fleet = await benchmark(args, proxies, cleanup);
+      const fleet = await benchmark(args, proxies, cleanup, samples);
       fleets.push(fleet);
-      // A long run keeps what it measured even if a later fleet fails.
       log.info("fleet measured", { proxies, rows: fleet.rows, errors: fleet.errors.length });
+    } catch (err) {
+      // A fleet that cannot finish is a result too: what it measured, and why it stopped.
+      log.error("fleet failed", { proxies, error: errorMessage(err) });
+      fleets.push(failedFleet(proxies, args, samples, errorMessage(err)));
     } finally {
       await cleanup.runAll();
     }
@@ -105,6 +109,27 @@ export async function runCutoverBenchmark(args: CutoverBenchArgs): Promise<Cutov
     },
     fleets,
     simulation,
+  };
+}
+
+function failedFleet(
+  proxies: number,
+  args: CutoverBenchArgs,
+  samples: CutoverSample[],
+  error: string,
+): FleetReport {
+  const rows = summarizeCutovers(samples);
+  const goals = judgeGoals(rows, proxies >= FLEET_SCALE_PROXIES ? 50 : 100);
+  goals.met.noErrors = false;
+  return {
+    proxies,
+    clients: proxies * args.sessionsPerProxy,
+    idleSessions: 0,
+    rows,
+    breakdown: heldBreakdown(samples),
+    goals,
+    samples,
+    errors: [`the run stopped: ${error}`],
   };
 }
 
@@ -130,6 +155,7 @@ async function benchmark(
   args: CutoverBenchArgs,
   proxies: number,
   cleanup: CleanupStack,
+  samples: CutoverSample[],
 ): Promise<FleetReport> {
   log.info("starting the fleet", { proxies });
   const fleet = await startFleet({
@@ -172,7 +198,7 @@ async function benchmark(
     idle,
     verified: 0,
     side: "source",
-    samples: [],
+    samples,
   };
   // Runs before the workload and probes stop: their requests held by a paused fleet would
   // otherwise wait out the proxies' maximum pause.
