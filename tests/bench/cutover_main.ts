@@ -26,11 +26,13 @@ const log = createLogger("bench-cutover");
 export function printCutoverReport(report: CutoverReport): void {
   const s = report.settings;
   const load = (l: number[]) => l.map((v) => v.toFixed(2)).join(" ");
+  const fleets = report.fleets.length === 0 ? "no fleet" : `${s.cutoversPerKind} consistent + ` +
+    `${s.cutoversPerKind} immediate cutovers per fleet, directions alternating; ` +
+    `${s.sessionsPerProxy} client sessions per proxy (${s.writers} writers in all, one probe ` +
+    "per proxy, the rest idle)";
   console.log(
-    `${s.cutoversPerKind} consistent + ${s.cutoversPerKind} immediate cutovers per fleet, ` +
-      `directions alternating; ${s.sessionsPerProxy} client sessions per proxy (${s.writers} ` +
-      `writers in all, one probe per proxy, the rest idle); ${s.cpus} CPUs; load average ` +
-      `${load(s.loadAverage.before)} before, ${load(s.loadAverage.after)} after`,
+    `${fleets}; ${s.cpus} CPUs; load average ${load(s.loadAverage.before)} before, ` +
+      `${load(s.loadAverage.after)} after`,
   );
   for (const f of report.fleets) {
     console.log("");
