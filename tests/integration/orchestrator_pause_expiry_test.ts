@@ -263,14 +263,18 @@ Deno.test({
           await waitFor("under 2 s of pause left", () => (core.pauseRemainingMs() ?? 0) < 1_800);
           const refused = await commit();
           assert.equal(refused.body.error?.code, "NOT_DRAINED", JSON.stringify(refused.body));
-          assert.match(refused.body.error.message, /pause of short-1 ends within 2000 ms/);
+          // On a loaded machine the pause may run out while the commit is on its way; refused either way.
+          assert.match(
+            refused.body.error.message,
+            /pause of short-1 ends within 2000 ms|short-1 no longer holds its pause/,
+          );
           assert.equal((await status()).epoch, epoch);
           // No heartbeat comes for a minute: only the proxy's own report can tell the orchestrator.
-          await waitFor("the proxy resumed", () => !core.paused(), 5_000);
+          await waitFor("the proxy resumed", () => !core.paused(), 10_000);
           const s = await waitFor("resume reported", async () => {
             const s = await status();
             return s.cutover?.resumedProxies.includes("short-1") && s;
-          }, 1_000);
+          }, 5_000);
           assert.equal(s.cutover?.drained, 0);
           assert.ok(s.history.some((e) => e.step === "pause_expired"));
           await abort();
@@ -286,12 +290,12 @@ Deno.test({
           const { epoch } = await beginDrained();
           relay.stall();
           try {
-            await waitFor("the proxy resumed", () => !core.paused(), 5_000);
+            await waitFor("the proxy resumed", () => !core.paused(), 10_000);
             // Nothing the proxy sends gets through; the orchestrator knows when its pause ends.
             const s = await waitFor("status follows", async () => {
               const s = await status();
               return s.phase === "draining" && s;
-            }, 2_000);
+            }, 10_000);
             assert.deepEqual(s.cutover?.resumedProxies, ["stalled-1"]);
             assert.equal(s.cutover?.drained, 0);
             assert.equal(s.proxies.find((p) => p.id === "stalled-1")?.drained, false);
