@@ -20,16 +20,12 @@ import type {
   HistoryEntry,
   ImmediateRequest,
   InitializeResponse,
-  ReplicationStatus,
   ShadowReportResponse,
   StatusResponse,
 } from "../shared/api.ts";
-import type { ApiErrorCode } from "../shared/api.ts";
 import type { ClusterState, ShadowModeName } from "../shared/control.ts";
-import { LmsError } from "../shared/errors.ts";
 import type { Logger } from "../shared/log.ts";
 import type { StateStore } from "../shared/state_store.ts";
-import { StoreDatabaseUnavailable } from "../shared/db_clients.ts";
 import {
   type CutoverEvent,
   otherSide,
@@ -38,26 +34,23 @@ import {
   unsafeShadowModes,
 } from "./cutover.ts";
 import type { OrchestratorMetrics } from "./metrics.ts";
-import { ProxyRegistry } from "./proxies.ts";
+import { drainHolds, ProxyRegistry } from "./proxies.ts";
+import {
+  type ActiveCutover,
+  cutoverStatus,
+  freshMarkerId,
+  newCutover,
+  NOT_CHECKED,
+  scheduleCancel,
+  stopCutover,
+  watchDrainExpiry,
+} from "./active_cutover.ts";
 import { mergeShadowReports } from "./shadow_report.ts";
-import { type ReplicationCheck, startReplicationCheck } from "./replication.ts";
+import { CommandError, storeError } from "./command_error.ts";
+import { confirmFleetDrained } from "./commit_guard.ts";
+import { startReplicationCheck } from "./replication.ts";
 
-/** A refused or failed command, carrying the API error code it maps to. */
-export class CommandError extends LmsError {
-  /** API error code (HTTP status follows from it). */
-  readonly apiCode: ApiErrorCode;
-
-  /**
-   * @param apiCode API error code
-   * @param message what is wrong
-   * @param hint what to do
-   */
-  constructor(apiCode: ApiErrorCode, message: string, hint: string, options?: ErrorOptions) {
-    super("ORCHESTRATOR_REFUSED", message, hint, options);
-    this.name = "CommandError";
-    this.apiCode = apiCode;
-  }
-}
+export { CommandError } from "./command_error.ts";
 
 /** The store operations the coordinator uses. */
 export type CoordinatorStore = Pick<
@@ -103,49 +96,16 @@ export interface CoordinatorOptions {
    * (longer than the proxies' longest reconnect backoff).
    */
   reconnectGraceMs?: number;
-}
-
-interface ActiveCutover {
-  id: string;
-  startedAt: Date;
-  drainTimedOut: boolean;
-  cancelled: string[];
-  terminated: string[];
-  /** Proxies that resumed by themselves; the cutover cannot commit any more. */
-  resumed: string[];
-  replication: ReplicationCheck | null;
-  /** Replication checks started so far; each needs a marker of its own. */
-  markerRounds: number;
-  timers: ReturnType<typeof setTimeout>[];
+  /** How long a commit waits for every proxy to confirm its drain; 2000 ms. */
+  drainConfirmTimeoutMs?: number;
+  /**
+   * Pause time every proxy must have left when it confirms, so the commit is
+   * stored before any proxy could resume by itself; 2000 ms.
+   */
+  commitPauseMarginMs?: number;
 }
 
 const STATE_STEPS = new Set(["initialize", "begin", "drained", "commit", "abort", "immediate"]);
-const NOT_CHECKED: ReplicationStatus = {
-  checked: false,
-  caughtUp: false,
-  lagMs: null,
-  error: null,
-};
-
-function storeError(err: unknown): CommandError {
-  if (err instanceof CommandError) return err;
-  // The store's own errors already say which database failed and what to do (initialize reaches
-  // the source too); an unreachable target keeps the state-store wording below.
-  if (
-    err instanceof LmsError && err.hint !== "" &&
-    !(err instanceof StoreDatabaseUnavailable && err.side === "target")
-  ) {
-    return new CommandError("STORE_UNAVAILABLE", err.message, err.hint, { cause: err });
-  }
-  const message = err instanceof Error ? err.message : String(err);
-  return new CommandError(
-    "STORE_UNAVAILABLE",
-    `the state store in the target database failed: ${message}`,
-    "check that the target database is reachable (INIT_TARGET) and retry",
-    { cause: err },
-  );
-}
-
 /** Runs cutover commands and keeps the fleet in line with the stored state. */
 export class Coordinator {
   /** The connected proxies. */
@@ -223,7 +183,7 @@ export class Coordinator {
       const id = typeof begin?.detail.cutoverId === "string"
         ? begin.detail.cutoverId
         : crypto.randomUUID();
-      this.#cutover = this.#newCutover(id, begin ? new Date(begin.at) : new Date());
+      this.#cutover = newCutover(id, begin ? new Date(begin.at) : new Date());
       const graceMs = this.#opts.reconnectGraceMs ?? 6000;
       this.#graceUntil = Date.now() + graceMs;
       this.#cutover.timers.push(setTimeout(() => this.#onFleetChange(), graceMs + 1));
@@ -289,7 +249,7 @@ export class Coordinator {
       });
       if (force) this.#recordForced("consistent", id);
       this.registry.clearDrain();
-      this.#cutover = this.#newCutover(id, new Date());
+      this.#cutover = newCutover(id, new Date());
       this.registry.broadcast({ type: "pause", cutoverId: id, epoch: this.#state.epoch });
       this.#scheduleDrainTimeout(drainTimeoutMs);
       if (request.cancelAfterMs !== undefined) this.#scheduleCancel(request.cancelAfterMs);
@@ -304,10 +264,16 @@ export class Coordinator {
       const cutover = this.#cutover;
       const id = cutover?.id ?? "";
       const from = this.#state.sourceOfTruth;
-      const replication = cutover?.replication?.status() ?? NOT_CHECKED;
       const skip = request.skipReplicationCheck ?? false;
+      const event: CutoverEvent = {
+        type: "commit",
+        from: request.from,
+        skipReplicationCheck: skip,
+      };
+      if (cutover) await this.#confirmDrained(cutover, event);
+      const replication = cutover?.replication?.status() ?? NOT_CHECKED;
       await this.#apply(
-        { type: "commit", from: request.from, skipReplicationCheck: skip },
+        event,
         { cutoverId: id, from, to: otherSide(from), replication, skipReplicationCheck: skip },
       );
       if (skip && !replication.caughtUp) {
@@ -388,32 +354,45 @@ export class Coordinator {
   }
 
   #cutoverStatus(): CutoverStatus | null {
-    const cutover = this.#cutover;
-    if (!cutover) return null;
-    const connected = this.registry.connected();
-    const reports = connected.map((e) => e.drain).filter((d) => d?.cutoverId === cutover.id);
-    return {
-      id: cutover.id,
-      kind: "consistent",
-      startedAt: cutover.startedAt.toISOString(),
-      drained: reports.filter((d) => d?.drained).length,
-      total: connected.length,
-      openTransactions: reports.reduce((n, d) => n + (d?.counts.inTransaction ?? 0), 0),
-      blocking: reports.flatMap((d) => d?.blocking ?? []),
-      drainTimedOut: cutover.drainTimedOut,
-      cancelled: [...cutover.cancelled],
-      terminated: [...cutover.terminated],
-      resumedProxies: [...cutover.resumed],
-      replication: cutover.replication?.status() ?? NOT_CHECKED,
-    };
+    return this.#cutover ? cutoverStatus(this.#cutover, this.registry) : null;
   }
 
   #drainedCount(): { connected: number; drained: number } {
     const connected = this.registry.connected();
     const id = this.#cutover?.id;
-    const drained = connected.filter((e) => e.drain?.cutoverId === id && e.drain?.drained === true)
-      .length;
+    const now = Date.now();
+    const drained = connected.filter((e) => drainHolds(e.drain, id, now)).length;
     return { connected: connected.length, drained };
+  }
+
+  /**
+   * Before a commit is stored: a fresh drain confirmation from every proxy
+   * ({@linkcode confirmFleetDrained}). Skipped when the commit would be
+   * refused anyway, so that refusal keeps its own reason.
+   */
+  async #confirmDrained(cutover: ActiveCutover, event: CutoverEvent): Promise<void> {
+    await this.#ready;
+    if (Date.now() < this.#graceUntil || !this.#transition(event, this.#drainedCount()).ok) return;
+    const refusal = await confirmFleetDrained(this.registry, cutover.id, {
+      timeoutMs: this.#opts.drainConfirmTimeoutMs ?? 2000,
+      marginMs: this.#opts.commitPauseMarginMs ?? 2000,
+    });
+    if (!refusal) return;
+    for (const proxyId of refusal.resumed) this.registry.selfResumed(proxyId, cutover.id);
+    this.#opts.metrics?.refused.inc({ code: refusal.error.apiCode });
+    throw refusal.error;
+  }
+
+  #transition(event: CutoverEvent, counts: { connected: number; drained: number }) {
+    return transition(this.#state, event, {
+      initialized: this.#initialized,
+      lastStep: this.#lastStep,
+      connectedProxies: counts.connected,
+      drainedProxies: counts.drained,
+      replication: this.#cutover?.replication?.status() ?? null,
+      shadowModes: this.#shadowModes(),
+      resumedProxies: this.#cutover?.resumed ?? [],
+    });
   }
 
   /** Checks the machine, persists with CAS, and adopts the new state. */
@@ -440,15 +419,7 @@ export class Coordinator {
       );
     }
     const counts = this.#drainedCount();
-    const result = transition(this.#state, event, {
-      initialized: this.#initialized,
-      lastStep: this.#lastStep,
-      connectedProxies: counts.connected,
-      drainedProxies: counts.drained,
-      replication: this.#cutover?.replication?.status() ?? null,
-      shadowModes: this.#shadowModes(),
-      resumedProxies: this.#cutover?.resumed ?? [],
-    });
+    const result = this.#transition(event, counts);
     if (!result.ok) {
       this.#opts.metrics?.refused.inc({ code: result.error.code });
       throw new CommandError(result.error.code, result.error.message, result.error.hint);
@@ -522,25 +493,10 @@ export class Coordinator {
     return run;
   }
 
-  #newCutover(id: string, startedAt: Date): ActiveCutover {
-    return {
-      id,
-      startedAt,
-      drainTimedOut: false,
-      cancelled: [],
-      terminated: [],
-      resumed: [],
-      replication: null,
-      markerRounds: 0,
-      timers: [],
-    };
-  }
-
   #endCutover(): void {
     const cutover = this.#cutover;
     if (!cutover) return;
-    for (const timer of cutover.timers) clearTimeout(timer);
-    cutover.replication?.stop();
+    stopCutover(cutover);
     this.#cutover = null;
     this.registry.clearDrain();
   }
@@ -576,19 +532,12 @@ export class Coordinator {
   #scheduleCancel(afterMs: number): void {
     const cutover = this.#cutover;
     if (!cutover) return;
-    const send = (terminate: boolean) => {
-      for (const entry of this.registry.connected()) {
-        if (entry.drain?.cutoverId === cutover.id && entry.drain.drained) continue;
-        this.registry.send(entry.id, { type: "cancel_blocking", cutoverId: cutover.id, terminate });
-      }
-    };
-    cutover.timers.push(setTimeout(() => {
-      if (!this.#stillDraining(cutover)) return;
-      send(false);
-      cutover.timers.push(setTimeout(() => {
-        if (this.#stillDraining(cutover)) send(true);
-      }, this.#opts.terminateGraceMs ?? 2000));
-    }, afterMs));
+    scheduleCancel(
+      cutover,
+      this.registry,
+      { afterMs, terminateGraceMs: this.#opts.terminateGraceMs ?? 2000 },
+      () => this.#stillDraining(cutover),
+    );
   }
 
   #onCancelResult(proxyId: string, terminate: boolean, sessionIds: string[]): void {
@@ -632,6 +581,7 @@ export class Coordinator {
     this.#updateMetrics();
     const cutover = this.#cutover;
     if (!this.#loaded || !cutover || this.#state.phase === "idle") return;
+    watchDrainExpiry(cutover, this.registry, () => this.#cutover === cutover);
     if (Date.now() < this.#graceUntil) return;
     const counts = this.#drainedCount();
     if (this.#state.phase === "drained") {
@@ -646,7 +596,20 @@ export class Coordinator {
       await this.#apply({ type: "all_drained" }, { cutoverId: cutover.id });
       this.#opts.metrics?.drainSeconds.observe((Date.now() - cutover.startedAt.getTime()) / 1000);
       this.#startReplicationCheck();
-    }).catch((err) => this.#log.warn("cannot record the drained phase", { error: err }));
+    }).catch((err) => {
+      this.#log.warn("cannot record the drained phase; retrying", { error: err });
+      this.#retryFleetChange(cutover);
+    });
+  }
+
+  /**
+   * A phase change the store refused (it was unreachable) is tried again: the
+   * proxies report nothing new once drained, so no other event would retry it.
+   */
+  #retryFleetChange(cutover: ActiveCutover): void {
+    if (this.#cutover !== cutover) return;
+    const ms = this.#opts.storeRetryMs ?? 1000;
+    cutover.timers.push(setTimeout(() => this.#onFleetChange(), Math.min(ms, 250)));
   }
 
   /**
@@ -670,15 +633,17 @@ export class Coordinator {
         proxies: now.connected,
         resumedProxies: cutover.resumed,
       });
-    }).catch((err) => this.#log.warn("cannot record the lost drain", { error: err }));
+    }).catch((err) => {
+      this.#log.warn("cannot record the lost drain; retrying", { error: err });
+      this.#retryFleetChange(cutover);
+    });
   }
 
   #startReplicationCheck(): void {
     const cutover = this.#cutover;
     if (!cutover || cutover.replication) return;
-    cutover.markerRounds++;
     cutover.replication = startReplicationCheck(this.#opts.store, {
-      markerId: cutover.markerRounds === 1 ? cutover.id : `${cutover.id}-${cutover.markerRounds}`,
+      markerId: freshMarkerId(cutover.id),
       from: this.#state.sourceOfTruth,
       to: otherSide(this.#state.sourceOfTruth),
       pollMs: this.#opts.replicationPollMs,

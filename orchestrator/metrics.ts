@@ -28,6 +28,7 @@ const REFUSAL_CODES = [
   "BAD_REQUEST",
   "SOURCE_OF_TRUTH_MISMATCH",
   "NOT_CAUGHT_UP",
+  "NOT_DRAINED",
 ];
 
 /** Gauges and counters the orchestrator maintains. */

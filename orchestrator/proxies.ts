@@ -19,6 +19,7 @@ import {
   type ShadowModeName,
 } from "../shared/control.ts";
 import type { ProxyShadowReport } from "../shared/shadow.ts";
+import { type DrainConfirmation, DrainConfirmations } from "./drain_confirm.ts";
 
 /** The transport of one proxy connection. */
 export interface ProxyConnection {
@@ -40,6 +41,21 @@ export interface DrainReport {
   counts: SessionCounts;
   /** Sessions keeping it from draining. */
   blocking: ProxyBlockingSession[];
+  /**
+   * When (orchestrator clock, ms) the proxy's pause runs out and it resumes by
+   * itself; null when the proxy did not say (an older build).
+   */
+  expiresAt: number | null;
+}
+
+/** Whether `drain` is a drained ack for `cutoverId` that still holds at `now`. */
+export function drainHolds(
+  drain: DrainReport | null,
+  cutoverId: string | undefined,
+  now: number,
+): boolean {
+  return drain !== null && drain.cutoverId === cutoverId && drain.drained &&
+    (drain.expiresAt === null || drain.expiresAt > now);
 }
 
 /** What the orchestrator knows about one proxy. */
@@ -106,6 +122,9 @@ export class ProxyRegistry {
   readonly #pending = new Map<string, PendingConnections>();
   readonly #pendingShadow = new Map<string, PendingShadowReports>();
   readonly #listener: RegistryListener;
+  readonly #confirmations = new DrainConfirmations();
+  /** The connected entries, rebuilt only when a proxy connects or leaves: every message reads it. */
+  #connected: readonly ProxyEntry[] | null = null;
   #requestSeq = 0;
 
   /** @param listener told about fleet changes */
@@ -151,6 +170,7 @@ export class ProxyRegistry {
       disconnectedAt: null,
     };
     this.#entries.set(entry.id, entry);
+    this.#connected = null;
     this.#prune();
     this.#listener.onFleetChange();
     return entry;
@@ -161,10 +181,12 @@ export class ProxyRegistry {
     const entry = this.#entries.get(id);
     if (!entry || entry.connection !== connection) return;
     entry.connection = undefined;
+    this.#connected = null;
     entry.disconnectedAt = new Date();
     for (const pending of [...this.#pending.values(), ...this.#pendingShadow.values()]) {
       if (pending.waiting.delete(id) && pending.waiting.size === 0) pending.resolve();
     }
+    this.#confirmations.gone(id);
     this.#listener.onFleetChange();
   }
 
@@ -180,12 +202,7 @@ export class ProxyRegistry {
         entry.lastHeartbeatAt = new Date();
         // A proxy that resumed on its own (its maximum pause ran out) no longer holds
         // anything: its drain ack must not let a commit through.
-        if (!message.paused && entry.drain) {
-          const cutoverId = entry.drain.cutoverId;
-          entry.drain = null;
-          this.#listener.onSelfResumed?.(id, cutoverId);
-          this.#listener.onFleetChange();
-        }
+        if (!message.paused && entry.drain) this.selfResumed(entry, entry.drain.cutoverId);
         break;
       case "drain_progress":
         entry.sessions = message.counts;
@@ -195,8 +212,17 @@ export class ProxyRegistry {
           drained: message.drained,
           counts: message.counts,
           blocking: message.blocking.map((b) => ({ ...b, proxyId: id })),
+          expiresAt: message.pauseRemainingMs === undefined
+            ? null
+            : Date.now() + message.pauseRemainingMs,
         };
         this.#listener.onFleetChange();
+        break;
+      case "pause_expired":
+        this.selfResumed(entry, message.cutoverId);
+        break;
+      case "drain_confirmation":
+        this.#confirmations.answer(id, message);
         break;
       case "connections": {
         const pending = this.#pending.get(message.requestId);
@@ -230,9 +256,63 @@ export class ProxyRegistry {
     }
   }
 
+  /** Voids `entry`'s drain ack for `cutoverId`: the proxy resumes (or resumed) by itself. */
+  selfResumed(entry: ProxyEntry | string, cutoverId: string): void {
+    if (typeof entry === "string") {
+      const found = this.#entries.get(entry);
+      if (!found) return;
+      entry = found;
+    }
+    if (entry.drain?.cutoverId !== cutoverId) return;
+    entry.drain = null;
+    this.#listener.onSelfResumed?.(entry.id, cutoverId);
+    this.#listener.onFleetChange();
+  }
+
+  /**
+   * Voids the drain acks for `cutoverId` whose pause ran out by `now`, though
+   * the proxy's own report did not arrive (a stalled channel): it has resumed.
+   * Returns the proxies affected.
+   */
+  expireDrains(cutoverId: string, now: number): string[] {
+    const expired = this.connected().filter((e) =>
+      e.drain?.cutoverId === cutoverId && e.drain.expiresAt !== null && e.drain.expiresAt <= now
+    );
+    for (const entry of expired) this.selfResumed(entry, cutoverId);
+    return expired.map((e) => e.id);
+  }
+
+  /** The earliest time a drained ack for `cutoverId` runs out, if any will. */
+  nextDrainExpiry(cutoverId: string): number | null {
+    let next: number | null = null;
+    for (const e of this.#entries.values()) {
+      if (!e.connection) continue;
+      const at = e.drain?.cutoverId === cutoverId ? e.drain.expiresAt : null;
+      if (at !== null && (next === null || at < next)) next = at;
+    }
+    return next;
+  }
+
+  /**
+   * Asks every connected proxy whether it is drained for `cutoverId` now and
+   * waits up to `timeoutMs`; proxies that did not answer are `missing`.
+   */
+  async confirmDrains(
+    cutoverId: string,
+    timeoutMs: number,
+  ): Promise<{ answers: Map<string, DrainConfirmation>; missing: string[] }> {
+    const requestId = `confirm-${++this.#requestSeq}`;
+    const targets = this.connected();
+    const text = encodeMessage({ type: "confirm_drain", requestId, cutoverId });
+    const result = this.#confirmations.collect(requestId, targets.map((e) => e.id), timeoutMs);
+    for (const entry of targets) entry.connection?.send(text);
+    return await result;
+  }
+
   /** Connected proxies. */
-  connected(): ProxyEntry[] {
-    return [...this.#entries.values()].filter((e) => e.connection !== undefined);
+  connected(): readonly ProxyEntry[] {
+    this.#connected ??= [...this.#entries.values()].filter((e) => e.connection !== undefined);
+    return this.#connected;
   }
 
   /** Every known proxy, connected or recently disconnected, by id. */
@@ -251,7 +331,7 @@ export class ProxyRegistry {
       lastHeartbeatAt: entry.lastHeartbeatAt?.toISOString() ?? null,
       epoch: entry.epoch,
       paused: entry.paused,
-      drained: cutoverId !== null && entry.drain?.cutoverId === cutoverId && entry.drain.drained,
+      drained: cutoverId !== null && drainHolds(entry.drain, cutoverId, Date.now()),
     };
   }
 

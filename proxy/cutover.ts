@@ -165,6 +165,16 @@ export class ProxyCutover implements ControlHandler {
   }
 
   /** @inheritdoc */
+  pauseRemainingMs(): number | null {
+    return this.#d.gate.remainingMs();
+  }
+
+  /** @inheritdoc */
+  onPauseExpired(listener: () => void): () => void {
+    return this.#d.gate.onExpiry(listener);
+  }
+
+  /** @inheritdoc */
   shadowReport(): ProxyShadowReport {
     return this.#d.shadowReport?.() ?? emptyShadowReport(this.#d.proxyId);
   }

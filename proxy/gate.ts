@@ -17,6 +17,7 @@ export class Gate {
   #pausedAt = 0;
   #waiters: { resolve: () => void; since: number }[] = [];
   #listeners = new Set<() => void>();
+  #expiryListeners = new Set<() => void>();
   #timer: ReturnType<typeof setTimeout> | undefined;
   readonly #maxPauseMs: number;
   readonly #onExpired: () => void;
@@ -52,6 +53,18 @@ export class Gate {
     return this.#pausedAt;
   }
 
+  /** How long the gate may stay closed before it expires: 0 once expired, null when open. */
+  remainingMs(): number | null {
+    if (!this.paused) return null;
+    return Math.max(0, Math.floor(this.#pausedAt + this.#maxPauseMs - Date.now()));
+  }
+
+  /** Subscribes to the pause outliving the maximum pause; returns the unsubscribe function. */
+  onExpiry(listener: () => void): () => void {
+    this.#expiryListeners.add(listener);
+    return () => this.#expiryListeners.delete(listener);
+  }
+
   /** Closes the gate for `cutoverId`; closing it again restarts nothing. */
   pause(cutoverId: string): void {
     if (this.#cutoverId !== undefined) {
@@ -62,7 +75,10 @@ export class Gate {
     this.#pausedAt = Date.now();
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
-      if (this.paused) this.#onExpired();
+      if (!this.paused) return;
+      // Told first: the orchestrator must stop counting this drain before traffic runs again.
+      for (const l of this.#expiryListeners) l();
+      this.#onExpired();
     }, this.#maxPauseMs);
     this.notify();
   }

@@ -126,6 +126,7 @@ const processId = z.number().int();
 const secretKey = z.number().int();
 /** A forwarded cancel that disconnects the session (MySQL's `KILL CONNECTION`); absent: cancel the running statement. */
 const terminate = z.boolean().optional();
+const pauseRemainingMs = z.number().int().nonnegative();
 
 /** Proxy → orchestrator messages. */
 export const ProxyMessageSchema = z.discriminatedUnion("type", [
@@ -154,6 +155,29 @@ export const ProxyMessageSchema = z.discriminatedUnion("type", [
     drained: z.boolean(),
     counts: SessionCountsSchema,
     blocking: z.array(BlockingSessionSchema),
+    /**
+     * How long the pause may still last before the proxy resumes by itself
+     * (`LMS_MAX_PAUSE`); lets the orchestrator stop counting the drain when it
+     * runs out even if the channel then stalls. Absent from older proxies.
+     */
+    pauseRemainingMs: pauseRemainingMs.optional(),
+  }),
+  /**
+   * Sent at once when the proxy's pause outlived `LMS_MAX_PAUSE`, before it
+   * re-reads the store and resumes: its drain ack for `cutoverId` is void.
+   */
+  z.object({ v, type: z.literal("pause_expired"), cutoverId: z.string() }),
+  /** Answer to `confirm_drain`: whether the proxy is still drained for the cutover, and how long. */
+  z.object({
+    v,
+    type: z.literal("drain_confirmation"),
+    requestId: z.string(),
+    cutoverId: z.string(),
+    /** Paused for `cutoverId`, and its pause has not run out. */
+    paused: z.boolean(),
+    drained: z.boolean(),
+    /** Pause time left; null when the proxy's pause has no bound. */
+    pauseRemainingMs: pauseRemainingMs.nullable(),
   }),
   z.object({
     v,
@@ -198,6 +222,16 @@ export const OrchestratorMessageSchema = z.discriminatedUnion("type", [
     epoch: z.number().int().nonnegative(),
   }),
   z.object({ v, type: z.literal("resume"), cutoverId: z.string(), state: ClusterStateSchema }),
+  /**
+   * Sent before a commit is stored: the proxy answers `drain_confirmation`
+   * with its drain as it is now, not as last reported.
+   */
+  z.object({
+    v,
+    type: z.literal("confirm_drain"),
+    requestId: z.string(),
+    cutoverId: z.string(),
+  }),
   z.object({
     v,
     type: z.literal("list_connections"),

@@ -162,12 +162,14 @@ export function startControlClient(options: ControlClientOptions): ControlClient
     if (cutoverId === undefined) return;
     guarded("report drain progress", () => {
       const status = handler.drainStatus();
+      const remaining = handler.pauseRemainingMs?.() ?? null;
       send({
         type: "drain_progress",
         cutoverId,
         drained: status.drained,
         counts: status.counts,
         blocking: status.blocking,
+        ...(remaining === null ? {} : { pauseRemainingMs: remaining }),
       });
       if (status.drained) stopDrainReports(false);
     });
@@ -189,6 +191,32 @@ export function startControlClient(options: ControlClientOptions): ControlClient
     unsubscribeDrain = undefined;
     if (forget) drainCutoverId = undefined;
   };
+
+  /** Drained for `cutoverId` right now, with pause time left: what a commit may rely on. */
+  const confirmDrain = (requestId: string, cutoverId: string) => {
+    guarded("confirm the drain", () => {
+      const remaining = handler.pauseRemainingMs ? handler.pauseRemainingMs() ?? 0 : null;
+      const paused = handler.paused() && drainCutoverId === cutoverId &&
+        (remaining === null || remaining > 0);
+      send({
+        type: "drain_confirmation",
+        requestId,
+        cutoverId,
+        paused,
+        drained: paused && handler.drainStatus().drained,
+        pauseRemainingMs: remaining,
+      });
+    });
+  };
+
+  // A self-resume voids the drain ack: say so before traffic runs again, not at the next heartbeat.
+  const unsubscribeExpiry = handler.onPauseExpired?.(() => {
+    const cutoverId = drainCutoverId;
+    if (cutoverId === undefined) return;
+    stopDrainReports(false);
+    log.warn("pause outlived the maximum pause; telling the orchestrator", { cutoverId });
+    send({ type: "pause_expired", cutoverId });
+  });
 
   const applyState = (state: ClusterState) => {
     guarded("apply the state", () => {
@@ -235,6 +263,9 @@ export function startControlClient(options: ControlClientOptions): ControlClient
           handler.resume(message.state);
           options.onStateChange?.(message.state);
         });
+        return;
+      case "confirm_drain":
+        confirmDrain(message.requestId, message.cutoverId);
         return;
       case "list_connections":
         guarded("list connections", () => {
@@ -407,6 +438,7 @@ export function startControlClient(options: ControlClientOptions): ControlClient
       closed = true;
       clearTimeout(reconnectTimer);
       stopDrainReports(true);
+      unsubscribeExpiry?.();
       clearInterval(heartbeatTimer);
       const ws = socket;
       if (ws && ws.readyState !== WebSocket.CLOSED) {

@@ -77,6 +77,17 @@ export interface ControlHandler {
    */
   onDrainChange?(listener: () => void): () => void;
   /**
+   * How long the current pause may still last before the proxy resumes by
+   * itself (`LMS_MAX_PAUSE`): 0 once it ran out, null when not paused. A
+   * handler without it pauses without a bound.
+   */
+  pauseRemainingMs?(): number | null;
+  /**
+   * Registers a callback for the pause outliving `LMS_MAX_PAUSE`, called
+   * before the proxy resumes by itself. Returns an unsubscribe function.
+   */
+  onPauseExpired?(listener: () => void): () => void;
+  /**
    * This proxy's shadowing results for `molt-lms-cli shadow report`. A
    * handler without it answers as a proxy that does not shadow.
    */

@@ -152,6 +152,14 @@ export interface CutoverBenchArgs {
   help: boolean;
   /** Cutovers of each kind (consistent, then immediate), directions alternating. */
   cutovers: number;
+  /** Fleet sizes to measure, one after the other, in one run (proxies). */
+  fleets: number[];
+  /** Client sessions per proxy (16 of all of them write, one per proxy probes, the rest idle). */
+  sessionsPerProxy: number;
+  /** Control-channel clients of the orchestrator-only simulation; 0 skips it. */
+  simProxies: number;
+  /** Consistent cutovers of the simulation. */
+  simCutovers: number;
   /** Where to write the JSON report, if anywhere. */
   jsonPath: string | undefined;
 }
@@ -159,17 +167,27 @@ export interface CutoverBenchArgs {
 /** The `--help` text of `deno task bench cutover`. */
 export const CUTOVER_HELP: string = `deno task bench cutover [flags]
 
-Starts source and target PostgreSQL clusters (logical replication source to
-target), an orchestrator and 3 proxies, runs the 16-client writer workload
-through the proxies, then runs consistent cutovers followed by immediate ones,
+For each fleet size, starts source and target PostgreSQL clusters (logical
+replication source to target), an orchestrator and that many proxies, opens
+--sessions client sessions per proxy (16 of them in all run the writer
+workload, one per proxy is a probe, the rest stay idle), then runs consistent
+cutovers followed by immediate ones,
 directions alternating (source->target, target->source, ...). Prints per kind
 and direction: propagation (commit/immediate call returned -> every proxy
 answers from the new database, seen by a probe session per proxy), the longest
 held client request and its excess over drain + replication catch-up, client
-errors and acknowledged writes missing on the target.
+errors and acknowledged writes missing on the target. Then a simulation:
+--sim-proxies control-channel clients speaking the real protocol over mTLS
+against one orchestrator, without SQL: begin -> all drained acknowledged,
+commit -> all on the new epoch, and the orchestrator's CPU and memory per
+connected proxy.
 
 Flags:
-  --cutovers <n>   cutovers of each kind (default 20)
+  --cutovers <n>       cutovers of each kind per fleet (default 20)
+  --fleets <a,b,...>   fleet sizes in proxies, or none (default 3,10)
+  --sessions <n>       client sessions per proxy (default 100)
+  --sim-proxies <n>    simulated proxies, 0 to skip (default 200)
+  --sim-cutovers <n>   consistent cutovers of the simulation (default 20)
   --json <path>    also write the results as JSON to <path>
   --help           this text
 `;
@@ -189,6 +207,10 @@ export function parseCutoverArgs(argv: string[]): CutoverBenchArgs {
       options: {
         help: { type: "boolean", short: "h" },
         cutovers: { type: "string" },
+        fleets: { type: "string" },
+        sessions: { type: "string" },
+        "sim-proxies": { type: "string" },
+        "sim-cutovers": { type: "string" },
         json: { type: "string" },
       },
     });
@@ -201,17 +223,33 @@ export function parseCutoverArgs(argv: string[]): CutoverBenchArgs {
   }
   const v = parsed.values;
   const problems: string[] = [];
-  let cutovers = 20;
-  if (v.cutovers !== undefined) {
-    const n = Number(v.cutovers);
-    if (Number.isInteger(n) && n >= 1) cutovers = n;
-    else problems.push(`--cutovers must be an integer >= 1, got "${v.cutovers}"`);
-  }
+  const count = (flag: string, raw: string | undefined, fallback: number, min: number) => {
+    if (raw === undefined) return fallback;
+    const n = Number(raw);
+    if (Number.isInteger(n) && n >= min) return n;
+    problems.push(`--${flag} must be an integer >= ${min}, got "${raw}"`);
+    return fallback;
+  };
+  const cutovers = count("cutovers", v.cutovers, 20, 1);
+  const fleets = v.fleets === "none"
+    ? []
+    : (v.fleets ?? "3,10").split(",").map((f) => count("fleets", f.trim(), 3, 1));
+  const sessionsPerProxy = count("sessions", v.sessions, 100, 1);
+  const simProxies = count("sim-proxies", v["sim-proxies"], 200, 0);
+  const simCutovers = count("sim-cutovers", v["sim-cutovers"], 20, 1);
   if (v.json === "") problems.push("--json needs a file path");
   if (problems.length > 0) {
     throw new LmsError("CLI_USAGE", problems.join("; "), "run deno task bench cutover --help");
   }
-  return { help: v.help ?? false, cutovers, jsonPath: v.json };
+  return {
+    help: v.help ?? false,
+    cutovers,
+    fleets,
+    sessionsPerProxy,
+    simProxies,
+    simCutovers,
+    jsonPath: v.json,
+  };
 }
 
 /** Reads one whole-number flag: its value, or `fallback` when absent or invalid. */

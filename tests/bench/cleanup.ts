@@ -10,6 +10,9 @@
 import { errorMessage } from "../../shared/errors.ts";
 import type { Logger } from "../../shared/log.ts";
 
+/** How long one clean-up step may take before the next one runs anyway. */
+const STEP_TIMEOUT_MS = 20_000;
+
 /** A LIFO list of clean-up actions. */
 export class CleanupStack {
   readonly #log: Logger;
@@ -57,10 +60,24 @@ export class CleanupStack {
   }
 
   async #runOne(action: { name: string; run: () => Promise<void> | void }): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    // A step waiting on a stuck client (a request held by a paused proxy) must not keep the
+    // servers after it from being stopped.
+    const timeout = new Promise<"timeout">((resolve) => {
+      timer = setTimeout(() => resolve("timeout"), STEP_TIMEOUT_MS);
+    });
     try {
-      await action.run();
+      const outcome = await Promise.race([Promise.resolve(action.run()), timeout]);
+      if (outcome === "timeout") {
+        this.#log.warn("clean-up step timed out; going on", {
+          step: action.name,
+          timeoutMs: STEP_TIMEOUT_MS,
+        });
+      }
     } catch (err) {
       this.#log.warn("clean-up step failed", { step: action.name, error: errorMessage(err) });
+    } finally {
+      clearTimeout(timer);
     }
   }
 }

@@ -3,9 +3,13 @@
  * data path, and how long a consistent cutover holds client requests beyond
  * the drain and replication catch-up it has to wait for.
  *
- * A real fleet (source and target clusters with logical replication from
- * source to target, an orchestrator, 3 proxies) carries the 16-client writer
- * workload. Consistent cutovers run back to back with alternating directions,
+ * For each fleet size, a real fleet (source and target clusters with logical
+ * replication from source to target, an orchestrator, N proxies) carries
+ * `--sessions` client sessions per proxy: 16 of them in all run the writer
+ * workload, one per proxy is a probe, the rest are idle sessions that must move
+ * with every cutover and still work at the end. Fleet sizes run one after the
+ * other in one run, so their figures compare (`cutover_sim.ts` adds the
+ * orchestrator-only simulation). Consistent cutovers run back to back with alternating directions,
  * then immediate ones. Nothing replicates from the target back to the source,
  * so a target→source consistent cutover commits as soon as the fleet drained
  * (with `skipReplicationCheck`, no catch-up time), and the lost-write check
@@ -22,6 +26,8 @@ import { errorMessage, LmsError } from "../../shared/errors.ts";
 import { createLogger } from "../../shared/log.ts";
 import { apiHeaders, type Fleet, startFleet, waitForProxies } from "../helpers/fleet.ts";
 import { startWorkload, type Workload, WORKLOAD_SCHEMA } from "../helpers/workload.ts";
+import { type IdleSessions, openIdleSessions } from "./cutover_idle.ts";
+import { runSimulation } from "./cutover_sim.ts";
 import type { CutoverBenchArgs } from "./args.ts";
 import { CleanupStack } from "./cleanup.ts";
 import { type Probe, startProbe } from "./cutover_probe.ts";
@@ -29,9 +35,7 @@ import {
   type CutoverKind,
   type CutoverReport,
   type CutoverSample,
-  formatBreakdownTable,
-  formatCutoverTable,
-  formatGoals,
+  type FleetReport,
   heldBreakdown,
   judgeGoals,
   summarizeCutovers,
@@ -39,16 +43,17 @@ import {
 
 const log = createLogger("bench-cutover");
 
-const PROXIES = 3;
-const CLIENTS = 16;
-const DRAIN_TIMEOUT_MS = 15_000;
-const CATCH_UP_TIMEOUT_MS = 15_000;
-const PROPAGATION_TIMEOUT_MS = 10_000;
+const WRITERS = 16;
+/** The issue's goal for commit -> every proxy on the new epoch, from this fleet size up. */
+const FLEET_SCALE_PROXIES = 10;
+const DRAIN_TIMEOUT_MS = 30_000;
+const CATCH_UP_TIMEOUT_MS = 30_000;
+const PROPAGATION_TIMEOUT_MS = 60_000;
 const STATUS_POLL_MS = 2;
 /** After a cutover: this long, and this many new acknowledged writes, before the next one. */
 const SETTLE_MS = 200;
 const SETTLE_WRITES = 100;
-const SETTLE_TIMEOUT_MS = 10_000;
+const SETTLE_TIMEOUT_MS = 60_000;
 
 const NOTES = [
   "the source runs with synchronous_commit = on (PostgreSQL's default; the throwaway clusters " +
@@ -69,13 +74,69 @@ const other = (side: DatabaseSide): DatabaseSide => side === "source" ? "target"
 
 /** Runs the cutover benchmark with `args`; returns the report (not printed). */
 export async function runCutoverBenchmark(args: CutoverBenchArgs): Promise<CutoverReport> {
-  const cleanup = new CleanupStack(log);
-  cleanup.exitOnSignals();
-  try {
-    return await benchmark(args, cleanup);
-  } finally {
-    await cleanup.runAll();
+  const startedAt = new Date().toISOString();
+  const loadBefore = await loadAverage();
+  const fleets: FleetReport[] = [];
+  for (const proxies of args.fleets) {
+    const cleanup = new CleanupStack(log);
+    cleanup.exitOnSignals();
+    const samples: CutoverSample[] = [];
+    try {
+      const fleet = await benchmark(args, proxies, cleanup, samples);
+      fleets.push(fleet);
+      log.info("fleet measured", { proxies, rows: fleet.rows, errors: fleet.errors.length });
+    } catch (err) {
+      // A fleet that cannot finish is a result too: what it measured, and why it stopped.
+      log.error("fleet failed", { proxies, error: errorMessage(err) });
+      fleets.push(failedFleet(proxies, args, samples, errorMessage(err)));
+    } finally {
+      await cleanup.runAll();
+    }
   }
+  const simulation = args.simProxies > 0
+    ? await runSimulation({ proxies: args.simProxies, cutovers: args.simCutovers })
+    : null;
+  return {
+    startedAt,
+    settings: {
+      cutoversPerKind: args.cutovers,
+      sessionsPerProxy: args.sessionsPerProxy,
+      writers: WRITERS,
+      cpus: navigator.hardwareConcurrency,
+      deno: Deno.version.deno,
+      loadAverage: { before: loadBefore, after: await loadAverage() },
+      notes: NOTES,
+    },
+    fleets,
+    simulation,
+  };
+}
+
+function failedFleet(
+  proxies: number,
+  args: CutoverBenchArgs,
+  samples: CutoverSample[],
+  error: string,
+): FleetReport {
+  const rows = summarizeCutovers(samples);
+  const goals = judgeGoals(rows, proxies >= FLEET_SCALE_PROXIES ? 50 : 100);
+  goals.met.noErrors = false;
+  return {
+    proxies,
+    clients: proxies * args.sessionsPerProxy,
+    idleSessions: 0,
+    rows,
+    breakdown: heldBreakdown(samples),
+    goals,
+    samples,
+    errors: [`the run stopped: ${error}`],
+  };
+}
+
+/** The 1-, 5- and 15-minute load averages (`/proc/loadavg`): the machine is shared. */
+async function loadAverage(): Promise<number[]> {
+  const text = await Deno.readTextFile("/proc/loadavg");
+  return text.split(" ").slice(0, 3).map(Number);
 }
 
 interface Bench {
@@ -83,17 +144,22 @@ interface Bench {
   workload: Workload;
   probes: Probe[];
   verifier: pg.Client;
+  idle: IdleSessions;
   /** How many of `workload.acked` (in insertion order) were already found on the target. */
   verified: number;
   side: DatabaseSide;
   samples: CutoverSample[];
 }
 
-async function benchmark(args: CutoverBenchArgs, cleanup: CleanupStack): Promise<CutoverReport> {
-  const startedAt = new Date().toISOString();
-  log.info("starting the fleet", { proxies: PROXIES });
+async function benchmark(
+  args: CutoverBenchArgs,
+  proxies: number,
+  cleanup: CleanupStack,
+  samples: CutoverSample[],
+): Promise<FleetReport> {
+  log.info("starting the fleet", { proxies });
   const fleet = await startFleet({
-    proxies: PROXIES,
+    proxies,
     schema: WORKLOAD_SCHEMA,
     replicate: ["acked"],
     proxyEnv: { LMS_MAX_PAUSE: "30s" },
@@ -104,10 +170,15 @@ async function benchmark(args: CutoverBenchArgs, cleanup: CleanupStack): Promise
   // a production source with the default setting does not have.
   await fleet.source.psql("ALTER SYSTEM SET synchronous_commit = on");
   await fleet.source.psql("SELECT pg_reload_conf()");
-  await waitForProxies(fleet.orchestrator.url, PROXIES);
+  await waitForProxies(fleet.orchestrator.url, proxies);
   const ports = fleet.proxies.map((p) => p.port);
 
-  const workload = await startWorkload(ports, CLIENTS);
+  const idlePerProxy = ports.map((_, i) =>
+    Math.max(0, args.sessionsPerProxy - 1 - Math.ceil((WRITERS - i) / proxies))
+  );
+  const idle = await openIdleSessions(ports, idlePerProxy);
+  cleanup.push("close the idle sessions", () => idle.close());
+  const workload = await startWorkload(ports, WRITERS);
   cleanup.push("stop the workload", () => workload.stop());
   const probes: Probe[] = [];
   for (const port of ports) {
@@ -124,9 +195,10 @@ async function benchmark(args: CutoverBenchArgs, cleanup: CleanupStack): Promise
     workload,
     probes,
     verifier,
+    idle,
     verified: 0,
     side: "source",
-    samples: [],
+    samples,
   };
   // Runs before the workload and probes stop: their requests held by a paused fleet would
   // otherwise wait out the proxies' maximum pause.
@@ -147,22 +219,22 @@ async function benchmark(args: CutoverBenchArgs, cleanup: CleanupStack): Promise
     }
   }
 
+  const idleBroken = await idle.check();
   const rows = summarizeCutovers(bench.samples);
   return {
-    startedAt,
-    settings: {
-      cutoversPerKind: args.cutovers,
-      proxies: PROXIES,
-      clients: CLIENTS,
-      cpus: navigator.hardwareConcurrency,
-      deno: Deno.version.deno,
-      notes: NOTES,
-    },
+    proxies,
+    clients: proxies + WRITERS + idle.count,
+    idleSessions: idle.count,
     rows,
     breakdown: heldBreakdown(bench.samples),
-    goals: judgeGoals(rows),
+    goals: judgeGoals(rows, proxies >= FLEET_SCALE_PROXIES ? 50 : 100),
     samples: bench.samples,
-    errors: [...workload.errors, ...probes.flatMap((p) => p.errors)],
+    errors: [
+      ...workload.errors,
+      ...probes.flatMap((p) => p.errors),
+      ...idle.errors,
+      ...idleBroken,
+    ],
   };
 }
 
@@ -171,7 +243,7 @@ async function cutover(b: Bench, kind: CutoverKind): Promise<CutoverSample> {
   const from = b.side;
   const to = other(from);
   const newPort = to === "target" ? b.fleet.target.port : b.fleet.source.port;
-  const errorsBefore = b.workload.errors.length;
+  const errorsBefore = b.workload.errors.length + b.idle.errors.length;
   b.workload.resetLatency();
   const answers = b.probes.map((p) => p.nextAnswerFrom(newPort, PROPAGATION_TIMEOUT_MS));
 
@@ -235,7 +307,7 @@ async function cutover(b: Bench, kind: CutoverKind): Promise<CutoverSample> {
     catchUpMs,
     drainedToCaughtUpMs,
     heldExcessMs: drainMs === null ? null : heldMs - (drainMs + (catchUpMs ?? 0)),
-    errors: b.workload.errors.length - errorsBefore,
+    errors: b.workload.errors.length + b.idle.errors.length - errorsBefore,
     lostWrites,
   };
 }
@@ -339,40 +411,3 @@ async function until(
 }
 
 const round = (ms: number) => Math.round(ms * 10) / 10;
-
-/** Prints the tables and the goals line of `report`. */
-export function printCutoverReport(report: CutoverReport): void {
-  const s = report.settings;
-  console.log(
-    `${s.cutoversPerKind} consistent + ${s.cutoversPerKind} immediate cutovers, directions ` +
-      `alternating; ${s.clients} writer clients through ${s.proxies} proxies; ${s.cpus} CPUs`,
-  );
-  console.log(formatCutoverTable(report.rows));
-  if (report.breakdown) {
-    console.log("");
-    console.log(formatBreakdownTable(report.breakdown));
-  }
-  console.log("");
-  console.log(formatGoals(report.goals));
-  for (const note of s.notes) console.log(`- ${note}`);
-  if (report.errors.length > 0) {
-    console.log(`errors (${report.errors.length}):`);
-    for (const e of report.errors.slice(0, 20)) console.log(`  ${e}`);
-  }
-}
-
-/** Runs, prints and optionally writes the JSON report; the exit code of `deno task bench cutover`. */
-export async function cutoverMain(args: CutoverBenchArgs): Promise<number> {
-  try {
-    const report = await runCutoverBenchmark(args);
-    printCutoverReport(report);
-    if (args.jsonPath) {
-      await Deno.writeTextFile(args.jsonPath, JSON.stringify(report, null, 2) + "\n");
-      log.info("wrote the JSON report", { path: args.jsonPath });
-    }
-    return 0;
-  } catch (err) {
-    log.error("cutover benchmark failed", { error: errorMessage(err) });
-    return 1;
-  }
-}

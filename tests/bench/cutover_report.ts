@@ -7,6 +7,7 @@
  */
 
 import type { DatabaseSide } from "../../shared/control.ts";
+import type { SimulationReport } from "./cutover_sim.ts";
 import { formatTable } from "./report.ts";
 
 /** Consistent (begin/drain/commit) or immediate. */
@@ -77,13 +78,27 @@ export interface HeldBreakdown {
   heldMs: number;
 }
 
-/** The goals of issue 3 and whether this run met them. */
+/** The goals (issue 3; issue 11 at fleet scale) and whether this run met them. */
 export interface CutoverGoals {
-  /** Propagation p99 under 100 ms, for each kind. */
+  /** Propagation p99 under this, for each kind: 100 ms (issue 3), 50 ms from 10 proxies up. */
   propagationP99UnderMs: number;
   /** Held time at most this much above drain + catch-up, every consistent cutover. */
   heldExcessAtMostMs: number;
   met: { propagation: boolean; held: boolean; noErrors: boolean; noLostWrites: boolean };
+}
+
+/** What one fleet size measured. */
+export interface FleetReport {
+  proxies: number;
+  /** Every client session: writers, probes and idle ones. */
+  clients: number;
+  idleSessions: number;
+  rows: CutoverRow[];
+  breakdown: HeldBreakdown | null;
+  goals: CutoverGoals;
+  samples: CutoverSample[];
+  /** Every workload, probe and idle-session error, in order. */
+  errors: string[];
 }
 
 /** The whole benchmark report (also the `--json` output). */
@@ -91,18 +106,18 @@ export interface CutoverReport {
   startedAt: string;
   settings: {
     cutoversPerKind: number;
-    proxies: number;
-    clients: number;
+    sessionsPerProxy: number;
+    writers: number;
     cpus: number;
     deno: string;
+    /** `/proc/loadavg` (1, 5, 15 min) before and after: the machine is shared. */
+    loadAverage: { before: number[]; after: number[] };
     notes: string[];
   };
-  rows: CutoverRow[];
-  breakdown: HeldBreakdown | null;
-  goals: CutoverGoals;
-  samples: CutoverSample[];
-  /** Every workload and probe error, in order. */
-  errors: string[];
+  /** One per fleet size, smallest first. */
+  fleets: FleetReport[];
+  /** The orchestrator-only simulation; null when skipped. */
+  simulation: SimulationReport | null;
 }
 
 /** Nearest-rank percentile of `values` (`p` in 0..100); 0 for none. */
@@ -171,9 +186,8 @@ export function heldBreakdown(samples: CutoverSample[]): HeldBreakdown | null {
   };
 }
 
-/** Judges the rows against issue 3's goals. */
-export function judgeGoals(rows: CutoverRow[]): CutoverGoals {
-  const propagationP99UnderMs = 100;
+/** Judges the rows against the goals, with the propagation bound for the fleet's size. */
+export function judgeGoals(rows: CutoverRow[], propagationP99UnderMs = 100): CutoverGoals {
   const heldExcessAtMostMs = 50;
   const all = rows.filter((r) => r.direction === "all");
   return {
@@ -252,13 +266,132 @@ export function formatBreakdownTable(b: HeldBreakdown): string {
   );
 }
 
-/** The goals line. */
-export function formatGoals(g: CutoverGoals): string {
-  const mark = (ok: boolean) => ok ? "met" : "MISSED";
+/** One goal, as a row of the goals table. */
+export interface GoalRow {
+  scope: string;
+  goal: string;
+  measured: string;
+  met: boolean;
+}
+
+/** Every goal of a fleet as a row. */
+export function fleetGoalRows(f: FleetReport): GoalRow[] {
+  const scope = `${f.proxies} proxies`;
+  const all = f.rows.filter((r) => r.direction === "all");
+  const worst = (pick: (r: CutoverRow) => number | null) =>
+    Math.max(0, ...all.map(pick).filter((v): v is number => v !== null));
+  const g = f.goals;
   return [
-    `propagation p99 < ${g.propagationP99UnderMs} ms: ${mark(g.met.propagation)}`,
-    `held within ${g.heldExcessAtMostMs} ms of drain + catch-up: ${mark(g.met.held)}`,
-    `zero client errors: ${mark(g.met.noErrors)}`,
-    `no lost acknowledged writes: ${mark(g.met.noLostWrites)}`,
-  ].join("; ");
+    ...all.map((r) => ({
+      scope,
+      goal:
+        `${r.kind}: commit -> every proxy on the new epoch, p99 < ${g.propagationP99UnderMs} ms`,
+      measured: `${ms(r.propagationP99Ms)} ms`,
+      met: r.propagationP99Ms < g.propagationP99UnderMs,
+    })),
+    {
+      scope,
+      goal: `longest held request - (drain + catch-up) <= ${g.heldExcessAtMostMs} ms`,
+      measured: `${ms(worst((r) => r.heldExcessMaxMs))} ms`,
+      met: g.met.held,
+    },
+    {
+      scope,
+      goal: "zero client errors",
+      measured: String(f.errors.length),
+      met: g.met.noErrors && f.errors.length === 0,
+    },
+    {
+      scope,
+      goal: "zero lost writes",
+      measured: String(all.reduce((n, r) => n + (r.lostWrites ?? 0), 0)),
+      met: g.met.noLostWrites,
+    },
+  ];
+}
+
+/** The simulation's goals as rows. */
+export function simulationGoalRows(s: SimulationReport): GoalRow[] {
+  const scope = `simulation, ${s.proxies} proxies`;
+  return [
+    {
+      scope,
+      goal: `begin -> all drained acknowledged, p99 < ${s.goals.drainP99UnderMs} ms`,
+      measured: `${ms(s.drainP99Ms)} ms`,
+      met: s.goals.met.drain,
+    },
+    {
+      scope,
+      goal: `commit -> all on the new epoch, p99 < ${s.goals.epochP99UnderMs} ms`,
+      measured: `${ms(s.epochP99Ms)} ms`,
+      met: s.goals.met.epoch,
+    },
+    {
+      scope,
+      goal: "every simulated proxy followed every cutover",
+      measured: `${s.errors.length} errors`,
+      met: s.errors.length === 0,
+    },
+  ];
+}
+
+/** The goals table. */
+export function formatGoalTable(rows: GoalRow[]): string {
+  return formatTable(
+    ["scope", "goal", "measured", "met"],
+    rows.map((r) => [r.scope, r.goal, r.measured, r.met ? "met" : "MISSED"]),
+    2,
+  );
+}
+
+/** How each figure grows with the fleet: one column per fleet size. */
+export function formatGrowthTable(fleets: FleetReport[]): string {
+  const all = (f: FleetReport, kind: CutoverKind) =>
+    f.rows.find((r) => r.kind === kind && r.direction === "all");
+  const figures: [string, (f: FleetReport) => string][] = [
+    ["client sessions", (f) => String(f.clients)],
+    ["consistent: prop p50 ms", (f) => ms(all(f, "consistent")?.propagationP50Ms ?? null)],
+    ["consistent: prop p99 ms", (f) => ms(all(f, "consistent")?.propagationP99Ms ?? null)],
+    ["immediate: prop p50 ms", (f) => ms(all(f, "immediate")?.propagationP50Ms ?? null)],
+    ["immediate: prop p99 ms", (f) => ms(all(f, "immediate")?.propagationP99Ms ?? null)],
+    ["drain p50 ms (s->t)", (f) => ms(f.breakdown?.drainMs ?? null)],
+    ["commit API p50 ms (s->t)", (f) => ms(f.breakdown?.commitApiMs ?? null)],
+    ["held excess p50 ms", (f) => ms(all(f, "consistent")?.heldExcessP50Ms ?? null)],
+    ["held excess max ms", (f) => ms(all(f, "consistent")?.heldExcessMaxMs ?? null)],
+    ["client errors", (f) => String(f.errors.length)],
+    ["lost writes", (f) => String(all(f, "consistent")?.lostWrites ?? "-")],
+  ];
+  return formatTable(
+    ["figure", ...fleets.map((f) => `${f.proxies} proxies`)],
+    figures.map(([name, pick]) => [name, ...fleets.map(pick)]),
+    1,
+  );
+}
+
+/** The simulation's figures. */
+export function formatSimulationTable(s: SimulationReport): string {
+  const o = s.orchestrator;
+  return formatTable(
+    ["simulation", "value"],
+    [
+      ["control-channel clients (real protocol, mTLS)", String(s.proxies)],
+      ["consistent cutovers", String(s.cutovers)],
+      ["event loops (workers) the clients ran on", String(s.workers)],
+      ["begin -> last client paused p50 ms", ms(s.pauseFanOutP50Ms)],
+      [
+        "begin -> all drained p50 / p99 / max ms",
+        `${ms(s.drainP50Ms)} / ${ms(s.drainP99Ms)} / ${ms(s.drainMaxMs)}`,
+      ],
+      [
+        "commit -> all on new epoch p50 / p99 / max ms",
+        `${ms(s.epochP50Ms)} / ${ms(s.epochP99Ms)} / ${ms(s.epochMaxMs)}`,
+      ],
+      ["commit API p50 ms", ms(s.commitApiP50Ms)],
+      ["orchestrator RSS before / connected MiB", `${o.rssBeforeMiB} / ${o.rssConnectedMiB}`],
+      ["orchestrator RSS per connected proxy KiB", String(o.rssPerProxyKiB)],
+      ["orchestrator idle CPU per proxy, ms/s", String(o.idleCpuMsPerSecondPerProxy)],
+      ["orchestrator CPU per cutover per proxy, us", String(o.cpuUsPerCutoverPerProxy)],
+    ],
+    1,
+  );
 }

@@ -23,7 +23,7 @@ import {
   parseCutoverArgs,
 } from "./args.ts";
 import { CleanupStack } from "./cleanup.ts";
-import { cutoverMain } from "./cutover.ts";
+import { cutoverMain } from "./cutover_main.ts";
 import { measureIdleMemory } from "./idle_memory.ts";
 import { MYSQL_HELP, type MysqlBenchArgs, parseMysqlBenchArgs } from "./mysql_args.ts";
 import { mysqlMain } from "./mysql.ts";

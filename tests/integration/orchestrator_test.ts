@@ -458,7 +458,7 @@ Deno.test({
         assert.equal(s.cutover?.replication.error, null);
         assert.ok((s.cutover?.replication.lagMs ?? -1) >= 0);
         assert.equal(
-          await target.psql(`SELECT count(*) FROM _molt_lms.marker WHERE id = '${cutoverId}'`),
+          await target.psql(`SELECT count(*) FROM _molt_lms.marker WHERE id LIKE '${cutoverId}-%'`),
           "1",
         );
 

@@ -90,13 +90,49 @@ Deno.test("heldBreakdown takes medians of source->target consistent cutovers onl
   assert.equal(b?.drainMs, 20);
 });
 
-Deno.test("parseCutoverArgs reads --cutovers and --json and rejects bad values", () => {
-  assert.deepEqual(parseCutoverArgs([]), { help: false, cutovers: 20, jsonPath: undefined });
-  assert.deepEqual(parseCutoverArgs(["--cutovers", "3", "--json", "/tmp/x.json"]), {
+Deno.test("parseCutoverArgs reads its flags and rejects bad values", () => {
+  assert.deepEqual(parseCutoverArgs([]), {
     help: false,
-    cutovers: 3,
-    jsonPath: "/tmp/x.json",
+    cutovers: 20,
+    fleets: [3, 10],
+    sessionsPerProxy: 100,
+    simProxies: 200,
+    simCutovers: 20,
+    jsonPath: undefined,
   });
+  assert.deepEqual(
+    parseCutoverArgs([
+      "--cutovers",
+      "3",
+      "--fleets",
+      "2, 4",
+      "--sessions",
+      "10",
+      "--sim-proxies",
+      "0",
+      "--json",
+      "/tmp/x.json",
+    ]),
+    {
+      help: false,
+      cutovers: 3,
+      fleets: [2, 4],
+      sessionsPerProxy: 10,
+      simProxies: 0,
+      simCutovers: 20,
+      jsonPath: "/tmp/x.json",
+    },
+  );
+  assert.deepEqual(parseCutoverArgs(["--fleets", "none"]).fleets, []);
   assert.throws(() => parseCutoverArgs(["--cutovers", "0"]), LmsError);
+  assert.throws(() => parseCutoverArgs(["--fleets", "3,x"]), /--fleets must be an integer/);
+  assert.throws(() => parseCutoverArgs(["--sim-proxies", "-1"]), LmsError);
   assert.throws(() => parseCutoverArgs(["--rounds", "2"]), LmsError);
+});
+
+Deno.test("judgeGoals takes the fleet-scale propagation bound", () => {
+  const rows = summarizeCutovers([sample({ propagationMs: 60 })]);
+  assert.equal(judgeGoals(rows).met.propagation, true);
+  assert.equal(judgeGoals(rows, 50).met.propagation, false);
+  assert.equal(judgeGoals(rows, 50).propagationP99UnderMs, 50);
 });

@@ -1,0 +1,319 @@
+/**
+ * A consistent commit must never rest on a drain that no longer holds, and
+ * `status` must say so: regression tests for the three control-plane bugs the
+ * fault matrix found (tests/reliability/README.md, "Found and not fixed").
+ *
+ * The orchestrator runs in-process with its real mTLS WebSocket and a state
+ * store in a throwaway PostgreSQL target; each proxy is the real control
+ * client over an in-test core whose pause can run out like `LMS_MAX_PAUSE`,
+ * some behind a TCP relay that can stall the channel.
+ */
+import assert from "node:assert/strict";
+import { startPgCluster } from "../../shared/local/postgres_cluster.ts";
+import { freePort } from "../../shared/local/ports.ts";
+import { loadConfig } from "../../shared/config.ts";
+import { API_PATHS, type ApiErrorBody, type StatusResponse } from "../../shared/api.ts";
+import type { ClusterState, SessionCounts } from "../../shared/control.ts";
+import { makeCerts } from "../helpers/certs.ts";
+import { type Orchestrator, startOrchestrator } from "../../orchestrator/main.ts";
+import { type ControlClient, startControlClient } from "../../proxy/control/client.ts";
+import type { ControlHandler, DrainStatus } from "../../proxy/control/handler.ts";
+import { startStallRelay } from "../chaos/stall_relay.ts";
+
+/** A proxy core with no sessions whose pause runs out after `maxPauseMs` (null: never). */
+class ExpiringCore implements ControlHandler {
+  current: ClusterState | undefined;
+  pausedFor: string | undefined;
+  pausedAt = 0;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #expiry = new Set<() => void>();
+
+  constructor(readonly maxPauseMs: number | null) {}
+
+  state(): ClusterState | undefined {
+    return this.current;
+  }
+  applyState(state: ClusterState): void {
+    if (!this.current || state.epoch >= this.current.epoch) this.current = state;
+  }
+  pause(cutoverId: string): void {
+    if (this.pausedFor === undefined) {
+      this.pausedAt = Date.now();
+      if (this.maxPauseMs !== null) {
+        // What proxy/gate.ts does: tell the listeners, then resume by the (unchanged) state.
+        this.#timer = setTimeout(() => {
+          for (const l of this.#expiry) l();
+          this.resume({ ...this.current!, phase: "drained" });
+        }, this.maxPauseMs);
+      }
+    }
+    this.pausedFor = cutoverId;
+  }
+  resume(state: ClusterState): void {
+    clearTimeout(this.#timer);
+    this.pausedFor = undefined;
+    this.applyState(state);
+  }
+  /** Resumes without telling anyone (an older proxy: only its next heartbeat would say). */
+  resumeQuietly(): void {
+    clearTimeout(this.#timer);
+    this.pausedFor = undefined;
+  }
+  paused(): boolean {
+    return this.pausedFor !== undefined;
+  }
+  sessions(): SessionCounts {
+    return { total: 0, idle: 0, active: 0, inTransaction: 0, held: 0 };
+  }
+  drainStatus(): DrainStatus {
+    return { drained: true, counts: this.sessions(), blocking: [] };
+  }
+  connections() {
+    return [];
+  }
+  cancelLocal(): Promise<boolean> {
+    return Promise.resolve(false);
+  }
+  cancelBlocking(): Promise<string[]> {
+    return Promise.resolve([]);
+  }
+  pauseRemainingMs(): number | null {
+    if (this.pausedFor === undefined) return null;
+    if (this.maxPauseMs === null) return 10 * 60_000;
+    return Math.max(0, this.pausedAt + this.maxPauseMs - Date.now());
+  }
+  onPauseExpired(listener: () => void): () => void {
+    this.#expiry.add(listener);
+    return () => this.#expiry.delete(listener);
+  }
+}
+
+async function waitFor<T>(
+  what: string,
+  fn: () => T | undefined | false | Promise<T | undefined | false>,
+  timeoutMs = 15_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await fn();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+Deno.test({
+  name: "orchestrator: commit and status follow a pause that ran out",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async (t) => {
+    const certs = await makeCerts();
+    await using _removeCerts = { [Symbol.asyncDispose]: () => certs.cleanup() };
+    await using source = await startPgCluster({ name: "expiry-source" });
+    await using target = await startPgCluster({ name: "expiry-target" });
+    const port = await freePort();
+    const read = (path: string) => Deno.readTextFileSync(path);
+    const config = loadConfig("orchestrator", {
+      args: [],
+      env: {
+        INIT_SOURCE: source.url(),
+        INIT_TARGET: target.url(),
+        TLS_CERT: certs.serverCert,
+        TLS_KEY: certs.serverKey,
+        CA_TLS_CERT: certs.caCert,
+        LMS_LISTEN: `127.0.0.1:${port}`,
+        LMS_METRICS_LISTEN: "127.0.0.1:0",
+        LMS_PROXY_ID: "expiry-test",
+        LMS_SOURCE_DIALECT: "postgres",
+        LMS_LOG_LEVEL: "error",
+      },
+    });
+    const base = `https://localhost:${port}`;
+    const proxyCert = await certs.client("lms-proxy");
+    const cliCert = await certs.client("lms-cli");
+    const ca = read(certs.caCert);
+    const apiClient = Deno.createHttpClient({
+      caCerts: [ca],
+      cert: read(cliCert.cert),
+      key: read(cliCert.key),
+    });
+    await using relay = startStallRelay(port);
+    let orchestrator: Orchestrator = await startOrchestrator(config, { reconnectGraceMs: 300 });
+    const clients: ControlClient[] = [];
+
+    const api = async <T>(method: string, path: string, body?: unknown) => {
+      const res = await fetch(base + path, {
+        method,
+        client: apiClient,
+        headers: { "content-type": "application/json" },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      return { status: res.status, body: (await res.json()) as T };
+    };
+    const status = async () => (await api<StatusResponse>("GET", API_PATHS.status)).body;
+    /** One proxy; heartbeats are rare so that only the immediate reports can be what counted. */
+    const connect = async (id: string, core: ExpiringCore, viaRelay = false) => {
+      const client = startControlClient({
+        url: viaRelay ? `https://localhost:${relay.port}` : base,
+        proxyId: id,
+        version: "test",
+        shadowMode: "async",
+        tls: { cert: read(proxyCert.cert), key: read(proxyCert.key), ca },
+        handler: core,
+        heartbeatMs: 60_000,
+        drainProgressMs: 50,
+        backoffInitialMs: 50,
+        backoffMaxMs: 200,
+      });
+      clients.push(client);
+      await client.whenConnected();
+      return client;
+    };
+    const disconnectAll = async () => {
+      for (const c of clients.splice(0)) await c.close();
+      await waitFor("fleet gone", async () => (await status()).proxies.every((p) => !p.connected));
+    };
+    const beginDrained = async () => {
+      const begin = await api<{ cutoverId: string }>("POST", API_PATHS.consistentBegin, {
+        from: (await status()).sourceOfTruth,
+      });
+      assert.equal(begin.status, 200);
+      const s = await waitFor("drained", async () => {
+        const s = await status();
+        return s.phase === "drained" && s;
+      });
+      return { cutoverId: begin.body.cutoverId, epoch: s.epoch };
+    };
+    // Each step starts from the side the previous one left, so that on a build without the
+    // fixes every step fails on its own check (a refused commit there goes through).
+    const commit = async () =>
+      api<ApiErrorBody & { state?: ClusterState }>("POST", API_PATHS.consistentCommit, {
+        from: (await status()).sourceOfTruth,
+        skipReplicationCheck: true,
+      });
+    const abort = async () => {
+      assert.equal((await api("POST", API_PATHS.consistentAbort)).status, 200);
+    };
+
+    try {
+      assert.equal((await api("POST", API_PATHS.initialize)).status, 200);
+
+      await t.step("an orchestrator restarted while drained writes a fresh marker", async () => {
+        const core = new ExpiringCore(null);
+        await connect("marker-1", core);
+        const { cutoverId } = await beginDrained();
+        const markers = async () =>
+          (await source.psql(`SELECT id FROM _molt_lms.marker WHERE id LIKE '${cutoverId}%'`))
+            .split("\n").filter((l) => l !== "");
+        const [first] = await waitFor("the first marker", async () => {
+          const m = await markers();
+          return m.length === 1 && m;
+        });
+        // Replication delivers it (no real replication here: the test copies the row).
+        await target.psql(`INSERT INTO _molt_lms.marker (id) VALUES ('${first}')`);
+        await waitFor("caught up", async () => (await status()).cutover?.replication.caughtUp);
+
+        await orchestrator.close();
+        orchestrator = await startOrchestrator(config, { reconnectGraceMs: 300 });
+        const second = await waitFor("a second marker", async () => {
+          const m = await markers();
+          return m.length === 2 && m.find((id) => id !== first);
+        });
+        await waitFor("drained again", async () => (await status()).phase === "drained");
+        await new Promise((r) => setTimeout(r, 500));
+        const s = await status();
+        assert.equal(s.cutover?.replication.caughtUp, false, "a marker from before counted");
+        const checked = () =>
+          api<ApiErrorBody>("POST", API_PATHS.consistentCommit, { from: "source" });
+        assert.equal((await checked()).body.error?.code, "NOT_CAUGHT_UP");
+        await target.psql(`INSERT INTO _molt_lms.marker (id) VALUES ('${second}')`);
+        await waitFor(
+          "caught up again",
+          async () => (await status()).cutover?.replication.caughtUp,
+        );
+        assert.equal((await checked()).status, 200);
+        assert.equal((await status()).sourceOfTruth, "target");
+        await disconnectAll();
+      });
+
+      await t.step("a proxy that resumed unannounced fails the commit's fresh check", async () => {
+        const core = new ExpiringCore(null);
+        await connect("quiet-1", core);
+        const { epoch } = await beginDrained();
+        // The window of the bug: the proxy runs traffic again, the orchestrator still holds its ack.
+        core.resumeQuietly();
+        const refused = await commit();
+        assert.equal(refused.status, 409, JSON.stringify(refused.body));
+        assert.equal(refused.body.error.code, "NOT_DRAINED");
+        assert.match(refused.body.error.message, /quiet-1 no longer holds its pause/);
+        const s = await status();
+        assert.equal(s.epoch, epoch);
+        assert.deepEqual(s.cutover?.resumedProxies, ["quiet-1"]);
+        await waitFor("back to draining", async () => (await status()).phase === "draining");
+        await abort();
+        await disconnectAll();
+      });
+
+      await t.step(
+        "a pause about to run out refuses the commit; its end is reported at once",
+        async () => {
+          const core = new ExpiringCore(3_000);
+          await connect("short-1", core);
+          const { epoch } = await beginDrained();
+          await waitFor("under 2 s of pause left", () => (core.pauseRemainingMs() ?? 0) < 1_800);
+          const refused = await commit();
+          assert.equal(refused.body.error?.code, "NOT_DRAINED", JSON.stringify(refused.body));
+          // On a loaded machine the pause may run out while the commit is on its way; refused either way.
+          assert.match(
+            refused.body.error.message,
+            /pause of short-1 ends within 2000 ms|short-1 no longer holds its pause/,
+          );
+          assert.equal((await status()).epoch, epoch);
+          // No heartbeat comes for a minute: only the proxy's own report can tell the orchestrator.
+          await waitFor("the proxy resumed", () => !core.paused(), 10_000);
+          const s = await waitFor("resume reported", async () => {
+            const s = await status();
+            return s.cutover?.resumedProxies.includes("short-1") && s;
+          }, 5_000);
+          assert.equal(s.cutover?.drained, 0);
+          assert.ok(s.history.some((e) => e.step === "pause_expired"));
+          await abort();
+          await disconnectAll();
+        },
+      );
+
+      await t.step(
+        "a stalled channel: status stops saying drained once the pause ran out",
+        async () => {
+          const core = new ExpiringCore(2_500);
+          await connect("stalled-1", core, true);
+          const { epoch } = await beginDrained();
+          relay.stall();
+          try {
+            await waitFor("the proxy resumed", () => !core.paused(), 10_000);
+            // Nothing the proxy sends gets through; the orchestrator knows when its pause ends.
+            const s = await waitFor("status follows", async () => {
+              const s = await status();
+              return s.phase === "draining" && s;
+            }, 10_000);
+            assert.deepEqual(s.cutover?.resumedProxies, ["stalled-1"]);
+            assert.equal(s.cutover?.drained, 0);
+            assert.equal(s.proxies.find((p) => p.id === "stalled-1")?.drained, false);
+            const refused = await commit();
+            assert.equal(refused.body.error?.code, "NOT_DRAINED");
+            assert.match(refused.body.error.message, /stalled-1 resumed traffic/);
+            assert.equal((await status()).epoch, epoch);
+          } finally {
+            relay.resume();
+          }
+          await abort();
+          await disconnectAll();
+        },
+      );
+    } finally {
+      for (const c of clients) await c.close();
+      await orchestrator.close();
+      apiClient.close();
+    }
+  },
+});
