@@ -31,6 +31,7 @@ import type { Route } from "../router.ts";
 import type { CancelKey } from "./cancel_registry.ts";
 import type { SessionContext } from "./context.ts";
 import { reconnectFailure } from "./identity_context.ts";
+import { standbySlots } from "./standby_slots.ts";
 import type { ClientSession } from "./session.ts";
 import type { SessionWire } from "./wire.ts";
 
@@ -47,6 +48,14 @@ const STANDBY_WAIT_MS = 2_000;
 /** The database that is not `side`. */
 export function otherSide(side: DatabaseSide): DatabaseSide {
   return side === "source" ? "target" : "source";
+}
+
+/** A connection to the other database prepared while a consistent cutover holds a session. */
+interface Standby<B> {
+  side: DatabaseSide;
+  ready: Promise<B | undefined>;
+  settled: boolean;
+  waitedOut: boolean;
 }
 
 /**
@@ -76,9 +85,7 @@ export class SessionCore<B> implements ClientSession {
   /** Client chunks held back by the gate or a move, oldest first, not yet processed. */
   #held: Uint8Array[] = [];
   /** A connection to the other database prepared while a consistent cutover holds the session. */
-  #standby:
-    | { side: DatabaseSide; ready: Promise<B | undefined>; settled: boolean; waitedOut: boolean }
-    | undefined;
+  #standby: Standby<B> | undefined;
   /** Why the prepared move failed: the session cannot run as its own user there. */
   #moveRefused: string | undefined;
 
@@ -336,22 +343,30 @@ export class SessionCore<B> implements ClientSession {
       standby.waitedOut = true;
       this.#ctx.gate.notify();
     }, STANDBY_WAIT_MS);
-    const standby = {
+    const standby: Standby<B> = {
       side,
       settled: false,
       waitedOut: false,
-      ready: this.wire.openBackend(side, spec).then((b): B | undefined => b, (err) => {
-        this.#moveRefused = this.#ctx.identity.refused(err, side, "move");
-        this.log.debug("could not prepare a connection for the cutover", {
-          side,
-          error: errorMessage(err),
-        });
-        return undefined;
-      }).finally(() => {
-        clearTimeout(waited);
-        standby.settled = true;
-        this.#ctx.gate.notify();
-      }),
+      ready:
+        (standbySlots.tryAcquire()
+          ? this.wire.openBackend(side, spec)
+          : standbySlots.acquire().then((): Promise<B> | undefined =>
+            this.#closed || this.#standby !== standby
+              ? undefined
+              : this.wire.openBackend(side, spec)
+          )).then((b): B | undefined => b, (err) => {
+            this.#moveRefused = this.#ctx.identity.refused(err, side, "move");
+            this.log.debug("could not prepare a connection for the cutover", {
+              side,
+              error: errorMessage(err),
+            });
+            return undefined;
+          }).finally(() => {
+            standbySlots.release();
+            clearTimeout(waited);
+            standby.settled = true;
+            this.#ctx.gate.notify();
+          }),
     };
     this.#standby = standby;
   }
