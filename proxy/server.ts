@@ -36,7 +36,9 @@ import { ClientTlsUpgrader } from "./pg/tls.ts";
 import { CancelRegistry } from "./session/cancel_registry.ts";
 import type { AcceptClient, SessionContext } from "./session/context.ts";
 import { IdentityContext } from "./session/identity_context.ts";
+import { ClientLimits } from "./session/limits.ts";
 import { SessionRegistry } from "./session/registry.ts";
+import { type CertificateWatch, watchCertificates } from "../shared/tls_reload.ts";
 import type { ShadowContext } from "./shadow/pairing.ts";
 import { initFingerprints } from "./shadow/fingerprint.ts";
 import { parseShadowRules } from "./shadow/rules.ts";
@@ -215,9 +217,18 @@ export async function startProxy(
     );
   }
   const ownTag = proxyTag(config.proxyId);
+  const upgrader = config.proxyTls ? new ClientTlsUpgrader(config.proxyTls) : undefined;
+  const certificates: CertificateWatch | undefined = upgrader && config.proxyTls?.files
+    ? watchCertificates({
+      material: config.proxyTls,
+      listener: "SQL listener",
+      log,
+      apply: (material) => upgrader.setMaterial(material),
+    })
+    : undefined;
   const ctx: SessionContext = {
     maxMessageSize: config.maxMessageSize,
-    tls: config.proxyTls ? new ClientTlsUpgrader(config.proxyTls) : undefined,
+    tls: upgrader,
     router,
     cancels,
     metrics,
@@ -229,6 +240,7 @@ export async function startProxy(
     forwardCancel: (processId, secretKey, terminate) =>
       proxyTagOf(processId) !== ownTag &&
       (control?.forwardCancel(processId, secretKey, terminate) ?? false),
+    limits: new ClientLimits(config),
   };
   const localAuth = config.sourceDialect === "mysql" && config.target
     ? mysqlLocalAuth(config, config.source, config.target, metrics, log)
@@ -326,6 +338,7 @@ export async function startProxy(
     ready,
     async close() {
       closed = true;
+      certificates?.close();
       gate.resume();
       await control?.close();
       if (listener.listening) await new Promise<void>((resolve) => listener.close(() => resolve()));
@@ -338,6 +351,7 @@ export async function startProxy(
     async shutdown(graceMs: number) {
       if (closed) return;
       closed = true;
+      certificates?.close();
       metrics.ready.set(0);
       log.info("shutting down: not accepting clients, draining sessions", {
         sessions: sessions.size,
