@@ -43,6 +43,8 @@ import type { ShadowContext } from "./shadow/pairing.ts";
 import { initFingerprints } from "./shadow/fingerprint.ts";
 import { parseShadowRules } from "./shadow/rules.ts";
 import { ShadowStats } from "./shadow/stats.ts";
+import { type ShadowPersistence, startShadowPersistence } from "./shadow/persistence.ts";
+import { ShadowingStore } from "../shared/shadowing_store.ts";
 
 /** A running proxy. */
 export interface ProxyServer {
@@ -184,7 +186,16 @@ export async function startProxy(
     if (state && gate.paused && !closed) cutover!.resume(state);
   };
   const shadow = await shadowContext(config, metrics);
-  const shadowingSince = new Date().toISOString();
+  // The clock lives in the state store, so a restart neither resets it nor fakes it.
+  const shadowing: ShadowPersistence | undefined = config.target
+    ? startShadowPersistence({
+      store: new ShadowingStore(config.target),
+      proxyId: config.proxyId,
+      mode: config.shadowMode,
+      stats: shadow?.stats,
+      log,
+    })
+    : undefined;
   const gate = new Gate(
     config.maxPauseMs,
     () => void resumeFromStore(),
@@ -200,7 +211,7 @@ export async function startProxy(
     redactQueries: config.redactQueries,
     log,
     shadowReport: shadow
-      ? () => shadow.stats.report(config.proxyId, config.shadowMode, shadowingSince)
+      ? () => shadow.stats.report(config.proxyId, config.shadowMode, shadowing?.since() ?? null)
       : undefined,
   });
   const identity = new IdentityContext({
@@ -345,6 +356,7 @@ export async function startProxy(
       for (const s of [...sessions]) s.close();
       await localAuth?.close();
       await identity.close();
+      await shadowing?.close();
       await store?.close();
       await health.shutdown();
     },
@@ -366,6 +378,7 @@ export async function startProxy(
       log.info("sessions drained; exiting", { ...outcome });
       await localAuth?.close();
       await identity.close();
+      await shadowing?.close();
       await store?.close();
       await health.shutdown();
     },
