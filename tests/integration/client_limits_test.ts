@@ -133,3 +133,55 @@ Deno.test("MySQL wire: LMS_MAX_CONNECTIONS (1040) and failed-login blocking (112
     assert.match(blocked.message!, /host '127\.0\.0\.1' is blocked.*LMS_AUTH_FAILURE_LIMIT/);
   });
 });
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+Deno.test("hold limits during a pause, on both wires: the one over gets an error, others wait", async (t) => {
+  await t.step("PostgreSQL: LMS_MAX_HELD_BYTES answered with 53400", async () => {
+    await using db = await startAuthCluster({ name: "limits-held" });
+    await using proxy = await startTestProxy({
+      INIT_SOURCE: db.url({ user: "postgres", database: "postgres" }),
+      LMS_MAX_HELD_BYTES: "4KiB",
+    });
+    const big = await pgConnect(proxy.port, AUTH_USERS.scram.password);
+    const small = await pgConnect(proxy.port, AUTH_USERS.scram.password);
+    assert.ok(big.client && small.client);
+    const state = proxy.cutover.state()!;
+    proxy.cutover.pause("hold-test");
+    const failed = big.client!.query(`SELECT '${"x".repeat(8192)}' AS filler`).then(
+      () => undefined,
+      (e: { code?: string; message: string }) => e,
+    );
+    const waited = small.client!.query("SELECT 7 AS seven");
+    const err = await failed;
+    assert.equal(err?.code, "53400");
+    assert.match(err!.message, /more than 4096 bytes.*LMS_MAX_HELD_BYTES/);
+    await sleep(200);
+    assert.equal(proxy.sessions.size, 1, "only the session over the limit was closed");
+    proxy.cutover.resume(state);
+    assert.equal((await waited).rows[0].seven, 7);
+    await small.client!.end();
+  });
+
+  await t.step("MySQL: LMS_MAX_HELD_CLIENTS answered with 1041", async () => {
+    await using fx = await startMySqlFixture({ proxyEnv: { LMS_MAX_HELD_CLIENTS: "1" } });
+    const first = await myConnect(fx.options("proxy"));
+    const second = await myConnect(fx.options("proxy"));
+    assert.ok(first.conn && second.conn);
+    const state = fx.proxy.cutover.state()!;
+    fx.proxy.cutover.pause("hold-test");
+    const held = first.conn!.query("SELECT 7 AS seven");
+    await sleep(300);
+    const over = await second.conn!.query("SELECT 8 AS eight").then(
+      () => undefined,
+      (e: { errno?: number; message: string }) => e,
+    );
+    assert.equal(over?.errno, 1041, String(over?.message));
+    assert.match(over!.message, /already holds 1 sessions.*LMS_MAX_HELD_CLIENTS/);
+    fx.proxy.cutover.resume(state);
+    const [rows] = await held;
+    assert.deepEqual(rows, [{ seven: 7 }]);
+    await first.conn!.end();
+    second.conn!.destroy();
+  });
+});
