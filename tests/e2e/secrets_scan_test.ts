@@ -137,7 +137,7 @@ Deno.test("no secret reaches a log line, a metrics page or CLI output", async (t
           "consistent",
           "begin",
           "--drain-timeout",
-          "20s",
+          "60s",
         ]);
         await command(orchestrator.url, ["cutover", "consistent", "commit", "--to", "target"]);
         await eventually("the session moved to the target", async () => {
