@@ -26,6 +26,7 @@ import type {
 import type { ClusterState, ShadowModeName } from "../shared/control.ts";
 import type { Logger } from "../shared/log.ts";
 import type { StateStore } from "../shared/state_store.ts";
+import type { ShadowingStore } from "../shared/shadowing_store.ts";
 import {
   type CutoverEvent,
   otherSide,
@@ -86,6 +87,8 @@ export interface CoordinatorOptions {
   replicationPollMs?: number;
   /** How long `connections` waits for the proxies; 3000 ms. */
   connectionsTimeoutMs?: number;
+  /** Which proxies shadowed lately (`_molt_lms.shadowing`), so absent ones are not overlooked. */
+  shadowing?: Pick<ShadowingStore, "recent">;
   /** How long `shadowReport` waits for the proxies; 2000 ms. */
   shadowReportTimeoutMs?: number;
   /** Retry interval while the store cannot be read at startup; 1000 ms. */
@@ -350,7 +353,14 @@ export class Coordinator {
     const { reports, unreachableProxies } = await this.registry.shadowReports(
       this.#opts.shadowReportTimeoutMs ?? 2000,
     );
-    return mergeShadowReports(reports, { now: Date.now(), limit, unreachableProxies });
+    // An unreadable store must not hide an absent proxy: then the report is refused.
+    const recent = await this.#opts.shadowing?.recent() ?? [];
+    return mergeShadowReports(reports, {
+      now: Date.now(),
+      limit,
+      unreachableProxies,
+      absentProxies: recent.map((r) => r.proxyId),
+    });
   }
 
   #cutoverStatus(): CutoverStatus | null {

@@ -16,6 +16,7 @@ import { errorMessage, LmsError } from "../shared/errors.ts";
 import { createLogger, setLogLevel } from "../shared/log.ts";
 import { onStopSignals } from "../shared/signals.ts";
 import { StateStore } from "../shared/state_store.ts";
+import { ShadowingStore } from "../shared/shadowing_store.ts";
 import type { Coordinator } from "./coordinator.ts";
 import { OrchestratorMetrics } from "./metrics.ts";
 import { type RunningServer, startApiServer, startMetricsServer } from "./server.ts";
@@ -68,9 +69,11 @@ export async function startOrchestrator(
     );
   }
   const store = new StateStore({ target: config.target, source: config.source });
+  const shadowing = new ShadowingStore(config.target);
   const metrics = new OrchestratorMetrics(VERSION);
   const coordinator = new DrainingCoordinator({
     store,
+    shadowing,
     actor: config.proxyId,
     shadowMode: config.shadowMode,
     sourceDialect: config.sourceDialect,
@@ -107,6 +110,7 @@ export async function startOrchestrator(
   } catch (err) {
     for (const server of servers) await server.close();
     await store.close();
+    await shadowing.close();
     throw err;
   }
   const started = coordinator.start();
@@ -115,6 +119,7 @@ export async function startOrchestrator(
     for (const server of servers) await server.close();
     await started;
     await store.close();
+    await shadowing.close();
   };
   return {
     port: servers[0].port,

@@ -24,6 +24,8 @@ import { ORCHESTRATOR_ID_HEADER } from "../shared/api.ts";
 import type { ListenAddress } from "../shared/config.ts";
 import type { Logger } from "../shared/log.ts";
 import type { ServerTlsMaterial } from "../shared/tls.ts";
+import { SERVER_TLS_POLICY } from "../shared/tls_policy.ts";
+import { type CertificateWatch, watchCertificates } from "../shared/tls_reload.ts";
 import { handleApiRequest } from "./api.ts";
 import { authorize } from "./auth.ts";
 import { serveProxySocket } from "./channel.ts";
@@ -159,6 +161,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
   const tls = options.tls;
   const server: http.Server = tls
     ? https.createServer({
+      ...SERVER_TLS_POLICY,
       cert: tls.cert,
       key: tls.key,
       ...(tls.ca ? { ca: tls.ca, requestCert: true, rejectUnauthorized: true } : {}),
@@ -201,6 +204,20 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
       resolve();
     });
   });
+  const certificates: CertificateWatch | undefined = tls?.files
+    ? watchCertificates({
+      material: tls,
+      listener: "API and control endpoint",
+      log,
+      apply: (next) =>
+        (server as https.Server).setSecureContext({
+          ...SERVER_TLS_POLICY,
+          cert: next.cert,
+          key: next.key,
+          ...(next.ca ? { ca: next.ca } : {}),
+        }),
+    })
+    : undefined;
   const address = server.address();
   const port = typeof address === "object" && address ? address.port : options.listen.port;
   log.info("API and control endpoint listening", {
@@ -213,6 +230,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
     port,
     close: async () => {
       feed.close();
+      certificates?.close();
       coordinator.registry.closeAll("orchestrator shutting down");
       for (const ws of wss.clients) ws.terminate();
       wss.close();

@@ -35,6 +35,11 @@ export interface MergeOptions {
   limit: number;
   /** Connected proxies that did not answer. */
   unreachableProxies: string[];
+  /**
+   * Proxies the state store saw shadowing lately that are not connected
+   * (e.g. right after an orchestrator restart): their shadowing is unknown.
+   */
+  absentProxies?: string[];
 }
 
 /** Merges per-proxy reports into the fleet report; worst samples first. */
@@ -76,7 +81,14 @@ export function mergeShadowReports(
     totals,
     byKind,
     windows,
-    judgement: judge(proxies, unreachableProxies, windows.lastSevenDays, byKind, options.now),
+    judgement: judge(
+      proxies,
+      unreachableProxies,
+      absentOnes(options.absentProxies ?? [], proxies, unreachableProxies),
+      windows.lastSevenDays,
+      byKind,
+      options.now,
+    ),
     samples: samples.slice(0, Math.max(0, options.limit)),
     totalSamples: samples.length,
   };
@@ -170,9 +182,20 @@ function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? "" : "es"}`;
 }
 
+/** Of `absent`, the proxies that neither reported nor are known to be unreachable. */
+function absentOnes(
+  absent: string[],
+  proxies: ShadowProxySummary[],
+  unreachable: string[],
+): string[] {
+  const known = new Set([...proxies.map((p) => p.proxyId), ...unreachable]);
+  return [...new Set(absent)].filter((id) => !known.has(id)).sort();
+}
+
 function judge(
   proxies: ShadowProxySummary[],
   unreachable: string[],
+  absent: string[],
   lastSevenDays: ShadowWindow,
   byKind: Record<string, number>,
   now: number,
@@ -183,6 +206,11 @@ function judge(
   }
   for (const id of unreachable) {
     reasons.push(`proxy ${id} did not answer; its shadowing is unknown`);
+  }
+  for (const id of absent) {
+    reasons.push(
+      `proxy ${id} was shadowing minutes ago but is not connected; its shadowing is unknown`,
+    );
   }
   const required = describeDuration(REQUIRED_SHADOWING_MS);
   for (const p of proxies) {

@@ -36,11 +36,15 @@ import { ClientTlsUpgrader } from "./pg/tls.ts";
 import { CancelRegistry } from "./session/cancel_registry.ts";
 import type { AcceptClient, SessionContext } from "./session/context.ts";
 import { IdentityContext } from "./session/identity_context.ts";
+import { ClientLimits } from "./session/limits.ts";
 import { SessionRegistry } from "./session/registry.ts";
+import { type CertificateWatch, watchCertificates } from "../shared/tls_reload.ts";
 import type { ShadowContext } from "./shadow/pairing.ts";
 import { initFingerprints } from "./shadow/fingerprint.ts";
 import { parseShadowRules } from "./shadow/rules.ts";
 import { ShadowStats } from "./shadow/stats.ts";
+import { type ShadowPersistence, startShadowPersistence } from "./shadow/persistence.ts";
+import { ShadowingStore } from "../shared/shadowing_store.ts";
 
 /** A running proxy. */
 export interface ProxyServer {
@@ -182,7 +186,16 @@ export async function startProxy(
     if (state && gate.paused && !closed) cutover!.resume(state);
   };
   const shadow = await shadowContext(config, metrics);
-  const shadowingSince = new Date().toISOString();
+  // The clock lives in the state store, so a restart neither resets it nor fakes it.
+  const shadowing: ShadowPersistence | undefined = config.target
+    ? startShadowPersistence({
+      store: new ShadowingStore(config.target),
+      proxyId: config.proxyId,
+      mode: config.shadowMode,
+      stats: shadow?.stats,
+      log,
+    })
+    : undefined;
   const gate = new Gate(
     config.maxPauseMs,
     () => void resumeFromStore(),
@@ -198,7 +211,7 @@ export async function startProxy(
     redactQueries: config.redactQueries,
     log,
     shadowReport: shadow
-      ? () => shadow.stats.report(config.proxyId, config.shadowMode, shadowingSince)
+      ? () => shadow.stats.report(config.proxyId, config.shadowMode, shadowing?.since() ?? null)
       : undefined,
   });
   const identity = new IdentityContext({
@@ -215,9 +228,18 @@ export async function startProxy(
     );
   }
   const ownTag = proxyTag(config.proxyId);
+  const upgrader = config.proxyTls ? new ClientTlsUpgrader(config.proxyTls) : undefined;
+  const certificates: CertificateWatch | undefined = upgrader && config.proxyTls?.files
+    ? watchCertificates({
+      material: config.proxyTls,
+      listener: "SQL listener",
+      log,
+      apply: (material) => upgrader.setMaterial(material),
+    })
+    : undefined;
   const ctx: SessionContext = {
     maxMessageSize: config.maxMessageSize,
-    tls: config.proxyTls ? new ClientTlsUpgrader(config.proxyTls) : undefined,
+    tls: upgrader,
     router,
     cancels,
     metrics,
@@ -229,6 +251,7 @@ export async function startProxy(
     forwardCancel: (processId, secretKey, terminate) =>
       proxyTagOf(processId) !== ownTag &&
       (control?.forwardCancel(processId, secretKey, terminate) ?? false),
+    limits: new ClientLimits(config),
   };
   const localAuth = config.sourceDialect === "mysql" && config.target
     ? mysqlLocalAuth(config, config.source, config.target, metrics, log)
@@ -326,18 +349,21 @@ export async function startProxy(
     ready,
     async close() {
       closed = true;
+      certificates?.close();
       gate.resume();
       await control?.close();
       if (listener.listening) await new Promise<void>((resolve) => listener.close(() => resolve()));
       for (const s of [...sessions]) s.close();
       await localAuth?.close();
       await identity.close();
+      await shadowing?.close();
       await store?.close();
       await health.shutdown();
     },
     async shutdown(graceMs: number) {
       if (closed) return;
       closed = true;
+      certificates?.close();
       metrics.ready.set(0);
       log.info("shutting down: not accepting clients, draining sessions", {
         sessions: sessions.size,
@@ -352,6 +378,7 @@ export async function startProxy(
       log.info("sessions drained; exiting", { ...outcome });
       await localAuth?.close();
       await identity.close();
+      await shadowing?.close();
       await store?.close();
       await health.shutdown();
     },

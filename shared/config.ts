@@ -97,6 +97,16 @@ export interface LmsConfig {
   mysqlRsaKey?: string;
   /** MySQL source: the CockroachDB user each MySQL user runs as, where it is not the same name. */
   mysqlTargetUsers: Record<string, string>;
+  /** Client connections one proxy serves at once; past it clients get 53300 / 1040. */
+  maxConnections: number;
+  /** Failed logins from one client address within `authFailureWindowMs` before it is blocked; 0 = off. */
+  authFailureLimit: number;
+  /** Window over which failed logins count, and how long a blocked address stays blocked (ms). */
+  authFailureWindowMs: number;
+  /** Bytes one session may have held back while the proxy is paused. */
+  maxHeldBytes: number;
+  /** Sessions one proxy holds at once while paused. */
+  maxHeldClients: number;
   /** Path of the config.json that was read, if any. */
   configFile?: string;
 }
@@ -169,6 +179,11 @@ const MAX_MAX_MESSAGE_SIZE = 1073741824;
 const DEFAULT_MAX_PAUSE_MS = 60000;
 const DEFAULT_SHADOW_QUEUE_BYTES = 8 * 1024 * 1024;
 const DEFAULT_SHADOW_ROW_LIMIT = 1000;
+const DEFAULT_MAX_CONNECTIONS = 2000;
+const DEFAULT_AUTH_FAILURE_LIMIT = 20;
+const DEFAULT_AUTH_FAILURE_WINDOW_MS = 60000;
+const DEFAULT_MAX_HELD_BYTES = 16 * 1024 * 1024;
+const DEFAULT_MAX_HELD_CLIENTS = 1000;
 /** PgBouncer's default `auth_query`. */
 export const DEFAULT_AUTH_QUERY = "SELECT usename, passwd FROM pg_shadow WHERE usename=$1";
 
@@ -180,6 +195,17 @@ function parseAuthQuery(text: string): Parsed<string> {
     return invalid("must be one SQL query whose only parameter is $1 (the user name)");
   }
   return { value: sql };
+}
+
+/** A whole number from `min` to `max`; `what` names it in the problem. */
+function wholeNumber(min: number, max: number, what: string): (text: string) => Parsed<number> {
+  return (text) => {
+    const n = Number(text.trim());
+    if (text.trim() === "" || !Number.isInteger(n) || n < min || n > max) {
+      return invalid(`"${text.slice(0, 20)}" is not ${what} from ${min} to ${max}`);
+    }
+    return { value: n };
+  };
 }
 
 /** A whole number of rows from 1 to one million. */
@@ -416,6 +442,46 @@ const SETTINGS: readonly Setting[] = [
     fileTypes: STR,
   },
   {
+    key: "LMS_MAX_CONNECTIONS",
+    flag: "max-connections",
+    valueName: "N",
+    defaultText: always(String(DEFAULT_MAX_CONNECTIONS)),
+    description: "proxy: client connections served at once; more get 53300 (MySQL 1040)",
+    fileTypes: ["string", "number"],
+  },
+  {
+    key: "LMS_AUTH_FAILURE_LIMIT",
+    flag: "auth-failure-limit",
+    valueName: "N",
+    defaultText: always(String(DEFAULT_AUTH_FAILURE_LIMIT)),
+    description: "proxy: failed logins per client address per window before it is blocked (0: off)",
+    fileTypes: ["string", "number"],
+  },
+  {
+    key: "LMS_AUTH_FAILURE_WINDOW",
+    flag: "auth-failure-window",
+    valueName: "DURATION",
+    defaultText: always("60s"),
+    description: "proxy: window of LMS_AUTH_FAILURE_LIMIT, and how long a blocked address waits",
+    fileTypes: ["string", "number"],
+  },
+  {
+    key: "LMS_MAX_HELD_BYTES",
+    flag: "max-held-bytes",
+    valueName: "BYTES",
+    defaultText: always("16MiB"),
+    description: "proxy: bytes one session may send while paused before it gets an error",
+    fileTypes: ["string", "number"],
+  },
+  {
+    key: "LMS_MAX_HELD_CLIENTS",
+    flag: "max-held-clients",
+    valueName: "N",
+    defaultText: always(String(DEFAULT_MAX_HELD_CLIENTS)),
+    description: "proxy: sessions held at once while paused; more get an error",
+    fileTypes: ["string", "number"],
+  },
+  {
     key: "INIT_SOURCE",
     defaultText: (k) => k === "proxy" ? "required" : k === "start" ? "embedded database" : "none",
     description: "connection string of the source database",
@@ -609,6 +675,27 @@ export function loadConfig(kind: ProcessKind, input: LoadConfigInput): LmsConfig
     DEFAULT_MYSQL_ACCOUNTS_REFRESH_MS,
     parseDuration,
   );
+  const maxConnections = setting(
+    "LMS_MAX_CONNECTIONS",
+    DEFAULT_MAX_CONNECTIONS,
+    wholeNumber(1, 1_000_000, "a connection count"),
+  );
+  const authFailureLimit = setting(
+    "LMS_AUTH_FAILURE_LIMIT",
+    DEFAULT_AUTH_FAILURE_LIMIT,
+    wholeNumber(0, 1_000_000, "a count of failed logins"),
+  );
+  const authFailureWindowMs = setting(
+    "LMS_AUTH_FAILURE_WINDOW",
+    DEFAULT_AUTH_FAILURE_WINDOW_MS,
+    parseDuration,
+  );
+  const maxHeldBytes = setting("LMS_MAX_HELD_BYTES", DEFAULT_MAX_HELD_BYTES, parseSize);
+  const maxHeldClients = setting(
+    "LMS_MAX_HELD_CLIENTS",
+    DEFAULT_MAX_HELD_CLIENTS,
+    wholeNumber(1, 1_000_000, "a session count"),
+  );
 
   const connection = (key: "INIT_SOURCE" | "INIT_TARGET"): ConnectionSpec | undefined => {
     const raw = lookup(key);
@@ -694,10 +781,16 @@ export function loadConfig(kind: ProcessKind, input: LoadConfigInput): LmsConfig
     if (!key) problem(keyKey, `is required when ${cert ? certKey : caKey} is set`);
     if (certPem === undefined || keyPem === undefined) return undefined;
     if (ca && caPem === undefined) return undefined;
-    return caPem === undefined ? { cert: certPem, key: keyPem } : {
+    const files = {
+      cert: { path: cert!.value, key: certKey },
+      key: { path: key!.value, key: keyKey },
+      ...(ca ? { ca: { path: ca.value, key: caKey } } : {}),
+    };
+    return caPem === undefined ? { cert: certPem, key: keyPem, files } : {
       cert: certPem,
       key: keyPem,
       ca: caPem,
+      files,
     };
   };
   const proxyTls = tlsPair("SSL_CERT", "SSL_KEY", "SSL_CA");
@@ -747,6 +840,11 @@ export function loadConfig(kind: ProcessKind, input: LoadConfigInput): LmsConfig
     dashboardAllowActions,
     mysqlAccountsRefreshMs,
     mysqlTargetUsers,
+    maxConnections,
+    authFailureLimit,
+    authFailureWindowMs,
+    maxHeldBytes,
+    maxHeldClients,
   };
   if (allowOrigin !== undefined) config.allowOrigin = allowOrigin;
   if (mysqlRsaKey !== undefined) config.mysqlRsaKey = mysqlRsaKey;
@@ -817,6 +915,11 @@ export function summarizeConfig(config: LmsConfig): Record<string, unknown> {
     mysqlAccountsRefreshMs: config.mysqlAccountsRefreshMs,
     mysqlTargetUsers: config.mysqlTargetUsers,
     mysqlRsaKey: config.mysqlRsaKey === undefined ? "generated" : "configured",
+    maxConnections: config.maxConnections,
+    authFailureLimit: config.authFailureLimit,
+    authFailureWindowMs: config.authFailureWindowMs,
+    maxHeldBytes: config.maxHeldBytes,
+    maxHeldClients: config.maxHeldClients,
     configFile: config.configFile,
   };
 }

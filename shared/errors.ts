@@ -37,7 +37,10 @@ export type LmsErrorCode =
   | "BUILD_FAILED"
   | "TRANSLATION_GAP"
   | "TRANSLATION_LIMIT"
-  | "SQL_SYNTAX";
+  | "SQL_SYNTAX"
+  | "TOO_MANY_CONNECTIONS"
+  | "CLIENT_BLOCKED"
+  | "HELD_LIMIT";
 
 /** Base class for every error LMS raises on purpose. */
 export class LmsError extends Error {

@@ -7,6 +7,7 @@
  * - `_molt_lms.events`: append-only history of every cutover step.
  * - `_molt_lms.mysql_accounts`: with a MySQL source, its accounts (see
  *   `mysql_account_store.ts`), recorded by `initialize` and by the proxies.
+ * - `_molt_lms.shadowing`: each proxy's shadowing clock (`shadowing_store.ts`).
  * - `_molt_lms.marker`: marker rows for replication catch-up checks; created
  *   on the target and on the source (on a MySQL source `_molt_lms` is a
  *   database holding the same table; see `replication_marker.ts`).
@@ -38,6 +39,7 @@ import {
   PG_MARKER_DDL,
   PG_SCHEMA_DDL,
 } from "./replication_marker.ts";
+import { SHADOWING_DDL } from "./shadowing_store.ts";
 
 /** The state before `initialize` (no row): epoch 0, the source is the source of truth. */
 export const INITIAL_STATE: ClusterState = { sourceOfTruth: "source", epoch: 0, phase: "idle" };
@@ -180,7 +182,7 @@ export class StateStore {
       await source?.close();
     }
     await retrying(async () => {
-      for (const ddl of [PG_SCHEMA_DDL, PG_MARKER_DDL, STATE_DDL, EVENTS_DDL]) {
+      for (const ddl of [PG_SCHEMA_DDL, PG_MARKER_DDL, STATE_DDL, EVENTS_DDL, SHADOWING_DDL]) {
         await this.#query(ddl);
       }
     });

@@ -26,6 +26,18 @@ export interface ServerTlsMaterial {
   key: string;
   /** When set, clients must present a certificate signed by this CA. */
   ca?: string;
+  /** Where the PEM came from, so a rotation of the mounted files can be picked up. */
+  files?: TlsFiles;
+}
+
+/** The configured paths (file or directory) and the config keys naming them. */
+export interface TlsFiles {
+  /** Certificate path and its key, e.g. `{ path: "/app/certs", key: "SSL_CERT" }`. */
+  cert: { path: string; key: string };
+  /** Private key path and its config key. */
+  key: { path: string; key: string };
+  /** Client CA path and its config key, when one is configured. */
+  ca?: { path: string; key: string };
 }
 
 /** File names looked up inside a directory, as in a Kubernetes TLS secret. */

@@ -41,6 +41,11 @@ export class BackendAuthFailed extends LmsError {
     super("BACKEND_UNAVAILABLE", `the database refused the login: ${err.code} ${err.message}`);
     this.mysqlCode = err.code;
   }
+
+  /** Access denied (1045, 1698): counted against LMS_AUTH_FAILURE_LIMIT. */
+  get authFailure(): boolean {
+    return this.mysqlCode === 1045 || this.mysqlCode === 1698;
+  }
 }
 
 /** One leg of the exchange. */

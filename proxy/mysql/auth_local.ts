@@ -101,6 +101,11 @@ export class AccessDenied extends LmsError {
     super("AUTH_REFUSED", text);
     this.mysqlMessage = text;
   }
+
+  /** Counted against LMS_AUTH_FAILURE_LIMIT, like the database's own 1045. */
+  get authFailure(): boolean {
+    return true;
+  }
 }
 
 /** A 20-byte scramble as MySQL makes it: 7-bit bytes, never NUL or `$`. */

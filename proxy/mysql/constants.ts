@@ -107,11 +107,14 @@ export const COMMAND_NAMES: ReadonlyMap<number, string> = new Map(
 
 /** Error codes the proxy sends itself, with their SQLSTATE. */
 export const Err = {
+  CON_COUNT: { code: 1040, state: "08004" },
+  OUT_OF_RESOURCES: { code: 1041, state: "HY000" },
   HANDSHAKE_ERROR: { code: 1043, state: "08S01" },
   ACCESS_DENIED: { code: 1045, state: "28000" },
   UNKNOWN_COM_ERROR: { code: 1047, state: "08S01" },
   SERVER_SHUTDOWN: { code: 1053, state: "08S01" },
   NO_SUCH_THREAD: { code: 1094, state: "HY000" },
+  HOST_IS_BLOCKED: { code: 1129, state: "HY000" },
   NET_PACKET_TOO_LARGE: { code: 1153, state: "08S01" },
   NET_PACKETS_OUT_OF_ORDER: { code: 1156, state: "08S01" },
   NET_READ_ERROR: { code: 1158, state: "08S01" },

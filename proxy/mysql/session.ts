@@ -57,6 +57,7 @@ const QUERY_TEXT_LIMIT = 64 * 1024;
 const FAILURE_ERROR: Record<SessionFailure["kind"], ProxyErrorCode> = {
   "backend-unavailable": Err.NET_READ_ERROR,
   "admin-shutdown": Err.SERVER_SHUTDOWN,
+  "limit-exceeded": Err.OUT_OF_RESOURCES,
 };
 
 /** What the MySQL wire needs beyond the shared session context. */

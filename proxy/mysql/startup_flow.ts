@@ -348,6 +348,12 @@ export function refuseMySqlStartup(
     ? Err.UNKNOWN_ERROR
     : err.code === "CLIENT_TLS_REQUIRED"
     ? Err.SECURE_TRANSPORT_REQUIRED
+    : err.code === "TOO_MANY_CONNECTIONS"
+    ? Err.CON_COUNT
+    : err.code === "CLIENT_BLOCKED"
+    ? Err.HOST_IS_BLOCKED
+    : err.code === "HELD_LIMIT"
+    ? Err.OUT_OF_RESOURCES
     : err.code === "MESSAGE_TOO_LARGE"
     ? Err.NET_PACKET_TOO_LARGE
     : err.code === "NOT_SUPPORTED"

@@ -53,6 +53,11 @@ export class BackendRejectedError extends LmsError {
     super("BACKEND_UNAVAILABLE", `database refused the session: ${text}`);
     this.sqlstate = sqlstate;
   }
+
+  /** Invalid password or authorization (class 28): counted against LMS_AUTH_FAILURE_LIMIT. */
+  get authFailure(): boolean {
+    return this.sqlstate.startsWith("28");
+  }
 }
 
 const AUTH_OK = 0;

@@ -46,6 +46,7 @@ const BACKEND_SCANNED_SHADOWING = typeSet("ZSE13CGW" + ResultCollector.BACKEND_T
 const FAILURE_SQLSTATE: Record<SessionFailure["kind"], string> = {
   "backend-unavailable": "08006",
   "admin-shutdown": "57P01",
+  "limit-exceeded": "53400",
 };
 
 /** Serves a PostgreSQL client on `socket`: the PostgreSQL wire's {@linkcode AcceptClient}. */

@@ -188,8 +188,12 @@ function refusalFields(err: unknown): ErrorFields {
     : err.code === "BACKEND_UNAVAILABLE" || err.code === "BACKEND_TLS_REQUIRED" ||
         err.code === "BACKEND_LOST"
     ? "08006"
-    : err.code === "CLIENT_TLS_REQUIRED"
+    : err.code === "CLIENT_TLS_REQUIRED" || err.code === "CLIENT_BLOCKED"
     ? "28000"
+    : err.code === "TOO_MANY_CONNECTIONS"
+    ? "53300"
+    : err.code === "HELD_LIMIT"
+    ? "53400"
     : err.code === "MESSAGE_TOO_LARGE"
     ? "54000"
     : "08P01";

@@ -11,6 +11,7 @@ import tls from "node:tls";
 import { LmsError } from "../../shared/errors.ts";
 import type { ConnectionSpec } from "../../shared/connstring.ts";
 import type { ServerTlsMaterial } from "../../shared/tls.ts";
+import { SERVER_TLS_POLICY } from "../../shared/tls_policy.ts";
 
 type Pending = {
   resolve: (socket: tls.TLSSocket) => void;
@@ -60,6 +61,7 @@ export class ClientTlsUpgrader {
   constructor(material: ServerTlsMaterial) {
     this.verifiesClients = material.ca !== undefined;
     this.#server = tls.createServer({
+      ...SERVER_TLS_POLICY,
       cert: material.cert,
       key: material.key,
       // The check happens in "secureConnection": refusing inside the handshake
@@ -94,6 +96,19 @@ export class ClientTlsUpgrader {
           this.verifiesClients ? "the client must present a certificate signed by SSL_CA" : "",
         ),
       );
+    });
+  }
+
+  /**
+   * Serves `material` to clients that connect from now on (a rotated
+   * certificate); sessions already encrypted keep theirs.
+   */
+  setMaterial(material: ServerTlsMaterial): void {
+    this.#server.setSecureContext({
+      ...SERVER_TLS_POLICY,
+      cert: material.cert,
+      key: material.key,
+      ...(material.ca ? { ca: material.ca } : {}),
     });
   }
 

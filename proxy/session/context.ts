@@ -14,6 +14,7 @@ import type { Router } from "../router.ts";
 import type { ShadowContext } from "../shadow/pairing.ts";
 import type { CancelRegistry } from "./cancel_registry.ts";
 import type { IdentityContext } from "./identity_context.ts";
+import type { ClientLimits } from "./limits.ts";
 import type { SessionRegistry } from "./registry.ts";
 
 /** TLS offered on the client listener (`SSL_CERT`/`SSL_KEY`, and `SSL_CA` for client certificates). */
@@ -56,6 +57,8 @@ export interface SessionContext {
   shadow: ShadowContext | undefined;
   /** How sessions keep their identity on other databases (auth queries, refusals). */
   identity: IdentityContext;
+  /** Connection, failed-login and hold limits. */
+  limits: ClientLimits;
 }
 
 /**

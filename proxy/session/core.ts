@@ -32,6 +32,7 @@ import type { CancelKey } from "./cancel_registry.ts";
 import type { SessionContext } from "./context.ts";
 import { reconnectFailure } from "./identity_context.ts";
 import { standbySlots } from "./standby_slots.ts";
+import { isAuthFailure } from "./limits.ts";
 import type { ClientSession } from "./session.ts";
 import type { SessionWire } from "./wire.ts";
 
@@ -84,6 +85,10 @@ export class SessionCore<B> implements ClientSession {
   #waitingAtGate = false;
   /** Client chunks held back by the gate or a move, oldest first, not yet processed. */
   #held: Uint8Array[] = [];
+  /** Bytes in `#held`, against `LMS_MAX_HELD_BYTES`. */
+  #heldBytes = 0;
+  /** Whether this session counts against `LMS_MAX_HELD_CLIENTS`. */
+  #holdsSlot = false;
   /** A connection to the other database prepared while a consistent cutover holds the session. */
   #standby: Standby<B> | undefined;
   /** Why the prepared move failed: the session cannot run as its own user there. */
@@ -185,6 +190,7 @@ export class SessionCore<B> implements ClientSession {
       this.#ctx.metrics.connectionsTotal.inc({ outcome: await this.wire.start() });
     } catch (err) {
       this.#ctx.metrics.connectionsTotal.inc({ outcome: "rejected" });
+      if (isAuthFailure(err)) this.#ctx.limits.recordAuthFailure(this.clientAddress);
       if (!this.#closed) this.wire.refuse(err);
     }
   }
@@ -196,11 +202,14 @@ export class SessionCore<B> implements ClientSession {
    */
   async admit(): Promise<Route> {
     const gate = this.#ctx.gate;
+    this.#ctx.limits.admit(this.clientAddress, this.#ctx.sessions.size);
     if (gate.paused) {
+      if (!this.#takeSlot()) throw this.#ctx.limits.heldClientsError();
       this.#waitingAtGate = true;
       gate.notify();
       await gate.wait();
       this.#waitingAtGate = false;
+      this.#giveSlot();
     }
     this.#route = this.#ctx.router.current();
     return this.#route;
@@ -264,12 +273,38 @@ export class SessionCore<B> implements ClientSession {
   holds(chunk: Uint8Array): boolean {
     if (this.#held.length > 0 || this.#moving || (this.#ctx.gate.paused && this.wire.quiescent())) {
       const first = this.#held.length === 0;
+      if (first && !this.#takeSlot()) return this.#overLimit(this.#ctx.limits.heldClientsError());
+      this.#heldBytes += chunk.length;
+      if (this.#heldBytes > this.#ctx.limits.maxHeldBytes) {
+        return this.#overLimit(this.#ctx.limits.heldBytesError());
+      }
       this.#held.push(chunk);
       this.wire.clientFlowChanged();
       if (first) this.#ctx.gate.notify();
       return true;
     }
     return false;
+  }
+
+  /** Ends this session only, with `err`; the chunk that crossed the limit is dropped. */
+  #overLimit(err: LmsError): true {
+    this.log.warn("session ended: over a hold limit", { error: err });
+    this.wire.fail({ kind: "limit-exceeded", message: `LMS: ${err.message}`, hint: err.hint });
+    return true;
+  }
+
+  /** Counts this session as held, once; false when the proxy holds as many as it may. */
+  #takeSlot(): boolean {
+    if (this.#holdsSlot) return true;
+    if (!this.#ctx.limits.tryHold()) return false;
+    this.#holdsSlot = true;
+    return true;
+  }
+
+  #giveSlot(): void {
+    if (!this.#holdsSlot) return;
+    this.#holdsSlot = false;
+    this.#ctx.limits.unhold();
   }
 
   /** @inheritdoc */
@@ -314,18 +349,21 @@ export class SessionCore<B> implements ClientSession {
   #release(): void {
     const held = this.#held;
     this.#held = [];
+    this.#heldBytes = 0;
     this.wire.clientFlowChanged();
     for (let i = 0; i < held.length; i++) {
       if (this.#closed) return;
       if (
         this.#moving || this.#held.length > 0 || (this.#ctx.gate.paused && this.wire.quiescent())
       ) {
+        for (let j = i; j < held.length; j++) this.#heldBytes += held[j].length;
         this.#held.push(...held.slice(i));
         this.wire.clientFlowChanged();
         return;
       }
       this.wire.deliverHeld(held[i]);
     }
+    if (this.#held.length === 0) this.#giveSlot();
   }
 
   /**
@@ -442,6 +480,7 @@ export class SessionCore<B> implements ClientSession {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#giveSlot();
     this.#dropStandby();
     this.#ctx.sessions.delete(this);
     this.#ctx.metrics.connectionsOpen.dec();

@@ -50,7 +50,9 @@ export type SessionFailureKind =
   /** A database could not be reached or was lost (PostgreSQL 08006). */
   | "backend-unavailable"
   /** The operator or a shutdown ends the session (PostgreSQL 57P01, MySQL 1053). */
-  | "admin-shutdown";
+  | "admin-shutdown"
+  /** The session went past a hold limit during a pause (PostgreSQL 53400, MySQL 1041). */
+  | "limit-exceeded";
 
 /** An error the core asks the wire to send the client before it closes. */
 export interface SessionFailure {

@@ -42,6 +42,8 @@ export class ShadowStats {
   #mismatches = 0;
   #transient = 0;
   #droppedSessions = 0;
+  /** Called after each mismatch or transient difference, so it can be persisted soon. */
+  onDifference: (() => void) | undefined;
 
   /**
    * @param opts.maxSamples fingerprint × kind groups kept (default 200)
@@ -50,6 +52,37 @@ export class ShadowStats {
   constructor(opts?: { maxSamples?: number; now?: () => number }) {
     this.#maxSamples = opts?.maxSamples ?? 200;
     this.#now = opts?.now ?? Date.now;
+  }
+
+  /** The counts that must survive a restart: hourly buckets and mismatches by kind. */
+  persisted(): { hourly: ShadowBucket[]; byKind: Record<string, number> } {
+    this.#expire(this.#now());
+    return {
+      hourly: [...this.#buckets.values()].sort((a, b) => a.start - b.start).map((b) => ({ ...b })),
+      byKind: { ...this.#byKind },
+    };
+  }
+
+  /**
+   * Adds what a previous run of this proxy persisted, so a restart forgets no
+   * mismatch of the last seven days (and no translation gap).
+   */
+  restore(hourly: readonly ShadowBucket[], byKind: Readonly<Record<string, number>>): void {
+    for (const b of hourly) {
+      const bucket = this.#buckets.get(b.start);
+      if (bucket) {
+        bucket.statements += b.statements;
+        bucket.mismatches += b.mismatches;
+        bucket.transient += b.transient;
+      } else this.#buckets.set(b.start, { ...b });
+      this.#statements += b.statements;
+      this.#mismatches += b.mismatches;
+      this.#transient += b.transient;
+    }
+    for (const [kind, n] of Object.entries(byKind)) {
+      this.#byKind[kind] = (this.#byKind[kind] ?? 0) + n;
+    }
+    this.#expire(this.#now());
   }
 
   /** Counts one compared statement; mismatches also become samples. */
@@ -61,11 +94,13 @@ export class ShadowStats {
     if (result.verdict === "transient") {
       this.#transient++;
       bucket.transient++;
+      this.onDifference?.();
       return;
     }
     if (result.verdict !== "mismatch") return;
     this.#mismatches++;
     bucket.mismatches++;
+    this.onDifference?.();
     const fp = fingerprint(sql);
     for (const kind of result.kinds) {
       this.#byKind[kind] = (this.#byKind[kind] ?? 0) + 1;

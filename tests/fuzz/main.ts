@@ -1,6 +1,7 @@
 /**
- * `deno task fuzz --minutes N [--seconds S] [--seed S] [--concurrency C] [--set KEY=VALUE]... [--json] [--out DIR]`:
- * fuzzes the PostgreSQL front with mutated captured sessions and prints the
+ * `deno task fuzz --minutes N [--wire postgres|mysql] [--seconds S] [--seed S] [--concurrency C] [--set KEY=VALUE]... [--json] [--out DIR]`:
+ * fuzzes the PostgreSQL front (or, with `--wire mysql`, the MySQL front in
+ * front of MariaDB) with mutated captured sessions and prints the
  * figures (inputs tried, crashes, hangs, max RSS, witness errors). Exits 1
  * when the round did not pass. Inputs behind crashes and hangs are written to
  * `--out` (default `tests/fuzz/findings/`) as replayable JSON. `--set` passes a
@@ -20,6 +21,7 @@ async function main(): Promise<number> {
       minutes: { type: "string" },
       seconds: { type: "string" },
       seed: { type: "string" },
+      wire: { type: "string", default: "postgres" },
       concurrency: { type: "string", default: "4" },
       json: { type: "boolean", default: false },
       set: { type: "string", multiple: true, default: [] },
@@ -37,6 +39,11 @@ async function main(): Promise<number> {
       return 2;
     }
   }
+  if (values.wire !== "postgres" && values.wire !== "mysql") {
+    console.error(`fuzz: --wire must be postgres or mysql, not "${values.wire}"`);
+    return 2;
+  }
+  const wire = values.wire;
   const proxyEnv: Record<string, string> = {};
   for (const kv of values.set) {
     const at = kv.indexOf("=");
@@ -47,6 +54,7 @@ async function main(): Promise<number> {
     proxyEnv[kv.slice(0, at)] = kv.slice(at + 1);
   }
   const report = await runFuzzRound({
+    wire,
     seconds,
     seed,
     concurrency,
@@ -67,6 +75,7 @@ async function main(): Promise<number> {
     const o = report.outcomes;
     console.log(
       [
+        `wire                 ${report.wire}`,
         `seed                 ${report.seed}`,
         `duration             ${report.seconds} s, ${concurrency} connections at once`,
         `inputs tried         ${report.inputs}`,

@@ -3,7 +3,9 @@
  * an input number always give the same bytes: bit flips, byte insertion and
  * deletion, length-field corruption, type-byte changes, message splicing
  * (from another session), duplication, dropping, truncation and re-splitting
- * of the chunk boundaries.
+ * of the chunk boundaries. Message-aware mutations use the wire's framing:
+ * PostgreSQL's type byte and 4-byte length, or MySQL's 3-byte length,
+ * sequence number and command byte ({@linkcode FRAMINGS}).
  *
  * @module
  */
@@ -69,6 +71,82 @@ export function frames(buf: Uint8Array): Frame[] {
   return out;
 }
 
+/** MySQL packets: 3-byte little-endian payload length, sequence id, payload. */
+export function mysqlFrames(buf: Uint8Array): Frame[] {
+  const out: Frame[] = [];
+  let at = 0;
+  while (at + 4 <= buf.length) {
+    const length = buf[at] | (buf[at + 1] << 8) | (buf[at + 2] << 16);
+    const end = at + 4 + length;
+    // The command byte (first payload byte) plays the part of PostgreSQL's type byte.
+    out.push({ start: at, lengthAt: at, end });
+    if (end > buf.length) break;
+    at = end;
+  }
+  return out;
+}
+
+/** How a wire frames its client messages, for the message-aware mutations. */
+export interface Framing {
+  /** Splits a flat client stream into messages. */
+  frames(buf: Uint8Array): Frame[];
+  /** The length word of `f`. */
+  length(buf: Uint8Array, f: Frame): number;
+  /** Overwrites the length word of `f`. */
+  setLength(buf: Uint8Array, f: Frame, length: number): void;
+  /** Offset of the byte naming the message's kind, undefined for untyped packets. */
+  kindAt(f: Frame): number | undefined;
+  /** Kind bytes worth trying. */
+  kinds: readonly number[];
+  /** Length values worth trying. */
+  lengths: readonly number[];
+}
+
+const INTERESTING_LENGTHS = [0, 1, 3, 4, 5, 0x7fff, 0x10000, 0x7fffffff, 0x80000000, 0xffffffff];
+
+/** The framings by wire. */
+export const FRAMINGS: Record<"postgres" | "mysql", Framing> = {
+  postgres: {
+    frames,
+    length: (buf, f) => new DataView(buf.buffer, buf.byteOffset).getUint32(f.lengthAt),
+    setLength: (buf, f, n) =>
+      new DataView(buf.buffer, buf.byteOffset).setUint32(f.lengthAt, n >>> 0),
+    kindAt: (f) => (f.start === f.lengthAt ? undefined : f.start),
+    kinds: "QPBEDCHSXFdcfp".split("").map((c) => c.charCodeAt(0)),
+    lengths: INTERESTING_LENGTHS,
+  },
+  mysql: {
+    frames: mysqlFrames,
+    length: (buf, f) => buf[f.lengthAt] | (buf[f.lengthAt + 1] << 8) | (buf[f.lengthAt + 2] << 16),
+    setLength: (buf, f, n) => {
+      buf[f.lengthAt] = n & 0xff;
+      buf[f.lengthAt + 1] = (n >>> 8) & 0xff;
+      buf[f.lengthAt + 2] = (n >>> 16) & 0xff;
+    },
+    kindAt: (f) => f.start + 4,
+    // COM_QUIT, INIT_DB, QUERY, FIELD_LIST, PING, CHANGE_USER, STMT_PREPARE/EXECUTE/SEND_LONG_DATA/
+    // CLOSE/RESET, SET_OPTION, STMT_FETCH, RESET_CONNECTION, and an unknown one.
+    kinds: [
+      0x01,
+      0x02,
+      0x03,
+      0x04,
+      0x0e,
+      0x11,
+      0x16,
+      0x17,
+      0x18,
+      0x19,
+      0x1a,
+      0x1b,
+      0x1c,
+      0x1f,
+      0xfe,
+    ],
+    lengths: [0, 1, 3, 4, 0xff, 0xffff, 0xfffffe, 0xffffff],
+  },
+};
+
 function flat(chunks: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
   let at = 0;
@@ -99,8 +177,6 @@ function boundaries(chunks: Uint8Array[]): number[] {
 }
 
 const INTERESTING_BYTES = [0x00, 0x01, 0x7f, 0x80, 0xff, 0x51, 0x50, 0x42, 0x45, 0x64, 0x63];
-const INTERESTING_LENGTHS = [0, 1, 3, 4, 5, 0x7fff, 0x10000, 0x7fffffff, 0x80000000, 0xffffffff];
-const TYPE_BYTES = "QPBEDCHSXFdcfp".split("").map((c) => c.charCodeAt(0));
 
 /** One mutation: the session's flat bytes and chunk cuts in, new ones out. */
 type Mutation = (
@@ -108,6 +184,7 @@ type Mutation = (
   buf: Uint8Array,
   cuts: number[],
   donor: Uint8Array,
+  framing: Framing,
 ) => { buf: Uint8Array; cuts: number[] };
 
 /** Replaces `buf[from, to)` with `insert` and moves the cuts after it. */
@@ -157,34 +234,38 @@ export const MUTATIONS: Record<string, Mutation> = {
     const at = rng.int(buf.length + 1);
     return edit(buf, cuts, at, Math.min(buf.length, at + 1 + rng.int(16)), new Uint8Array(0));
   },
-  lengthField(rng, buf, cuts) {
-    const fs = frames(buf);
+  lengthField(rng, buf, cuts, _donor, framing) {
+    const fs = framing.frames(buf);
     if (fs.length === 0) return { buf, cuts };
     const f = rng.pick(fs);
-    const length = new DataView(buf.buffer, buf.byteOffset).getUint32(f.lengthAt);
-    const choices = [...INTERESTING_LENGTHS, length - 1, length + 1, length * 2, rng.int(1 << 20)];
+    const length = framing.length(buf, f);
+    const choices = [...framing.lengths, length - 1, length + 1, length * 2, rng.int(1 << 20)];
     const out = buf.slice();
-    new DataView(out.buffer).setUint32(f.lengthAt, rng.pick(choices) >>> 0);
+    framing.setLength(out, f, rng.pick(choices));
     return { buf: out, cuts };
   },
-  typeByte(rng, buf, cuts) {
-    const fs = frames(buf).filter((f) => f.start !== f.lengthAt);
-    if (fs.length === 0) return { buf, cuts };
+  typeByte(rng, buf, cuts, _donor, framing) {
+    const at = framing.frames(buf).map(framing.kindAt).filter((k): k is number =>
+      k !== undefined && k < buf.length
+    );
+    if (at.length === 0) return { buf, cuts };
     const out = buf.slice();
-    out[rng.pick(fs).start] = rng.next() < 0.7 ? rng.pick(TYPE_BYTES) : rng.int(256);
+    out[rng.pick(at)] = rng.next() < 0.7 ? rng.pick(framing.kinds) : rng.int(256);
     return { buf: out, cuts };
   },
-  splice(rng, buf, cuts, donor) {
-    const mine = frames(buf).filter((f) => f.end <= buf.length);
-    const theirs = frames(donor).filter((f) => f.start !== f.lengthAt && f.end <= donor.length);
+  splice(rng, buf, cuts, donor, framing) {
+    const mine = framing.frames(buf).filter((f) => f.end <= buf.length);
+    const theirs = framing.frames(donor).filter((f) =>
+      framing.kindAt(f) !== undefined && f.end <= donor.length
+    );
     if (mine.length === 0 || theirs.length === 0) return { buf, cuts };
     const at = rng.pick(mine).end;
     const from = rng.pick(theirs);
     const to = Math.min(theirs.length, theirs.indexOf(from) + 1 + rng.int(4));
     return edit(buf, cuts, at, at, donor.slice(from.start, theirs[to - 1].end));
   },
-  duplicate(rng, buf, cuts) {
-    const fs = frames(buf).filter((f) => f.end <= buf.length);
+  duplicate(rng, buf, cuts, _donor, framing) {
+    const fs = framing.frames(buf).filter((f) => f.end <= buf.length);
     if (fs.length === 0) return { buf, cuts };
     const f = rng.pick(fs);
     const copies = 1 + rng.int(rng.next() < 0.1 ? 200 : 3);
@@ -193,8 +274,8 @@ export const MUTATIONS: Record<string, Mutation> = {
     for (let i = 0; i < copies; i++) insert.set(piece, i * piece.length);
     return edit(buf, cuts, f.end, f.end, insert);
   },
-  drop(rng, buf, cuts) {
-    const fs = frames(buf).filter((f) => f.end <= buf.length);
+  drop(rng, buf, cuts, _donor, framing) {
+    const fs = framing.frames(buf).filter((f) => f.end <= buf.length);
     if (fs.length === 0) return { buf, cuts };
     const f = rng.pick(fs);
     return edit(buf, cuts, f.start, f.end, new Uint8Array(0));
@@ -232,7 +313,12 @@ export interface FuzzInput {
  * Input number `index` of `seed`: a corpus session with 1–4 stacked
  * mutations. Deterministic in (seed, index, corpus).
  */
-export function makeInput(corpus: CorpusSession[], seed: number, index: number): FuzzInput {
+export function makeInput(
+  corpus: CorpusSession[],
+  seed: number,
+  index: number,
+  framing: Framing = FRAMINGS.postgres,
+): FuzzInput {
   const rng = new Rng((seed * 0x9e3779b1) ^ Math.imul(index + 1, 0x85ebca6b));
   const base = rng.pick(corpus);
   const donor = flat(rng.pick(corpus).chunks);
@@ -242,7 +328,7 @@ export function makeInput(corpus: CorpusSession[], seed: number, index: number):
   const count = 1 + rng.int(4);
   for (let i = 0; i < count; i++) {
     const name = rng.pick(NAMES);
-    ({ buf, cuts } = MUTATIONS[name](rng, buf, cuts, donor));
+    ({ buf, cuts } = MUTATIONS[name](rng, buf, cuts, donor, framing));
     mutations.push(name);
   }
   return { index, base: base.name, mutations, chunks: cut(buf, [...cuts].sort((a, b) => a - b)) };

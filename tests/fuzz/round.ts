@@ -1,5 +1,6 @@
 /**
- * One fuzz round: a throwaway PostgreSQL, a real proxy process in front of
+ * One fuzz round: a throwaway database of the wire's kind (PostgreSQL or
+ * MariaDB, see {@linkcode ./databases.ts}), a real proxy process in front of
  * it, a well-behaved witness client, and `concurrency` workers feeding
  * mutated corpus sessions to the proxy until the time is up. Crashes (the
  * process died) and hangs (a connection not closed in time) keep their
@@ -9,15 +10,13 @@
  * @module
  */
 
-import { startPgCluster } from "../../shared/local/postgres_cluster.ts";
-import { run } from "../helpers/proxy.ts";
 import { encodeBase64 } from "./base64.ts";
 import { type CorpusSession, loadCorpus } from "./corpus.ts";
+import { type FuzzWire, startFuzzDatabase } from "./databases.ts";
 import { type FuzzInput, makeInput } from "./mutate.ts";
 import { replay, type ReplayBounds, type ReplayOutcome } from "./replay.ts";
-import { FUZZ_SCHEMA } from "./schema.ts";
 import { startWatchedProxy, type WatchedProxy } from "../helpers/watched_proxy.ts";
-import { startWitness, type WitnessReport } from "./witness.ts";
+import type { WitnessReport } from "./witness.ts";
 
 /** Settings of a round. */
 export interface FuzzOptions {
@@ -25,6 +24,8 @@ export interface FuzzOptions {
   seconds: number;
   /** PRNG seed; a seed replays the same inputs. */
   seed: number;
+  /** The front to fuzz. Default `postgres`. */
+  wire?: FuzzWire;
   /** Fuzzed connections at once. Default 4. */
   concurrency?: number;
   /** Per-connection bounds. Default 100 ms quiet, 10 s to close. */
@@ -35,7 +36,7 @@ export interface FuzzOptions {
   rssLimitBytes?: number;
   /** Extra proxy settings. */
   proxyEnv?: Record<string, string>;
-  /** Corpus to mutate. Default: the committed one. */
+  /** Corpus to mutate. Default: the committed one of the wire. */
   corpus?: CorpusSession[];
   /** Called after every 100 inputs with the count so far. */
   progress?: (inputs: number) => void;
@@ -59,6 +60,8 @@ export interface Finding {
 
 /** The figures of a round. */
 export interface FuzzReport {
+  /** The front fuzzed. */
+  wire: FuzzWire;
   /** Seed used. */
   seed: number;
   /** Seconds spent feeding inputs. */
@@ -89,24 +92,20 @@ export interface FuzzReport {
   pass: boolean;
 }
 
-const BACKENDS = "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' " +
-  "AND pid <> pg_backend_pid()";
-
 /** Runs one round and returns its figures. */
 export async function runFuzzRound(opts: FuzzOptions): Promise<FuzzReport> {
-  const corpus = opts.corpus ?? await loadCorpus();
+  const wire = opts.wire ?? "postgres";
+  await using db = await startFuzzDatabase(wire);
+  const corpus = opts.corpus ?? await loadCorpus(db.corpusDir);
   const concurrency = opts.concurrency ?? 4;
   const bounds = opts.bounds ?? { quietMs: 100, endBoundMs: 10_000 };
   const rssLimitBytes = opts.rssLimitBytes ?? 512 * 1024 * 1024;
-  await using cluster = await startPgCluster({ name: "fuzz" });
-  await cluster.psql(FUZZ_SCHEMA);
-  const init = await run("pgbench", ["-i", "-I", "dtGvp", "-s", "1", "-q", cluster.url()]);
-  if (init.code !== 0) throw new Error(`pgbench -i failed: ${init.stderr}`);
-  const env = { INIT_SOURCE: cluster.url(), LMS_PROXY_ID: "fuzz-target", ...opts.proxyEnv };
+  const env = { ...db.proxyEnv, LMS_PROXY_ID: "fuzz-target", ...opts.proxyEnv };
   let target: WatchedProxy = await startWatchedProxy(env);
-  const baseline = Number(await cluster.psql(BACKENDS));
-  const witness = await startWitness(target.port, opts.witnessBoundMs ?? 10_000);
+  const baseline = await db.sessions();
+  const witness = await db.startWitness(target.port, opts.witnessBoundMs ?? 10_000);
   const report: FuzzReport = {
+    wire,
     seed: opts.seed,
     seconds: opts.seconds,
     inputs: 0,
@@ -149,7 +148,7 @@ export async function runFuzzRound(opts: FuzzOptions): Promise<FuzzReport> {
   const worker = async () => {
     while (Date.now() < deadline) {
       if (restarting) await restarting;
-      const input = makeInput(corpus, opts.seed, next++);
+      const input = makeInput(corpus, opts.seed, next++, db.framing);
       inFlight.add(input);
       const result = await replay(target.port, input.chunks, bounds);
       inFlight.delete(input);
@@ -174,7 +173,7 @@ export async function runFuzzRound(opts: FuzzOptions): Promise<FuzzReport> {
     // Database sessions of fuzzed clients must all be gone once the proxy closed them.
     const settleUntil = Date.now() + 10_000;
     do {
-      report.leakedBackends = Number(await cluster.psql(BACKENDS)) - baseline;
+      report.leakedBackends = await db.sessions() - baseline;
       if (report.leakedBackends <= 0) break;
       await new Promise((r) => setTimeout(r, 200));
     } while (Date.now() < settleUntil);

@@ -1193,6 +1193,11 @@ const SETTINGS_VALUES: { component: "lms" | "orchestrator"; value: string; key: 
   { component: "lms", value: "mysqlAccountsRefresh", key: "LMS_MYSQL_ACCOUNTS_REFRESH" },
   { component: "lms", value: "mysqlRsaKey", key: "LMS_MYSQL_RSA_KEY" },
   { component: "lms", value: "mysqlTargetUsers", key: "LMS_MYSQL_TARGET_USERS" },
+  { component: "lms", value: "maxConnections", key: "LMS_MAX_CONNECTIONS" },
+  { component: "lms", value: "authFailureLimit", key: "LMS_AUTH_FAILURE_LIMIT" },
+  { component: "lms", value: "authFailureWindow", key: "LMS_AUTH_FAILURE_WINDOW" },
+  { component: "lms", value: "maxHeldBytes", key: "LMS_MAX_HELD_BYTES" },
+  { component: "lms", value: "maxHeldClients", key: "LMS_MAX_HELD_CLIENTS" },
   { component: "orchestrator", value: "id", key: "LMS_PROXY_ID" },
   { component: "orchestrator", value: "redactQueries", key: "LMS_REDACT_QUERIES" },
   { component: "orchestrator", value: "dashboardAllowActions", key: "LMS_DASHBOARD_ALLOW_ACTIONS" },
@@ -1221,6 +1226,11 @@ const ALL_SETTINGS = {
     redactQueries: false,
     dashboardAllowActions: true,
     allowOrigin: "https://ops.example.com",
+    maxConnections: 500,
+    authFailureLimit: 0,
+    authFailureWindow: "2m",
+    maxHeldBytes: "4MiB",
+    maxHeldClients: 250,
   },
 };
 
@@ -1269,6 +1279,11 @@ Deno.test("settings: every proxy and orchestrator setting is reachable as a valu
         LMS_MYSQL_ACCOUNTS_REFRESH: "2m",
         LMS_MYSQL_RSA_KEY: "/app/certs/mysql/tls.key",
         LMS_MYSQL_TARGET_USERS: "app=app_crdb,reporting=reader",
+        LMS_MAX_CONNECTIONS: "500",
+        LMS_AUTH_FAILURE_LIMIT: "0",
+        LMS_AUTH_FAILURE_WINDOW: "2m",
+        LMS_MAX_HELD_BYTES: "4MiB",
+        LMS_MAX_HELD_CLIENTS: "250",
       },
     );
     const orch = env(container(docs, ORCHESTRATOR));

@@ -254,8 +254,16 @@ Deno.test("the product docs' config.json, with certificates mounted as directori
         key: FAKE_KEY,
         ca: FAKE_CERT.replace("CERTbody", "CAbody"),
       };
-      assertEquals(c.proxyTls, expected);
-      assertEquals(c.orchestratorTls, expected);
+      const files = (cert: string, key: string, ca: string) => ({
+        cert: { path: certs, key: cert },
+        key: { path: certs, key },
+        ca: { path: certs, key: ca },
+      });
+      assertEquals(c.proxyTls, { ...expected, files: files("SSL_CERT", "SSL_KEY", "SSL_CA") });
+      assertEquals(c.orchestratorTls, {
+        ...expected,
+        files: files("TLS_CERT", "TLS_KEY", "CA_TLS_CERT"),
+      });
     }
   } finally {
     Deno.removeSync(dir, { recursive: true });
@@ -269,7 +277,12 @@ Deno.test("TLS settings", async (t) => {
   try {
     await t.step("files instead of directories; no CA means no client certificates", () => {
       const c = load("proxy", { ...proxyEnv, SSL_CERT: crt, SSL_KEY: key });
-      assertEquals(c.proxyTls, { cert: FAKE_CERT, key: FAKE_KEY });
+      assertEquals(c.proxyTls, {
+        cert: FAKE_CERT,
+        key: FAKE_KEY,
+        // Kept so a rotation of the mounted files is picked up (shared/tls_reload.ts).
+        files: { cert: { path: crt, key: "SSL_CERT" }, key: { path: key, key: "SSL_KEY" } },
+      });
       assertEquals(c.orchestratorTls, undefined);
     });
     await t.step("LMS_CLIENT_AUTH=cleartext needs TLS towards clients unless forced", () => {

@@ -6,8 +6,8 @@
  */
 
 import assert from "node:assert/strict";
-import { loadCorpus } from "../fuzz/corpus.ts";
-import { frames, makeInput } from "../fuzz/mutate.ts";
+import { CORPUS_DIR, loadCorpus } from "../fuzz/corpus.ts";
+import { frames, FRAMINGS, makeInput, mysqlFrames } from "../fuzz/mutate.ts";
 import { replay } from "../fuzz/replay.ts";
 
 const join = (chunks: Uint8Array[]) => {
@@ -47,6 +47,25 @@ Deno.test("the framer walks a captured session to its end", async () => {
     assert.ok(fs.length >= 2, `${s.name}: ${fs.length} messages`);
     assert.equal(fs[fs.length - 1].end, buf.length, s.name);
   }
+});
+
+Deno.test("the MySQL framer walks each captured MySQL session; its mutations are deterministic", async () => {
+  const corpus = await loadCorpus(`${CORPUS_DIR}mysql/`);
+  for (const s of corpus) {
+    const buf = join(s.chunks);
+    const fs = mysqlFrames(buf);
+    assert.ok(fs.length >= 3, `${s.name}: ${fs.length} packets`);
+    assert.equal(fs[fs.length - 1].end, buf.length, s.name);
+    // The first packet is the HandshakeResponse, numbered 1 after the server's greeting.
+    assert.equal(buf[3], 1, s.name);
+  }
+  let lengthEdits = 0;
+  for (let i = 0; i < 200; i++) {
+    const a = makeInput(corpus, 11, i, FRAMINGS.mysql);
+    assert.deepEqual(a, makeInput(corpus, 11, i, FRAMINGS.mysql));
+    if (a.mutations.includes("lengthField")) lengthEdits++;
+  }
+  assert.ok(lengthEdits > 0);
 });
 
 Deno.test("a server that ignores the client's EOF is a hang; one that closes is not", async () => {

@@ -17,6 +17,7 @@ import { CancelRegistry } from "../../proxy/session/cancel_registry.ts";
 import { IdentityContext } from "../../proxy/session/identity_context.ts";
 import type { SessionContext } from "../../proxy/session/context.ts";
 import { SessionCore } from "../../proxy/session/core.ts";
+import { ClientLimits, type ClientLimitSettings } from "../../proxy/session/limits.ts";
 import { SessionRegistry } from "../../proxy/session/registry.ts";
 import { LmsError } from "../../shared/errors.ts";
 import type {
@@ -101,8 +102,22 @@ class ScriptedWire implements SessionWire<Handle> {
 const bytes = (s: string) => new TextEncoder().encode(s);
 const settle = () => new Promise((r) => setTimeout(r, 0));
 
-/** A relaying session on the source at epoch 0, with its gate, router and registry. */
-async function relayingSession() {
+const LIMITS: ClientLimitSettings = {
+  maxConnections: 100,
+  authFailureLimit: 5,
+  authFailureWindowMs: 60_000,
+  maxHeldBytes: 1 << 20,
+  maxHeldClients: 100,
+};
+
+/**
+ * A relaying session on the source at epoch 0, with its gate, router and
+ * registry; `shareWith` makes it one more session of that session's proxy.
+ */
+async function relayingSession(
+  limits: Partial<ClientLimitSettings> = {},
+  shareWith?: SessionContext,
+) {
   const router = new Router(
     parseConnectionString("postgres://lms@127.0.0.1:1/shop"),
     parseConnectionString("postgres://lms@127.0.0.1:2/shop"),
@@ -111,7 +126,7 @@ async function relayingSession() {
   const gate = new Gate(60_000, () => {});
   const metrics = createProxyMetrics();
   const log = createLogger("test", { test: true });
-  const ctx: SessionContext = {
+  const ctx: SessionContext = shareWith ?? {
     maxMessageSize: 1 << 20,
     tls: undefined,
     router,
@@ -129,6 +144,7 @@ async function relayingSession() {
       refused: metrics.identityRefused,
       log,
     }),
+    limits: new ClientLimits({ ...LIMITS, ...limits }),
   };
   const core = new SessionCore<Handle>(ctx, "127.0.0.1:5000", (c) => new ScriptedWire(c));
   const wire = core.wire as ScriptedWire;
@@ -136,7 +152,7 @@ async function relayingSession() {
   await core.admit();
   const key = core.mintCancelKey();
   core.relaying();
-  return { ctx, router, gate, core, wire, key };
+  return { ctx, router: ctx.router, gate: ctx.gate, core, wire, key };
 }
 
 Deno.test("a quiescent session holds work while the gate is closed, then releases it in order", async () => {
@@ -298,5 +314,54 @@ Deno.test("a slow standby keeps the session from counting as drained for a momen
   await settle();
   gate.resume();
   core.reconsider();
+  await settle();
+});
+
+Deno.test("a session past LMS_MAX_HELD_BYTES gets limit-exceeded; another stays held", async () => {
+  const first = await relayingSession({ maxHeldBytes: 10 });
+  const second = await relayingSession({}, first.ctx);
+  first.gate.pause("c1");
+  assert.equal(first.core.holds(bytes("12345")), true);
+  assert.equal(second.core.holds(bytes("abc")), true);
+  assert.equal(first.core.holds(bytes("678901")), true);
+  assert.equal(first.wire.failures.length, 1);
+  assert.equal(first.wire.failures[0].kind, "limit-exceeded");
+  assert.match(first.wire.failures[0].message, /more than 10 bytes.*LMS_MAX_HELD_BYTES/);
+  assert.equal(first.core.closed, true);
+  assert.equal(second.core.held, true);
+  assert.equal(first.ctx.limits.heldClients, 1);
+  first.gate.resume();
+  first.ctx.sessions.reconsiderAll();
+  assert.deepEqual(second.wire.delivered, ["abc"]);
+  assert.equal(first.ctx.limits.heldClients, 0);
+  await settle();
+});
+
+Deno.test("past LMS_MAX_HELD_CLIENTS the next session to hold gets an error, the held ones wait", async () => {
+  const first = await relayingSession({ maxHeldClients: 1 });
+  const second = await relayingSession({}, first.ctx);
+  first.gate.pause("c1");
+  assert.equal(first.core.holds(bytes("a")), true);
+  assert.equal(first.core.holds(bytes("b")), true);
+  assert.equal(first.ctx.limits.heldClients, 1);
+  assert.equal(second.core.holds(bytes("x")), true);
+  assert.equal(second.wire.failures[0]?.kind, "limit-exceeded");
+  assert.match(second.wire.failures[0].message, /holds 1 sessions.*LMS_MAX_HELD_CLIENTS/);
+  assert.equal(second.core.closed, true);
+  // A new client arriving at the closed gate is refused as well.
+  const third = new SessionCore<Handle>(first.ctx, "127.0.0.1:5001", (c) => new ScriptedWire(c));
+  await third.run();
+  await assert.rejects(
+    third.admit(),
+    (err: unknown) => err instanceof LmsError && err.code === "HELD_LIMIT",
+  );
+  first.gate.resume();
+  first.ctx.sessions.reconsiderAll();
+  assert.deepEqual(first.wire.delivered, ["a", "b"]);
+  assert.equal(first.ctx.limits.heldClients, 0);
+  first.gate.pause("c2");
+  assert.equal(first.core.holds(bytes("c")), true, "the slot was given back");
+  first.gate.resume();
+  first.ctx.sessions.reconsiderAll();
   await settle();
 });

@@ -105,3 +105,30 @@ Deno.test("samples group by fingerprint and kind, evict the least frequent, repo
   stats.recordDroppedSession();
   assertEquals(stats.report("p1", "async", null).droppedSessions, 1);
 });
+
+Deno.test("persisted counts restore into a fresh process's stats, adding to what it saw", () => {
+  let now = START + 5 * HOUR;
+  const before = new ShadowStats({ now: () => now });
+  let differences = 0;
+  before.onDifference = () => differences++;
+  before.record("SELECT 1", MATCH);
+  before.record("SELECT 2", mismatch("values"));
+  before.record("SELECT 3", TRANSIENT);
+  assertEquals(differences, 2);
+  const saved = before.persisted();
+  now += HOUR;
+  const after = new ShadowStats({ now: () => now });
+  after.record("SELECT 4", MATCH);
+  after.restore(saved.hourly, saved.byKind);
+  const report = after.report("p1", "sync", null);
+  assertEquals(
+    [report.statements, report.mismatches, report.transient],
+    [4, 1, 1],
+  );
+  assertEquals(report.byKind, { values: 1 });
+  assertEquals(report.hourly.map((b) => b.start), [START + 5 * HOUR, START + 6 * HOUR]);
+  // Restored buckets older than seven days are not kept.
+  const late = new ShadowStats({ now: () => now + 8 * 24 * HOUR });
+  late.restore(saved.hourly, saved.byKind);
+  assertEquals(late.report("p1", "sync", null).hourly, []);
+});

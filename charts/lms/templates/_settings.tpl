@@ -18,6 +18,11 @@ lms:
   - {value: mysqlAccountsRefresh, key: LMS_MYSQL_ACCOUNTS_REFRESH, flag: mysql-accounts-refresh}
   - {value: mysqlRsaKey, key: LMS_MYSQL_RSA_KEY, flag: mysql-rsa-key}
   - {value: mysqlTargetUsers, key: LMS_MYSQL_TARGET_USERS, flag: mysql-target-users}
+  - {value: maxConnections, key: LMS_MAX_CONNECTIONS, flag: max-connections}
+  - {value: authFailureLimit, key: LMS_AUTH_FAILURE_LIMIT, flag: auth-failure-limit}
+  - {value: authFailureWindow, key: LMS_AUTH_FAILURE_WINDOW, flag: auth-failure-window}
+  - {value: maxHeldBytes, key: LMS_MAX_HELD_BYTES, flag: max-held-bytes}
+  - {value: maxHeldClients, key: LMS_MAX_HELD_CLIENTS, flag: max-held-clients}
 orchestrator:
   - {value: id, key: LMS_PROXY_ID, flag: proxy-id}
   - {value: redactQueries, key: LMS_REDACT_QUERIES, flag: redact-queries}

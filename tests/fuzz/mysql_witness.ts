@@ -1,0 +1,88 @@
+/**
+ * The well-behaved MySQL client beside the fuzzer: one mysql2 session through
+ * the proxy (as root, apart from the fuzzed `fuzz` user) asking questions
+ * whose answers it knows — arithmetic and md5 through a prepared statement,
+ * a transaction — as fast as it gets answers. Any error, wrong answer or
+ * query slower than its bound counts.
+ *
+ * @module
+ */
+
+import mysql from "mysql2/promise";
+import { createHash } from "node:crypto";
+import type { Witness, WitnessReport } from "./witness.ts";
+
+/** Starts the witness against `127.0.0.1:port`; each query must answer within `boundMs`. */
+export async function startMySqlWitness(port: number, boundMs: number): Promise<Witness> {
+  const report: WitnessReport = { queries: 0, errors: [], errorCount: 0, maxLatencyMs: 0 };
+  const fail = (what: string) => {
+    report.errorCount++;
+    if (report.errors.length < 20) report.errors.push(what);
+  };
+  const connect = async (): Promise<mysql.Connection> => {
+    const c = await mysql.createConnection({
+      host: "127.0.0.1",
+      port,
+      user: "root",
+      database: "app",
+      connectTimeout: boundMs,
+    });
+    c.on("error", (err: Error) => fail(`connection: ${err.message}`));
+    return c;
+  };
+  let conn = await connect();
+  let stopping = false;
+  const timed = async (f: () => Promise<void>) => {
+    const t0 = performance.now();
+    await f();
+    report.maxLatencyMs = Math.max(report.maxLatencyMs, performance.now() - t0);
+    report.queries++;
+  };
+  const loop = (async () => {
+    for (let n = 0; !stopping; n++) {
+      try {
+        await timed(async () => {
+          const text = `w${n}`;
+          const [rows] = await conn.execute<mysql.RowDataPacket[]>({
+            sql: "SELECT ? * 3 AS v, md5(?) AS h",
+            values: [n, text],
+            timeout: boundMs,
+          });
+          const want = createHash("md5").update(text).digest("hex");
+          if (Number(rows[0].v) !== n * 3 || rows[0].h !== want) {
+            fail(`wrong answer for ${n}: ${JSON.stringify(rows[0])}`);
+          }
+        });
+        if (n % 10 === 0) {
+          await timed(async () => {
+            await conn.query("START TRANSACTION");
+            const [rows] = await conn.query<mysql.RowDataPacket[]>({
+              sql: "SELECT ? + 1 AS c",
+              values: [n],
+              timeout: boundMs,
+            });
+            await conn.query("COMMIT");
+            if (Number(rows[0].c) !== n + 1) fail(`wrong sum for ${n}`);
+          });
+        }
+      } catch (err) {
+        fail(`query ${n}: ${(err as Error).message}`);
+        await conn.end().catch(() => {});
+        if (stopping) break;
+        await new Promise((r) => setTimeout(r, 200));
+        conn = await connect().catch((e) => {
+          fail(`reconnect: ${(e as Error).message}`);
+          return conn;
+        });
+      }
+    }
+  })();
+  return {
+    async stop() {
+      stopping = true;
+      await loop;
+      await conn.end().catch(() => {});
+      return report;
+    },
+  };
+}
