@@ -27,6 +27,7 @@ import { cutoverMain } from "./cutover_main.ts";
 import { measureIdleMemory } from "./idle_memory.ts";
 import { MYSQL_HELP, type MysqlBenchArgs, parseMysqlBenchArgs } from "./mysql_args.ts";
 import { mysqlMain } from "./mysql.ts";
+import { relayMain } from "./relay_micro.ts";
 import { spawnInspectedProxy } from "./inspected_proxy.ts";
 import { initPgbench, latencyPercentiles, runPgbench } from "./pgbench.ts";
 import { readCpuMs } from "./proc_stats.ts";
@@ -375,6 +376,7 @@ async function mysqlCommand(argv: string[]): Promise<never> {
 
 if (import.meta.main && Deno.args[0] === "cutover") await cutoverCommand(Deno.args.slice(1));
 if (import.meta.main && Deno.args[0] === "mysql") await mysqlCommand(Deno.args.slice(1));
+if (import.meta.main && Deno.args[0] === "relay") Deno.exit(await relayMain(Deno.args.slice(1)));
 
 if (import.meta.main) {
   let args: BenchArgs;
