@@ -19,6 +19,7 @@ import { SessionCore } from "../session/core.ts";
 import type { SessionFailure, SessionWire, WireActivity } from "../session/wire.ts";
 import { sendCancelRequest } from "./cancel.ts";
 import { FrameScanner, typeSet } from "./framing.ts";
+import { takesNoLocks } from "./lock_free.ts";
 import { type ErrorFields, errorResponse, query, TERMINATE } from "./messages.ts";
 import { changedParameters, openReplayedBackend, type ReplayedBackend } from "./replay.ts";
 import type { SessionIdentity } from "./identity.ts";
@@ -94,6 +95,12 @@ export class PgSession implements SessionWire<ReplayedBackend> {
   #requestStarts: number[] = [];
   /** The last frontend message ended a request (Query, Sync, FunctionCall). */
   #requestEnded = true;
+  /**
+   * `sync`/`strict-sync`: where the latest request ends in the chunk being
+   * scanned when it may go to the shadow at once (a lock-free query on a
+   * session with nothing in flight, see `lock_free.ts`), else -1.
+   */
+  #lockFreeEnd = -1;
   /** The client sent Flush and waits for answers before its Sync. */
   #flushed = false;
 
@@ -179,6 +186,10 @@ export class PgSession implements SessionWire<ReplayedBackend> {
     if (this.#link && type !== CHAR_c && type !== CHAR_f) {
       if (this.#requestEnded) {
         this.#requestStarts.push(this.#frontScanner!.messageEnd - 5 - body.length);
+        this.#lockFreeEnd = type === CHAR_Q && this.#ctx.shadow!.mode !== "async" &&
+            this.state!.idle && takesNoLocks(body)
+          ? this.#frontScanner!.messageEnd
+          : -1;
       }
       this.#requestEnded = type === CHAR_Q || type === CHAR_S || type === CHAR_F;
     }
@@ -253,8 +264,9 @@ export class PgSession implements SessionWire<ReplayedBackend> {
     const backend = this.#backend!;
     const flowing = backend.write(chunk);
     if (this.#link) {
-      this.#link.send(chunk, this.#requestStarts);
+      this.#link.send(chunk, this.#requestStarts, this.#lockFreeEnd === chunk.length);
       this.#requestStarts = [];
+      this.#lockFreeEnd = -1;
     }
     if (!flowing) {
       this.#backpressure = true;
