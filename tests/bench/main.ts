@@ -28,6 +28,12 @@ import { measureIdleMemory } from "./idle_memory.ts";
 import { MYSQL_HELP, type MysqlBenchArgs, parseMysqlBenchArgs } from "./mysql_args.ts";
 import { mysqlMain } from "./mysql.ts";
 import { relayMain } from "./relay_micro.ts";
+import {
+  fixedRateGoalParts,
+  formatFixedRateTable,
+  judgeFixedRate,
+  measureFixedRate,
+} from "./fixed_rate.ts";
 import { spawnInspectedProxy } from "./inspected_proxy.ts";
 import { initPgbench, latencyPercentiles, runPgbench } from "./pgbench.ts";
 import { readCpuMs } from "./proc_stats.ts";
@@ -221,6 +227,18 @@ async function benchmark(args: BenchArgs, cleanup: CleanupStack): Promise<BenchR
       await removeLogs(logDir, logName);
     }
   }
+  const select = measurements.find((m) => m.target === "direct" && m.script === "select");
+  const fixedRate = select && args.rateShare > 0
+    ? await measureFixedRate({
+      ports,
+      pids: middlePids,
+      rate: Math.max(1, Math.round(select.tps * args.rateShare)),
+      durationSeconds: args.rateSeconds,
+      clients: args.clients,
+      jobs: args.jobs,
+      logDir,
+    })
+    : [];
   for (const stop of stops) await stop();
 
   const idleMemory: MemoryRow[] = [];
@@ -264,6 +282,8 @@ async function benchmark(args: BenchArgs, cleanup: CleanupStack): Promise<BenchR
       scale: args.scale,
       protocol: args.protocol,
       rounds: args.rounds,
+      rateShare: args.rateShare,
+      rateSeconds: args.rateSeconds,
       order: `per script (${args.scripts.join(", ")}), per round: ${
         targetOrder.join(", ")
       }, rotated by one place each round`,
@@ -275,7 +295,9 @@ async function benchmark(args: BenchArgs, cleanup: CleanupStack): Promise<BenchR
     runs,
     idleMemory,
     shadowChecks: shadowChecks(runs),
+    fixedRate,
     goals: judgeGoals(runs, idleMemory),
+    fixedRateGoals: judgeFixedRate(fixedRate),
   };
 }
 
@@ -340,8 +362,16 @@ function printReport(report: BenchReport): void {
     console.log("");
     console.log(formatMemoryTable(report.idleMemory));
   }
+  if (report.fixedRate.length > 0) {
+    console.log("");
+    console.log(
+      `fixed rate: pgbench -R ${report.fixedRate[0].rate} ` +
+        `(${Math.round(Number(s.rateShare) * 100)} % of direct -S TPS), ${s.rateSeconds} s per row`,
+    );
+    console.log(formatFixedRateTable(report.fixedRate));
+  }
   console.log("");
-  console.log(formatGoals(report.goals));
+  console.log(formatGoals(report.goals, fixedRateGoalParts(report.fixedRateGoals)));
 }
 
 async function cutoverCommand(argv: string[]): Promise<never> {
