@@ -22,7 +22,7 @@
 
 import net from "node:net";
 import type { Duplex } from "node:stream";
-import { ConnSocket } from "../../proxy/conn_socket.ts";
+import { ConnSocket } from "./conn_socket.ts";
 
 /** The relay styles this file implements. */
 export const RELAY_STYLES = [

@@ -1,17 +1,23 @@
 /**
- * A `Deno.Conn` behind the Node `Duplex` interface the wires use.
+ * A candidate relay transport of `deno task bench relay`: a `Deno.Conn`
+ * behind the Node `Duplex` interface the proxy's wires use, so it could
+ * replace `node:net` without touching them.
  *
- * Why: Deno's `node:net` socket reads until the kernel says EAGAIN, so every
- * message received costs two `recvfrom` calls where `Deno.Conn` (and
- * PgBouncer) make one. On a request/response protocol that is one wasted
- * system call per message per leg, which the relay microbenchmark
- * (`deno task bench relay`) shows as CPU per transaction. Reads go into one
- * buffer reused while the chunks stay small; a chunk handed on is a copy of
- * just the bytes read, because listeners may keep it (held requests, answers
- * waiting for the shadow).
+ * Why it was tried: Deno's `node:net` socket reads until the kernel says
+ * EAGAIN, so every message received costs two `recvfrom` calls where
+ * `Deno.Conn` (and PgBouncer) make one. Measured in the proxy (backend leg),
+ * it saved that call but cost more JS per chunk (stream machinery, a copy)
+ * and ~4 KiB more per idle connection, for no CPU gain per transaction; see
+ * tests/bench/README.md.
  *
- * Only plain TCP goes through here: TLS keeps the `node:tls` path, which
- * needs a real `net.Socket` underneath.
+ * A pending read holds its buffer, and an idle session always has one
+ * pending: so each connection owns only a small buffer (zero-filled, hence
+ * resident), and a read that fills it is followed by one into a large buffer
+ * borrowed from a pool shared by all connections for the length of that read.
+ * A chunk handed on is a copy of just the bytes read, because listeners may
+ * keep it (held requests, answers waiting for the shadow).
+ *
+ * Only plain TCP could go through it: TLS needs a real `net.Socket` underneath.
  *
  * @module
  */
@@ -19,13 +25,23 @@
 import { Duplex } from "node:stream";
 import { Buffer } from "node:buffer";
 
-/** Bytes read per `read` call; a larger message arrives in several chunks. */
-const READ_SIZE = 64 * 1024;
+/** Each connection's own read buffer: enough for a typical OLTP answer. */
+const SMALL_READ = 1024;
+/** The pooled buffers for reads after one that filled the small buffer. */
+const LARGE_READ = 64 * 1024;
+/** Large buffers not lent to a read right now. */
+const largePool: Uint8Array[] = [];
+/** Most large buffers kept for reuse; more are left to the garbage collector. */
+const LARGE_POOL_MAX = 16;
+
+function returnLarge(buf: Uint8Array): void {
+  if (largePool.length < LARGE_POOL_MAX) largePool.push(buf);
+}
 
 /** A TCP `Deno.Conn` as a Node `Duplex`; see the module documentation. */
 export class ConnSocket extends Duplex {
   readonly #conn: Deno.TcpConn;
-  readonly #buf: Uint8Array = new Uint8Array(READ_SIZE);
+  readonly #small: Uint8Array = new Uint8Array(SMALL_READ);
   #reading = false;
   #closed = false;
   /** The peer's address, as `net.Socket` has it. */
@@ -55,21 +71,26 @@ export class ConnSocket extends Duplex {
   }
 
   async #pump(): Promise<void> {
-    const buf = this.#buf;
+    let buf = this.#small;
     try {
       for (;;) {
         const n = await this.#conn.read(buf);
         if (n === null) {
+          if (buf !== this.#small) returnLarge(buf);
           this.#reading = false;
           this.push(null);
           return;
         }
         // Buffer, as net.Socket hands out: some listeners use its methods.
-        if (!this.push(Buffer.from(buf.subarray(0, n)))) break;
+        const chunk = Buffer.from(buf.subarray(0, n));
+        if (buf !== this.#small) returnLarge(buf);
+        buf = n === buf.length ? largePool.pop() ?? new Uint8Array(LARGE_READ) : this.#small;
+        if (!this.push(chunk)) break;
       }
     } catch (err) {
       if (!this.#closed) this.destroy(err as Error);
     }
+    if (buf !== this.#small) returnLarge(buf);
     this.#reading = false;
   }
 
