@@ -81,16 +81,11 @@ export class PgSession implements SessionWire<ReplayedBackend> {
   /** The database sent a FATAL/PANIC error: it ends the session and has said why. */
   #databaseSaidWhy = false;
   #link: ShadowLink | undefined;
-  /** `sync`/`strict-sync`: answers of the source of truth waiting for the shadow's. */
-  readonly #answers: HeldAnswers = new HeldAnswers({
-    toClient: (chunk) => this.#toClient(chunk),
-    failSourceOfTruthTransaction: () => {
-      if ((this.state?.pendingRequests ?? 0) > 0) return false;
-      this.#backend!.write(query("SELECT 1/0 AS lms_strict_sync_shadow_failed"));
-      return true;
-    },
-    drained: () => this.#core.checkpoint(),
-  });
+  /**
+   * `sync`/`strict-sync`: answers of the source of truth waiting for the
+   * shadow's; undefined in other modes, so unshadowed sessions carry none.
+   */
+  readonly #answers: HeldAnswers | undefined;
   /** Offsets in the client chunk being scanned where a new request begins (for the shadow). */
   #requestStarts: number[] = [];
   /** The last frontend message ended a request (Query, Sync, FunctionCall). */
@@ -113,6 +108,17 @@ export class PgSession implements SessionWire<ReplayedBackend> {
     this.#ctx = ctx;
     this.#core = core;
     this.#client = socket;
+    if (ctx.shadow && ctx.shadow.mode !== "async") {
+      this.#answers = new HeldAnswers({
+        toClient: (chunk) => this.#toClient(chunk),
+        failSourceOfTruthTransaction: () => {
+          if ((this.state?.pendingRequests ?? 0) > 0) return false;
+          this.#backend!.write(query("SELECT 1/0 AS lms_strict_sync_shadow_failed"));
+          return true;
+        },
+        drained: () => this.#core.checkpoint(),
+      });
+    }
     socket.setNoDelay(true);
     socket.on("error", () => core.close());
     // A client that leaves during startup must not leave a half-built session behind.
@@ -134,7 +140,8 @@ export class PgSession implements SessionWire<ReplayedBackend> {
 
   /** @inheritdoc */
   quiescent(): boolean {
-    return this.state!.idle && !this.#openBatch && !this.#copyIn && this.#answers.empty &&
+    return this.state!.idle && !this.#openBatch && !this.#copyIn &&
+      (this.#answers?.empty ?? true) &&
       (this.#frontScanner?.atBoundary ?? true);
   }
 
@@ -225,14 +232,14 @@ export class PgSession implements SessionWire<ReplayedBackend> {
   #onBackendMessage = (type: number, body: Uint8Array): void => {
     if (type === CHAR_G || type === CHAR_W) {
       this.#copyIn = true;
-      this.#answers.copyStarted();
+      this.#answers?.copyStarted();
       return;
     }
     if (type === CHAR_E && endsSession(body)) this.#databaseSaidWhy = true;
     if (type === CHAR_Z) {
       this.#copyIn = false;
       this.#readySeen = true;
-      if (this.#waitsForShadow()) this.#answers.readyForQueryAt(this.#backScanner!.messageEnd);
+      if (this.#waitsForShadow()) this.#answers!.readyForQueryAt(this.#backScanner!.messageEnd);
     }
     this.#link?.sotMessage(type, body);
     this.state!.onBackend(type, body);
@@ -288,8 +295,9 @@ export class PgSession implements SessionWire<ReplayedBackend> {
       this.#core.close();
       return;
     }
-    if (!this.#answers.empty || this.#waitsForShadow()) {
-      this.#answers.hold(chunk, this.#link, this.#flushed);
+    const answers = this.#answers;
+    if (answers && (!answers.empty || this.#waitsForShadow())) {
+      answers.hold(chunk, this.#link, this.#flushed);
     } else this.#toClient(chunk);
     if (this.#readySeen) {
       this.#readySeen = false;
@@ -322,7 +330,7 @@ export class PgSession implements SessionWire<ReplayedBackend> {
     const shadow = this.#ctx.shadow;
     if (!shadow || !this.state) return undefined;
     const link = new ShadowLink(side, shadow, this.#core.log);
-    link.onProgress = () => this.#answers.release(this.#link);
+    link.onProgress = () => this.#answers?.release(this.#link);
     this.#link = link;
     return link.open(spec, this.state, this.#identity!);
   }
