@@ -4,8 +4,9 @@
  * identical database in each shadow mode, plus memory per idle connection.
  * `deno task bench cutover`: cutover propagation and held time under load
  * (`tests/bench/cutover.ts`). `deno task bench mysql`: sysbench against MariaDB
- * directly and through the proxy with a MySQL source (`tests/bench/mysql.ts`). See `tests/bench/README.md` for what is measured
- * and how to read it.
+ * directly and through the proxy with a MySQL source (`tests/bench/mysql.ts`).
+ * `deno task bench relay`: the relay microbenchmark (`tests/bench/relay_micro.ts`).
+ * See `tests/bench/README.md` for what is measured and how to read it.
  *
  * @module
  */
