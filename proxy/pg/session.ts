@@ -19,6 +19,7 @@ import { SessionCore } from "../session/core.ts";
 import type { SessionFailure, SessionWire, WireActivity } from "../session/wire.ts";
 import { sendCancelRequest } from "./cancel.ts";
 import { FrameScanner, typeSet } from "./framing.ts";
+import { takesNoLocks } from "./lock_free.ts";
 import { type ErrorFields, errorResponse, query, TERMINATE } from "./messages.ts";
 import { changedParameters, openReplayedBackend, type ReplayedBackend } from "./replay.ts";
 import type { SessionIdentity } from "./identity.ts";
@@ -81,20 +82,21 @@ export class PgSession implements SessionWire<ReplayedBackend> {
   /** The database sent a FATAL/PANIC error: it ends the session and has said why. */
   #databaseSaidWhy = false;
   #link: ShadowLink | undefined;
-  /** `sync`/`strict-sync`: answers of the source of truth waiting for the shadow's. */
-  readonly #answers: HeldAnswers = new HeldAnswers({
-    toClient: (chunk) => this.#toClient(chunk),
-    failSourceOfTruthTransaction: () => {
-      if ((this.state?.pendingRequests ?? 0) > 0) return false;
-      this.#backend!.write(query("SELECT 1/0 AS lms_strict_sync_shadow_failed"));
-      return true;
-    },
-    drained: () => this.#core.checkpoint(),
-  });
+  /**
+   * `sync`/`strict-sync`: answers of the source of truth waiting for the
+   * shadow's; undefined in other modes, so unshadowed sessions carry none.
+   */
+  readonly #answers: HeldAnswers | undefined;
   /** Offsets in the client chunk being scanned where a new request begins (for the shadow). */
   #requestStarts: number[] = [];
   /** The last frontend message ended a request (Query, Sync, FunctionCall). */
   #requestEnded = true;
+  /**
+   * `sync`/`strict-sync`: where the latest request ends in the chunk being
+   * scanned when it may go to the shadow at once (a lock-free query on a
+   * session with nothing in flight, see `lock_free.ts`), else -1.
+   */
+  #lockFreeEnd = -1;
   /** The client sent Flush and waits for answers before its Sync. */
   #flushed = false;
 
@@ -107,6 +109,17 @@ export class PgSession implements SessionWire<ReplayedBackend> {
     this.#ctx = ctx;
     this.#core = core;
     this.#client = socket;
+    if (ctx.shadow && ctx.shadow.mode !== "async") {
+      this.#answers = new HeldAnswers({
+        toClient: (chunk) => this.#toClient(chunk),
+        failSourceOfTruthTransaction: () => {
+          if ((this.state?.pendingRequests ?? 0) > 0) return false;
+          this.#backend!.write(query("SELECT 1/0 AS lms_strict_sync_shadow_failed"));
+          return true;
+        },
+        drained: () => this.#core.checkpoint(),
+      });
+    }
     socket.setNoDelay(true);
     socket.on("error", () => core.close());
     // A client that leaves during startup must not leave a half-built session behind.
@@ -128,7 +141,8 @@ export class PgSession implements SessionWire<ReplayedBackend> {
 
   /** @inheritdoc */
   quiescent(): boolean {
-    return this.state!.idle && !this.#openBatch && !this.#copyIn && this.#answers.empty &&
+    return this.state!.idle && !this.#openBatch && !this.#copyIn &&
+      (this.#answers?.empty ?? true) &&
       (this.#frontScanner?.atBoundary ?? true);
   }
 
@@ -180,6 +194,10 @@ export class PgSession implements SessionWire<ReplayedBackend> {
     if (this.#link && type !== CHAR_c && type !== CHAR_f) {
       if (this.#requestEnded) {
         this.#requestStarts.push(this.#frontScanner!.messageEnd - 5 - body.length);
+        this.#lockFreeEnd = type === CHAR_Q && this.#ctx.shadow!.mode !== "async" &&
+            this.state!.idle && takesNoLocks(body)
+          ? this.#frontScanner!.messageEnd
+          : -1;
       }
       this.#requestEnded = type === CHAR_Q || type === CHAR_S || type === CHAR_F;
     }
@@ -215,14 +233,14 @@ export class PgSession implements SessionWire<ReplayedBackend> {
   #onBackendMessage = (type: number, body: Uint8Array): void => {
     if (type === CHAR_G || type === CHAR_W) {
       this.#copyIn = true;
-      this.#answers.copyStarted();
+      this.#answers?.copyStarted();
       return;
     }
     if (type === CHAR_E && endsSession(body)) this.#databaseSaidWhy = true;
     if (type === CHAR_Z) {
       this.#copyIn = false;
       this.#readySeen = true;
-      if (this.#waitsForShadow()) this.#answers.readyForQueryAt(this.#backScanner!.messageEnd);
+      if (this.#waitsForShadow()) this.#answers!.readyForQueryAt(this.#backScanner!.messageEnd);
     }
     this.#link?.sotMessage(type, body);
     this.state!.onBackend(type, body);
@@ -254,8 +272,9 @@ export class PgSession implements SessionWire<ReplayedBackend> {
     const backend = this.#backend!;
     const flowing = backend.write(chunk);
     if (this.#link) {
-      this.#link.send(chunk, this.#requestStarts);
+      this.#link.send(chunk, this.#requestStarts, this.#lockFreeEnd === chunk.length);
       this.#requestStarts = [];
+      this.#lockFreeEnd = -1;
     }
     if (!flowing) {
       this.#backpressure = true;
@@ -277,8 +296,9 @@ export class PgSession implements SessionWire<ReplayedBackend> {
       this.#core.close();
       return;
     }
-    if (!this.#answers.empty || this.#waitsForShadow()) {
-      this.#answers.hold(chunk, this.#link, this.#flushed);
+    const answers = this.#answers;
+    if (answers && (!answers.empty || this.#waitsForShadow())) {
+      answers.hold(chunk, this.#link, this.#flushed);
     } else this.#toClient(chunk);
     if (this.#readySeen) {
       this.#readySeen = false;
@@ -311,7 +331,7 @@ export class PgSession implements SessionWire<ReplayedBackend> {
     const shadow = this.#ctx.shadow;
     if (!shadow || !this.state) return undefined;
     const link = new ShadowLink(side, shadow, this.#core.log);
-    link.onProgress = () => this.#answers.release(this.#link);
+    link.onProgress = () => this.#answers?.release(this.#link);
     this.#link = link;
     return link.open(spec, this.state, this.#identity!);
   }

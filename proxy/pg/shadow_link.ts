@@ -8,8 +8,9 @@
  * Client bytes reach it when `../shadow/forwarding.ts` says: at once in
  * `async` (bounded; a shadow that falls behind is dropped for the session),
  * and in `sync` and `strict-sync` only once the source of truth answered the
- * request, while the session waits for {@linkcode ShadowLink.takeVerdict}
- * before it answers the client.
+ * request (a lock-free query outside a transaction: at once), while the
+ * session waits for {@linkcode ShadowLink.takeVerdict} before it answers the
+ * client.
  *
  * @module
  */
@@ -139,9 +140,10 @@ export class ShadowLink {
    * Client bytes, after they went to the source of truth.
    *
    * @param requestStarts offsets in `chunk` where a new request begins
+   * @param lockFree the last request may go to the shadow at once (see `forwarding.ts`)
    */
-  send(chunk: Uint8Array, requestStarts: readonly number[]): void {
-    if (!this.#stopped) this.#forwarder.send(chunk, requestStarts);
+  send(chunk: Uint8Array, requestStarts: readonly number[], lockFree = false): void {
+    if (!this.#stopped) this.#forwarder.send(chunk, requestStarts, lockFree);
   }
 
   /** The verdict on the oldest request both databases answered, if any. */

@@ -71,8 +71,7 @@ export class SessionCore<B> implements ClientSession {
   readonly clientAddress: string;
   /** When the client connected (epoch ms). */
   readonly connectedAt: number = Date.now();
-  /** Logger naming this session and its client. */
-  readonly log: Logger;
+  #log: Logger | undefined;
   /** The wire this session speaks. */
   readonly wire: SessionWire<B>;
 
@@ -106,8 +105,12 @@ export class SessionCore<B> implements ClientSession {
   ) {
     this.#ctx = ctx;
     this.clientAddress = clientAddress;
-    this.log = ctx.log.child({ session: this.id, client: clientAddress });
     this.wire = wire(this);
+  }
+
+  /** Logger naming this session and its client; made on first use, as most sessions never log. */
+  get log(): Logger {
+    return this.#log ??= this.#ctx.log.child({ session: this.id, client: this.clientAddress });
   }
 
   /** The database this session talks to now; undefined before {@linkcode admit}. */

@@ -7,8 +7,11 @@
  * request reaches the shadow only once the source of truth has answered it,
  * so the shadow takes row locks in the order the source of truth granted
  * them and two sessions can never wait for each other across the two
- * databases (a deadlock neither database could see). Until the shadow
- * connection is open, bytes are kept, bounded the same way.
+ * databases (a deadlock neither database could see). The exception is a
+ * request the wire marks as taking no locks on a session that holds none
+ * (outside a transaction, nothing in flight): it goes to both at once, so the
+ * client waits for the slower database rather than for both in turn. Until
+ * the shadow connection is open, bytes are kept, bounded the same way.
  *
  * The wire's link tells it where requests begin (the session's scanner
  * knows) and when the source of truth answered one.
@@ -39,6 +42,8 @@ export class ShadowForwarder {
   #current: Uint8Array[] = [];
   /** Requests the source of truth answered whose bytes have not gone to the shadow yet. */
   #answered = 0;
+  /** Requests sent to the shadow before the source of truth answered them (at most one). */
+  #early = 0;
   #dropped = false;
 
   /**
@@ -66,12 +71,36 @@ export class ShadowForwarder {
    *
    * @param requestStarts offsets in `chunk` where a new request begins; negative
    *   when a request began that many bytes before this chunk
+   * @param lockFree the last request of `chunk` begins at its last start, ends
+   *   with the chunk, takes no locks, and the source of truth had nothing in
+   *   flight when it arrived: it may go to the shadow at once
    */
-  send(chunk: Uint8Array, requestStarts: readonly number[]): void {
+  send(chunk: Uint8Array, requestStarts: readonly number[], lockFree = false): void {
     if (this.#ctx.mode === "async") {
       this.#sendNow(chunk);
       return;
     }
+    const last = requestStarts.length - 1;
+    if (lockFree && last >= 0 && requestStarts[last] >= 0) {
+      const at = requestStarts[last];
+      this.#enqueue(chunk.subarray(0, at), requestStarts.slice(0, last));
+      if (this.#current.length > 0) this.#waiting.push(this.#current);
+      this.#current = [];
+      if (this.#waiting.length === 0 && this.#answered === 0) {
+        this.#early++;
+        this.#sendNow(chunk.subarray(at));
+        return;
+      }
+      this.#current.push(chunk.subarray(at));
+      this.#forwardAnswered();
+      return;
+    }
+    this.#enqueue(chunk, requestStarts);
+    this.#forwardAnswered();
+  }
+
+  /** Splits `chunk` into the requests waiting for the source of truth's answer. */
+  #enqueue(chunk: Uint8Array, requestStarts: readonly number[]): void {
     let from = 0;
     for (const at of requestStarts) {
       const carried = at < 0 ? this.#takeTail(-at) : [];
@@ -81,11 +110,15 @@ export class ShadowForwarder {
       from = Math.max(at, 0);
     }
     if (from < chunk.length) this.#current.push(chunk.subarray(from));
-    this.#forwardAnswered();
   }
 
   /** `sync`/`strict-sync`: the source of truth answered the oldest request not yet forwarded. */
   answered(): void {
+    // The oldest request in flight was sent early (nothing was in flight before it).
+    if (this.#early > 0) {
+      this.#early--;
+      return;
+    }
     this.#answered++;
     this.#forwardAnswered();
   }

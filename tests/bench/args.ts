@@ -38,12 +38,17 @@ export interface BenchArgs {
   shadow: boolean;
   /** Where to write the JSON report, if anywhere. */
   jsonPath: string | undefined;
+  /** Fixed-rate rows at this share of the direct `-S` TPS (0.4 = 40 %); 0 skips them. */
+  rateShare: number;
+  /** Seconds per fixed-rate row. */
+  rateSeconds: number;
 }
 
 /** The `--help` text. */
 export const BENCH_HELP: string = `deno task bench [flags]
 deno task bench cutover [flags]     (see deno task bench cutover --help)
 deno task bench mysql [flags]       (see deno task bench mysql --help)
+deno task bench relay [flags]       (see deno task bench relay --help)
 
 Runs pgbench against one throwaway PostgreSQL cluster directly, through the
 LMS proxy and through PgBouncer (session mode), and (unless --no-shadow)
@@ -63,7 +68,10 @@ Flags:
   --scale <n>              pgbench scale factor (default 10)
   --protocol <mode>        pgbench -M: simple, extended or prepared (default simple)
   --only <select|tpcb>     run one script only (default: select, then tpcb)
-  --idle-connections <n>   idle clients for the memory measurement (default 1000; 0 = skip)
+  --idle-connections <n>   idle clients for the memory measurement (default 2000; 0 = skip)
+  --rate-share <percent>   fixed-rate latency rows (pgbench -R) at this share of the direct
+                           -S TPS (default 40; 0 = skip; needs the select script)
+  --rate-duration <s>      seconds per fixed-rate row (default 8)
   --shadow, --no-shadow    include (default) or leave out the target cluster and the
                            shadow rows (lms async, sync, strict-sync)
   --json <path>            also write the results as JSON to <path>
@@ -96,6 +104,8 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
         shadow: { type: "boolean" },
         "no-shadow": { type: "boolean" },
         json: { type: "string" },
+        "rate-share": { type: "string" },
+        "rate-duration": { type: "string" },
       },
     });
   } catch (err) {
@@ -114,7 +124,10 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
   const clients = int("clients", v.clients, 16, 1);
   const jobs = int("jobs", v.jobs, 2, 1);
   const scale = int("scale", v.scale, 10, 1);
-  const idleConnections = int("idle-connections", v["idle-connections"], 1000, 0);
+  const idleConnections = int("idle-connections", v["idle-connections"], 2000, 0);
+  const ratePercent = int("rate-share", v["rate-share"], 40, 0);
+  if (ratePercent > 100) problems.push(`--rate-share must be at most 100, got ${ratePercent}`);
+  const rateSeconds = int("rate-duration", v["rate-duration"], 8, 1);
   if (jobs > clients) problems.push(`--jobs (${jobs}) must not exceed --clients (${clients})`);
   const protocol = v.protocol ?? "simple";
   if (protocol !== "simple" && protocol !== "extended" && protocol !== "prepared") {
@@ -132,6 +145,8 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
   }
   return {
     help: v.help ?? false,
+    rateShare: ratePercent / 100,
+    rateSeconds,
     durationSeconds,
     rounds,
     warmupSeconds,
@@ -212,6 +227,8 @@ export function parseCutoverArgs(argv: string[]): CutoverBenchArgs {
         "sim-proxies": { type: "string" },
         "sim-cutovers": { type: "string" },
         json: { type: "string" },
+        "rate-share": { type: "string" },
+        "rate-duration": { type: "string" },
       },
     });
   } catch (err) {

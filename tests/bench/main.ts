@@ -4,8 +4,9 @@
  * identical database in each shadow mode, plus memory per idle connection.
  * `deno task bench cutover`: cutover propagation and held time under load
  * (`tests/bench/cutover.ts`). `deno task bench mysql`: sysbench against MariaDB
- * directly and through the proxy with a MySQL source (`tests/bench/mysql.ts`). See `tests/bench/README.md` for what is measured
- * and how to read it.
+ * directly and through the proxy with a MySQL source (`tests/bench/mysql.ts`).
+ * `deno task bench relay`: the relay microbenchmark (`tests/bench/relay_micro.ts`).
+ * See `tests/bench/README.md` for what is measured and how to read it.
  *
  * @module
  */
@@ -27,6 +28,13 @@ import { cutoverMain } from "./cutover_main.ts";
 import { measureIdleMemory } from "./idle_memory.ts";
 import { MYSQL_HELP, type MysqlBenchArgs, parseMysqlBenchArgs } from "./mysql_args.ts";
 import { mysqlMain } from "./mysql.ts";
+import { relayMain } from "./relay_micro.ts";
+import {
+  fixedRateGoalParts,
+  formatFixedRateTable,
+  judgeFixedRate,
+  measureFixedRate,
+} from "./fixed_rate.ts";
 import { spawnInspectedProxy } from "./inspected_proxy.ts";
 import { initPgbench, latencyPercentiles, runPgbench } from "./pgbench.ts";
 import { readCpuMs } from "./proc_stats.ts";
@@ -72,7 +80,7 @@ const SHADOW_MODES: Record<string, string> = {
   "lms-sync": "sync",
   "lms-strict-sync": "strict-sync",
 };
-const BACKENDS_GONE_TIMEOUT_MS = 30_000;
+const BACKENDS_GONE_TIMEOUT_MS = 90_000;
 
 /** Runs the whole benchmark with `args`; returns the report it printed. */
 export async function runBenchmark(args: BenchArgs): Promise<BenchReport> {
@@ -113,6 +121,8 @@ async function benchmark(args: BenchArgs, cleanup: CleanupStack): Promise<BenchR
   log.info("starting the benchmark cluster", { scale: args.scale, maxConnections });
   const cluster = await startPgCluster({ name: "bench", settings });
   cleanup.push("destroy the cluster", () => cluster.destroy());
+  // Asked now: after the idle-memory step the server may still be busy ending 2,000 backends.
+  const postgres = (await cluster.psql("SHOW server_version")).split(" ")[0];
   await initPgbench(cluster.port, args.scale);
 
   const ports = {} as Record<BenchTarget, number>;
@@ -220,6 +230,18 @@ async function benchmark(args: BenchArgs, cleanup: CleanupStack): Promise<BenchR
       await removeLogs(logDir, logName);
     }
   }
+  const select = measurements.find((m) => m.target === "direct" && m.script === "select");
+  const fixedRate = select && args.rateShare > 0
+    ? await measureFixedRate({
+      ports,
+      pids: middlePids,
+      rate: Math.max(1, Math.round(select.tps * args.rateShare)),
+      durationSeconds: args.rateSeconds,
+      clients: args.clients,
+      jobs: args.jobs,
+      logDir,
+    })
+    : [];
   for (const stop of stops) await stop();
 
   const idleMemory: MemoryRow[] = [];
@@ -263,18 +285,22 @@ async function benchmark(args: BenchArgs, cleanup: CleanupStack): Promise<BenchR
       scale: args.scale,
       protocol: args.protocol,
       rounds: args.rounds,
+      rateShare: args.rateShare,
+      rateSeconds: args.rateSeconds,
       order: `per script (${args.scripts.join(", ")}), per round: ${
         targetOrder.join(", ")
       }, rotated by one place each round`,
       cpus: navigator.hardwareConcurrency,
       deno: Deno.version.deno,
-      postgres: (await cluster.psql("SHOW server_version")).split(" ")[0],
+      postgres,
       pgbouncerPoolMode: "session",
     },
     runs,
     idleMemory,
     shadowChecks: shadowChecks(runs),
+    fixedRate,
     goals: judgeGoals(runs, idleMemory),
+    fixedRateGoals: judgeFixedRate(fixedRate),
   };
 }
 
@@ -307,7 +333,9 @@ function median(values: number[]): number {
 async function backendsGone(cluster: PgCluster): Promise<void> {
   const deadline = Date.now() + BACKENDS_GONE_TIMEOUT_MS;
   const sql = "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'";
-  while (Number(await cluster.psql(sql)) > 1) {
+  // Under load, 2,000 backends exiting at once can make a connection attempt time out: retry.
+  const count = () => cluster.psql(sql).then(Number, () => Number.POSITIVE_INFINITY);
+  while (await count() > 1) {
     if (Date.now() > deadline) {
       throw new LmsError(
         "TIMEOUT",
@@ -339,8 +367,16 @@ function printReport(report: BenchReport): void {
     console.log("");
     console.log(formatMemoryTable(report.idleMemory));
   }
+  if (report.fixedRate.length > 0) {
+    console.log("");
+    console.log(
+      `fixed rate: pgbench -R ${report.fixedRate[0].rate} ` +
+        `(${Math.round(Number(s.rateShare) * 100)} % of direct -S TPS), ${s.rateSeconds} s per row`,
+    );
+    console.log(formatFixedRateTable(report.fixedRate));
+  }
   console.log("");
-  console.log(formatGoals(report.goals));
+  console.log(formatGoals(report.goals, fixedRateGoalParts(report.fixedRateGoals)));
 }
 
 async function cutoverCommand(argv: string[]): Promise<never> {
@@ -375,6 +411,7 @@ async function mysqlCommand(argv: string[]): Promise<never> {
 
 if (import.meta.main && Deno.args[0] === "cutover") await cutoverCommand(Deno.args.slice(1));
 if (import.meta.main && Deno.args[0] === "mysql") await mysqlCommand(Deno.args.slice(1));
+if (import.meta.main && Deno.args[0] === "relay") Deno.exit(await relayMain(Deno.args.slice(1)));
 
 if (import.meta.main) {
   let args: BenchArgs;

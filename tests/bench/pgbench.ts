@@ -27,6 +27,10 @@ export interface PgbenchRunOptions {
   durationSeconds: number;
   /** `-M`. */
   protocol: PgbenchProtocol;
+  /** `-R`: transactions per second to schedule; unthrottled without it. */
+  rate?: number;
+  /** `-f`: a script file run instead of `script`'s built-in one. */
+  scriptFile?: string;
   /**
    * Directory for the per-transaction logs (`-l`), none without it (warm-up
    * runs). The caller owns and removes the directory.
@@ -95,7 +99,8 @@ export async function runPgbench(opts: PgbenchRunOptions): Promise<PgbenchSummar
     String(opts.durationSeconds),
     "-M",
     opts.protocol,
-    ...(opts.script === "select" ? ["-S"] : []),
+    ...(opts.scriptFile ? ["-f", opts.scriptFile] : opts.script === "select" ? ["-S"] : []),
+    ...(opts.rate ? ["-R", String(opts.rate)] : []),
   ];
   const prefix = opts.logDir ? `${opts.logDir}/${opts.logName ?? "pgbench"}` : undefined;
   if (prefix) args.push("-l", `--log-prefix=${prefix}`);

@@ -5,6 +5,7 @@
  * @module
  */
 
+import type { FixedRateGoals, FixedRateRow } from "./fixed_rate.ts";
 import type { IdleMemoryResult } from "./idle_memory.ts";
 import type { PgbenchScript } from "./pgbench.ts";
 import { type ShadowCounters, totalMismatches } from "./shadow_check.ts";
@@ -105,8 +106,12 @@ export interface BenchReport {
   idleMemory: MemoryRow[];
   /** The shadow check of every shadow row. */
   shadowChecks: ShadowCheck[];
+  /** The fixed-rate latency rows (`fixed_rate.ts`). */
+  fixedRate: FixedRateRow[];
   /** The goals and whether they were met. */
   goals: BenchGoals;
+  /** The fixed-rate goals and whether they were met. */
+  fixedRateGoals: FixedRateGoals;
 }
 
 /**
@@ -240,13 +245,21 @@ export function formatShadowChecks(checks: ShadowCheck[]): string {
   }).join("\n");
 }
 
-/** The goals of issues 2 and 4 and whether this run met them; `null` when not measured. */
+/** The goals of issues 4 and 11 and whether this run met them; `null` when not measured. */
 export interface BenchGoals {
-  /** Issue 2: proxy (`none`) TPS at least 1.0× PgBouncer's on `-S`. */
+  /** Issue 11: proxy (`none`) TPS at least this times PgBouncer's on `-S`. */
+  proxyVsPgBouncerAtLeast: number;
+  /** The `-S` TPS goal. */
   proxyVsPgBouncer: boolean | null;
-  /** Issue 2: at most this many KiB per idle connection (after GC when measured). */
+  /** Issue 11: proxy CPU µs/tx at most this times PgBouncer's on `-S`. */
+  cpuVsPgBouncerAtMost: number;
+  /** The CPU goal. */
+  cpuVsPgBouncer: boolean | null;
+  /** Issue 11: proxy TPS at least 1.0× PgBouncer's on TPC-B. */
+  tpcbVsPgBouncer: boolean | null;
+  /** Issue 11: at most this many KiB per idle connection right after the logins, no forced GC. */
   idleKiBPerConnectionAtMost: number;
-  /** Issue 2: the idle-memory goal. */
+  /** The idle-memory goal. */
   idleMemory: boolean | null;
   /** Issue 4: `async` TPS at least this times `none`'s on `-S`. */
   asyncVsNoneAtLeast: number;
@@ -260,21 +273,31 @@ export interface BenchGoals {
   shadowChecks: boolean | null;
 }
 
-/** Judges `rows` and `memory` against the goals of issues 2 and 4. */
+/** Judges `rows` and `memory` against the goals of issues 4 and 11. */
 export function judgeGoals(rows: BenchRow[], memory: MemoryRow[]): BenchGoals {
   const select = (target: BenchTarget) =>
     rows.find((r) => r.target === target && r.script === "select");
-  const idleKiBPerConnectionAtMost = 20;
+  const proxyVsPgBouncerAtLeast = 0.95, cpuVsPgBouncerAtMost = 1.25;
+  const idleKiBPerConnectionAtMost = 12;
   const asyncVsNoneAtLeast = 0.9;
   const syncVsSlowerDirectAtLeast = 0.9;
   const lms = memory.find((m) => m.target === "lms");
-  const lmsKiB = lms ? lms.perConnectionAfterGcKiB ?? lms.perConnectionKiB : undefined;
+  const lmsKiB = lms?.perConnectionKiB;
+  const lmsCpu = select("lms")?.middleCpuUsPerTx;
+  const bouncerCpu = select("pgbouncer")?.middleCpuUsPerTx;
+  const tpcb = rows.find((r) => r.target === "lms" && r.script === "tpcb")?.ratioToPgBouncer;
   const asyncRow = select("lms-async");
   const syncRow = select("lms-sync");
   const checks = shadowChecks(rows);
   const bouncer = select("lms")?.ratioToPgBouncer;
   return {
-    proxyVsPgBouncer: bouncer == null ? null : bouncer >= 1,
+    proxyVsPgBouncerAtLeast,
+    proxyVsPgBouncer: bouncer == null ? null : bouncer >= proxyVsPgBouncerAtLeast,
+    cpuVsPgBouncerAtMost,
+    cpuVsPgBouncer: lmsCpu == null || !bouncerCpu
+      ? null
+      : lmsCpu / bouncerCpu <= cpuVsPgBouncerAtMost,
+    tpcbVsPgBouncer: tpcb == null ? null : tpcb >= 1,
     idleKiBPerConnectionAtMost,
     idleMemory: lmsKiB === undefined ? null : lmsKiB <= idleKiBPerConnectionAtMost,
     asyncVsNoneAtLeast,
@@ -288,19 +311,25 @@ export function judgeGoals(rows: BenchRow[], memory: MemoryRow[]): BenchGoals {
 }
 
 /** The goals line; goals not measured in this run are left out. */
-export function formatGoals(g: BenchGoals): string {
+export function formatGoals(g: BenchGoals, more: [string, boolean | null][] = []): string {
   const parts: string[] = [];
   const add = (what: string, met: boolean | null) => {
     if (met !== null) parts.push(`${what}: ${met ? "met" : "MISSED"}`);
   };
-  add("lms none >= 1.0x PgBouncer on -S", g.proxyVsPgBouncer);
-  add(`<= ${g.idleKiBPerConnectionAtMost} KiB per idle connection`, g.idleMemory);
+  add(`lms none >= ${g.proxyVsPgBouncerAtLeast}x PgBouncer on -S`, g.proxyVsPgBouncer);
+  add(`lms none CPU/tx <= ${g.cpuVsPgBouncerAtMost}x PgBouncer's on -S`, g.cpuVsPgBouncer);
+  add("lms none >= 1.0x PgBouncer on TPC-B", g.tpcbVsPgBouncer);
+  add(
+    `<= ${g.idleKiBPerConnectionAtMost} KiB per idle connection after logins`,
+    g.idleMemory,
+  );
   add(`lms async >= ${g.asyncVsNoneAtLeast}x lms none on -S`, g.asyncVsNone);
   add(
     `lms sync >= ${g.syncVsSlowerDirectAtLeast}x the slower direct on -S`,
     g.syncVsSlowerDirect,
   );
   add("shadow rows really shadowed", g.shadowChecks);
+  for (const [what, met] of more) add(what, met);
   return `goals: ${parts.join("; ")}`;
 }
 

@@ -1,3 +1,4 @@
+import { type FixedRateRow, judgeFixedRate } from "../bench/fixed_rate.ts";
 import assert from "node:assert/strict";
 import { LmsError } from "../../shared/errors.ts";
 import { parseBenchArgs } from "../bench/args.ts";
@@ -154,4 +155,37 @@ Deno.test("--shadow is the default and --no-shadow leaves the shadow rows out", 
   assert.equal(parseBenchArgs(["--shadow"]).shadow, true);
   assert.equal(parseBenchArgs(["--no-shadow"]).shadow, false);
   assert.throws(() => parseBenchArgs(["--shadow", "--no-shadow"]), LmsError);
+});
+
+Deno.test("fixed-rate goals: async near none, sync near none plus the slower database", () => {
+  const row = (
+    c: FixedRateRow["case"],
+    target: BenchTarget,
+    p50Ms: number,
+    cpu: number | null,
+  ) => ({
+    case: c,
+    target,
+    rate: 100,
+    tps: 100,
+    p50Ms,
+    p99Ms: p50Ms * 2,
+    cpuUsPerTx: cpu,
+    p50VsNone: target.startsWith("lms-") ? p50Ms / 1 : null,
+    p99VsNone: target.startsWith("lms-") ? p50Ms / 1 : null,
+    cpuVsNone: target.startsWith("lms-") && cpu !== null ? cpu / 50 : null,
+  });
+  const rows: FixedRateRow[] = [
+    row("select", "direct", 0.5, null),
+    row("select", "direct-target", 0.8, null),
+    row("select", "lms", 1, 50),
+    row("select", "lms-async", 1.05, 70),
+    row("select", "lms-sync", 1.9, 75),
+    row("select", "lms-strict-sync", 2.0, 90),
+  ];
+  const goals = judgeFixedRate(rows);
+  assert.equal(goals.asyncLatency, true);
+  assert.equal(goals.syncLatency, false, "2.0 ms > 1.15 × 1 ms + 0.8 ms");
+  assert.equal(goals.shadowCpu, false, "90 / 50 = 1.8×");
+  assert.equal(judgeFixedRate([]).asyncLatency, null);
 });

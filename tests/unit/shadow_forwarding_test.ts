@@ -79,3 +79,26 @@ Deno.test("before the connection opens, bytes are kept up to the bound, then sen
   assertEquals(late.stopped.length, 1);
   assertEquals(stopped, []);
 });
+
+Deno.test("sync: a lock-free request goes at once; its answer does not release the next", () => {
+  const { f, sink, written } = setup("sync");
+  f.connected(sink);
+  f.send(enc.encode("QQ"), [0], true);
+  assertEquals(written, ["QQ"], "sent before the source of truth answered");
+  f.send(enc.encode("RR"), [0]);
+  f.answered();
+  assertEquals(written, ["QQ"], "the first answer was the early request's own");
+  f.answered();
+  assertEquals(written, ["QQ", "RR"]);
+});
+
+Deno.test("sync: a lock-free request behind one still waiting keeps its place", () => {
+  const { f, sink, written } = setup("sync");
+  f.connected(sink);
+  f.send(enc.encode("AAAQQ"), [0, 3], true);
+  assertEquals(written, []);
+  f.answered();
+  assertEquals(written, ["AAA"]);
+  f.answered();
+  assertEquals(written, ["AAA", "QQ"]);
+});
