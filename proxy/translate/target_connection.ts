@@ -201,7 +201,7 @@ export class TargetConnection {
             `${how.login.user} failed: ${set.error.message} (SQLSTATE ${set.error.notice.sqlstate})`,
           `create the role ${how.role} on the target and let ${how.login.user} assume it ` +
             "(CockroachDB: an admin user; PostgreSQL: GRANT the role), or map the MySQL user " +
-            "to a role that exists (shared/CONFIGURATION.md, MySQL sessions on the target)",
+            "to a role that exists (LMS_MYSQL_TARGET_USERS)",
         );
       }
     }
