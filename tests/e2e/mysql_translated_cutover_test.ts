@@ -10,12 +10,14 @@
  *
  * 1. On MariaDB: the application and sysbench run.
  * 2. Immediate cutover to the target: the same application connection goes
- *    on through translation; new sysbench connections authenticate on
- *    MariaDB and are served from the target.
- * 3. Consistent cutover back to MariaDB while sysbench runs (the sessions
- *    move back over their parked MariaDB connections), then consistent
- *    cutover to the target again: sysbench sees no error and no reconnect
- *    (deadlocks it retries itself, "ignored errors", happen on MariaDB too).
+ *    on through translation; new sysbench connections are verified by the
+ *    proxy and served from the target.
+ * 3. Consistent cutover back to MariaDB: the application moves back over its
+ *    parked MariaDB connection. Then a consistent cutover to the target
+ *    while sysbench runs: sysbench sees no error and no reconnect (deadlocks
+ *    it retries itself, "ignored errors", happen on MariaDB too). Sessions
+ *    that logged in while the target was the source of truth hold no MariaDB
+ *    connection and could not move back (they would block the drain).
  * 4. Every write the application saw acknowledged is on the final source of
  *    truth, and its connection never changed.
  */
@@ -258,44 +260,52 @@ Deno.test("MySQL source: immediate and consistent cutovers to the target and bac
       assert.equal(Number(onSource), before, "and not on MariaDB");
     });
 
+    const consistent = async (to: "source" | "target", from: "postgres" | "mariadb") => {
+      const begin = await cli(orchestrator.url, [
+        "cutover",
+        "consistent",
+        "begin",
+        "--to",
+        to,
+        "--no-wait",
+      ]);
+      assert.equal(begin.code, 0, begin.stderr + begin.stdout);
+      await eventually("the fleet drained", async () => (await status()).phase === "drained");
+      await eventually("the marker is written and copied, and the commit accepted", async () => {
+        await copyData(ends, from, TABLES);
+        const commit = await cli(orchestrator.url, ["cutover", "consistent", "commit", "--to", to]);
+        return commit.code === 0;
+      });
+      const s = await status();
+      assert.equal(s.sourceOfTruth, to);
+      await everyProxyOn(s.epoch);
+    };
+
+    await t.step("on the target: new clients (verified by the proxy) run sysbench", async () => {
+      const runs = await Promise.all([
+        sysbench(ports[1], ["--threads=2", "--time=4", "run"]),
+        sysbench(ports[2], ["--threads=2", "--time=4", "run"]),
+      ]);
+      runs.forEach(clean);
+      assert.deepEqual(app!.errors, []);
+    });
+
+    await t.step("consistent cutover back to MariaDB: the application moves back", async () => {
+      await consistent("source", "postgres");
+      const before = app!.acked.length;
+      await eventually("writes go on on MariaDB", () => app!.acked.length > before + 30);
+      assert.deepEqual(app!.errors, []);
+    });
+
     await t.step(
-      "consistent cutover back to MariaDB and to the target again under sysbench",
+      "consistent cutover to the target under sysbench: no error, no reconnect",
       async () => {
         const runs = Promise.all([
-          sysbench(ports[1], ["--threads=2", "--time=30", "run"]),
-          sysbench(ports[2], ["--threads=2", "--time=30", "run"]),
+          sysbench(ports[1], ["--threads=2", "--time=20", "run"]),
+          sysbench(ports[2], ["--threads=2", "--time=20", "run"]),
         ]);
-        await new Promise((r) => setTimeout(r, 3_000));
-        for (const [to, from] of [["source", "postgres"], ["target", "mariadb"]] as const) {
-          const begin = await cli(orchestrator.url, [
-            "cutover",
-            "consistent",
-            "begin",
-            "--to",
-            to,
-            "--no-wait",
-          ]);
-          assert.equal(begin.code, 0, begin.stderr + begin.stdout);
-          await eventually("the fleet drained", async () => (await status()).phase === "drained");
-          await eventually(
-            "the marker is written and copied, and the commit accepted",
-            async () => {
-              await copyData(ends, from, TABLES);
-              const commit = await cli(orchestrator.url, [
-                "cutover",
-                "consistent",
-                "commit",
-                "--to",
-                to,
-              ]);
-              return commit.code === 0;
-            },
-          );
-          const s = await status();
-          assert.equal(s.sourceOfTruth, to);
-          await everyProxyOn(s.epoch);
-          await new Promise((r) => setTimeout(r, 4_000));
-        }
+        await new Promise((r) => setTimeout(r, 4_000));
+        await consistent("target", "mariadb");
         (await runs).forEach(clean);
         assert.deepEqual(app!.errors, []);
       },
