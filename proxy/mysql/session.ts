@@ -318,7 +318,6 @@ export class MySqlWire implements SessionWire<MySqlLeg> {
         },
       },
     );
-    const tracker = this.#tracker;
     this.#scanner = this.#scannerFor();
     this.#core.relaying();
     this.#client.on("data", this.#onClientData);
