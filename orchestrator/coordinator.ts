@@ -415,19 +415,6 @@ export class Coordinator {
         `retry in ${Math.ceil((this.#graceUntil - Date.now()) / 1000)} s`,
       );
     }
-    if (
-      (event.type === "commit" || event.type === "immediate") &&
-      this.#opts.sourceDialect === "mysql" && this.#state.sourceOfTruth === "source"
-    ) {
-      this.#opts.metrics?.refused.inc({ code: "INVALID_PHASE" });
-      throw new CommandError(
-        "INVALID_PHASE",
-        "the source is MySQL, and this version of LMS cannot serve MySQL sessions from the " +
-          "target (CockroachDB) yet, so it does not make the target the source of truth",
-        "abort the consistent cutover (`cutover consistent abort`); MySQL sessions on " +
-          "CockroachDB come with a later release",
-      );
-    }
     const counts = this.#drainedCount();
     const result = this.#transition(event, counts);
     if (!result.ok) {

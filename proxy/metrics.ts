@@ -32,6 +32,12 @@ export interface Tallies {
   bytesIn: number;
   /** Bytes sent to clients. */
   bytesOut: number;
+  /** MySQL statements looked up in the translation cache (MySQL sessions on the target). */
+  translations: number;
+  /** Of those, the ones answered from the cache. */
+  translationHits: number;
+  /** CPU time spent translating, in microseconds (cache lookups included). */
+  translationMicros: number;
 }
 
 /** Every metric the proxy exports. */
@@ -82,7 +88,13 @@ export interface ProxyMetrics {
 export function createProxyMetrics(): ProxyMetrics {
   const registry = new Registry();
   registerProcessMetrics(registry);
-  const tallies: Tallies = { bytesIn: 0, bytesOut: 0 };
+  const tallies: Tallies = {
+    bytesIn: 0,
+    bytesOut: 0,
+    translations: 0,
+    translationHits: 0,
+    translationMicros: 0,
+  };
   let stateSource: ProxyStateSource = { state: () => undefined, controlConnected: () => false };
   new Gauge({
     name: "lms_build_info",
@@ -183,6 +195,26 @@ export function createProxyMetrics(): ProxyMetrics {
     duration.zero({ database });
     for (const outcome of ["ok", "error"]) queries.inc({ database, outcome }, 0);
   }
+  new Counter({
+    name: "lms_translations_total",
+    help: "MySQL statements translated for CockroachDB, by whether the translation cache had them.",
+    labelNames: ["cache"] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc({ cache: "hit" }, tallies.translationHits);
+      this.inc({ cache: "miss" }, tallies.translations - tallies.translationHits);
+    },
+  });
+  new Counter({
+    name: "lms_translation_seconds_total",
+    help: "Time spent translating MySQL statements (cache lookups included).",
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(tallies.translationMicros / 1e6);
+    },
+  });
   const children = {
     source: {
       ok: queries.labels("source", "ok"),

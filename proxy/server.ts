@@ -31,6 +31,7 @@ import { FastAuthCache } from "./mysql/auth_verify.ts";
 import type { ConnectionSpec } from "../shared/connstring.ts";
 import { MySqlAccountStore } from "../shared/mysql_account_store.ts";
 import { defaultShadowBackendReady, type MySqlShadowBackend } from "./mysql/shadow_backend.ts";
+import { TranslatorPool } from "./translate/translator_pool.ts";
 import { AuthQueries } from "./pg/auth_query.ts";
 import { ClientTlsUpgrader } from "./pg/tls.ts";
 import { CancelRegistry } from "./session/cancel_registry.ts";
@@ -263,6 +264,10 @@ export async function startProxy(
       ownTag,
       localAuth,
       shadowBackend: hooks.mysqlShadowBackend,
+      serving: {
+        pool: new TranslatorPool(metrics.tallies),
+        roles: new Map(Object.entries(config.mysqlTargetUsers)),
+      },
     })
     : acceptPgClient;
   if (

@@ -100,8 +100,8 @@ export interface TrackerHooks {
   succeeded(cmd: PendingCommand, schema: string | undefined): void;
   /** The database answered `cmd` with ERR. */
   failed(cmd: PendingCommand, err: ErrPacket): void;
-  /** COM_STMT_PREPARE succeeded. */
-  prepared(cmd: PendingCommand, statementId: number): void;
+  /** COM_STMT_PREPARE succeeded: the statement's id and parameter count. */
+  prepared(cmd: PendingCommand, statementId: number, params: number): void;
   /** COM_CHANGE_USER or COM_RESET_CONNECTION succeeded. */
   reset(cmd: PendingCommand): void;
   /** `cmd`'s response ended. */
@@ -284,7 +284,7 @@ export class ResponseTracker {
           const id = r.u32("statement id");
           const columns = r.u16("column count");
           const params = r.u16("parameter count");
-          this.#hooks.prepared(head, id);
+          this.#hooks.prepared(head, id, params);
           head.columns = columns;
           if (params > 0) {
             head.phase = "prepParams";

@@ -12,9 +12,15 @@
  * holds `LOCK TABLES`, a named lock or a temporary table is pinned to its
  * connection: it is never quiescent, so it runs on through a pause (to
  * release what it holds, as a transaction runs to its end) and blocks the
- * drain, with the reason. Moving a MySQL session to another database is
- * not implemented yet (issue 10): `openBackend` refuses. Shadowing goes
- * through `shadowing.ts`, on the connection `shadow_backend.ts` chooses.
+ * drain, with the reason. Shadowing goes through `shadowing.ts`, on the
+ * connection `shadow_backend.ts` chooses.
+ *
+ * Moves (`legs.ts`): to the target, the session gets a translated backend
+ * (`proxy/translate/backend.ts`), an in-process stream answering MySQL
+ * packets from CockroachDB, relayed through the same framing and tracker;
+ * its MySQL connection is parked (`parked.ts`) for a move back. A client
+ * that connects while the target is the source of truth is verified by the
+ * proxy (`auth_local.ts`) and served from a translated backend.
  *
  * @module
  */
@@ -28,7 +34,15 @@ import { proxyTagOf } from "../../shared/cancel_key.ts";
 import type { AcceptClient, SessionContext } from "../session/context.ts";
 import { SessionCore } from "../session/core.ts";
 import type { SessionFailure, SessionWire, WireActivity } from "../session/wire.ts";
-import { Cap, Com, COMMAND_NAMES, Err, type ProxyErrorCode } from "./constants.ts";
+import {
+  Cap,
+  Com,
+  COMMAND_NAMES,
+  Err,
+  type ProxyErrorCode,
+  Status,
+  SUPPORTED_CAPABILITIES,
+} from "./constants.ts";
 import { type Packet, PacketScanner, PacketSplitter } from "./framing.ts";
 import { errPayload, okPayload, packet, PayloadReader, TruncatedPayload, utf8 } from "./packets.ts";
 import { type PendingCommand, RELAYED_COMMANDS, ResponseTracker } from "./commands.ts";
@@ -36,7 +50,7 @@ import { MySqlSessionState } from "./session_state.ts";
 import { type KillStatement, parseKill, queryEffects } from "./statements.ts";
 import { killKey, killOnDatabase, killStatement } from "./cancel.ts";
 import { refuseMySqlStartup, runMySqlStartup } from "./startup_flow.ts";
-import type { LocalAuthContext } from "./auth_local.ts";
+import type { LocalAuthContext, LocalLogin } from "./auth_local.ts";
 import {
   changeUserPlugin,
   CLEARTEXT_PLUGINS,
@@ -45,6 +59,8 @@ import {
 } from "./auth_cleartext.ts";
 import { defaultShadowBackend, type MySqlShadowBackend } from "./shadow_backend.ts";
 import { MySqlShadowing } from "./shadowing.ts";
+import { type MySqlLeg, openLeg, parkLeg, type TargetServing } from "./legs.ts";
+import { type ParkedMySql, TARGET_STATEMENT_IDS } from "./parked.ts";
 
 /** Largest packet accepted from a database: MySQL's own 1 GiB `max_allowed_packet` ceiling. */
 const BACKEND_MAX_PACKET = 1 << 30;
@@ -70,27 +86,51 @@ export interface MySqlWireOptions {
   localAuth?: LocalAuthContext;
   /** The shadow connection's backend (default: `defaultShadowBackend`). */
   shadowBackend?: MySqlShadowBackend;
+  /** Translation for sessions served from the target. */
+  serving: TargetServing;
 }
 
 /** The MySQL wire's {@linkcode AcceptClient}, for `sourceDialect: mysql`. */
 export function acceptMySqlClient(options: MySqlWireOptions): AcceptClient {
   return (socket, ctx) => {
     const address = `${socket.remoteAddress}:${socket.remotePort}`;
-    void new SessionCore<never>(ctx, address, (core) => new MySqlWire(socket, ctx, core, options))
+    void new SessionCore<MySqlLeg>(
+      ctx,
+      address,
+      (core) => new MySqlWire(socket, ctx, core, options),
+    )
       .run();
   };
 }
 
 /** The MySQL wire of one session; see the module documentation. */
-export class MySqlWire implements SessionWire<never> {
+export class MySqlWire implements SessionWire<MySqlLeg> {
   /** State tracker; present once the client said who it is. */
   state: MySqlSessionState | undefined;
 
   readonly #ctx: SessionContext;
-  readonly #core: SessionCore<never>;
+  readonly #core: SessionCore<MySqlLeg>;
   readonly #options: MySqlWireOptions;
   #client: Duplex;
   #backend: Duplex | undefined;
+  /** The current connection when it is a translated backend (served from the target). */
+  #translated: MySqlLeg & { kind: "translated" } | undefined;
+  /** The MySQL connection kept while the session is on the target. */
+  #parked: ParkedMySql | undefined;
+  /** Client statement id → MySQL's, after a move back re-prepared statements. */
+  #idMap = new Map<number, number>();
+  #nextStatementId = TARGET_STATEMENT_IDS;
+  /**
+   * Per prepared statement: its parameter count and the types the client last bound. Clients
+   * send types only with the first execute after a prepare; a statement prepared again after a
+   * move gets them from here.
+   */
+  readonly #params = new Map<number, { count: number; types: Uint8Array | undefined }>();
+  /** Statements whose connection has not been sent their parameter types since a move. */
+  #typesUnsent = new Set<number>();
+  #capabilities = 0;
+  #serverVersion = "";
+  #mariadbCapabilities = 0;
   #backendThread = 0;
   #connectionId = 0;
   #startupSeq = -1;
@@ -102,7 +142,6 @@ export class MySqlWire implements SessionWire<never> {
   #backpressure = false;
   #lastBackendErr = false;
   #clientEncrypted = false;
-  #capabilities = 0;
   /** A cleartext plugin the database asked for in a COM_CHANGE_USER exchange, with its packet's sequence id. */
   #cleartextAsked: { plugin: string; seq: number } | undefined;
   #charset = 45;
@@ -117,7 +156,7 @@ export class MySqlWire implements SessionWire<never> {
   constructor(
     socket: net.Socket,
     ctx: SessionContext,
-    core: SessionCore<never>,
+    core: SessionCore<MySqlLeg>,
     options: MySqlWireOptions,
   ) {
     this.#ctx = ctx;
@@ -197,22 +236,45 @@ export class MySqlWire implements SessionWire<never> {
         this.#charset = response.charset;
       },
       sequence: (seq) => (this.#startupSeq = seq),
-    }, this.#options.localAuth && { auth: this.#options.localAuth, openTarget: undefined });
+    }, this.#options.localAuth && { auth: this.#options.localAuth, openTarget: this.#openTarget });
     if (!started || this.#closed) return "accepted";
+    if ("kind" in started) {
+      // Verified by the proxy (the target is the source of truth): served from a translated backend.
+      this.#useLeg(started.backend);
+      this.#clientEncrypted = started.client.encrypted;
+      this.#ctx.cancels.rekey(this.#connectionId, killKey(this.state!.user));
+      this.state!.onStatus(Status.AUTOCOMMIT);
+      await core.pairShadow();
+      if (this.#closed) return "accepted";
+      this.#relay(started.client.reader.detach(), new Uint8Array(0), this.#capabilities);
+      return "accepted";
+    }
     this.#capabilities = started.capabilities;
     await core.pairShadow();
     if (this.#closed) return "accepted";
     this.#ctx.cancels.rekey(this.#connectionId, killKey(this.state!.user));
     this.state!.onStatus(started.status);
     this.#clientEncrypted = started.clientEncrypted;
+    this.#serverVersion = started.serverVersion;
+    this.#mariadbCapabilities = started.mariadbCapabilities;
+    const backendPending = started.backendReader.detach();
     core.log.debug("session started", { user: this.state!.user, database: this.state!.database });
-    this.#relay(
-      started.clientReader.detach(),
-      started.backendReader.detach(),
-      started.capabilities,
-    );
+    this.#relay(started.clientReader.detach(), backendPending, started.capabilities);
     return "accepted";
   }
+
+  /** `LocalStartup.openTarget`: the translated backend for a login the proxy verified itself. */
+  #openTarget = (login: LocalLogin): Promise<MySqlLeg> => {
+    const route = this.#core.route!;
+    this.#capabilities = login.response.capabilities & SUPPORTED_CAPABILITIES;
+    this.#serverVersion = login.serverVersion;
+    this.#mariadbCapabilities = 0;
+    const facts = this.#legFacts();
+    return openLeg("target", route.spec, {
+      ...facts,
+      serving: { ...facts.serving, roles: new Map([[facts.state.user, login.targetUser]]) },
+    });
+  };
 
   /** @inheritdoc */
   refuse(err: unknown): void {
@@ -239,7 +301,10 @@ export class MySqlWire implements SessionWire<never> {
         failed: (cmd) => {
           cmd.effects.length = 0;
         },
-        prepared: (cmd, id) => state.statements.set(id, cmd.sql ?? ""),
+        prepared: (cmd, id, params) => {
+          state.statements.set(id, cmd.sql ?? "");
+          this.#params.set(id, { count: params, types: undefined });
+        },
         reset: (cmd) => {
           state.reset(cmd.changeUser?.user, cmd.changeUser?.database);
           if (cmd.changeUser) this.#ctx.cancels.rekey(this.#connectionId, killKey(state.user));
@@ -253,8 +318,20 @@ export class MySqlWire implements SessionWire<never> {
         },
       },
     );
-    const tracker = this.#tracker;
-    this.#scanner = new PacketScanner(
+    this.#scanner = this.#scannerFor();
+    this.#core.relaying();
+    this.#client.on("data", this.#onClientData);
+    this.#client.on("close", () => this.#core.close());
+    this.#attach(this.#backend!);
+    if (backendPending.length > 0) this.#onBackendData(backendPending);
+    if (clientPending.length > 0) this.#onClientData(clientPending);
+    this.#client.resume();
+    this.#core.checkpoint();
+  }
+
+  #scannerFor(): PacketScanner {
+    const tracker = this.#tracker!;
+    return new PacketScanner(
       `${this.#core.side ?? "source"} database`,
       BACKEND_MAX_PACKET,
       BACKEND_PREFIX,
@@ -266,17 +343,83 @@ export class MySqlWire implements SessionWire<never> {
         tracker.onPacket(seq, length, prefix, continuation);
       },
     );
-    this.#core.relaying();
-    this.#client.on("data", this.#onClientData);
-    this.#client.on("close", () => this.#core.close());
-    const backend = this.#backend!;
+  }
+
+  #attach(backend: Duplex): void {
     backend.on("data", this.#onBackendData);
-    backend.on("close", () => this.#backendLost());
+    backend.on("close", this.#onBackendClose);
     backend.resume();
-    if (backendPending.length > 0) this.#onBackendData(backendPending);
-    if (clientPending.length > 0) this.#onClientData(clientPending);
-    this.#client.resume();
-    this.#core.checkpoint();
+  }
+
+  #detach(backend: Duplex): void {
+    backend.removeListener("data", this.#onBackendData);
+    backend.removeListener("close", this.#onBackendClose);
+    backend.pause();
+  }
+
+  #onBackendClose = (): void => this.#backendLost();
+
+  #legFacts() {
+    return {
+      state: this.state!,
+      parked: this.#parked,
+      capabilities: this.#capabilities,
+      mariadbCapabilities: this.#mariadbCapabilities,
+      serverVersion: this.#serverVersion,
+      connectionId: this.#connectionId,
+      clientHost: (this.#client as net.Socket).remoteAddress ?? "",
+      serving: this.#options.serving,
+      nextStatementId: () => this.#nextStatementId++,
+      paramTypes: this.#params,
+    };
+  }
+
+  /** Makes `leg` the current connection (before relaying, or at a swap). */
+  #useLeg(leg: MySqlLeg): void {
+    if (leg.kind === "translated") {
+      this.#backend = leg.backend;
+      this.#translated = leg;
+      this.#backendThread = 0;
+      this.#idMap = new Map();
+    } else {
+      this.#backend = leg.socket;
+      this.#translated = undefined;
+      this.#backendThread = leg.thread;
+      this.#idMap = leg.idMap;
+      this.#parked = undefined;
+    }
+  }
+
+  /**
+   * Keeps the parameter types a COM_STMT_EXECUTE binds, or adds the kept ones when the client
+   * sends none (it sent them before the move) and the connection has not had them: returns the
+   * payload to send.
+   */
+  #withParamTypes(p: Packet, id: number, at: number): Uint8Array {
+    const info = this.#params.get(id);
+    if (!info || info.count === 0 || p.continues) return p.payload;
+    const flagAt = at + ((info.count + 7) >> 3);
+    if (flagAt >= p.payload.length) return p.payload;
+    if (p.payload[flagAt] === 1) {
+      info.types = p.payload.slice(flagAt + 1, flagAt + 1 + 2 * info.count);
+      this.#typesUnsent.delete(id);
+      return p.payload;
+    }
+    if (!info.types || !this.#typesUnsent.has(id)) return p.payload;
+    this.#typesUnsent.delete(id);
+    const out = new Uint8Array(p.payload.length + info.types.length);
+    out.set(p.payload.subarray(0, flagAt));
+    out[flagAt] = 1;
+    out.set(info.types, flagAt + 1);
+    out.set(p.payload.subarray(flagAt + 1), flagAt + 1 + info.types.length);
+    return out;
+  }
+
+  /** Rewrites a statement id the client sent to MySQL's, after a move back re-prepared it. */
+  #mapStatementId(p: Packet, id: number): void {
+    const mapped = this.#idMap.get(id);
+    if (mapped === undefined) return;
+    new DataView(p.payload.buffer, p.payload.byteOffset + 1, 4).setUint32(0, mapped, true);
   }
 
   #commandDone(cmd: PendingCommand): void {
@@ -416,26 +559,35 @@ export class MySqlWire implements SessionWire<never> {
       }
       case Com.STMT_EXECUTE: {
         const id = r.u32("statement id");
+        this.#mapStatementId(p, id);
         r.u8("cursor flags");
         r.u32("iteration count");
         state.noteQuery(state.statements.get(id) ?? `(prepared statement ${id})`);
         tracker.begin(command);
-        return true;
+        const typed = this.#withParamTypes(p, id, r.pos);
+        if (typed === p.payload) return true;
+        this.#backend!.write(packet(0, typed));
+        return false;
       }
       case Com.STMT_FETCH:
-        r.u32("statement id");
+        this.#mapStatementId(p, r.u32("statement id"));
         r.u32("row count");
         tracker.begin(command);
         return true;
-      case Com.STMT_CLOSE:
-        state.statements.delete(r.u32("statement id"));
+      case Com.STMT_CLOSE: {
+        const id = r.u32("statement id");
+        this.#params.delete(id);
+        this.#mapStatementId(p, id);
+        this.#idMap.delete(id);
+        state.statements.delete(id);
         return true;
+      }
       case Com.STMT_SEND_LONG_DATA:
-        r.u32("statement id");
+        this.#mapStatementId(p, r.u32("statement id"));
         r.u16("parameter number");
         return true;
       case Com.STMT_RESET:
-        r.u32("statement id");
+        this.#mapStatementId(p, r.u32("statement id"));
         tracker.begin(command);
         return true;
       case Com.SET_OPTION:
@@ -470,6 +622,12 @@ export class MySqlWire implements SessionWire<never> {
     const local = found instanceof SessionCore && found.wire instanceof MySqlWire
       ? found.wire
       : undefined;
+    if (local && (local.servedFromTarget || this.#translated)) {
+      void local.cancelRunning();
+      this.#ctx.metrics.cancelRequests.inc({ outcome: "forwarded" });
+      tracker.synthetic(packet(1, okPayload(this.state!.status)));
+      return;
+    }
     if (local && local.backendThread > 0) {
       const sql = killStatement(local.backendThread, kill.connection, kill.modifier);
       const payload = new Uint8Array([Com.QUERY, ...new TextEncoder().encode(sql)]);
@@ -526,22 +684,51 @@ export class MySqlWire implements SessionWire<never> {
     else this.#client.resume();
   }
 
-  /** Moving MySQL sessions to another database is issue 10: always refused. */
-  openBackend(side: DatabaseSide, _spec: ConnectionSpec): Promise<never> {
-    return Promise.reject(
-      new LmsError(
-        "NOT_SUPPORTED",
-        `LMS cannot move MySQL sessions to the ${side} database yet`,
-        "keep the source as the source of truth",
-      ),
-    );
+  /** Whether the session is served from the target through translation. */
+  get servedFromTarget(): boolean {
+    return this.#translated !== undefined;
   }
 
-  /** Never called: {@linkcode openBackend} never succeeds. */
-  swapBackend(_backend: never): void {}
+  /** Opens the session's connection on `side` (see `legs.ts`). */
+  openBackend(side: DatabaseSide, spec: ConnectionSpec): Promise<MySqlLeg> {
+    if (!this.state) {
+      return Promise.reject(new LmsError("NOT_SUPPORTED", "the session has not started"));
+    }
+    const parked = this.#parked;
+    if (side === "source") this.#parked = undefined;
+    return openLeg(side, spec, { ...this.#legFacts(), parked }).catch((err) => {
+      if (side === "source" && this.#parked === undefined && parked) this.#parked = parked;
+      throw err;
+    });
+  }
 
-  /** Never called: {@linkcode openBackend} never succeeds. */
-  discardBackend(_backend: never): void {}
+  /** @inheritdoc */
+  swapBackend(leg: MySqlLeg): void {
+    const old = this.#backend!;
+    this.#detach(old);
+    if (this.#translated) this.#translated.backend.destroy();
+    else {
+      this.#parked?.close();
+      this.#parked = parkLeg(
+        { kind: "mysql", socket: old, thread: this.#backendThread, idMap: this.#idMap },
+        this.state!,
+        this.#capabilities,
+      );
+    }
+    this.#useLeg(leg);
+    this.#typesUnsent = new Set(this.#params.keys());
+    this.#scanner = this.#scannerFor();
+    this.#attach(this.#backend!);
+  }
+
+  /** @inheritdoc */
+  discardBackend(leg: MySqlLeg): void {
+    if (leg.kind === "translated") return void leg.backend.destroy();
+    // A revived MySQL connection that will not be used is parked again.
+    if (this.#translated && !this.#parked) {
+      this.#parked = parkLeg(leg, this.state!, this.#capabilities);
+    } else leg.socket.destroy();
+  }
 
   /** @inheritdoc */
   openShadow(side: DatabaseSide, spec: ConnectionSpec): Promise<void> | undefined {
@@ -624,6 +811,7 @@ export class MySqlWire implements SessionWire<never> {
    * client that left mid-statement).
    */
   cancelRunning(): Promise<void> {
+    if (this.#translated) return this.#translated.backend.cancel().catch(() => {});
     if (!this.#backendThread) return Promise.resolve();
     return killOnDatabase(this.#options.serviceSpec, this.#backendThread, this.#core.log);
   }
@@ -632,6 +820,8 @@ export class MySqlWire implements SessionWire<never> {
   closeConnections(): void {
     this.#closed = true;
     this.closeShadow();
+    this.#parked?.close();
+    this.#parked = undefined;
     const backend = this.#backend;
     if (backend && !backend.destroyed) {
       const busy = this.#tracker !== undefined && !this.#tracker.idle;

@@ -84,6 +84,10 @@ export interface StartedSession {
   status: number;
   /** Whether the client leg is TLS. */
   clientEncrypted: boolean;
+  /** The server version the client was told (MySQL's handshake). */
+  serverVersion: string;
+  /** MariaDB's extended capabilities both legs use. */
+  mariadbCapabilities: number;
 }
 
 /** The client's leg once it said who it is. */
@@ -264,6 +268,8 @@ export async function runMySqlStartup<T = never>(
     capabilities,
     status: r.remaining >= 2 ? r.u16() : 0,
     clientEncrypted,
+    serverVersion: backend.handshake.serverVersion,
+    mariadbCapabilities,
   };
 }
 

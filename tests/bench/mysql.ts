@@ -1,6 +1,9 @@
 /**
  * `deno task bench mysql`: sysbench against one throwaway MariaDB directly and
- * through the LMS proxy with a MySQL source (shadow mode `none`). See
+ * through the LMS proxy with a MySQL source (shadow mode `none`); and, in the
+ * same run, against a throwaway PostgreSQL standing in for the CockroachDB
+ * target directly (sysbench's pgsql driver) and through a proxy serving the
+ * MySQL clients from that target through translation. See
  * `tests/bench/README.md` for what is measured and how to read it.
  *
  * @module
@@ -9,6 +12,9 @@
 import { errorMessage } from "../../shared/errors.ts";
 import { createLogger } from "../../shared/log.ts";
 import { type MariaDbServer, startMariaDbServer } from "../../shared/local/mariadb_server.ts";
+import { startPgCluster } from "../../shared/local/postgres_cluster.ts";
+import { parseConnectionString } from "../../shared/connstring.ts";
+import { StateStore } from "../../shared/state_store.ts";
 import { spawnProxy } from "../helpers/proxy.ts";
 import { CleanupStack } from "./cleanup.ts";
 import type { MysqlBenchArgs } from "./mysql_args.ts";
@@ -98,6 +104,17 @@ async function benchmark(args: MysqlBenchArgs, cleanup: CleanupStack): Promise<M
     });
   }
 
+  let translatedMetrics: string | undefined;
+  try {
+    translatedMetrics = await startTranslatedTarget(server, tables, endpoints, proxyPids, cleanup);
+  } catch (err) {
+    notRun.push({
+      target: "lms-target",
+      reason: `the target or its proxy did not start: ${errorMessage(err)}`,
+    });
+    log.warn("not measuring the target", { error: errorMessage(err) });
+  }
+
   const common = { ...tables, threads: args.threads, psMode: args.psMode };
   const measurements: MysqlMeasurement[] = [];
   for (const script of args.scripts) {
@@ -110,6 +127,11 @@ async function benchmark(args: MysqlBenchArgs, cleanup: CleanupStack): Promise<M
       const proxyPid = proxyPids.get(target);
       const proxyBefore = proxyPid === undefined ? 0 : await readCpuMs(proxyPid);
       const mariadbBefore = await readCpuMs(mariadbPid);
+      const onTarget = target === "target-direct" || target === "lms-target";
+      const translating = target === "lms-target" && translatedMetrics
+        ? translatedMetrics
+        : undefined;
+      const translationBefore = translating ? await translationTallies(translating) : undefined;
       const result = await runSysbench({
         ...common,
         endpoint,
@@ -117,6 +139,9 @@ async function benchmark(args: MysqlBenchArgs, cleanup: CleanupStack): Promise<M
         durationSeconds: args.durationSeconds,
       });
       const mariadbMs = await readCpuMs(mariadbPid) - mariadbBefore;
+      const translation = translating && translationBefore
+        ? diffTallies(await translationTallies(translating), translationBefore)
+        : undefined;
       const proxyMs = proxyPid === undefined ? null : await readCpuMs(proxyPid) - proxyBefore;
       const perTx = (ms: number) => result.transactions > 0 ? ms * 1000 / result.transactions : 0;
       measurements.push({
@@ -129,7 +154,13 @@ async function benchmark(args: MysqlBenchArgs, cleanup: CleanupStack): Promise<M
         transactions: result.transactions,
         errors: result.ignoredErrors + result.reconnects,
         proxyCpuUsPerTx: proxyMs === null ? null : perTx(proxyMs),
-        mariadbCpuUsPerTx: perTx(mariadbMs),
+        mariadbCpuUsPerTx: onTarget ? null : perTx(mariadbMs),
+        translationUsPerStatement: translation && translation.statements > 0
+          ? translation.seconds * 1e6 / translation.statements
+          : null,
+        translationCacheHitRate: translation && translation.statements > 0
+          ? translation.hits / translation.statements
+          : null,
       });
     }
   }
@@ -152,6 +183,86 @@ async function benchmark(args: MysqlBenchArgs, cleanup: CleanupStack): Promise<M
     runs,
     notRun,
     goals: judgeMysqlGoals(runs),
+  };
+}
+
+/**
+ * Starts the PostgreSQL cluster standing in for the target with the same
+ * sysbench tables (prepared through sysbench's pgsql driver, as the `sbtest`
+ * role the proxy maps the MySQL user to), a state store naming the target
+ * as the source of truth, and a proxy serving MySQL clients from it.
+ * Returns the proxy's metrics URL.
+ */
+async function startTranslatedTarget(
+  server: MariaDbServer,
+  tables: { tables: number; tableSize: number },
+  endpoints: Map<MysqlBenchTarget, SysbenchEndpoint>,
+  proxyPids: Map<MysqlBenchTarget, number>,
+  cleanup: CleanupStack,
+): Promise<string> {
+  const { user, password, database } = BENCH_USER;
+  const pg = await startPgCluster({
+    name: "bench-target",
+    settings: { shared_buffers: "256MB" },
+    initSql: [
+      `CREATE ROLE ${user} LOGIN PASSWORD '${password}'`,
+      `CREATE DATABASE ${database} OWNER ${user}`,
+    ],
+  });
+  cleanup.push("destroy the target", () => pg.destroy());
+  const direct: SysbenchEndpoint = { driver: "pgsql", port: pg.port, user, password, database };
+  await prepareSysbench(direct, tables);
+  const targetUrl = pg.url({ database });
+  const store = new StateStore({ target: parseConnectionString(targetUrl, "INIT_TARGET") });
+  try {
+    await store.initialize("bench");
+    const moved = await store.compareAndSet(
+      { epoch: 0, phase: "idle" },
+      { sourceOfTruth: "target", epoch: 1, phase: "idle" },
+      "bench",
+      "bench serves from the target",
+    );
+    if (!moved) throw new Error("could not make the target the source of truth");
+  } finally {
+    await store.close();
+  }
+  const proxy = await spawnProxy({
+    LMS_SOURCE_DIALECT: "mysql",
+    INIT_SOURCE: server.url({ ...SERVICE_USER }),
+    INIT_TARGET: targetUrl,
+    LMS_LOG_LEVEL: "warn",
+  });
+  cleanup.push("stop the translating proxy", () => proxy.stop());
+  endpoints.set("target-direct", direct);
+  endpoints.set("lms-target", { port: proxy.port, user, password, database });
+  proxyPids.set("lms-target", proxy.child.pid);
+  return `http://127.0.0.1:${proxy.metricsPort}/metrics`;
+}
+
+interface TranslationTallies {
+  statements: number;
+  hits: number;
+  seconds: number;
+}
+
+/** The proxy's translation counters (`lms_translations_total`, `lms_translation_seconds_total`). */
+async function translationTallies(url: string): Promise<TranslationTallies> {
+  const text = await (await fetch(url)).text();
+  const value = (re: RegExp) => Number(re.exec(text)?.[1] ?? 0);
+  const hits = value(/^lms_translations_total\{cache="hit"\} (\S+)$/m);
+  const misses = value(/^lms_translations_total\{cache="miss"\} (\S+)$/m);
+  return {
+    statements: hits + misses,
+    hits,
+    seconds: value(/^lms_translation_seconds_total (\S+)$/m),
+  };
+}
+
+function diffTallies(after: TranslationTallies, before: TranslationTallies): TranslationTallies {
+  return {
+    statements: after.statements - before.statements,
+    hits: after.hits - before.hits,
+    seconds: after.seconds - before.seconds,
   };
 }
 

@@ -8,13 +8,27 @@
 import { formatTable } from "./report.ts";
 import type { SysbenchScript } from "./sysbench.ts";
 
-/** Where sysbench connected: MariaDB itself, or the LMS proxy (shadow mode `none`) in front of it. */
-export type MysqlBenchTarget = "direct" | "lms";
+/**
+ * Where sysbench connected: MariaDB itself, the LMS proxy (shadow mode `none`) in front of it,
+ * the PostgreSQL cluster standing in for the target (sysbench's pgsql driver), or the proxy
+ * serving MySQL clients from that target through translation.
+ */
+export type MysqlBenchTarget = "direct" | "lms" | "target-direct" | "lms-target";
 
 /** How each target is named in the printed table. */
 export const MYSQL_TARGET_LABELS: Record<MysqlBenchTarget, string> = {
   direct: "direct (MariaDB)",
   lms: "lms none",
+  "target-direct": "direct (target, pgsql)",
+  "lms-target": "lms from target (translated)",
+};
+
+/** The run each target is compared with. */
+const BASELINE: Record<MysqlBenchTarget, MysqlBenchTarget> = {
+  direct: "direct",
+  lms: "direct",
+  "target-direct": "target-direct",
+  "lms-target": "target-direct",
 };
 
 /** One measured sysbench run. */
@@ -37,11 +51,18 @@ export interface MysqlMeasurement {
   errors: number;
   /** CPU (user + system) of the proxy per transaction, µs; `null` for direct runs. */
   proxyCpuUsPerTx: number | null;
-  /** CPU of mariadbd per transaction, µs. */
-  mariadbCpuUsPerTx: number;
+  /** CPU of mariadbd per transaction, µs; `null` for the target's runs. */
+  mariadbCpuUsPerTx: number | null;
+  /** Translation time per translated statement, µs (`lms-target` only). */
+  translationUsPerStatement: number | null;
+  /** Share of statements the translation cache answered (`lms-target` only). */
+  translationCacheHitRate: number | null;
 }
 
-/** A measured run with its ratio to the same script's direct run. */
+/**
+ * A measured run with its ratio to the same script's direct run (for the target's rows: the
+ * target measured directly).
+ */
 export interface MysqlBenchRow extends MysqlMeasurement {
   /** TPS over the direct run's TPS; `null` when that run is missing. */
   ratioToDirect: number | null;
@@ -63,6 +84,10 @@ export interface MysqlBenchGoals {
   proxyVsDirectAtLeast: number;
   /** Whether it was met; `null` when either run is missing. */
   proxyVsDirect: boolean | null;
+  /** Proxy serving from the target TPS at least this times the target directly (oltp_read_only). */
+  translatedVsTargetAtLeast: number;
+  /** Whether it was met; `null` when either run is missing. */
+  translatedVsTarget: boolean | null;
 }
 
 /** Everything one `deno task bench mysql` run produced, as written by `--json`. */
@@ -82,10 +107,15 @@ export interface MysqlBenchReport {
 /** The goal: proxy TPS at least 0.8× direct on `oltp_read_only`. */
 export const PROXY_VS_DIRECT_AT_LEAST = 0.8;
 
+/** The goal of issue 10: translated TPS at least 0.7× the target's on `oltp_read_only`. */
+export const TRANSLATED_VS_TARGET_AT_LEAST = 0.7;
+
 /** Adds each run's TPS and p95 ratios to the same script's direct run. */
 export function withMysqlRatios(measurements: MysqlMeasurement[]): MysqlBenchRow[] {
   return measurements.map((m) => {
-    const direct = measurements.find((d) => d.target === "direct" && d.script === m.script);
+    const direct = measurements.find((d) =>
+      d.target === BASELINE[m.target] && d.script === m.script
+    );
     return {
       ...m,
       ratioToDirect: direct && direct.tps > 0 ? m.tps / direct.tps : null,
@@ -97,11 +127,16 @@ export function withMysqlRatios(measurements: MysqlMeasurement[]): MysqlBenchRow
 /** Judges `rows` against the goal. */
 export function judgeMysqlGoals(rows: MysqlBenchRow[]): MysqlBenchGoals {
   const lms = rows.find((r) => r.target === "lms" && r.script === "oltp_read_only");
+  const translated = rows.find((r) => r.target === "lms-target" && r.script === "oltp_read_only");
   return {
     proxyVsDirectAtLeast: PROXY_VS_DIRECT_AT_LEAST,
     proxyVsDirect: lms?.ratioToDirect == null
       ? null
       : lms.ratioToDirect >= PROXY_VS_DIRECT_AT_LEAST,
+    translatedVsTargetAtLeast: TRANSLATED_VS_TARGET_AT_LEAST,
+    translatedVsTarget: translated?.ratioToDirect == null
+      ? null
+      : translated.ratioToDirect >= TRANSLATED_VS_TARGET_AT_LEAST,
   };
 }
 
@@ -119,6 +154,8 @@ export function formatMysqlRunTable(rows: MysqlBenchRow[]): string {
       "p95 vs direct",
       "proxy CPU µs/tx",
       "MariaDB CPU µs/tx",
+      "translate µs/stmt",
+      "cache hits",
     ],
     rows.map((r) => [
       MYSQL_TARGET_LABELS[r.target],
@@ -130,7 +167,9 @@ export function formatMysqlRunTable(rows: MysqlBenchRow[]): string {
       ratio(r.ratioToDirect),
       ratio(r.p95RatioToDirect),
       r.proxyCpuUsPerTx === null ? "-" : r.proxyCpuUsPerTx.toFixed(1),
-      r.mariadbCpuUsPerTx.toFixed(1),
+      r.mariadbCpuUsPerTx === null ? "-" : r.mariadbCpuUsPerTx.toFixed(1),
+      r.translationUsPerStatement === null ? "-" : r.translationUsPerStatement.toFixed(1),
+      r.translationCacheHitRate === null ? "-" : `${(100 * r.translationCacheHitRate).toFixed(1)}%`,
     ]),
     2,
   );
@@ -143,8 +182,10 @@ export function formatNotRun(notRun: MysqlNotRun[]): string {
 
 /** The goals line. */
 export function formatMysqlGoals(g: MysqlBenchGoals): string {
-  const verdict = g.proxyVsDirect === null ? "not measured" : g.proxyVsDirect ? "met" : "MISSED";
-  return `goals: lms none >= ${g.proxyVsDirectAtLeast}x direct on oltp_read_only: ${verdict}`;
+  const judge = (v: boolean | null) => v === null ? "not measured" : v ? "met" : "MISSED";
+  return `goals: lms none >= ${g.proxyVsDirectAtLeast}x direct on oltp_read_only: ` +
+    `${judge(g.proxyVsDirect)}; lms from target >= ${g.translatedVsTargetAtLeast}x the target ` +
+    `directly on oltp_read_only: ${judge(g.translatedVsTarget)}`;
 }
 
 function ratio(value: number | null): string {

@@ -16,6 +16,8 @@ export type SysbenchPsMode = "auto" | "disable";
 
 /** Where sysbench connects and as whom. */
 export interface SysbenchEndpoint {
+  /** sysbench's `--db-driver`; `mysql` when not given. */
+  driver?: "mysql" | "pgsql";
   /** TCP port on 127.0.0.1. */
   port: number;
   /** MySQL user. */
@@ -165,6 +167,16 @@ export function parseSysbenchSummary(stdout: string): SysbenchSummary {
 }
 
 function connectArgs(e: SysbenchEndpoint): string[] {
+  if (e.driver === "pgsql") {
+    return [
+      "--db-driver=pgsql",
+      "--pgsql-host=127.0.0.1",
+      `--pgsql-port=${e.port}`,
+      `--pgsql-user=${e.user}`,
+      `--pgsql-password=${e.password}`,
+      `--pgsql-db=${e.database}`,
+    ];
+  }
   return [
     "--db-driver=mysql",
     "--mysql-host=127.0.0.1",

@@ -4,8 +4,8 @@
  * CockroachDB), a proxy records an account created later, the target becomes
  * the source of truth, MariaDB is stopped, and a proxy then verifies logins
  * itself, through mysql2 and the `mariadb` client: the right password is
- * accepted (and, as this build has no CockroachDB backend for MySQL sessions
- * yet, refused after verification with 1235 saying so), a wrong one gets
+ * accepted (and then refused with 1105 naming the CockroachDB role the
+ * session cannot run as: the target here has none of those roles), a wrong one gets
  * MySQL's 1045, for `mysql_native_password`, `ed25519`, and
  * `caching_sha2_password` (MySQL 8's stored form as a fixture, since MariaDB
  * has no such plugin) by full authentication over TLS, by the RSA exchange,
@@ -13,6 +13,12 @@
  */
 
 import assert from "node:assert/strict";
+
+/**
+ * What a verified login gets here: the proxy accepted the password and tried to open the target
+ * as the mapped role, which this target does not have (1105 naming it), never 1045.
+ */
+const VERIFIED = 1105;
 import { generateKeyPairSync } from "node:crypto";
 import mysql from "mysql2/promise";
 import mysqlCallbacks from "mysql2";
@@ -152,9 +158,12 @@ Deno.test("MySQL logins verified by the proxy once the source is gone", async (t
       "mysql_native_password through mysql2: accepted, wrong password 1045",
       async () => {
         const ok = await failure(login(native.user, native.password));
-        assert.equal(ok?.errno, 1235, String(ok?.message));
-        assert.match(ok!.message, /verified the password of 'lms_native'@'127\.0\.0\.1'/);
-        assert.match(ok!.message, /as its user 'app_crdb'/, "LMS_MYSQL_TARGET_USERS maps the user");
+        assert.equal(ok?.errno, VERIFIED, String(ok?.message));
+        assert.match(
+          ok!.message,
+          /cannot run as app_crdb on the target database/,
+          "LMS_MYSQL_TARGET_USERS maps the user",
+        );
         const bad = await failure(login(native.user, "wrong"));
         assert.equal(bad?.errno, 1045);
         assert.equal(bad?.sqlState, "28000");
@@ -165,14 +174,14 @@ Deno.test("MySQL logins verified by the proxy once the source is gone", async (t
         const nobody = await failure(login("nobody", "x"));
         assert.equal(nobody?.errno, 1045);
         const tls = await failure(login(native.user, native.password, { ssl: { ca } }));
-        assert.equal(tls?.errno, 1235, "over TLS too");
+        assert.equal(tls?.errno, VERIFIED, "over TLS too");
       },
     );
 
     await t.step("host patterns: the most specific matching account decides", async () => {
       // 'late'@'127.0.0.%' matches 127.0.0.1; 'late'@'10.%' does not.
       const ok = await failure(login("late", "late-secret"));
-      assert.equal(ok?.errno, 1235, String(ok?.message));
+      assert.equal(ok?.errno, VERIFIED, String(ok?.message));
       const other = await failure(login("late", "other-host-secret"));
       assert.equal(other?.errno, 1045, "the 10.% account's password is not this host's");
     });
@@ -181,15 +190,19 @@ Deno.test("MySQL logins verified by the proxy once the source is gone", async (t
       const run = (user: string, password: string) =>
         mariadbCli({ port: proxy.port, user, password }, "SELECT 1");
       const nativeOk = await run(native.user, native.password);
-      assert.match(nativeOk.stderr, /ERROR 1235 .*verified the password/);
+      assert.match(nativeOk.stderr, /ERROR 1105 .*cannot run as \S+ on the target database/);
       const nativeBad = await run(native.user, "wrong");
       assert.match(
         nativeBad.stderr,
         /ERROR 1045 \(28000\).*Access denied for user 'lms_native'@'127\.0\.0\.1' \(using password: YES\)/,
       );
       const edOk = await run(ed25519.user, ed25519.password);
-      assert.match(edOk.stderr, /ERROR 1235 .*verified the password of 'lms_ed25519'/);
-      assert.match(edOk.stderr, /as its user 'lms_ed25519'/, "unmapped: the same name");
+      assert.match(edOk.stderr, /ERROR 1105 .*cannot run as lms_ed25519 on the target database/);
+      assert.match(
+        edOk.stderr,
+        /cannot run as lms_ed25519 on the target database/,
+        "unmapped: the same name",
+      );
       const edBad = await run(ed25519.user, "wrong");
       assert.match(edBad.stderr, /ERROR 1045 \(28000\)/);
       const counted = await logins(proxy);
@@ -216,11 +229,11 @@ Deno.test("MySQL logins verified by the proxy once the source is gone", async (t
 
     await t.step("caching_sha2_password: RSA exchange, fast path, TLS, 1045", async () => {
       const rsa = await failure(login("sha2", MYSQL8_STORED_PASSWORD));
-      assert.equal(rsa?.errno, 1235, `full authentication with the RSA key: ${rsa?.message}`);
+      assert.equal(rsa?.errno, VERIFIED, `full authentication with the RSA key: ${rsa?.message}`);
       const fast = await failure(login("sha2", MYSQL8_STORED_PASSWORD));
       assert.equal(
         fast?.errno,
-        1235,
+        VERIFIED,
         `the fast path after a full authentication: ${fast?.message}`,
       );
       const fastBad = await failure(login("sha2", "wrong"));
@@ -239,7 +252,7 @@ Deno.test("MySQL logins verified by the proxy once the source is gone", async (t
           ssl: { ca },
         }),
       );
-      assert.equal(overTls?.errno, 1235, `full authentication over TLS: ${overTls?.message}`);
+      assert.equal(overTls?.errno, VERIFIED, `full authentication over TLS: ${overTls?.message}`);
       const badRsa = await failure(
         mysql.createConnection({
           host: "127.0.0.1",
@@ -278,7 +291,7 @@ Deno.test("MySQL logins verified by the proxy once the source is gone", async (t
             },
           }));
         const ok = await pin(MYSQL8_STORED_PASSWORD);
-        assert.equal(ok?.errno, 1235, String(ok?.message));
+        assert.equal(ok?.errno, VERIFIED, String(ok?.message));
         assert.deepEqual(await logins(pinned), { "caching_sha2_password/full-rsa/accepted": 1 });
       } finally {
         await Deno.remove(dir, { recursive: true });

@@ -5,6 +5,7 @@ import {
   formatMysqlGoals,
   formatMysqlRunTable,
   judgeMysqlGoals,
+  type MysqlBenchTarget,
   type MysqlMeasurement,
   withMysqlRatios,
 } from "../bench/mysql_report.ts";
@@ -61,7 +62,7 @@ Deno.test("parseSysbenchSummary names the missing figure", () => {
 });
 
 function measurement(
-  target: "direct" | "lms",
+  target: MysqlBenchTarget,
   script: "oltp_read_only" | "oltp_point_select",
   tps: number,
   p95Ms: number,
@@ -75,8 +76,10 @@ function measurement(
     p95Ms,
     transactions: tps * 15,
     errors: 0,
-    proxyCpuUsPerTx: target === "lms" ? 210.5 : null,
-    mariadbCpuUsPerTx: 850,
+    proxyCpuUsPerTx: target.startsWith("lms") ? 210.5 : null,
+    mariadbCpuUsPerTx: target.includes("target") ? null : 850,
+    translationUsPerStatement: target === "lms-target" ? 12.5 : null,
+    translationCacheHitRate: target === "lms-target" ? 0.999 : null,
   };
 }
 
@@ -92,7 +95,12 @@ Deno.test("ratios to the same script's direct run, and the 0.8x goal on oltp_rea
   assert.equal(rows[3].ratioToDirect, 0.5);
   assert.equal(rows[0].ratioToDirect, 1);
   const missed = judgeMysqlGoals(rows);
-  assert.deepEqual(missed, { proxyVsDirectAtLeast: 0.8, proxyVsDirect: false });
+  assert.deepEqual(missed, {
+    proxyVsDirectAtLeast: 0.8,
+    proxyVsDirect: false,
+    translatedVsTargetAtLeast: 0.7,
+    translatedVsTarget: null,
+  });
   assert.match(formatMysqlGoals(missed), /0\.8x direct on oltp_read_only: MISSED/);
 
   const met = judgeMysqlGoals(withMysqlRatios([
@@ -113,10 +121,32 @@ Deno.test("without a proxy row the goal is not measured, and the table says '-'"
     table[2],
     /^direct \(MariaDB\)\s+oltp_read_only\s+1600\s+20\.00\s+10\.00\s+0\s+1\.00x/,
   );
-  assert.match(table[2], /\s-\s+850\.0$/);
+  assert.match(table[2], /\s-\s+850\.0\s+-\s+-$/);
   const noDirect = withMysqlRatios([measurement("lms", "oltp_read_only", 900, 20)]);
   assert.equal(noDirect[0].ratioToDirect, null);
   assert.equal(judgeMysqlGoals(noDirect).proxyVsDirect, null);
+});
+
+Deno.test("the translated row is compared with the target measured directly (0.7x goal)", () => {
+  const rows = withMysqlRatios([
+    measurement("direct", "oltp_read_only", 1600, 20),
+    measurement("target-direct", "oltp_read_only", 1000, 20),
+    measurement("lms-target", "oltp_read_only", 690, 30),
+  ]);
+  assert.equal(rows[2].ratioToDirect, 0.69, "against the target, not MariaDB");
+  const goals = judgeMysqlGoals(rows);
+  assert.equal(goals.translatedVsTarget, false);
+  assert.match(
+    formatMysqlGoals(goals),
+    /lms from target >= 0\.7x the target directly on oltp_read_only: MISSED/,
+  );
+  const table = formatMysqlRunTable(rows).split("\n");
+  assert.match(table[4], /^lms from target \(translated\)\s.*\s12\.5\s+99\.9%$/);
+  const met = judgeMysqlGoals(withMysqlRatios([
+    measurement("target-direct", "oltp_read_only", 1000, 20),
+    measurement("lms-target", "oltp_read_only", 700, 30),
+  ]));
+  assert.equal(met.translatedVsTarget, true);
 });
 
 Deno.test("deno task bench mysql flags", () => {

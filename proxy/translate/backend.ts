@@ -1,0 +1,267 @@
+/**
+ * A MySQL session's backend on CockroachDB, in process: a duplex stream
+ * that takes the MySQL command packets the wire forwards and gives back
+ * the MySQL packets a server would answer, so the MySQL wire relays to it
+ * exactly as it relays to MariaDB (same framing checks, same response
+ * tracker, same state tracking). Behind it: one CockroachDB connection
+ * (`target_connection.ts`) as the session's mapped user
+ * (`target_identity.ts`), the executor and the command handler. Commands
+ * are answered one at a time, in order, as a MySQL server does; a client
+ * that pipelines just queues.
+ *
+ * @module
+ */
+
+import { Duplex } from "node:stream";
+import { Buffer } from "node:buffer";
+import type { ConnectionSpec } from "../../shared/connstring.ts";
+import { errorMessage, LmsError } from "../../shared/errors.ts";
+import { Cap } from "../mysql/constants.ts";
+import { PacketSplitter } from "../mysql/framing.ts";
+import { LoginFailedError } from "../pg/backend_auth.ts";
+import { RowNamedLocks } from "./answer/mod.ts";
+import { CommandHandler } from "./commands.ts";
+import type { MySqlError } from "./error_map.ts";
+import { Executor } from "./executor.ts";
+import { PacketOut } from "./packet_out.ts";
+import { clientShape, writeErr } from "./result_set.ts";
+import { TargetConnection } from "./target_connection.ts";
+import { type TargetIdentity } from "./target_identity.ts";
+import type { TranslatorPool } from "./translator_pool.ts";
+import type { CarriedStatement } from "./commands.ts";
+
+/** Largest command accepted from the client (MySQL's own ceiling). */
+const MAX_COMMAND = 1 << 30;
+
+/** What a translated backend is opened with. */
+export interface TranslatedBackendOptions {
+  /** The target (INIT_TARGET): host, port, TLS, default database. */
+  spec: ConnectionSpec;
+  /** How the session logs in there (see target_identity.ts). */
+  identity: TargetIdentity;
+  /** The session's MySQL user, host, connection id, and the version it was told. */
+  user: string;
+  host: string;
+  connectionId: number;
+  serverVersion: string;
+  /** The session's current database ("" when none). */
+  database: string;
+  /** The capabilities the client negotiated. */
+  capabilities: number;
+  /** MariaDB's extended capabilities the client negotiated (0 with MySQL). */
+  mariadbCapabilities: number;
+  /** The proxy's translators. */
+  pool: TranslatorPool;
+  /** Prepared statements to carry over, with the parameter types the client bound last. */
+  statements: Iterable<CarriedStatement>;
+  /** Session settings to carry over (the `SET` statements that made them), in order. */
+  settings: string[];
+  /** Hands out the session's statement ids. */
+  nextStatementId: () => number;
+}
+
+/** See the module documentation. */
+export class TranslatedBackend extends Duplex {
+  readonly #splitter = new PacketSplitter("client", MAX_COMMAND);
+  readonly #queue: Uint8Array[] = [];
+  readonly #options: TranslatedBackendOptions;
+  #parts: Uint8Array[] = [];
+  #busy = false;
+  #ex!: Executor;
+  #handler!: CommandHandler;
+  #unregister: () => void = () => {};
+
+  private constructor(options: TranslatedBackendOptions) {
+    super({ allowHalfOpen: false });
+    this.#options = options;
+  }
+
+  /**
+   * Logs in on the target as the session's mapped user, carries the
+   * session's settings and prepared statements over, and returns the
+   * backend ready for the session's next command.
+   *
+   * @throws {LmsError} `IDENTITY_UNAVAILABLE` when the session cannot run as its own user there;
+   *   `NOT_SUPPORTED` when a setting cannot be carried over; the connection's errors otherwise
+   */
+  static async open(options: TranslatedBackendOptions): Promise<TranslatedBackend> {
+    const b = new TranslatedBackend(options);
+    const database = options.database || null;
+    const conn = await b.#connect(options.database || options.spec.database);
+    b.#ex = new Executor(conn, options.pool, {
+      user: options.user,
+      host: options.host,
+      connectionId: options.connectionId,
+      serverVersion: options.serverVersion,
+      clientFoundRows: (options.capabilities & Cap.FOUND_ROWS) !== 0,
+    }, database);
+    b.#handler = new CommandHandler(
+      b.#ex,
+      clientShape(options.capabilities, options.mariadbCapabilities),
+      (options.capabilities & Cap.MULTI_STATEMENTS) !== 0,
+      {
+        switchDatabase: (name) => b.#switchDatabase(name),
+        nextStatementId: options.nextStatementId,
+        quit: () => b.destroy(),
+      },
+    );
+    b.#ex.locks = new RowNamedLocks(async () => {
+      const c = await TargetConnection.open({
+        spec: options.spec,
+        login: options.identity.login,
+        role: undefined,
+        database: options.spec.database,
+      });
+      return {
+        query: async (sql: string, params: unknown[]) => {
+          const r = await c.run([{
+            sql,
+            params: params.map((p) => p === null ? null : String(p)),
+          }]);
+          if (r.error) throw Object.assign(r.error, { code: r.error.notice.sqlstate });
+          return r.results[0]?.rows;
+        },
+        close: () => Promise.resolve(c.close()),
+      };
+    });
+    try {
+      for (const text of options.settings) {
+        const answered = await b.#ex.answer(text);
+        if (!answered || answered.kind === "error") {
+          throw new LmsError(
+            "NOT_SUPPORTED",
+            `LMS cannot carry the session setting \`${text.slice(0, 200)}\` to CockroachDB: ${
+              answered?.kind === "error" ? answered.error.message : "the proxy does not answer it"
+            }`,
+            "reconnect after the cutover, or leave the setting out",
+          );
+        }
+      }
+      await b.#handler.reprepare(options.statements);
+    } catch (err) {
+      b.destroy();
+      throw err;
+    }
+    return b;
+  }
+
+  async #connect(database: string): Promise<TargetConnection> {
+    const o = this.#options;
+    const conn = await TargetConnection.open({
+      spec: o.spec,
+      login: o.identity.login,
+      role: o.identity.role,
+      database,
+    });
+    this.#unregister();
+    this.#unregister = o.pool.register(conn);
+    conn.onClose = () => {
+      if (conn === this.#ex?.conn || !this.#ex) this.destroy();
+    };
+    return conn;
+  }
+
+  async #switchDatabase(name: string): Promise<MySqlError | null> {
+    const ex = this.#ex;
+    if (name === (ex.database ?? "")) return null;
+    if (ex.inTransaction) {
+      return {
+        code: 1235,
+        sqlState: "42000",
+        message: "LMS cannot change the database inside a transaction on CockroachDB; " +
+          "COMMIT or ROLLBACK first",
+      };
+    }
+    const old = ex.conn;
+    let conn: TargetConnection;
+    try {
+      conn = await this.#connect(name);
+    } catch (err) {
+      if (err instanceof LoginFailedError && err.server.sqlstate === "3D000") {
+        return { code: 1049, sqlState: "42000", message: `Unknown database '${name}'` };
+      }
+      return { code: 1105, sqlState: "HY000", message: `LMS: ${errorMessage(err)}` };
+    }
+    ex.databaseChanged(name, conn);
+    const statements = [...this.#handler.statements.values()].map((s) => ({
+      id: s.id,
+      sql: s.sql,
+      types: s.types.types,
+    }));
+    old.onClose = undefined;
+    old.close();
+    await this.#handler.reprepare(statements);
+    return null;
+  }
+
+  /** The session's executor (its state: database, variables, last insert id). */
+  get executor(): Executor {
+    return this.#ex;
+  }
+
+  /** Asks CockroachDB to cancel the running statement. */
+  cancel(): Promise<void> {
+    return this.#ex.conn.cancel();
+  }
+
+  override _write(
+    chunk: Uint8Array,
+    _encoding: string,
+    callback: (error?: Error | null) => void,
+  ): void {
+    let packets;
+    try {
+      packets = this.#splitter.push(chunk);
+    } catch (err) {
+      return callback(err as Error);
+    }
+    for (const p of packets) {
+      this.#parts.push(p.payload.slice());
+      if (p.continues) continue;
+      const payload = this.#parts.length === 1 ? this.#parts[0] : Buffer.concat(this.#parts);
+      this.#parts = [];
+      this.#queue.push(payload);
+    }
+    if (!this.#busy) void this.#drain();
+    callback();
+  }
+
+  override _read(): void {}
+
+  async #drain(): Promise<void> {
+    this.#busy = true;
+    try {
+      while (this.#queue.length > 0 && !this.destroyed) {
+        const payload = this.#queue.shift()!;
+        let bytes: Uint8Array;
+        try {
+          bytes = await this.#handler.handle(payload);
+        } catch (err) {
+          if (this.destroyed) return;
+          if (err instanceof LmsError && err.code === "BACKEND_LOST") {
+            this.destroy();
+            return;
+          }
+          const out = new PacketOut(1);
+          writeErr(out, 1105, "HY000", `LMS: ${errorMessage(err)}`);
+          bytes = out.take();
+        }
+        if (bytes.length > 0 && !this.destroyed) this.push(bytes);
+      }
+    } finally {
+      this.#busy = false;
+    }
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
+    this.destroy();
+    callback();
+  }
+
+  override _destroy(err: Error | null, callback: (error?: Error | null) => void): void {
+    this.#unregister();
+    void this.#ex?.locks?.releaseAll().catch(() => {});
+    this.#ex?.conn.close();
+    callback(err);
+  }
+}
