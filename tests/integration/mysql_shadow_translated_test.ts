@@ -6,15 +6,17 @@
  * hand for each. mysql2 text and prepared statements give no mismatch; a
  * drift on the target gives `values`, a statement the translator refuses
  * `translation_gap`, and a case-only difference under MariaDB's `_ci`
- * collation `collation`. The shadow runs as the session's own role there; after
+ * collation `collation` (sync; async compares too). The shadow runs as the session's own role there; after
  * a cutover the proxy declines to shadow on MariaDB (it holds no password).
  */
 
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
+import mysql from "mysql2/promise";
 import { startPgCluster } from "../../shared/local/postgres_cluster.ts";
 import { MARIADB_AUTH_USERS } from "../../shared/local/mariadb_server.ts";
 import type { ProxyShadowReport } from "../../shared/shadow.ts";
 import { startMySqlFixture } from "../helpers/mysql_fixture.ts";
+import { startTestProxy } from "../helpers/proxy.ts";
 
 const ROLE = MARIADB_AUTH_USERS.native.user;
 
@@ -131,6 +133,25 @@ Deno.test("MySQL shadowing on PostgreSQL through the translated backend (sync)",
       assertEquals(denied && !denied.ok && denied.errno, 1142, JSON.stringify(denied));
     },
   );
+
+  await t.step("async: the client's answers come first, the target is compared after", async () => {
+    await using proxy = await startTestProxy({
+      LMS_SOURCE_DIALECT: "mysql",
+      INIT_SOURCE: fx.db.url({ database: "app" }),
+      INIT_TARGET: target.url({ database: "postgres" }),
+      LMS_SHADOW_MODE: "async",
+    });
+    const c = await mysql.createConnection(fx.options("proxy", { port: proxy.port }));
+    try {
+      await c.execute("SELECT name, qty FROM items WHERE id = ?", [2]);
+      await c.query("SELECT id, price FROM items WHERE id = 2");
+      const r = await settle(() => proxy.cutover.shadowReport!(), (x) => x.statements >= 3);
+      assert(r.statements >= 3, `compared ${r.statements} statements`);
+      assertEquals(r.byKind, { values: 1 }, JSON.stringify(r.samples, null, 1));
+    } finally {
+      await c.end();
+    }
+  });
 
   await t.step("after a cutover, sessions run without a shadow on MariaDB", async () => {
     fx.proxy.cutover.applyState({ sourceOfTruth: "target", epoch: 1, phase: "idle" });
