@@ -6,8 +6,9 @@
  * hand for each. mysql2 text and prepared statements give no mismatch; a
  * drift on the target gives `values`, a statement the translator refuses
  * `translation_gap`, and a case-only difference under MariaDB's `_ci`
- * collation `collation` (sync; async compares too). The shadow runs as the session's own role there; after
- * a cutover the proxy declines to shadow on MariaDB (it holds no password).
+ * collation `collation` (sync; async compares too). The shadow runs as the
+ * session's own role there; after a cutover the proxy declines to shadow on
+ * MariaDB (it holds no password).
  */
 
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
