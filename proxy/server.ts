@@ -272,11 +272,13 @@ export async function startProxy(
     : acceptPgClient;
   if (
     config.sourceDialect === "mysql" && shadow && !hooks.mysqlShadowBackend &&
-    !defaultShadowBackendReady
+    !defaultShadowBackendReady("source")
   ) {
-    log.warn("shadowing MySQL sessions is not available yet; serving without it", {
-      shadowMode: config.shadowMode,
-    });
+    log.warn(
+      "MySQL sessions are shadowed on the target only: once the target is the source of truth " +
+        "they run without a shadow (the proxy cannot log in to MySQL as the client's user)",
+      { shadowMode: config.shadowMode },
+    );
   }
   const listener = net.createServer((socket) => accept(socket, ctx));
   const standaloneNote = "standalone: no orchestrator, cutovers are not followed";

@@ -250,13 +250,14 @@ export class MySqlWire implements SessionWire<MySqlLeg> {
       return "accepted";
     }
     this.#capabilities = started.capabilities;
+    // The shadow's leg is shaped like the client's, so it needs these first.
+    this.#serverVersion = started.serverVersion;
+    this.#mariadbCapabilities = started.mariadbCapabilities;
     await core.pairShadow();
     if (this.#closed) return "accepted";
     this.#ctx.cancels.rekey(this.#connectionId, killKey(this.state!.user));
     this.state!.onStatus(started.status);
     this.#clientEncrypted = started.clientEncrypted;
-    this.#serverVersion = started.serverVersion;
-    this.#mariadbCapabilities = started.mariadbCapabilities;
     const backendPending = started.backendReader.detach();
     core.log.debug("session started", { user: this.state!.user, database: this.state!.database });
     this.#relay(started.clientReader.detach(), backendPending, started.capabilities);
@@ -734,11 +735,20 @@ export class MySqlWire implements SessionWire<MySqlLeg> {
   openShadow(side: DatabaseSide, spec: ConnectionSpec): Promise<void> | undefined {
     const state = this.state;
     if (!state) return undefined;
+    const facts = this.#legFacts();
     const login = {
       user: state.user,
       database: state.database,
       capabilities: this.#capabilities,
       charset: this.#charset,
+      session: {
+        host: facts.clientHost,
+        connectionId: facts.connectionId,
+        serverVersion: facts.serverVersion,
+        mariadbCapabilities: facts.mariadbCapabilities,
+        serving: facts.serving,
+        settings: [...new Set([state.setNames, ...state.sessionVars.values()])].filter((s) => s),
+      },
     };
     const backend = this.#options.shadowBackend ?? defaultShadowBackend;
     return this.#shadowing.open(side, spec, login, backend, this.#core.log);
