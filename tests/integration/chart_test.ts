@@ -1219,6 +1219,11 @@ const ALL_SETTINGS = {
     mysqlAccountsRefresh: "2m",
     mysqlRsaKey: "/app/certs/mysql/tls.key",
     mysqlTargetUsers: "app=app_crdb,reporting=reader",
+    maxConnections: 500,
+    authFailureLimit: 0,
+    authFailureWindow: "2m",
+    maxHeldBytes: "4MiB",
+    maxHeldClients: 250,
   },
   orchestrator: {
     configSecretName: "lms-config",
@@ -1226,11 +1231,6 @@ const ALL_SETTINGS = {
     redactQueries: false,
     dashboardAllowActions: true,
     allowOrigin: "https://ops.example.com",
-    maxConnections: 500,
-    authFailureLimit: 0,
-    authFailureWindow: "2m",
-    maxHeldBytes: "4MiB",
-    maxHeldClients: 250,
   },
 };
 
