@@ -11,7 +11,8 @@ import type { RowDigest } from "../shadow/digest.ts";
 import type { NeutralValue } from "../shadow/result.ts";
 import { canonicalTime, formatTimestamp, roundFloat, utcSeconds } from "../shadow/values.ts";
 import { PayloadReader } from "./packets.ts";
-import { decodeTextValue, isKeyTextColumn, type MySqlColumn, MyType } from "./result_values.ts";
+import { MyType } from "./constants.ts";
+import { decodeTextValue, isKeyTextColumn, type MySqlColumn } from "./result_values.ts";
 
 /**
  * Decodes one row packet into `digest`; returns its values when `keep`

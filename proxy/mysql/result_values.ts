@@ -24,39 +24,8 @@ import {
   parseFloatText,
 } from "../shadow/values.ts";
 import { BINARY_COLLATION, isCaseInsensitiveCollation } from "./collations.ts";
+import { MyType } from "./constants.ts";
 import { PayloadReader, utf8 } from "./packets.ts";
-
-/** MySQL column type codes (`MYSQL_TYPE_*`) the decoder tells apart. */
-export const MyType = {
-  DECIMAL: 0,
-  TINY: 1,
-  SHORT: 2,
-  LONG: 3,
-  FLOAT: 4,
-  DOUBLE: 5,
-  NULL: 6,
-  TIMESTAMP: 7,
-  LONGLONG: 8,
-  INT24: 9,
-  DATE: 10,
-  TIME: 11,
-  DATETIME: 12,
-  YEAR: 13,
-  NEWDATE: 14,
-  VARCHAR: 15,
-  BIT: 16,
-  JSON: 245,
-  NEWDECIMAL: 246,
-  ENUM: 247,
-  SET: 248,
-  TINY_BLOB: 249,
-  MEDIUM_BLOB: 250,
-  LONG_BLOB: 251,
-  BLOB: 252,
-  VAR_STRING: 253,
-  STRING: 254,
-  GEOMETRY: 255,
-} as const;
 
 const TYPE_NAMES: ReadonlyMap<number, string> = new Map(
   Object.entries(MyType).map(([name, code]) => [code, name]),

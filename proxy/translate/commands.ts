@@ -25,7 +25,8 @@ import {
   prepareStatement,
   reprepareStatement,
 } from "./prepared.ts";
-import { BINARY, mysqlColumn, MyType } from "./result_columns.ts";
+import { MyType } from "../mysql/constants.ts";
+import { BINARY, mysqlColumn } from "./result_columns.ts";
 import {
   type ClientShape,
   writeColumn,

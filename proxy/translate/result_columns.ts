@@ -23,38 +23,8 @@
  */
 
 import type { AnswerColumn } from "./answer/types.ts";
+import { MyType } from "../mysql/constants.ts";
 import type { PgField } from "./target_connection.ts";
-
-/** MySQL column type codes used here. */
-export const MyType = {
-  DECIMAL: 0,
-  TINY: 1,
-  SHORT: 2,
-  LONG: 3,
-  FLOAT: 4,
-  DOUBLE: 5,
-  NULL: 6,
-  TIMESTAMP: 7,
-  LONGLONG: 8,
-  INT24: 9,
-  DATE: 10,
-  TIME: 11,
-  DATETIME: 12,
-  YEAR: 13,
-  VARCHAR: 15,
-  BIT: 16,
-  JSON: 245,
-  NEWDECIMAL: 246,
-  ENUM: 247,
-  SET: 248,
-  TINY_BLOB: 249,
-  MEDIUM_BLOB: 250,
-  LONG_BLOB: 251,
-  BLOB: 252,
-  VAR_STRING: 253,
-  STRING: 254,
-  GEOMETRY: 255,
-} as const;
 
 /** Column definition flags. */
 export const ColFlag = { NOT_NULL: 1, BLOB: 16, UNSIGNED: 32, BINARY: 128, NUM: 32768 } as const;

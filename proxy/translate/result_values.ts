@@ -10,7 +10,8 @@
  */
 
 import type { PacketOut } from "./packet_out.ts";
-import { type MySqlColumn, MyType } from "./result_columns.ts";
+import { MyType } from "../mysql/constants.ts";
+import type { MySqlColumn } from "./result_columns.ts";
 
 /** A value ready for a text row: a string, or raw bytes (BLOB). */
 export type MySqlValue = string | Uint8Array | null;

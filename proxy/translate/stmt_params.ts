@@ -14,7 +14,7 @@
 
 import { LmsError } from "../../shared/errors.ts";
 import { PayloadReader } from "../mysql/packets.ts";
-import { MyType } from "./result_columns.ts";
+import { MyType } from "../mysql/constants.ts";
 
 /** A parameter value for CockroachDB: text, or null. */
 export type BoundValue = string | null;

@@ -5,14 +5,8 @@
  * @module
  */
 
+import { MyType } from "../../mysql/constants.ts";
 import type { Answer, AnswerColumn, AnswerContext } from "./types.ts";
-
-/** MySQL column type codes used by the answers. */
-export const MYSQL_TYPE = {
-  LONGLONG: 8,
-  DOUBLE: 5,
-  VAR_STRING: 253,
-} as const;
 
 /** Column flags used by the answers. */
 export const COLUMN_FLAG = { NOT_NULL: 1, UNSIGNED: 32, BINARY: 128 } as const;
@@ -26,7 +20,7 @@ export const BINARY_CHARSET = 63;
 export function textColumn(name: string, chars = 64, notNull = false): AnswerColumn {
   return {
     name,
-    type: MYSQL_TYPE.VAR_STRING,
+    type: MyType.VAR_STRING,
     length: chars * 4,
     flags: notNull ? COLUMN_FLAG.NOT_NULL : 0,
     decimals: 31,
@@ -38,7 +32,7 @@ export function textColumn(name: string, chars = 64, notNull = false): AnswerCol
 export function intColumn(name: string, unsigned = false, notNull = false): AnswerColumn {
   return {
     name,
-    type: MYSQL_TYPE.LONGLONG,
+    type: MyType.LONGLONG,
     length: 21,
     flags: COLUMN_FLAG.BINARY | (unsigned ? COLUMN_FLAG.UNSIGNED : 0) |
       (notNull ? COLUMN_FLAG.NOT_NULL : 0),

@@ -10,6 +10,7 @@
  * @module
  */
 
+import { MyType } from "../../mysql/constants.ts";
 import { type Node, variant } from "../ast.ts";
 import { selectItemTexts } from "../labels.ts";
 import { DEFAULT_PARSE_LIMITS } from "../parse.ts";
@@ -23,7 +24,7 @@ import {
   type Value,
 } from "./eval.ts";
 import { isLockFunction, runLockCalls } from "./locks.ts";
-import { COLUMN_FLAG, intColumn, MYSQL_TYPE, rowsAnswer, textColumn } from "./result.ts";
+import { COLUMN_FLAG, intColumn, rowsAnswer, textColumn } from "./result.ts";
 import type { Answer, AnswerColumn, AnswerContext } from "./types.ts";
 
 /** Answers a table-less SELECT of session values, or null when it is not one. */
@@ -119,7 +120,7 @@ export function columnFor(label: string, v: Value): AnswerColumn {
   if (typeof v === "number") {
     return {
       name: label,
-      type: MYSQL_TYPE.DOUBLE,
+      type: MyType.DOUBLE,
       length: 23,
       flags: COLUMN_FLAG.BINARY,
       decimals: 31,
