@@ -311,7 +311,10 @@ export class ProxyRegistry {
 
   /** Connected proxies. */
   connected(): readonly ProxyEntry[] {
-    this.#connected ??= [...this.#entries.values()].filter((e) => e.connection !== undefined);
+    // By id, so that every listing and refusal names the proxies in the same order however they
+    // happened to connect.
+    this.#connected ??= [...this.#entries.values()].filter((e) => e.connection !== undefined)
+      .sort((a, b) => a.id.localeCompare(b.id));
     return this.#connected;
   }
 
