@@ -227,8 +227,6 @@ export function parseCutoverArgs(argv: string[]): CutoverBenchArgs {
         "sim-proxies": { type: "string" },
         "sim-cutovers": { type: "string" },
         json: { type: "string" },
-        "rate-share": { type: "string" },
-        "rate-duration": { type: "string" },
       },
     });
   } catch (err) {
@@ -240,13 +238,7 @@ export function parseCutoverArgs(argv: string[]): CutoverBenchArgs {
   }
   const v = parsed.values;
   const problems: string[] = [];
-  const count = (flag: string, raw: string | undefined, fallback: number, min: number) => {
-    if (raw === undefined) return fallback;
-    const n = Number(raw);
-    if (Number.isInteger(n) && n >= min) return n;
-    problems.push(`--${flag} must be an integer >= ${min}, got "${raw}"`);
-    return fallback;
-  };
+  const count = integerFlagReader(problems);
   const cutovers = count("cutovers", v.cutovers, 20, 1);
   const fleets = v.fleets === "none"
     ? []

@@ -15,6 +15,7 @@ import { createLogger } from "../../shared/log.ts";
 import { startPgCluster } from "../../shared/local/postgres_cluster.ts";
 import { freePort, waitForPort } from "../../shared/local/ports.ts";
 import { PROXY_V8_FLAGS } from "../../shared/local/compile.ts";
+import { integerFlagReader } from "./args.ts";
 import { CleanupStack, terminate } from "./cleanup.ts";
 import { initPgbench, runPgbench } from "./pgbench.ts";
 import { startPgBouncer } from "./pgbouncer.ts";
@@ -74,23 +75,20 @@ export function parseRelayArgs(argv: string[]): RelayBenchArgs {
   } catch (err) {
     throw new LmsError("CLI_USAGE", errorMessage(err), "see deno task bench relay --help");
   }
-  const whole = (name: string, text: string, min: number): number => {
-    const n = Number(text);
-    if (!Number.isInteger(n) || n < min) {
-      throw new LmsError(
-        "CLI_USAGE",
-        `--${name} must be a whole number ≥ ${min}, got "${text}"`,
-        "see deno task bench relay --help",
-      );
-    }
-    return n;
-  };
   const v = parsed.values;
+  const problems: string[] = [];
+  const whole = integerFlagReader(problems);
+  const durationSeconds = whole("duration", v.duration, 8, 1);
+  const warmupSeconds = whole("warmup", v.warmup, 2, 0);
+  const clients = whole("clients", v.clients, 16, 1);
+  if (problems.length > 0) {
+    throw new LmsError("CLI_USAGE", problems.join("; "), "see deno task bench relay --help");
+  }
   return {
     help: v.help,
-    durationSeconds: whole("duration", v.duration, 1),
-    warmupSeconds: whole("warmup", v.warmup, 0),
-    clients: whole("clients", v.clients, 1),
+    durationSeconds,
+    warmupSeconds,
+    clients,
     jsonPath: v.json,
   };
 }
