@@ -58,10 +58,16 @@ export type Command =
     /** The database to switch to; absent: the one that is not the source of truth now. */
     to?: DatabaseSide;
     force: boolean;
+    allowMissingProxies: boolean;
   }
-  | { name: "cutover consistent commit"; to?: DatabaseSide; skipReplicationCheck: boolean }
+  | {
+    name: "cutover consistent commit";
+    to?: DatabaseSide;
+    skipReplicationCheck: boolean;
+    allowMissingProxies: boolean;
+  }
   | { name: "cutover consistent abort" }
-  | { name: "cutover immediate"; to?: DatabaseSide; force: boolean }
+  | { name: "cutover immediate"; to?: DatabaseSide; force: boolean; allowMissingProxies: boolean }
   | { name: "shadow report"; limit: number; failOnMismatch: boolean }
   | { name: "status" };
 
@@ -132,6 +138,12 @@ const TO_FLAG: FlagHelp = {
     "retry never switches back (default: the one that is not the source of truth now)",
 };
 
+const ALLOW_MISSING_FLAG: FlagHelp = {
+  flag: "--allow-missing-proxies",
+  text: "Go ahead although a proxy seen lately is not connected (it may keep serving on the " +
+    "old source of truth until it reconnects; recorded as an event)",
+};
+
 const TREE: Node = {
   summary: "Inspect the LMS fleet and perform cutover",
   children: {
@@ -182,6 +194,7 @@ const TREE: Node = {
                   text: "Begin although a proxy shadows in sync or strict-sync, which the " +
                     "product docs warn against (recorded as an event)",
                 },
+                ALLOW_MISSING_FLAG,
               ],
             },
             commit: {
@@ -194,7 +207,7 @@ const TREE: Node = {
                 flag: "--skip-replication-check",
                 text: "Commit although the marker was not seen on the new source of truth " +
                   "(recorded as an event); only after verifying it yourself",
-              }],
+              }, ALLOW_MISSING_FLAG],
             },
             abort: {
               summary: "Resume traffic on the unchanged source of truth",
@@ -213,7 +226,7 @@ const TREE: Node = {
           flags: [TO_FLAG, {
             flag: "--force",
             text: "Switch although a proxy shadows in none or async (recorded as an event)",
-          }],
+          }, ALLOW_MISSING_FLAG],
         },
       },
     },
@@ -263,6 +276,7 @@ const PARSE_OPTIONS = {
   to: { type: "string" },
   force: { type: "boolean" },
   "skip-replication-check": { type: "boolean" },
+  "allow-missing-proxies": { type: "boolean" },
   limit: { type: "string" },
   "fail-on-mismatch": { type: "boolean" },
 } as const;
@@ -280,10 +294,17 @@ const GLOBAL_FLAG_NAMES = new Set([
 const COMMAND_FLAGS: Record<CommandName, string[]> = {
   "initialize": [],
   "connections list": ["redact"],
-  "cutover consistent begin": ["drain-timeout", "cancel-after", "no-wait", "to", "force"],
-  "cutover consistent commit": ["to", "skip-replication-check"],
+  "cutover consistent begin": [
+    "drain-timeout",
+    "cancel-after",
+    "no-wait",
+    "to",
+    "force",
+    "allow-missing-proxies",
+  ],
+  "cutover consistent commit": ["to", "skip-replication-check", "allow-missing-proxies"],
   "cutover consistent abort": [],
-  "cutover immediate": ["to", "force"],
+  "cutover immediate": ["to", "force", "allow-missing-proxies"],
   "shadow report": ["limit", "fail-on-mismatch"],
   "status": [],
 };
@@ -549,6 +570,7 @@ function buildCommand(
         drainTimeoutMs,
         wait: values["no-wait"] !== true,
         force: values["force"] === true,
+        allowMissingProxies: values["allow-missing-proxies"] === true,
       };
       const to = parseTo(values["to"]);
       if (to !== undefined) command.to = to;
@@ -568,13 +590,18 @@ function buildCommand(
       const command: Command = {
         name,
         skipReplicationCheck: values["skip-replication-check"] === true,
+        allowMissingProxies: values["allow-missing-proxies"] === true,
       };
       const to = parseTo(values["to"]);
       if (to !== undefined) command.to = to;
       return command;
     }
     case "cutover immediate": {
-      const command: Command = { name, force: values["force"] === true };
+      const command: Command = {
+        name,
+        force: values["force"] === true,
+        allowMissingProxies: values["allow-missing-proxies"] === true,
+      };
       const to = parseTo(values["to"]);
       if (to !== undefined) command.to = to;
       return command;

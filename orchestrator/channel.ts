@@ -36,6 +36,9 @@ export interface ChannelOptions {
   peer: string;
 }
 
+/** The close code of a proxy that shuts down (`proxy/control/client.ts`): it leaves the fleet. */
+const NORMAL_CLOSE = 1000;
+
 /** Serves one accepted WebSocket until it closes. */
 export function serveProxySocket(ws: WebSocket, options: ChannelOptions): void {
   const { coordinator, metrics } = options;
@@ -43,6 +46,8 @@ export function serveProxySocket(ws: WebSocket, options: ChannelOptions): void {
   const registry = coordinator.registry;
   let proxyId: string | undefined;
   let lastSeen = Date.now();
+  /** Set when this end closes the socket: only a proxy's own normal close means it left. */
+  let closedHere = false;
   const idleTimeoutMs = options.idleTimeoutMs ?? 15_000;
 
   const connection: ProxyConnection = {
@@ -50,7 +55,10 @@ export function serveProxySocket(ws: WebSocket, options: ChannelOptions): void {
     send: (text) => {
       if (ws.readyState === ws.OPEN) ws.send(text);
     },
-    close: (code, reason) => ws.close(code, reason),
+    close: (code, reason) => {
+      closedHere = true;
+      ws.close(code, reason);
+    },
   };
   const reject = (code: string, message: string) => {
     metrics?.invalidMessages.inc({ code });
@@ -76,6 +84,7 @@ export function serveProxySocket(ws: WebSocket, options: ChannelOptions): void {
   const idleCheck = setInterval(() => {
     if (Date.now() - lastSeen > idleTimeoutMs) {
       log.warn("closing a silent proxy connection", { proxyId, idleTimeoutMs });
+      closedHere = true;
       ws.terminate();
     }
   }, Math.min(5000, idleTimeoutMs));
@@ -133,11 +142,12 @@ export function serveProxySocket(ws: WebSocket, options: ChannelOptions): void {
     }
   });
 
-  ws.on("close", () => {
+  ws.on("close", (code: number) => {
     clearInterval(idleCheck);
     if (proxyId !== undefined) {
-      log.info("proxy disconnected", { proxyId });
-      registry.disconnect(proxyId, connection);
+      const cleanly = code === NORMAL_CLOSE && !closedHere;
+      log.info(cleanly ? "proxy left" : "proxy disconnected", { proxyId, code });
+      registry.disconnect(proxyId, connection, cleanly);
     }
   });
   ws.on("error", (err: Error) => log.warn("control connection error", { proxyId, error: err }));

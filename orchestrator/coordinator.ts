@@ -50,6 +50,7 @@ import { mergeShadowReports } from "./shadow_report.ts";
 import { CommandError, storeError } from "./command_error.ts";
 import { confirmFleetDrained } from "./commit_guard.ts";
 import { startReplicationCheck } from "./replication.ts";
+import type { FleetMembers } from "./fleet_members.ts";
 
 export { CommandError } from "./command_error.ts";
 
@@ -99,6 +100,8 @@ export interface CoordinatorOptions {
    * (longer than the proxies' longest reconnect backoff).
    */
   reconnectGraceMs?: number;
+  /** Fleet membership: cutover steps wait for members that are not connected. */
+  members?: FleetMembers;
   /** How long a commit waits for every proxy to confirm its drain; 2000 ms. */
   drainConfirmTimeoutMs?: number;
   /**
@@ -134,6 +137,8 @@ export class Coordinator {
     this.#ready = new Promise((resolve) => (this.#resolveReady = resolve));
     this.registry = new ProxyRegistry({
       onFleetChange: () => this.#onFleetChange(),
+      onConnected: (proxyId) => options.members?.connected(proxyId),
+      onDisconnected: (proxyId, cleanly) => options.members?.disconnected(proxyId, cleanly),
       onCancelResult: (proxyId, terminate, sessionIds) =>
         this.#onCancelResult(proxyId, terminate, sessionIds),
       onSelfResumed: (proxyId, cutoverId) => this.#onSelfResumed(proxyId, cutoverId),
@@ -179,6 +184,7 @@ export class Coordinator {
     const stored = await this.#opts.store.readState();
     this.#state = { sourceOfTruth: stored.sourceOfTruth, epoch: stored.epoch, phase: stored.phase };
     this.#initialized = stored.initialized;
+    await this.#opts.members?.load();
     const history = await this.#opts.store.history(50);
     this.#lastStep = history.find((e) => STATE_STEPS.has(e.step))?.step;
     if (this.#state.phase !== "idle") {
@@ -199,6 +205,7 @@ export class Coordinator {
   /** Stops timers and checks (shutdown). */
   stop(): void {
     this.#stopped = true;
+    this.#opts.members?.stop();
     this.#endCutover();
   }
 
@@ -242,7 +249,8 @@ export class Coordinator {
       const drainTimeoutMs = request.drainTimeoutMs ?? this.#opts.drainTimeoutMs ?? 30_000;
       const force = request.force ?? false;
       const from = this.#state.sourceOfTruth;
-      await this.#apply({ type: "begin", from: request.from, force }, {
+      const allowMissingProxies = request.allowMissingProxies ?? false;
+      await this.#apply({ type: "begin", from: request.from, force, allowMissingProxies }, {
         cutoverId: id,
         from,
         to: otherSide(from),
@@ -272,6 +280,7 @@ export class Coordinator {
         type: "commit",
         from: request.from,
         skipReplicationCheck: skip,
+        allowMissingProxies: request.allowMissingProxies ?? false,
       };
       if (cutover) await this.#confirmDrained(cutover, event);
       const replication = cutover?.replication?.status() ?? NOT_CHECKED;
@@ -311,7 +320,8 @@ export class Coordinator {
       const id = crypto.randomUUID();
       const from = this.#state.sourceOfTruth;
       const force = request.force ?? false;
-      await this.#apply({ type: "immediate", from: request.from, force }, {
+      const allowMissingProxies = request.allowMissingProxies ?? false;
+      await this.#apply({ type: "immediate", from: request.from, force, allowMissingProxies }, {
         cutoverId: id,
         from,
         to: otherSide(from),
@@ -402,6 +412,7 @@ export class Coordinator {
       replication: this.#cutover?.replication?.status() ?? null,
       shadowModes: this.#shadowModes(),
       resumedProxies: this.#cutover?.resumed ?? [],
+      missingProxies: this.#opts.members?.missing() ?? [],
     });
   }
 
@@ -416,6 +427,9 @@ export class Coordinator {
       );
     }
     const counts = this.#drainedCount();
+    const overridden = "allowMissingProxies" in event && event.allowMissingProxies
+      ? this.#opts.members?.missing() ?? []
+      : [];
     const result = this.#transition(event, counts);
     if (!result.ok) {
       this.#opts.metrics?.refused.inc({ code: result.error.code });
@@ -443,6 +457,15 @@ export class Coordinator {
       );
     }
     this.#log.info("state changed", { step: result.step, from: this.#state, to: result.next });
+    if (overridden.length > 0) {
+      const detail = { step: result.step, proxies: overridden.map((m) => m.proxyId) };
+      this.#log.warn(
+        "cutover step taken with fleet members not connected (--allow-missing-proxies): they " +
+          "may keep serving on the old source of truth until they reconnect",
+        detail,
+      );
+      this.#record("missing_proxies_overridden", detail);
+    }
     this.#state = result.next;
     this.#lastStep = result.step;
     this.#opts.metrics?.steps.inc({ step: result.step });

@@ -21,7 +21,9 @@
 import type { ApiErrorCode, ReplicationStatus } from "../shared/api.ts";
 import { type ClusterState, type DatabaseSide, otherSide } from "../shared/control.ts";
 import {
+  type AbsentProxy,
   checkCaughtUp,
+  checkFleetComplete,
   checkFrom,
   checkShadowModes,
   type GuardRefusal,
@@ -30,6 +32,7 @@ import {
 
 export { otherSide } from "../shared/control.ts";
 export {
+  type AbsentProxy,
   CONSISTENT_MODE_WARNING,
   IMMEDIATE_MODE_WARNING,
   type ProxyShadowMode,
@@ -52,16 +55,23 @@ export interface CutoverContext {
   shadowModes: readonly ProxyShadowMode[];
   /** Proxies that resumed by themselves during the current cutover (their pause ran out). */
   resumedProxies: readonly string[];
+  /** Fleet members not connected now (`orchestrator/fleet_members.ts`). */
+  missingProxies: readonly AbsentProxy[];
 }
 
 /** Events the machine accepts. `from` is the source of truth the request expects. */
 export type CutoverEvent =
-  | { type: "begin"; from?: DatabaseSide; force: boolean }
+  | { type: "begin"; from?: DatabaseSide; force: boolean; allowMissingProxies?: boolean }
   | { type: "all_drained" }
   | { type: "drain_lost" }
-  | { type: "commit"; from?: DatabaseSide; skipReplicationCheck: boolean }
+  | {
+    type: "commit";
+    from?: DatabaseSide;
+    skipReplicationCheck: boolean;
+    allowMissingProxies?: boolean;
+  }
   | { type: "abort" }
-  | { type: "immediate"; from?: DatabaseSide; force: boolean };
+  | { type: "immediate"; from?: DatabaseSide; force: boolean; allowMissingProxies?: boolean };
 
 /** A refused transition, ready to become an API error. */
 export interface TransitionError {
@@ -118,6 +128,10 @@ export function transition(
       }
       const unsafe = event.force ? undefined : refused(checkShadowModes("consistent", ctx));
       if (unsafe) return unsafe;
+      const absent = event.allowMissingProxies
+        ? undefined
+        : refused(checkFleetComplete("begin", ctx));
+      if (absent) return absent;
       return { ok: true, next: { ...state, phase: "draining" }, step: "begin" };
     }
     case "all_drained":
@@ -158,6 +172,10 @@ export function transition(
             "(raise LMS_MAX_PAUSE on the proxies if the pause must last longer)",
         );
       }
+      const absent = event.allowMissingProxies
+        ? undefined
+        : refused(checkFleetComplete("commit", ctx));
+      if (absent) return absent;
       if (ctx.drainedProxies < ctx.connectedProxies) {
         return refuse(
           "NOT_DRAINED",
@@ -205,6 +223,10 @@ export function transition(
       }
       const unsafe = event.force ? undefined : refused(checkShadowModes("immediate", ctx));
       if (unsafe) return unsafe;
+      const absent = event.allowMissingProxies
+        ? undefined
+        : refused(checkFleetComplete("immediate", ctx));
+      if (absent) return absent;
       return {
         ok: true,
         next: {

@@ -129,3 +129,43 @@ export function checkCaughtUp(
       `${to} yourself, commit with --skip-replication-check (recorded as an event)`,
   );
 }
+
+/** A fleet member that is not connected, with how long ago it was last seen. */
+export interface AbsentProxy {
+  /** Its id. */
+  proxyId: string;
+  /** Milliseconds since it was last seen connected. */
+  absentForMs: number;
+  /** Milliseconds until it stops counting as a member (`LMS_MISSING_PROXY_GRACE`). */
+  graceLeftMs: number;
+}
+
+/**
+ * Refuses a cutover step while a proxy that may still serve clients is not
+ * connected: it would not follow the step and would keep routing to the old
+ * source of truth.
+ */
+export function checkFleetComplete(
+  step: "begin" | "commit" | "immediate",
+  ctx: { missingProxies: readonly AbsentProxy[] },
+): GuardRefusal | undefined {
+  const missing = ctx.missingProxies;
+  if (missing.length === 0) return undefined;
+  const names = missing.map((m) =>
+    `${m.proxyId} (last seen ${Math.round(m.absentForMs / 1000)} s ago)`
+  );
+  const wait = Math.ceil(Math.max(...missing.map((m) => m.graceLeftMs)) / 1000);
+  return refusal(
+    "PROXIES_MISSING",
+    `refusing to ${step}: ${names.join(", ")} ${
+      missing.length === 1 ? "is" : "are"
+    } not connected to the orchestrator and may still be serving clients on the state ${
+      missing.length === 1 ? "it knows" : "they know"
+    }; ${missing.length === 1 ? "it" : "they"} would not follow this ${
+      step === "commit" ? "commit" : "cutover"
+    }`,
+    "wait for them to reconnect (`status`); a proxy that is gone for good stops counting " +
+      `${wait} s from now (LMS_MISSING_PROXY_GRACE); to go ahead anyway, repeat the command ` +
+      "with --allow-missing-proxies (recorded as an event)",
+  );
+}

@@ -17,6 +17,8 @@ import { createLogger, setLogLevel } from "../shared/log.ts";
 import { onStopSignals } from "../shared/signals.ts";
 import { StateStore } from "../shared/state_store.ts";
 import { ShadowingStore } from "../shared/shadowing_store.ts";
+import { FleetStore } from "../shared/fleet_store.ts";
+import { FleetMembers } from "./fleet_members.ts";
 import type { Coordinator } from "./coordinator.ts";
 import { OrchestratorMetrics } from "./metrics.ts";
 import { type RunningServer, startApiServer, startMetricsServer } from "./server.ts";
@@ -70,6 +72,12 @@ export async function startOrchestrator(
   }
   const store = new StateStore({ target: config.target, source: config.source });
   const shadowing = new ShadowingStore(config.target);
+  const fleet = new FleetStore(config.target);
+  const members = new FleetMembers({
+    store: fleet,
+    graceMs: config.missingProxyGraceMs,
+    log: log.child({ component: "fleet" }),
+  });
   const metrics = new OrchestratorMetrics(VERSION);
   const coordinator = new DrainingCoordinator({
     store,
@@ -81,6 +89,7 @@ export async function startOrchestrator(
     metrics,
     terminateGraceMs: options.terminateGraceMs,
     reconnectGraceMs: options.reconnectGraceMs,
+    members,
   });
   metrics.observeFleet(() => coordinator.registry.all());
   const servers: RunningServer[] = [];
@@ -111,6 +120,7 @@ export async function startOrchestrator(
     for (const server of servers) await server.close();
     await store.close();
     await shadowing.close();
+    await fleet.close();
     throw err;
   }
   const started = coordinator.start();
@@ -120,6 +130,7 @@ export async function startOrchestrator(
     await started;
     await store.close();
     await shadowing.close();
+    await fleet.close();
   };
   return {
     port: servers[0].port,

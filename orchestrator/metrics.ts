@@ -29,6 +29,7 @@ const REFUSAL_CODES = [
   "SOURCE_OF_TRUTH_MISMATCH",
   "NOT_CAUGHT_UP",
   "NOT_DRAINED",
+  "PROXIES_MISSING",
 ];
 
 /** Gauges and counters the orchestrator maintains. */

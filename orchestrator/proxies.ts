@@ -86,6 +86,10 @@ export interface ProxyEntry {
 export interface RegistryListener {
   /** A proxy connected, reported drain progress, or disconnected. */
   onFleetChange(): void;
+  /** A proxy registered on the control channel. */
+  onConnected?(proxyId: string): void;
+  /** A proxy's channel closed; `cleanly` when the proxy closed it itself, normally. */
+  onDisconnected?(proxyId: string, cleanly: boolean): void;
   /** A proxy reported the result of `cancel_blocking`. */
   onCancelResult?(proxyId: string, terminate: boolean, sessionIds: string[]): void;
   /**
@@ -172,14 +176,16 @@ export class ProxyRegistry {
     this.#entries.set(entry.id, entry);
     this.#connected = null;
     this.#prune();
+    this.#listener.onConnected?.(entry.id);
     this.#listener.onFleetChange();
     return entry;
   }
 
   /** Marks the proxy disconnected if `connection` is still its current one. */
-  disconnect(id: string, connection: ProxyConnection): void {
+  disconnect(id: string, connection: ProxyConnection, cleanly = false): void {
     const entry = this.#entries.get(id);
     if (!entry || entry.connection !== connection) return;
+    this.#listener.onDisconnected?.(id, cleanly);
     entry.connection = undefined;
     this.#connected = null;
     entry.disconnectedAt = new Date();

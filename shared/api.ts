@@ -103,6 +103,7 @@ export const ApiErrorCodeSchema: z.ZodEnum<{
   NOT_CAUGHT_UP: "NOT_CAUGHT_UP";
   SOURCE_OF_TRUTH_MISMATCH: "SOURCE_OF_TRUTH_MISMATCH";
   UNSAFE_SHADOW_MODE: "UNSAFE_SHADOW_MODE";
+  PROXIES_MISSING: "PROXIES_MISSING";
   STATE_CONFLICT: "STATE_CONFLICT";
   STORE_UNAVAILABLE: "STORE_UNAVAILABLE";
   INTERNAL: "INTERNAL";
@@ -116,6 +117,7 @@ export const ApiErrorCodeSchema: z.ZodEnum<{
   "NOT_CAUGHT_UP",
   "SOURCE_OF_TRUTH_MISMATCH",
   "UNSAFE_SHADOW_MODE",
+  "PROXIES_MISSING",
   "STATE_CONFLICT",
   "STORE_UNAVAILABLE",
   "INTERNAL",
@@ -134,6 +136,7 @@ export const API_ERROR_STATUS: Record<ApiErrorCode, number> = {
   NOT_CAUGHT_UP: 409,
   SOURCE_OF_TRUTH_MISMATCH: 409,
   UNSAFE_SHADOW_MODE: 409,
+  PROXIES_MISSING: 409,
   STATE_CONFLICT: 409,
   STORE_UNAVAILABLE: 503,
   INTERNAL: 500,
@@ -295,6 +298,12 @@ export const BeginRequestSchema = z.object({
   cancelAfterMs: z.number().int().positive().optional(),
   /** Begin even though a proxy shadows in `sync`/`strict-sync` (recorded as an event). */
   force: z.boolean().optional(),
+  /**
+   * Go ahead although a fleet member is not connected (it may keep serving on
+   * the old source of truth; recorded as an event). Without it the request is
+   * refused with `PROXIES_MISSING`.
+   */
+  allowMissingProxies: z.boolean().optional(),
 }).strict();
 /** `POST /api/v1/cutover/consistent/begin` body. */
 export type BeginRequest = z.infer<typeof BeginRequestSchema>;
@@ -309,6 +318,12 @@ export const CommitRequestSchema = z.object({
    * refused with `NOT_CAUGHT_UP`.
    */
   skipReplicationCheck: z.boolean().optional(),
+  /**
+   * Go ahead although a fleet member is not connected (it may keep serving on
+   * the old source of truth; recorded as an event). Without it the request is
+   * refused with `PROXIES_MISSING`.
+   */
+  allowMissingProxies: z.boolean().optional(),
 }).strict();
 /** `POST /api/v1/cutover/consistent/commit` body. */
 export type CommitRequest = z.infer<typeof CommitRequestSchema>;
@@ -319,6 +334,12 @@ export const ImmediateRequestSchema = z.object({
   from,
   /** Switch even though a proxy shadows in `none`/`async` (recorded as an event). */
   force: z.boolean().optional(),
+  /**
+   * Go ahead although a fleet member is not connected (it may keep serving on
+   * the old source of truth; recorded as an event). Without it the request is
+   * refused with `PROXIES_MISSING`.
+   */
+  allowMissingProxies: z.boolean().optional(),
 }).strict();
 /** `POST /api/v1/cutover/immediate` body. */
 export type ImmediateRequest = z.infer<typeof ImmediateRequestSchema>;

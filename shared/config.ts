@@ -67,6 +67,11 @@ export interface LmsConfig {
   maxMessageSize: number;
   /** How long a proxy stays paused before it re-reads the store, in milliseconds. */
   maxPauseMs: number;
+  /**
+   * Orchestrator: how long a proxy that vanished without leaving still counts
+   * as a fleet member that cutover steps wait for, in milliseconds; 0 turns it off.
+   */
+  missingProxyGraceMs: number;
   /** How long a process drains on SIGTERM before it cuts what is left, in milliseconds. */
   shutdownGraceMs: number;
   /** Bytes an async shadow may fall behind before a session stops shadowing; default 8 MiB. */
@@ -319,6 +324,15 @@ const SETTINGS: readonly Setting[] = [
     valueName: "DURATION",
     defaultText: always("60s"),
     description: "how long a proxy stays paused before re-reading the store (ms, or 30s, 2m)",
+    fileTypes: ["string", "number"],
+  },
+  {
+    key: "LMS_MISSING_PROXY_GRACE",
+    flag: "missing-proxy-grace",
+    valueName: "DURATION",
+    defaultText: always("30s"),
+    description: "orchestrator: cutover steps wait this long for a proxy that vanished without " +
+      "leaving (0: off)",
     fileTypes: ["string", "number"],
   },
   {
@@ -641,6 +655,11 @@ export function loadConfig(kind: ProcessKind, input: LoadConfigInput): LmsConfig
   }
   const maxMessageSize = setting("LMS_MAX_MESSAGE_SIZE", DEFAULT_MAX_MESSAGE_SIZE, parseSize);
   const maxPauseMs = setting("LMS_MAX_PAUSE", DEFAULT_MAX_PAUSE_MS, parseDuration);
+  const missingProxyGraceMs = setting(
+    "LMS_MISSING_PROXY_GRACE",
+    30_000,
+    (t) => t.trim() === "0" ? { value: 0 } : parseDuration(t),
+  );
   const shutdownGraceMs = setting(
     "LMS_SHUTDOWN_GRACE",
     DEFAULT_SHUTDOWN_GRACE_MS,
@@ -827,6 +846,7 @@ export function loadConfig(kind: ProcessKind, input: LoadConfigInput): LmsConfig
     standalone,
     maxMessageSize,
     maxPauseMs,
+    missingProxyGraceMs,
     shutdownGraceMs,
     shadowQueueBytes,
     shadowVolatile,
@@ -900,6 +920,7 @@ export function summarizeConfig(config: LmsConfig): Record<string, unknown> {
     orchestratorTls: config.orchestratorTls ? (config.orchestratorTls.ca ? "mtls" : "tls") : "off",
     maxMessageSize: config.maxMessageSize,
     maxPauseMs: config.maxPauseMs,
+    missingProxyGraceMs: config.missingProxyGraceMs,
     shutdownGraceMs: config.shutdownGraceMs,
     shadowQueueBytes: config.shadowQueueBytes,
     shadowVolatile: config.shadowVolatile,

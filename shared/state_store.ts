@@ -40,6 +40,7 @@ import {
   PG_SCHEMA_DDL,
 } from "./replication_marker.ts";
 import { SHADOWING_DDL } from "./shadowing_store.ts";
+import { FLEET_DDL } from "./fleet_store.ts";
 
 /** The state before `initialize` (no row): epoch 0, the source is the source of truth. */
 export const INITIAL_STATE: ClusterState = { sourceOfTruth: "source", epoch: 0, phase: "idle" };
@@ -182,7 +183,9 @@ export class StateStore {
       await source?.close();
     }
     await retrying(async () => {
-      for (const ddl of [PG_SCHEMA_DDL, PG_MARKER_DDL, STATE_DDL, EVENTS_DDL, SHADOWING_DDL]) {
+      for (
+        const ddl of [PG_SCHEMA_DDL, PG_MARKER_DDL, STATE_DDL, EVENTS_DDL, SHADOWING_DDL, FLEET_DDL]
+      ) {
         await this.#query(ddl);
       }
     });

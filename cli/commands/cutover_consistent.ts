@@ -15,6 +15,8 @@
 
 import {
   API_PATHS,
+  type BeginRequest,
+  type CommitRequest,
   CutoverResponseSchema,
   type CutoverStatus,
   type StatusResponse,
@@ -169,10 +171,10 @@ async function beginAndWait(
   io: Io,
 ): Promise<ExitCodeValue> {
   const direction = await resolveDirection(client, command.to);
-  const body: { from: DatabaseSide; drainTimeoutMs: number; cancelAfterMs?: number; force?: true } =
-    { from: direction.from, drainTimeoutMs: command.drainTimeoutMs };
+  const body: BeginRequest = { from: direction.from, drainTimeoutMs: command.drainTimeoutMs };
   if (command.cancelAfterMs !== undefined) body.cancelAfterMs = command.cancelAfterMs;
   if (command.force) body.force = true;
+  if (command.allowMissingProxies) body.allowMissingProxies = true;
   const begun = await client.post(API_PATHS.consistentBegin, body, CutoverResponseSchema);
   // The orchestrator's drain timeout runs from the begin; waiting ends with it.
   const deadline = io.now() + command.drainTimeoutMs;
@@ -282,8 +284,9 @@ export async function runCutoverConsistent(
     return ExitCode.OK;
   }
   const direction = await resolveDirection(client, command.to);
-  const body: { from: DatabaseSide; skipReplicationCheck?: true } = { from: direction.from };
+  const body: CommitRequest = { from: direction.from };
   if (command.skipReplicationCheck) body.skipReplicationCheck = true;
+  if (command.allowMissingProxies) body.allowMissingProxies = true;
   const { data, raw } = await client.post(API_PATHS.consistentCommit, body, CutoverResponseSchema);
   io.out(
     options.output === "json" ? formatJson(raw) : renderCutoverResult(

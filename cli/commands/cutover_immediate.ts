@@ -23,6 +23,7 @@ export async function runCutoverImmediate(
   const direction = await resolveDirection(client, command.to);
   const body: ImmediateRequest = { from: direction.from };
   if (command.force) body.force = true;
+  if (command.allowMissingProxies) body.allowMissingProxies = true;
   const { data, raw } = await client.post(API_PATHS.immediate, body, CutoverResponseSchema);
   io.out(
     options.output === "json" ? formatJson(raw) : renderCutoverResult(

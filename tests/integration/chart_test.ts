@@ -1202,6 +1202,7 @@ const SETTINGS_VALUES: { component: "lms" | "orchestrator"; value: string; key: 
   { component: "orchestrator", value: "redactQueries", key: "LMS_REDACT_QUERIES" },
   { component: "orchestrator", value: "dashboardAllowActions", key: "LMS_DASHBOARD_ALLOW_ACTIONS" },
   { component: "orchestrator", value: "allowOrigin", key: "ORCH_ALLOW_ORIGIN" },
+  { component: "orchestrator", value: "missingProxyGrace", key: "LMS_MISSING_PROXY_GRACE" },
 ];
 
 const ALL_SETTINGS = {
@@ -1231,6 +1232,7 @@ const ALL_SETTINGS = {
     redactQueries: false,
     dashboardAllowActions: true,
     allowOrigin: "https://ops.example.com",
+    missingProxyGrace: "45s",
   },
 };
 

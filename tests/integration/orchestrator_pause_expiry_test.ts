@@ -13,80 +13,12 @@ import { startPgCluster } from "../../shared/local/postgres_cluster.ts";
 import { freePort } from "../../shared/local/ports.ts";
 import { loadConfig } from "../../shared/config.ts";
 import { API_PATHS, type ApiErrorBody, type StatusResponse } from "../../shared/api.ts";
-import type { ClusterState, SessionCounts } from "../../shared/control.ts";
+import type { ClusterState } from "../../shared/control.ts";
 import { makeCerts } from "../helpers/certs.ts";
 import { type Orchestrator, startOrchestrator } from "../../orchestrator/main.ts";
 import { type ControlClient, startControlClient } from "../../proxy/control/client.ts";
-import type { ControlHandler, DrainStatus } from "../../proxy/control/handler.ts";
+import { ExpiringCore } from "../helpers/control_core.ts";
 import { startStallRelay } from "../chaos/stall_relay.ts";
-
-/** A proxy core with no sessions whose pause runs out after `maxPauseMs` (null: never). */
-class ExpiringCore implements ControlHandler {
-  current: ClusterState | undefined;
-  pausedFor: string | undefined;
-  pausedAt = 0;
-  #timer: ReturnType<typeof setTimeout> | undefined;
-  #expiry = new Set<() => void>();
-
-  constructor(readonly maxPauseMs: number | null) {}
-
-  state(): ClusterState | undefined {
-    return this.current;
-  }
-  applyState(state: ClusterState): void {
-    if (!this.current || state.epoch >= this.current.epoch) this.current = state;
-  }
-  pause(cutoverId: string): void {
-    if (this.pausedFor === undefined) {
-      this.pausedAt = Date.now();
-      if (this.maxPauseMs !== null) {
-        // What proxy/gate.ts does: tell the listeners, then resume by the (unchanged) state.
-        this.#timer = setTimeout(() => {
-          for (const l of this.#expiry) l();
-          this.resume({ ...this.current!, phase: "drained" });
-        }, this.maxPauseMs);
-      }
-    }
-    this.pausedFor = cutoverId;
-  }
-  resume(state: ClusterState): void {
-    clearTimeout(this.#timer);
-    this.pausedFor = undefined;
-    this.applyState(state);
-  }
-  /** Resumes without telling anyone (an older proxy: only its next heartbeat would say). */
-  resumeQuietly(): void {
-    clearTimeout(this.#timer);
-    this.pausedFor = undefined;
-  }
-  paused(): boolean {
-    return this.pausedFor !== undefined;
-  }
-  sessions(): SessionCounts {
-    return { total: 0, idle: 0, active: 0, inTransaction: 0, held: 0 };
-  }
-  drainStatus(): DrainStatus {
-    return { drained: true, counts: this.sessions(), blocking: [] };
-  }
-  connections() {
-    return [];
-  }
-  cancelLocal(): Promise<boolean> {
-    return Promise.resolve(false);
-  }
-  cancelBlocking(): Promise<string[]> {
-    return Promise.resolve([]);
-  }
-  pauseRemainingMs(): number | null {
-    if (this.pausedFor === undefined) return null;
-    if (this.maxPauseMs === null) return 10 * 60_000;
-    return Math.max(0, this.pausedAt + this.maxPauseMs - Date.now());
-  }
-  onPauseExpired(listener: () => void): () => void {
-    this.#expiry.add(listener);
-    return () => this.#expiry.delete(listener);
-  }
-}
 
 async function waitFor<T>(
   what: string,

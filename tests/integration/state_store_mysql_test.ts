@@ -142,7 +142,7 @@ Deno.test("state store with a MySQL source", async (t) => {
             "SELECT string_agg(table_name, ',' ORDER BY table_name) FROM information_schema.tables " +
               "WHERE table_schema = '_molt_lms'",
           ),
-          "events,marker,mysql_accounts,shadowing,state",
+          "events,fleet,marker,mysql_accounts,shadowing,state",
         );
         const second = await store.initialize("o2");
         assert.equal(second.created, false);

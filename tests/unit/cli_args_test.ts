@@ -48,13 +48,19 @@ Deno.test("every command parses with its defaults", () => {
       drainTimeoutMs: DEFAULT_DRAIN_TIMEOUT_MS,
       wait: true,
       force: false,
+      allowMissingProxies: false,
     }],
     [["cutover", "consistent", "commit"], {
       name: "cutover consistent commit",
       skipReplicationCheck: false,
+      allowMissingProxies: false,
     }],
     [["cutover", "consistent", "abort"], { name: "cutover consistent abort" }],
-    [["cutover", "immediate"], { name: "cutover immediate", force: false }],
+    [["cutover", "immediate"], {
+      name: "cutover immediate",
+      force: false,
+      allowMissingProxies: false,
+    }],
     [["status"], { name: "status" }],
   ];
   for (const [argv, expected] of cases) {
@@ -88,9 +94,10 @@ Deno.test("command flags", async (t) => {
       cancelAfterMs: 90_000,
       wait: false,
       force: false,
+      allowMissingProxies: false,
     });
   });
-  await t.step("begin and immediate --to --force", () => {
+  await t.step("begin and immediate --to --force --allow-missing-proxies", () => {
     assertEquals(
       run(["cutover", "consistent", "begin", "--to", "source", "--force", ...URL_FLAG]).command,
       {
@@ -98,14 +105,22 @@ Deno.test("command flags", async (t) => {
         drainTimeoutMs: DEFAULT_DRAIN_TIMEOUT_MS,
         wait: true,
         force: true,
+        allowMissingProxies: false,
         to: "source",
       },
     );
-    assertEquals(run(["cutover", "immediate", "--to=target", "--force", ...URL_FLAG]).command, {
-      name: "cutover immediate",
-      force: true,
-      to: "target",
-    });
+    assertEquals(
+      run([
+        "cutover",
+        "immediate",
+        "--to=target",
+        "--force",
+        "--allow-missing-proxies",
+        ...URL_FLAG,
+      ])
+        .command,
+      { name: "cutover immediate", force: true, allowMissingProxies: true, to: "target" },
+    );
   });
   await t.step("commit --to --skip-replication-check", () => {
     assertEquals(
@@ -116,9 +131,15 @@ Deno.test("command flags", async (t) => {
         "--to",
         "target",
         "--skip-replication-check",
+        "--allow-missing-proxies",
         ...URL_FLAG,
       ]).command,
-      { name: "cutover consistent commit", to: "target", skipReplicationCheck: true },
+      {
+        name: "cutover consistent commit",
+        to: "target",
+        skipReplicationCheck: true,
+        allowMissingProxies: true,
+      },
     );
   });
   await t.step("--to names a database; the old --require-caught-up is gone", () => {

@@ -56,6 +56,7 @@ const BEGIN: Begin = {
   wait: true,
   to: "target",
   force: false,
+  allowMissingProxies: false,
 };
 
 const blocking = [{
@@ -252,7 +253,12 @@ Deno.test("commit and abort send their request and report the new state", async 
   const { io, out } = recordingIo(false);
   await runCutoverConsistent(
     client,
-    { name: "cutover consistent commit", to: "target", skipReplicationCheck: true },
+    {
+      name: "cutover consistent commit",
+      to: "target",
+      skipReplicationCheck: true,
+      allowMissingProxies: false,
+    },
     OPTIONS,
     io,
   );

@@ -22,6 +22,7 @@ const ctx = (over: Partial<CutoverContext> = {}): CutoverContext => ({
   replication: caughtUp,
   shadowModes: [{ proxyId: "p1", mode: "none" }, { proxyId: "p2", mode: "async" }],
   resumedProxies: [],
+  missingProxies: [],
   ...over,
 });
 const syncModes = [{ proxyId: "p1", mode: "sync" as const }, {
@@ -243,4 +244,28 @@ Deno.test("refused transitions", async (t) => {
     refused(transition(draining, immediate, sync), "INVALID_PHASE", /commit.*abort/);
     refused(transition(drained, immediate, sync), "INVALID_PHASE", /commit.*abort/);
   });
+});
+
+Deno.test("begin, commit and immediate wait for fleet members that are not connected", () => {
+  const missingProxies = [{ proxyId: "p3", absentForMs: 4_000, graceLeftMs: 26_000 }];
+  type Switching = Extract<CutoverEvent, { type: "begin" | "commit" | "immediate" }>;
+  const cases: [ClusterState, Switching][] = [
+    [idleSource, { type: "begin", from: "source", force: false }],
+    [drained, { type: "commit", from: "source", skipReplicationCheck: false }],
+    [idleSource, { type: "immediate", from: "source", force: true }],
+  ];
+  for (const [state, event] of cases) {
+    const refused = transition(state, event, ctx({ missingProxies }));
+    assert.equal(refused.ok, false, event.type);
+    if (refused.ok) continue;
+    assert.equal(refused.error.code, "PROXIES_MISSING");
+    assert.match(refused.error.message, /p3 \(last seen 4 s ago\) is not connected/);
+    assert.match(refused.error.hint, /26 s from now .*--allow-missing-proxies/);
+    const allowed = transition(
+      state,
+      { ...event, allowMissingProxies: true },
+      ctx({ missingProxies }),
+    );
+    assert.equal(allowed.ok, true, event.type);
+  }
 });

@@ -28,6 +28,7 @@ orchestrator:
   - {value: redactQueries, key: LMS_REDACT_QUERIES, flag: redact-queries}
   - {value: dashboardAllowActions, key: LMS_DASHBOARD_ALLOW_ACTIONS, flag: dashboard-allow-actions}
   - {value: allowOrigin, key: ORCH_ALLOW_ORIGIN, flag: allow-origin}
+  - {value: missingProxyGrace, key: LMS_MISSING_PROXY_GRACE, flag: missing-proxy-grace}
 {{- end }}
 
 {{/*
