@@ -7,7 +7,7 @@
 
 import assert from "node:assert/strict";
 import { CORPUS_DIR, loadCorpus } from "../fuzz/corpus.ts";
-import { frames, FRAMINGS, makeInput, mysqlFrames } from "../fuzz/mutate.ts";
+import { frames, FRAMINGS, GROWTH_BUDGET_BYTES, makeInput, mysqlFrames } from "../fuzz/mutate.ts";
 import { replay } from "../fuzz/replay.ts";
 
 const join = (chunks: Uint8Array[]) => {
@@ -66,6 +66,22 @@ Deno.test("the MySQL framer walks each captured MySQL session; its mutations are
     if (a.mutations.includes("lengthField")) lengthEdits++;
   }
   assert.ok(lengthEdits > 0);
+});
+
+Deno.test("no input grows past the growth budget, and the budget is reached", async () => {
+  const corpus = await loadCorpus(`${CORPUS_DIR}mysql/`);
+  let nearBudget = 0;
+  for (let i = 0; i < 800; i++) {
+    const a = makeInput(corpus, 42, i, FRAMINGS.mysql);
+    const base = corpus.find((s) => s.name === a.base)!;
+    const growth = join(a.chunks).length - join(base.chunks).length;
+    // byteInsert adds at most 16 bytes on top of the budget, once per stacked mutation.
+    assert.ok(growth <= GROWTH_BUDGET_BYTES + 4 * 16, `input ${i} grew by ${growth} bytes`);
+    if (growth > GROWTH_BUDGET_BYTES / 2) nearBudget++;
+  }
+  // Input 157 of seed 42 once repeated sysbench's 19 KB INSERT to 2.2 MB; now it and 2 more
+  // reach the budget, so duplication is capped rather than gone.
+  assert.ok(nearBudget >= 2, `only ${nearBudget} inputs grew by more than half the budget`);
 });
 
 Deno.test("a server that ignores the client's EOF is a hang; one that closes is not", async () => {
