@@ -91,6 +91,10 @@ async function main(): Promise<number> {
           report.witness.maxLatencyMs.toFixed(0)
         } ms`,
         ...report.witness.errors.map((e) => `  witness error: ${e}`),
+        `direct witness       ${report.directWitness.queries} queries, ${report.directWitness.errorCount} errors, max ${
+          report.directWitness.maxLatencyMs.toFixed(0)
+        } ms (straight to the database)`,
+        ...report.directWitness.errors.map((e) => `  direct witness error: ${e}`),
         `result               ${report.pass ? "PASS" : "FAIL"}`,
       ].join("\n"),
     );

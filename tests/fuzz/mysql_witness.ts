@@ -15,9 +15,12 @@ import type { Witness, WitnessReport } from "./witness.ts";
 /** Starts the witness against `127.0.0.1:port`; each query must answer within `boundMs`. */
 export async function startMySqlWitness(port: number, boundMs: number): Promise<Witness> {
   const report: WitnessReport = { queries: 0, errors: [], errorCount: 0, maxLatencyMs: 0 };
+  const started = performance.now();
+  // When, so an error can be set beside the direct witness's (a database stall shows in both).
   const fail = (what: string) => {
     report.errorCount++;
-    if (report.errors.length < 20) report.errors.push(what);
+    const at = ((performance.now() - started) / 1000).toFixed(1);
+    if (report.errors.length < 20) report.errors.push(`at ${at} s: ${what}`);
   };
   const connect = async (): Promise<mysql.Connection> => {
     const c = await mysql.createConnection({

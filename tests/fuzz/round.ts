@@ -88,6 +88,12 @@ export interface FuzzReport {
   leakedBackends: number;
   /** The witness client's figures. */
   witness: WitnessReport;
+  /**
+   * The same witness straight to the database, beside the proxy's. It tells a
+   * database stall (both slow at the same time) from a proxy one; it does not
+   * excuse the proxy's witness, whose errors fail the round either way.
+   */
+  directWitness: WitnessReport;
   /** True when crashes, hangs, witness errors and leaked backends are 0 and RSS stayed bounded. */
   pass: boolean;
 }
@@ -104,6 +110,7 @@ export async function runFuzzRound(opts: FuzzOptions): Promise<FuzzReport> {
   let target: WatchedProxy = await startWatchedProxy(env);
   const baseline = await db.sessions();
   const witness = await db.startWitness(target.port, opts.witnessBoundMs ?? 10_000);
+  const directWitness = await db.startWitness(db.port, opts.witnessBoundMs ?? 10_000);
   const report: FuzzReport = {
     wire,
     seed: opts.seed,
@@ -119,6 +126,7 @@ export async function runFuzzRound(opts: FuzzOptions): Promise<FuzzReport> {
     fds: { start: target.fds(), end: 0 },
     leakedBackends: 0,
     witness: { queries: 0, errors: [], errorCount: 0, maxLatencyMs: 0 },
+    directWitness: { queries: 0, errors: [], errorCount: 0, maxLatencyMs: 0 },
     pass: false,
   };
   const sampler = setInterval(() => {
@@ -170,6 +178,7 @@ export async function runFuzzRound(opts: FuzzOptions): Promise<FuzzReport> {
   try {
     await Promise.all(Array.from({ length: concurrency }, worker));
     report.witness = await witness.stop();
+    report.directWitness = await directWitness.stop();
     // Database sessions of fuzzed clients must all be gone once the proxy closed them.
     const settleUntil = Date.now() + 10_000;
     do {

@@ -31,9 +31,12 @@ export interface Witness {
 /** Starts the witness against `127.0.0.1:port`; each query must answer within `boundMs`. */
 export async function startWitness(port: number, boundMs: number): Promise<Witness> {
   const report: WitnessReport = { queries: 0, errors: [], errorCount: 0, maxLatencyMs: 0 };
+  const started = performance.now();
+  // When, so an error can be set beside the direct witness's (a database stall shows in both).
   const fail = (what: string) => {
     report.errorCount++;
-    if (report.errors.length < 20) report.errors.push(what);
+    const at = ((performance.now() - started) / 1000).toFixed(1);
+    if (report.errors.length < 20) report.errors.push(`at ${at} s: ${what}`);
   };
   const connect = async (): Promise<pg.Client> => {
     const c = new pg.Client({
