@@ -91,10 +91,13 @@ async function main(): Promise<number> {
           report.witness.maxLatencyMs.toFixed(0)
         } ms`,
         ...report.witness.errors.map((e) => `  witness error: ${e}`),
+        ...report.witness.slow.map((e) => `  witness slow answer ${e}`),
         `direct witness       ${report.directWitness.queries} queries, ${report.directWitness.errorCount} errors, max ${
           report.directWitness.maxLatencyMs.toFixed(0)
         } ms (straight to the database)`,
         ...report.directWitness.errors.map((e) => `  direct witness error: ${e}`),
+        ...report.directWitness.slow.map((e) => `  direct witness slow answer ${e}`),
+        ...report.findings.map((f) => `  ${f.kind} at ${f.atSeconds} s: input ${f.index}`),
         `result               ${report.pass ? "PASS" : "FAIL"}`,
       ].join("\n"),
     );

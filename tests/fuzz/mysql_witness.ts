@@ -10,11 +10,11 @@
 
 import mysql from "mysql2/promise";
 import { createHash } from "node:crypto";
-import type { Witness, WitnessReport } from "./witness.ts";
+import { emptyWitnessReport, timeAnswer, type Witness } from "./witness.ts";
 
 /** Starts the witness against `127.0.0.1:port`; each query must answer within `boundMs`. */
 export async function startMySqlWitness(port: number, boundMs: number): Promise<Witness> {
-  const report: WitnessReport = { queries: 0, errors: [], errorCount: 0, maxLatencyMs: 0 };
+  const report = emptyWitnessReport();
   const started = performance.now();
   // When, so an error can be set beside the direct witness's (a database stall shows in both).
   const fail = (what: string) => {
@@ -35,12 +35,7 @@ export async function startMySqlWitness(port: number, boundMs: number): Promise<
   };
   let conn = await connect();
   let stopping = false;
-  const timed = async (f: () => Promise<void>) => {
-    const t0 = performance.now();
-    await f();
-    report.maxLatencyMs = Math.max(report.maxLatencyMs, performance.now() - t0);
-    report.queries++;
-  };
+  const timed = (f: () => Promise<void>) => timeAnswer(report, started, f);
   const loop = (async () => {
     for (let n = 0; !stopping; n++) {
       try {

@@ -16,7 +16,7 @@ import { type FuzzWire, startFuzzDatabase } from "./databases.ts";
 import { type FuzzInput, makeInput } from "./mutate.ts";
 import { replay, type ReplayBounds, type ReplayOutcome } from "./replay.ts";
 import { startWatchedProxy, type WatchedProxy } from "../helpers/watched_proxy.ts";
-import type { WitnessReport } from "./witness.ts";
+import { emptyWitnessReport, type WitnessReport } from "./witness.ts";
 
 /** Settings of a round. */
 export interface FuzzOptions {
@@ -56,6 +56,8 @@ export interface Finding {
   chunks: string[];
   /** For crashes: the tail of the proxy's stderr. */
   log?: string;
+  /** Seconds into the round when it was found, to set beside the witnesses' slow answers. */
+  atSeconds: number;
 }
 
 /** The figures of a round. */
@@ -109,6 +111,7 @@ export async function runFuzzRound(opts: FuzzOptions): Promise<FuzzReport> {
   const env = { ...db.proxyEnv, LMS_PROXY_ID: "fuzz-target", ...opts.proxyEnv };
   let target: WatchedProxy = await startWatchedProxy(env);
   const baseline = await db.sessions();
+  const startedAt = performance.now();
   const witness = await db.startWitness(target.port, opts.witnessBoundMs ?? 10_000);
   const directWitness = await db.startWitness(db.port, opts.witnessBoundMs ?? 10_000);
   const report: FuzzReport = {
@@ -125,8 +128,8 @@ export async function runFuzzRound(opts: FuzzOptions): Promise<FuzzReport> {
     rssLimitBytes,
     fds: { start: target.fds(), end: 0 },
     leakedBackends: 0,
-    witness: { queries: 0, errors: [], errorCount: 0, maxLatencyMs: 0 },
-    directWitness: { queries: 0, errors: [], errorCount: 0, maxLatencyMs: 0 },
+    witness: emptyWitnessReport(),
+    directWitness: emptyWitnessReport(),
     pass: false,
   };
   const sampler = setInterval(() => {
@@ -141,6 +144,7 @@ export async function runFuzzRound(opts: FuzzOptions): Promise<FuzzReport> {
       mutations: input.mutations,
       chunks: input.chunks.map(encodeBase64),
       log,
+      atSeconds: Math.round((performance.now() - startedAt) / 100) / 10,
     });
   };
   const inFlight = new Set<FuzzInput>();

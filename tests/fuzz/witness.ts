@@ -20,6 +20,35 @@ export interface WitnessReport {
   errorCount: number;
   /** Slowest answer in ms. */
   maxLatencyMs: number;
+  /** Answers slower than {@linkcode SLOW_MS}, as `at <s> s: <ms> ms` from the start (first 20). */
+  slow: string[];
+}
+
+/** An answer slower than this is listed in {@linkcode WitnessReport.slow}. */
+export const SLOW_MS = 2000;
+
+/** A fresh report. */
+export function emptyWitnessReport(): WitnessReport {
+  return { queries: 0, errors: [], errorCount: 0, maxLatencyMs: 0, slow: [] };
+}
+
+/**
+ * Times one question for `report`: its latency and, when slow, when it was
+ * asked (seconds since `started`, a `performance.now()` reading).
+ */
+export async function timeAnswer(
+  report: WitnessReport,
+  started: number,
+  f: () => Promise<void>,
+): Promise<void> {
+  const t0 = performance.now();
+  await f();
+  const ms = performance.now() - t0;
+  report.maxLatencyMs = Math.max(report.maxLatencyMs, ms);
+  report.queries++;
+  if (ms > SLOW_MS && report.slow.length < 20) {
+    report.slow.push(`at ${((t0 - started) / 1000).toFixed(1)} s: ${ms.toFixed(0)} ms`);
+  }
 }
 
 /** A running witness. */
@@ -30,7 +59,7 @@ export interface Witness {
 
 /** Starts the witness against `127.0.0.1:port`; each query must answer within `boundMs`. */
 export async function startWitness(port: number, boundMs: number): Promise<Witness> {
-  const report: WitnessReport = { queries: 0, errors: [], errorCount: 0, maxLatencyMs: 0 };
+  const report = emptyWitnessReport();
   const started = performance.now();
   // When, so an error can be set beside the direct witness's (a database stall shows in both).
   const fail = (what: string) => {
@@ -53,12 +82,7 @@ export async function startWitness(port: number, boundMs: number): Promise<Witne
   };
   let client = await connect();
   let stopping = false;
-  const timed = async (f: () => Promise<void>) => {
-    const t0 = performance.now();
-    await f();
-    report.maxLatencyMs = Math.max(report.maxLatencyMs, performance.now() - t0);
-    report.queries++;
-  };
+  const timed = (f: () => Promise<void>) => timeAnswer(report, started, f);
   const loop = (async () => {
     for (let n = 0; !stopping; n++) {
       try {
