@@ -33,8 +33,11 @@ export interface FuzzDatabase extends AsyncDisposable {
   framing: Framing;
   /** Client sessions open on the database now (the caller subtracts a baseline). */
   sessions(): Promise<number>;
-  /** Starts the well-behaved client on `port`: the proxy's, or the database's own. */
-  startWitness(port: number, boundMs: number): Promise<Witness>;
+  /**
+   * Starts the well-behaved client on `port`: the proxy's, or the database's
+   * own; its times are seconds since `clock` (a `performance.now()` reading).
+   */
+  startWitness(port: number, boundMs: number, clock: number): Promise<Witness>;
 }
 
 const PG_SESSIONS = "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' " +
