@@ -90,9 +90,19 @@ export class ProxyCutover implements ControlHandler {
 
   /** @inheritdoc */
   resume(state: ClusterState): void {
+    const before = this.#d.router.state?.epoch;
     this.#d.router.apply(state);
     if (this.#d.gate.paused) {
       this.#d.log.info("resuming", { sourceOfTruth: state.sourceOfTruth, epoch: state.epoch });
+    }
+    // A proxy that was never paused (it connected after the pause, or its pause expired) adopts
+    // the epoch here too; without this line its log would not say when it did.
+    const after = this.#d.router.state;
+    if (after !== undefined && after.epoch !== before) {
+      this.#d.log.info("routing state changed", {
+        sourceOfTruth: after.sourceOfTruth,
+        epoch: after.epoch,
+      });
     }
     this.#d.metrics.paused.set(0);
     this.#d.gate.resume();

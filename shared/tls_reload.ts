@@ -12,7 +12,8 @@
  * New material is checked before use (PEM framing, a parsable certificate,
  * a key that belongs to it, a parsable CA); when it fails, the listener keeps
  * the material it has and the error is logged once per broken version.
- * Connections already open keep the certificate they were made with.
+ * Connections already open keep the certificate they were made with. The
+ * proxy's control-channel client watches its client certificate the same way.
  *
  * @module
  */
@@ -36,6 +37,8 @@ export interface CertificateWatchOptions {
   apply: (material: ServerTlsMaterial) => void;
   /** Names the listener in log lines, e.g. "SQL listener". */
   listener: string;
+  /** `client` when the material is presented to a server (the control channel); `server` by default. */
+  role?: "server" | "client";
   /** Logger. */
   log: Logger;
 }
@@ -134,7 +137,9 @@ export function watchCertificates(options: CertificateWatchOptions): Certificate
       if (message !== lastFailure) {
         lastFailure = message;
         options.log.error(
-          `new TLS material for the ${options.listener} is unusable; still serving the previous certificate`,
+          `new TLS material for the ${options.listener} is unusable; still ${
+            options.role === "client" ? "presenting" : "serving"
+          } the previous certificate`,
           { error: err },
         );
       }

@@ -29,6 +29,8 @@ import WebSocket from "ws";
 import { errorMessage } from "../../shared/errors.ts";
 import { createLogger, type Logger } from "../../shared/log.ts";
 import { emptyShadowReport } from "../../shared/shadow.ts";
+import type { TlsFiles } from "../../shared/tls.ts";
+import { type CertificateWatch, watchCertificates } from "../../shared/tls_reload.ts";
 import type { ControlHandler } from "./handler.ts";
 
 /** Client TLS material, PEM text. */
@@ -39,6 +41,12 @@ export interface ControlClientTls {
   key: string;
   /** CA that signed the orchestrator's certificate; system roots when absent. */
   ca?: string;
+  /**
+   * The files it was read from (`TLS_CERT`, `TLS_KEY`, `CA_TLS_CERT`). When
+   * set they are watched, and a rotated, valid version is used from the next
+   * connection on (a broken one is logged and the previous one kept).
+   */
+  files?: TlsFiles;
 }
 
 /** Options of {@linkcode startControlClient}. */
@@ -114,16 +122,23 @@ export function startControlClient(options: ControlClientOptions): ControlClient
   const backoffMaxMs = options.backoffMaxMs ?? 5000;
   // npm:ws rather than Deno's WebSocket: Deno's leaves Nagle's algorithm on,
   // which held the last drain report back ~40 ms per cutover (a delayed ACK).
-  const socketOptions: WebSocket.ClientOptions = options.tls
-    ? {
-      cert: options.tls.cert,
-      key: options.tls.key,
-      ...(options.tls.ca ? { ca: options.tls.ca } : {}),
-    }
-    : {};
-  if (options.apiToken !== undefined) {
-    socketOptions.headers = { authorization: `Bearer ${options.apiToken}` };
-  }
+  const socketOptionsFor = (tls: ControlClientTls | undefined): WebSocket.ClientOptions => ({
+    ...(tls ? { cert: tls.cert, key: tls.key, ...(tls.ca ? { ca: tls.ca } : {}) } : {}),
+    ...(options.apiToken !== undefined
+      ? { headers: { authorization: `Bearer ${options.apiToken}` } }
+      : {}),
+  });
+  let socketOptions = socketOptionsFor(options.tls);
+  // Kubernetes rotates the mounted Secret in place; the open connection keeps its certificate.
+  const certificates: CertificateWatch | undefined = options.tls?.files
+    ? watchCertificates({
+      material: options.tls,
+      listener: "control channel client",
+      role: "client",
+      log,
+      apply: (material) => (socketOptions = socketOptionsFor(material)),
+    })
+    : undefined;
 
   let socket: WebSocket | undefined;
   let welcomed = false;
@@ -436,6 +451,7 @@ export function startControlClient(options: ControlClientOptions): ControlClient
     close: async () => {
       if (closed) return;
       closed = true;
+      certificates?.close();
       clearTimeout(reconnectTimer);
       stopDrainReports(true);
       unsubscribeExpiry?.();

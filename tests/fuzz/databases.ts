@@ -25,14 +25,19 @@ export type FuzzWire = "postgres" | "mysql";
 export interface FuzzDatabase extends AsyncDisposable {
   /** Settings that point a proxy at it. */
   proxyEnv: Record<string, string>;
+  /** Its own port, for the witness that bypasses the proxy. */
+  port: number;
   /** Where this wire's corpus lives. */
   corpusDir: string;
   /** How this wire frames client messages. */
   framing: Framing;
   /** Client sessions open on the database now (the caller subtracts a baseline). */
   sessions(): Promise<number>;
-  /** Starts the well-behaved client through the proxy on `port`. */
-  startWitness(port: number, boundMs: number): Promise<Witness>;
+  /**
+   * Starts the well-behaved client on `port`: the proxy's, or the database's
+   * own; its times are seconds since `clock` (a `performance.now()` reading).
+   */
+  startWitness(port: number, boundMs: number, clock: number): Promise<Witness>;
 }
 
 const PG_SESSIONS = "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' " +
@@ -53,6 +58,7 @@ export async function startFuzzDatabase(wire: FuzzWire): Promise<FuzzDatabase> {
     }
     return {
       proxyEnv: { INIT_SOURCE: cluster.url() },
+      port: cluster.port,
       corpusDir: CORPUS_DIR,
       framing: FRAMINGS.postgres,
       sessions: async () => Number(await cluster.psql(PG_SESSIONS)),
@@ -66,6 +72,7 @@ export async function startFuzzDatabase(wire: FuzzWire): Promise<FuzzDatabase> {
   });
   return {
     proxyEnv: { LMS_SOURCE_DIALECT: "mysql", INIT_SOURCE: server.url({ database: "app" }) },
+    port: server.port,
     corpusDir: `${CORPUS_DIR}mysql/`,
     framing: FRAMINGS.mysql,
     sessions: async () => Number(await server.sql(MYSQL_SESSIONS)),

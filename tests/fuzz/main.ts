@@ -81,7 +81,7 @@ async function main(): Promise<number> {
         `inputs tried         ${report.inputs}`,
         `  closed/reset/refused ${o.closed}/${o.reset}/${o.refused}`,
         `crashes              ${report.crashes}`,
-        `hangs                ${report.hangs}`,
+        `hangs                ${report.hangs} (${report.hangsInDatabaseStalls} while the database itself stalled)`,
         `proxy RSS            start ${(report.startRssBytes / MIB).toFixed(1)} MiB, max ${
           (report.maxRssBytes / MIB).toFixed(1)
         } MiB (bound ${(report.rssLimitBytes / MIB).toFixed(0)} MiB)`,
@@ -90,7 +90,16 @@ async function main(): Promise<number> {
         `witness              ${report.witness.queries} queries, ${report.witness.errorCount} errors, max ${
           report.witness.maxLatencyMs.toFixed(0)
         } ms`,
+        `  of which timeouts while the database itself stalled: ${report.witnessTimeoutsInDatabaseStalls}`,
         ...report.witness.errors.map((e) => `  witness error: ${e}`),
+        ...report.witness.slow.map((e) => `  witness slow answer ${e}`),
+        `direct witness       ${report.directWitness.queries} queries, ${report.directWitness.errorCount} errors, max ${
+          report.directWitness.maxLatencyMs.toFixed(0)
+        } ms (straight to the database)`,
+        ...report.directWitness.errors.map((e) => `  direct witness error: ${e}`),
+        ...report.directWitness.slow.map((e) => `  direct witness slow answer ${e}`),
+        ...report.directWitness.stalls.map((s) => `  database stall ${s.fromS}–${s.toS} s`),
+        ...report.findings.map((f) => `  ${f.kind} at ${f.atSeconds} s: input ${f.index}`),
         `result               ${report.pass ? "PASS" : "FAIL"}`,
       ].join("\n"),
     );

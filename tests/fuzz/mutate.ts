@@ -100,7 +100,17 @@ export interface Framing {
   kinds: readonly number[];
   /** Length values worth trying. */
   lengths: readonly number[];
+  /**
+   * Bytes duplication and splicing may add to one input, all its stacked
+   * mutations together. Without it one input could repeat a 19 KB bulk INSERT
+   * 200 times, and MariaDB then stalled every connection, the witness's direct
+   * ones included, for 10–18 s: the round measured the database, not the proxy.
+   */
+  growthBudget: number;
 }
+
+/** {@linkcode Framing.growthBudget} of both wires: far above any input that kept the database fast. */
+export const GROWTH_BUDGET_BYTES = 256 * 1024;
 
 const INTERESTING_LENGTHS = [0, 1, 3, 4, 5, 0x7fff, 0x10000, 0x7fffffff, 0x80000000, 0xffffffff];
 
@@ -114,6 +124,7 @@ export const FRAMINGS: Record<"postgres" | "mysql", Framing> = {
     kindAt: (f) => (f.start === f.lengthAt ? undefined : f.start),
     kinds: "QPBEDCHSXFdcfp".split("").map((c) => c.charCodeAt(0)),
     lengths: INTERESTING_LENGTHS,
+    growthBudget: GROWTH_BUDGET_BYTES,
   },
   mysql: {
     frames: mysqlFrames,
@@ -144,6 +155,7 @@ export const FRAMINGS: Record<"postgres" | "mysql", Framing> = {
       0xfe,
     ],
     lengths: [0, 1, 3, 4, 0xff, 0xffff, 0xfffffe, 0xffffff],
+    growthBudget: GROWTH_BUDGET_BYTES,
   },
 };
 
@@ -178,13 +190,17 @@ function boundaries(chunks: Uint8Array[]): number[] {
 
 const INTERESTING_BYTES = [0x00, 0x01, 0x7f, 0x80, 0xff, 0x51, 0x50, 0x42, 0x45, 0x64, 0x63];
 
-/** One mutation: the session's flat bytes and chunk cuts in, new ones out. */
+/**
+ * One mutation: the session's flat bytes and chunk cuts in, new ones out.
+ * `budget` is how many bytes it may still add by repeating or splicing messages.
+ */
 type Mutation = (
   rng: Rng,
   buf: Uint8Array,
   cuts: number[],
   donor: Uint8Array,
   framing: Framing,
+  budget: number,
 ) => { buf: Uint8Array; cuts: number[] };
 
 /** Replaces `buf[from, to)` with `insert` and moves the cuts after it. */
@@ -253,7 +269,7 @@ export const MUTATIONS: Record<string, Mutation> = {
     out[rng.pick(at)] = rng.next() < 0.7 ? rng.pick(framing.kinds) : rng.int(256);
     return { buf: out, cuts };
   },
-  splice(rng, buf, cuts, donor, framing) {
+  splice(rng, buf, cuts, donor, framing, budget) {
     const mine = framing.frames(buf).filter((f) => f.end <= buf.length);
     const theirs = framing.frames(donor).filter((f) =>
       framing.kindAt(f) !== undefined && f.end <= donor.length
@@ -261,14 +277,20 @@ export const MUTATIONS: Record<string, Mutation> = {
     if (mine.length === 0 || theirs.length === 0) return { buf, cuts };
     const at = rng.pick(mine).end;
     const from = rng.pick(theirs);
-    const to = Math.min(theirs.length, theirs.indexOf(from) + 1 + rng.int(4));
+    const first = theirs.indexOf(from);
+    let to = Math.min(theirs.length, first + 1 + rng.int(4));
+    while (to > first && theirs[to - 1].end - from.start > budget) to--;
+    if (to === first) return { buf, cuts };
     return edit(buf, cuts, at, at, donor.slice(from.start, theirs[to - 1].end));
   },
-  duplicate(rng, buf, cuts, _donor, framing) {
+  duplicate(rng, buf, cuts, _donor, framing, budget) {
     const fs = framing.frames(buf).filter((f) => f.end <= buf.length);
     if (fs.length === 0) return { buf, cuts };
     const f = rng.pick(fs);
-    const copies = 1 + rng.int(rng.next() < 0.1 ? 200 : 3);
+    // Drawn before the budget clamps it, so inputs within the budget are the bytes they always were.
+    const drawn = 1 + rng.int(rng.next() < 0.1 ? 200 : 3);
+    const copies = Math.min(drawn, Math.floor(budget / Math.max(1, f.end - f.start)));
+    if (copies === 0) return { buf, cuts };
     const piece = buf.slice(f.start, f.end);
     const insert = new Uint8Array(piece.length * copies);
     for (let i = 0; i < copies; i++) insert.set(piece, i * piece.length);
@@ -311,7 +333,8 @@ export interface FuzzInput {
 
 /**
  * Input number `index` of `seed`: a corpus session with 1–4 stacked
- * mutations. Deterministic in (seed, index, corpus).
+ * mutations, grown by at most `framing.growthBudget` bytes of repeated or
+ * spliced messages. Deterministic in (seed, index, corpus).
  */
 export function makeInput(
   corpus: CorpusSession[],
@@ -323,12 +346,14 @@ export function makeInput(
   const base = rng.pick(corpus);
   const donor = flat(rng.pick(corpus).chunks);
   let buf = flat(base.chunks);
+  const baseLength = buf.length;
   let cuts = boundaries(base.chunks);
   const mutations: string[] = [];
   const count = 1 + rng.int(4);
   for (let i = 0; i < count; i++) {
     const name = rng.pick(NAMES);
-    ({ buf, cuts } = MUTATIONS[name](rng, buf, cuts, donor, framing));
+    const budget = Math.max(0, framing.growthBudget - (buf.length - baseLength));
+    ({ buf, cuts } = MUTATIONS[name](rng, buf, cuts, donor, framing, budget));
     mutations.push(name);
   }
   return { index, base: base.name, mutations, chunks: cut(buf, [...cuts].sort((a, b) => a - b)) };

@@ -10,15 +10,19 @@
 
 import mysql from "mysql2/promise";
 import { createHash } from "node:crypto";
-import type { Witness, WitnessReport } from "./witness.ts";
+import { type Witness, WitnessRecorder } from "./witness.ts";
 
-/** Starts the witness against `127.0.0.1:port`; each query must answer within `boundMs`. */
-export async function startMySqlWitness(port: number, boundMs: number): Promise<Witness> {
-  const report: WitnessReport = { queries: 0, errors: [], errorCount: 0, maxLatencyMs: 0 };
-  const fail = (what: string) => {
-    report.errorCount++;
-    if (report.errors.length < 20) report.errors.push(what);
-  };
+/**
+ * Starts the witness against `127.0.0.1:port`; each query must answer within
+ * `boundMs`. Times are seconds since `clock` (a `performance.now()` reading).
+ */
+export async function startMySqlWitness(
+  port: number,
+  boundMs: number,
+  clock: number,
+): Promise<Witness> {
+  const recorder = new WitnessRecorder(clock);
+  const fail = (what: string) => recorder.fail(what);
   const connect = async (): Promise<mysql.Connection> => {
     const c = await mysql.createConnection({
       host: "127.0.0.1",
@@ -32,12 +36,7 @@ export async function startMySqlWitness(port: number, boundMs: number): Promise<
   };
   let conn = await connect();
   let stopping = false;
-  const timed = async (f: () => Promise<void>) => {
-    const t0 = performance.now();
-    await f();
-    report.maxLatencyMs = Math.max(report.maxLatencyMs, performance.now() - t0);
-    report.queries++;
-  };
+  const timed = (f: () => Promise<void>) => recorder.time(f);
   const loop = (async () => {
     for (let n = 0; !stopping; n++) {
       try {
@@ -70,7 +69,7 @@ export async function startMySqlWitness(port: number, boundMs: number): Promise<
         await conn.end().catch(() => {});
         if (stopping) break;
         await new Promise((r) => setTimeout(r, 200));
-        conn = await connect().catch((e) => {
+        conn = await recorder.time(connect, false).catch((e) => {
           fail(`reconnect: ${(e as Error).message}`);
           return conn;
         });
@@ -82,7 +81,7 @@ export async function startMySqlWitness(port: number, boundMs: number): Promise<
       stopping = true;
       await loop;
       await conn.end().catch(() => {});
-      return report;
+      return recorder.report;
     },
   };
 }

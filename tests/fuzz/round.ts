@@ -16,7 +16,7 @@ import { type FuzzWire, startFuzzDatabase } from "./databases.ts";
 import { type FuzzInput, makeInput } from "./mutate.ts";
 import { replay, type ReplayBounds, type ReplayOutcome } from "./replay.ts";
 import { startWatchedProxy, type WatchedProxy } from "../helpers/watched_proxy.ts";
-import type { WitnessReport } from "./witness.ts";
+import { emptyWitnessReport, overlapsAny, type Span, type WitnessReport } from "./witness.ts";
 
 /** Settings of a round. */
 export interface FuzzOptions {
@@ -56,6 +56,8 @@ export interface Finding {
   chunks: string[];
   /** For crashes: the tail of the proxy's stderr. */
   log?: string;
+  /** Seconds into the round when it was found, to set beside the witnesses' slow answers. */
+  atSeconds: number;
 }
 
 /** The figures of a round. */
@@ -74,6 +76,11 @@ export interface FuzzReport {
   crashes: number;
   /** Connections the proxy did not close in time. */
   hangs: number;
+  /**
+   * Of `hangs`, those whose wait overlapped a stall of the database itself:
+   * the direct witness waited 5 s or more for it at the same time.
+   */
+  hangsInDatabaseStalls: number;
   /** The inputs behind crashes and hangs (first 20). */
   findings: Finding[];
   /** Proxy RSS before the first input, bytes. */
@@ -88,7 +95,19 @@ export interface FuzzReport {
   leakedBackends: number;
   /** The witness client's figures. */
   witness: WitnessReport;
-  /** True when crashes, hangs, witness errors and leaked backends are 0 and RSS stayed bounded. */
+  /**
+   * The same witness straight to the database, beside the proxy's. It tells a
+   * database stall (both slow at the same time) from a proxy one; it does not
+   * excuse the proxy's witness, whose errors fail the round either way.
+   */
+  directWitness: WitnessReport;
+  /** Of the witness's timeouts, those whose wait overlapped a stall of the direct witness. */
+  witnessTimeoutsInDatabaseStalls: number;
+  /**
+   * True when crashes and leaked backends are 0, RSS stayed bounded, and
+   * every hang and witness error, if any, was a timeout during a stall of the
+   * database itself (the proxy waited for it, as it must).
+   */
   pass: boolean;
 }
 
@@ -103,7 +122,13 @@ export async function runFuzzRound(opts: FuzzOptions): Promise<FuzzReport> {
   const env = { ...db.proxyEnv, LMS_PROXY_ID: "fuzz-target", ...opts.proxyEnv };
   let target: WatchedProxy = await startWatchedProxy(env);
   const baseline = await db.sessions();
-  const witness = await db.startWitness(target.port, opts.witnessBoundMs ?? 10_000);
+  const startedAt = performance.now();
+  const witnessBoundMs = opts.witnessBoundMs ?? 10_000;
+  const witness = await db.startWitness(target.port, witnessBoundMs, startedAt);
+  const directWitness = await db.startWitness(db.port, witnessBoundMs, startedAt);
+  const seconds = () => Math.round((performance.now() - startedAt) / 100) / 10;
+  // How long each hung connection waited for the proxy, to set beside the direct witness's stalls.
+  const hangWaits: Span[] = [];
   const report: FuzzReport = {
     wire,
     seed: opts.seed,
@@ -112,13 +137,16 @@ export async function runFuzzRound(opts: FuzzOptions): Promise<FuzzReport> {
     outcomes: { closed: 0, reset: 0, hang: 0, refused: 0 },
     crashes: 0,
     hangs: 0,
+    hangsInDatabaseStalls: 0,
     findings: [],
     startRssBytes: target.rss(),
     maxRssBytes: target.rss(),
     rssLimitBytes,
     fds: { start: target.fds(), end: 0 },
     leakedBackends: 0,
-    witness: { queries: 0, errors: [], errorCount: 0, maxLatencyMs: 0 },
+    witness: emptyWitnessReport(),
+    directWitness: emptyWitnessReport(),
+    witnessTimeoutsInDatabaseStalls: 0,
     pass: false,
   };
   const sampler = setInterval(() => {
@@ -133,6 +161,7 @@ export async function runFuzzRound(opts: FuzzOptions): Promise<FuzzReport> {
       mutations: input.mutations,
       chunks: input.chunks.map(encodeBase64),
       log,
+      atSeconds: seconds(),
     });
   };
   const inFlight = new Set<FuzzInput>();
@@ -156,6 +185,7 @@ export async function runFuzzRound(opts: FuzzOptions): Promise<FuzzReport> {
       report.outcomes[result.outcome]++;
       if (result.outcome === "hang") {
         report.hangs++;
+        hangWaits.push({ fromS: seconds() - bounds.endBoundMs / 1000, toS: seconds() });
         record("hang", input);
       }
       if (!target.alive() && !restarting) {
@@ -170,6 +200,7 @@ export async function runFuzzRound(opts: FuzzOptions): Promise<FuzzReport> {
   try {
     await Promise.all(Array.from({ length: concurrency }, worker));
     report.witness = await witness.stop();
+    report.directWitness = await directWitness.stop();
     // Database sessions of fuzzed clients must all be gone once the proxy closed them.
     const settleUntil = Date.now() + 10_000;
     do {
@@ -184,7 +215,13 @@ export async function runFuzzRound(opts: FuzzOptions): Promise<FuzzReport> {
     clearInterval(sampler);
     await target.stop();
   }
-  report.pass = report.crashes === 0 && report.hangs === 0 && report.witness.errorCount === 0 &&
+  const stalls = report.directWitness.stalls;
+  const inStall = (w: Span) => overlapsAny(stalls, w);
+  report.hangsInDatabaseStalls = hangWaits.filter(inStall).length;
+  report.witnessTimeoutsInDatabaseStalls = report.witness.timeoutsAtS
+    .filter((at) => inStall({ fromS: at - witnessBoundMs / 1000, toS: at })).length;
+  report.pass = report.crashes === 0 && report.hangs === report.hangsInDatabaseStalls &&
+    report.witness.errorCount === report.witnessTimeoutsInDatabaseStalls &&
     report.leakedBackends === 0 && report.maxRssBytes <= rssLimitBytes;
   return report;
 }

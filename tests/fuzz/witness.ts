@@ -10,16 +10,109 @@
 import pg from "pg";
 import { createHash } from "node:crypto";
 
+/** A span of a round, in seconds since it started. */
+export interface Span {
+  /** Start. */
+  fromS: number;
+  /** End. */
+  toS: number;
+}
+
 /** What the witness saw. */
 export interface WitnessReport {
   /** Queries answered correctly. */
   queries: number;
-  /** Errors and wrong answers, in order (first 20). */
+  /** Errors and wrong answers, in order, with when they happened (first 20). */
   errors: string[];
   /** How many errors in all. */
   errorCount: number;
+  /** When each error that was a timeout happened, seconds into the round (first 100). */
+  timeoutsAtS: number[];
   /** Slowest answer in ms. */
   maxLatencyMs: number;
+  /** Answers slower than {@linkcode SLOW_MS}, as `at <s> s: <ms> ms` into the round (first 20). */
+  slow: string[];
+  /** Questions or connection attempts that waited {@linkcode STALL_MS} or longer (first 100). */
+  stalls: Span[];
+}
+
+/** An answer slower than this is listed in {@linkcode WitnessReport.slow}. */
+export const SLOW_MS = 2000;
+/** A wait this long or longer is a stall of what the witness talks to. */
+export const STALL_MS = 5000;
+const TIMEOUT = /timeout|timed out|ETIMEDOUT/i;
+
+/** A fresh report. */
+export function emptyWitnessReport(): WitnessReport {
+  return {
+    queries: 0,
+    errors: [],
+    errorCount: 0,
+    timeoutsAtS: [],
+    maxLatencyMs: 0,
+    slow: [],
+    stalls: [],
+  };
+}
+
+/** Whether `span` overlaps any of `spans`. */
+export function overlapsAny(spans: readonly Span[], span: Span): boolean {
+  return spans.some((s) => s.fromS < span.toS && s.toS > span.fromS);
+}
+
+/** Keeps a witness's report, timed against the round's clock. */
+export class WitnessRecorder {
+  /** The figures so far. */
+  readonly report: WitnessReport = emptyWitnessReport();
+  readonly #clock: number;
+  readonly #stallMs: number;
+
+  /**
+   * @param clock the round's start, a `performance.now()` reading
+   * @param stallMs a wait this long or longer is a stall; {@linkcode STALL_MS} by default
+   */
+  constructor(clock: number, stallMs: number = STALL_MS) {
+    this.#clock = clock;
+    this.#stallMs = stallMs;
+  }
+
+  #seconds(t: number): number {
+    return Math.round((t - this.#clock) / 100) / 10;
+  }
+
+  /** Counts an error; a timeout also keeps its time, to be set beside the direct witness's stalls. */
+  fail(what: string): void {
+    const r = this.report;
+    r.errorCount++;
+    const at = this.#seconds(performance.now());
+    if (r.errors.length < 20) r.errors.push(`at ${at.toFixed(1)} s: ${what}`);
+    if (TIMEOUT.test(what) && r.timeoutsAtS.length < 100) r.timeoutsAtS.push(at);
+  }
+
+  /** Runs `f`, timing it; `answer` counts it as a question answered when it succeeds. */
+  async time<T>(f: () => Promise<T>, answer = true): Promise<T> {
+    const r = this.report;
+    const t0 = performance.now();
+    let ok = false;
+    try {
+      const out = await f();
+      ok = true;
+      return out;
+    } finally {
+      const t1 = performance.now();
+      const ms = t1 - t0;
+      if (ok && answer) {
+        r.queries++;
+        r.maxLatencyMs = Math.max(r.maxLatencyMs, ms);
+        if (ms > SLOW_MS && r.slow.length < 20) {
+          r.slow.push(`at ${this.#seconds(t0).toFixed(1)} s: ${ms.toFixed(0)} ms`);
+        }
+      }
+      if (ms >= this.#stallMs && r.stalls.length < 100) {
+        r.stalls.push({ fromS: this.#seconds(t0), toS: this.#seconds(t1) });
+      }
+    }
+  }
 }
 
 /** A running witness. */
@@ -28,13 +121,13 @@ export interface Witness {
   stop(): Promise<WitnessReport>;
 }
 
-/** Starts the witness against `127.0.0.1:port`; each query must answer within `boundMs`. */
-export async function startWitness(port: number, boundMs: number): Promise<Witness> {
-  const report: WitnessReport = { queries: 0, errors: [], errorCount: 0, maxLatencyMs: 0 };
-  const fail = (what: string) => {
-    report.errorCount++;
-    if (report.errors.length < 20) report.errors.push(what);
-  };
+/**
+ * Starts the witness against `127.0.0.1:port`; each query must answer within
+ * `boundMs`. Times are seconds since `clock` (a `performance.now()` reading).
+ */
+export async function startWitness(port: number, boundMs: number, clock: number): Promise<Witness> {
+  const recorder = new WitnessRecorder(clock);
+  const fail = (what: string) => recorder.fail(what);
   const connect = async (): Promise<pg.Client> => {
     const c = new pg.Client({
       host: "127.0.0.1",
@@ -50,12 +143,7 @@ export async function startWitness(port: number, boundMs: number): Promise<Witne
   };
   let client = await connect();
   let stopping = false;
-  const timed = async (f: () => Promise<void>) => {
-    const t0 = performance.now();
-    await f();
-    report.maxLatencyMs = Math.max(report.maxLatencyMs, performance.now() - t0);
-    report.queries++;
-  };
+  const timed = (f: () => Promise<void>) => recorder.time(f);
   const loop = (async () => {
     for (let n = 0; !stopping; n++) {
       try {
@@ -89,7 +177,7 @@ export async function startWitness(port: number, boundMs: number): Promise<Witne
         await client.end().catch(() => {});
         if (stopping) break;
         await new Promise((r) => setTimeout(r, 200));
-        client = await connect().catch((e) => {
+        client = await recorder.time(connect, false).catch((e) => {
           fail(`reconnect: ${(e as Error).message}`);
           return client;
         });
@@ -101,7 +189,7 @@ export async function startWitness(port: number, boundMs: number): Promise<Witne
       stopping = true;
       await loop;
       await client.end().catch(() => {});
-      return report;
+      return recorder.report;
     },
   };
 }

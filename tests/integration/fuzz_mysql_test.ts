@@ -43,10 +43,15 @@ Deno.test("fuzzed MySQL sessions: no crash, no hang, witness undisturbed", async
   assert.equal(report.wire, "mysql");
   assert.ok(report.inputs > 0, `no input was tried: ${summary}`);
   assert.equal(report.crashes, 0, `crashes: ${JSON.stringify(report.findings)}`);
-  assert.equal(report.hangs, 0, `hangs: ${JSON.stringify(report.findings)}`);
+  // A hang or witness timeout counts against the proxy unless the database itself stalled then.
+  assert.equal(
+    report.hangs - report.hangsInDatabaseStalls,
+    0,
+    `hangs: ${JSON.stringify(report.findings)}`,
+  );
   assert.equal(report.leakedBackends, 0, summary);
   assert.ok(report.witness.queries > 0, summary);
-  assert.deepEqual(report.witness.errors, [], summary);
+  assert.equal(report.witness.errorCount, report.witnessTimeoutsInDatabaseStalls, summary);
   assert.ok(report.maxRssBytes <= report.rssLimitBytes, summary);
   assert.ok(report.pass, summary);
   console.log(summary);

@@ -17,6 +17,7 @@ import { startPgCluster } from "../../shared/local/postgres_cluster.ts";
 import { makeCerts } from "../helpers/certs.ts";
 import { eventually, spawnOrchestrator } from "../helpers/fleet.ts";
 import { spawnProxy } from "../helpers/proxy.ts";
+import { secretDir } from "../helpers/secret_dir.ts";
 
 type StartTls = "postgres" | "mysql" | undefined;
 
@@ -63,31 +64,18 @@ async function assertPolicy(port: number, startTls: StartTls): Promise<void> {
   }
 }
 
-/**
- * A directory laid out like a mounted Kubernetes Secret: `tls.crt` and
- * `tls.key` link through `..data` to a timestamped directory.
- */
-async function secretDir(root: string, cert: string, key: string): Promise<{
+/** A Secret-style directory holding `cert` and `key` (file paths) as tls.crt and tls.key. */
+async function certSecret(root: string, name: string, cert: string, key: string): Promise<{
   dir: string;
   rotate(cert: string, key: string): Promise<void>;
 }> {
-  const dir = join(root, "secret");
-  await Deno.mkdir(dir);
-  let version = 0;
-  const write = async (certText: string, keyText: string) => {
-    const data = `..2026_12_01_00_00_0${++version}.000000`;
-    await Deno.mkdir(join(dir, data));
-    await Deno.writeTextFile(join(dir, data, "tls.crt"), certText);
-    await Deno.writeTextFile(join(dir, data, "tls.key"), keyText, { mode: 0o600 });
-    await Deno.symlink(data, join(dir, "..data_tmp"));
-    await Deno.rename(join(dir, "..data_tmp"), join(dir, "..data"));
-  };
-  await write(await Deno.readTextFile(cert), await Deno.readTextFile(key));
-  await Deno.symlink("..data/tls.crt", join(dir, "tls.crt"));
-  await Deno.symlink("..data/tls.key", join(dir, "tls.key"));
+  const secret = await secretDir(root, name, {
+    "tls.crt": await Deno.readTextFile(cert),
+    "tls.key": await Deno.readTextFile(key),
+  });
   return {
-    dir,
-    rotate: async (c, k) => await write(c, k),
+    dir: secret.dir,
+    rotate: (c, k) => secret.rotate({ "tls.crt": c, "tls.key": k }),
   };
 }
 
@@ -95,7 +83,7 @@ async function secretDir(root: string, cert: string, key: string): Promise<{
 async function assertReload(opts: {
   port: number;
   startTls: StartTls;
-  secret: Awaited<ReturnType<typeof secretDir>>;
+  secret: Awaited<ReturnType<typeof certSecret>>;
   next: { cert: string; key: string };
   log: () => string;
   openConnection: () => Promise<{ stillWorks: () => Promise<void>; close: () => Promise<void> }>;
@@ -143,7 +131,7 @@ Deno.test("TLS 1.2+ only, strong ciphers, and certificates reloaded on rotation"
     await using db = await startPgCluster({ name: "tls-hardening" });
 
     await t.step("PostgreSQL wire: policy, then a rotation", async () => {
-      const secret = await secretDir(join(root, ""), first.serverCert, first.serverKey);
+      const secret = await certSecret(root, "secret", first.serverCert, first.serverKey);
       await using proxy = await spawnProxy(
         { INIT_SOURCE: db.url(), SSL_CERT: secret.dir, SSL_KEY: secret.dir, LMS_LOG_LEVEL: "info" },
         [],
@@ -194,7 +182,12 @@ Deno.test("TLS 1.2+ only, strong ciphers, and certificates reloaded on rotation"
 
     await t.step("orchestrator API and WebSocket: policy, then a rotation", async () => {
       await Deno.mkdir(join(root, "orch"));
-      const secret = await secretDir(join(root, "orch"), first.serverCert, first.serverKey);
+      const secret = await certSecret(
+        join(root, "orch"),
+        "secret",
+        first.serverCert,
+        first.serverKey,
+      );
       const orchestrator = await spawnOrchestrator(
         { INIT_TARGET: db.url(), TLS_CERT: secret.dir, TLS_KEY: secret.dir, LMS_LOG_LEVEL: "info" },
         undefined,

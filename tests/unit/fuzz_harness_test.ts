@@ -7,8 +7,9 @@
 
 import assert from "node:assert/strict";
 import { CORPUS_DIR, loadCorpus } from "../fuzz/corpus.ts";
-import { frames, FRAMINGS, makeInput, mysqlFrames } from "../fuzz/mutate.ts";
+import { frames, FRAMINGS, GROWTH_BUDGET_BYTES, makeInput, mysqlFrames } from "../fuzz/mutate.ts";
 import { replay } from "../fuzz/replay.ts";
+import { overlapsAny, WitnessRecorder } from "../fuzz/witness.ts";
 
 const join = (chunks: Uint8Array[]) => {
   const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
@@ -66,6 +67,43 @@ Deno.test("the MySQL framer walks each captured MySQL session; its mutations are
     if (a.mutations.includes("lengthField")) lengthEdits++;
   }
   assert.ok(lengthEdits > 0);
+});
+
+Deno.test("no input grows past the growth budget, and the budget is reached", async () => {
+  const corpus = await loadCorpus(`${CORPUS_DIR}mysql/`);
+  let nearBudget = 0;
+  for (let i = 0; i < 800; i++) {
+    const a = makeInput(corpus, 42, i, FRAMINGS.mysql);
+    const base = corpus.find((s) => s.name === a.base)!;
+    const growth = join(a.chunks).length - join(base.chunks).length;
+    // byteInsert adds at most 16 bytes on top of the budget, once per stacked mutation.
+    assert.ok(growth <= GROWTH_BUDGET_BYTES + 4 * 16, `input ${i} grew by ${growth} bytes`);
+    if (growth > GROWTH_BUDGET_BYTES / 2) nearBudget++;
+  }
+  // Input 157 of seed 42 once repeated sysbench's 19 KB INSERT to 2.2 MB; now it and 2 more
+  // reach the budget, so duplication is capped rather than gone.
+  assert.ok(nearBudget >= 2, `only ${nearBudget} inputs grew by more than half the budget`);
+});
+
+Deno.test("the witness recorder keeps stalls and timeouts, and only timeouts can meet a stall", async () => {
+  const clock = performance.now();
+  const w = new WitnessRecorder(clock, 50);
+  await w.time(() => new Promise((r) => setTimeout(r, 80)));
+  await w.time(() => Promise.resolve());
+  await assert.rejects(w.time(() => Promise.reject(new Error("boom"))));
+  w.fail("query 7: Query inactivity timeout");
+  w.fail("wrong answer for 8: {}");
+  const r = w.report;
+  assert.equal(r.queries, 2);
+  assert.equal(r.stalls.length, 1);
+  assert.ok(r.stalls[0].toS >= r.stalls[0].fromS);
+  assert.equal(r.errorCount, 2);
+  assert.equal(r.timeoutsAtS.length, 1, "a wrong answer is never a timeout");
+  const stalls = [{ fromS: 10, toS: 20 }];
+  assert.ok(overlapsAny(stalls, { fromS: 15, toS: 25 }));
+  assert.ok(overlapsAny(stalls, { fromS: 5, toS: 11 }));
+  assert.ok(!overlapsAny(stalls, { fromS: 20, toS: 30 }));
+  assert.ok(!overlapsAny([], { fromS: 0, toS: 100 }));
 });
 
 Deno.test("a server that ignores the client's EOF is a hang; one that closes is not", async () => {
