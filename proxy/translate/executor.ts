@@ -15,7 +15,8 @@
  * A deadlock or serialization failure (40001, 40P01) rolls the whole
  * transaction back, as MySQL does for a deadlock, so the session is outside
  * a transaction afterwards; any other failed write inside a transaction
- * undoes only itself, as in MySQL (`statement_rollback.ts`).
+ * undoes only itself, as in MySQL (`statement_rollback.ts`). DDL commits the
+ * open transaction first, as in MySQL (`implicit_commit.ts`).
  *
  * @module
  */
@@ -34,6 +35,7 @@ import { ER_NOT_SUPPORTED_YET } from "./errors.ts";
 import type { Translator } from "./translate.ts";
 import type { TranslatorPool } from "./translator_pool.ts";
 import type { Target } from "./context.ts";
+import { commitsImplicitly, implicitCommitSteps } from "./implicit_commit.ts";
 import { StatementRollback } from "./statement_rollback.ts";
 
 /** What running one statement produced. */
@@ -249,11 +251,11 @@ export class Executor implements AnswerContext {
     fields?: PgField[] | null,
   ): Promise<Outcome> {
     this.warnings = [];
-    // The transaction ended since the last statement (COMMIT, a deadlock): so did the savepoint.
+    // The transaction ended since the last statement (COMMIT, DDL, a deadlock): so did the savepoint.
     if (!this.inTransaction) this.#rollback.forget();
     if (t.tx) return this.#transaction(t);
-    const implicitBegin = !this.autocommit && !this.inTransaction;
-    const steps: PgStep[] = [];
+    const implicitBegin = !this.autocommit && !this.inTransaction && !commitsImplicitly(t);
+    const steps: PgStep[] = implicitCommitSteps(t, this.inTransaction);
     if (implicitBegin) steps.push({ sql: "BEGIN", params: [], fields: null });
     const guard = this.#rollback.before(t.kind, implicitBegin || this.inTransaction);
     steps.push(...guard);
