@@ -15,7 +15,7 @@ import type { Node } from "./ast.ts";
 import { variant } from "./ast.ts";
 import type { Ctx } from "./context.ts";
 import { TranslationGap } from "./errors.ts";
-import { cond, expr, value } from "./expr.ts";
+import { boolValue, cond, expr, value } from "./expr.ts";
 import { assignmentColumn } from "./insert.ts";
 import { objectName, objectNameParts } from "./identifiers.ts";
 import { orderBy, tableName } from "./select.ts";
@@ -75,10 +75,10 @@ function limited(
 export function update(ctx: Ctx, p: Node): { sql: string; table: string } {
   if (p.from) throw new TranslationGap("UPDATE ... FROM");
   const t = target(ctx, p.table);
-  const assignments: [string, string][] = p.assignments.map((a: Node) => [
-    assignmentColumn(a),
-    value(ctx, a.value),
-  ]);
+  const assignments: [string, string][] = p.assignments.map((a: Node) => {
+    const column = assignmentColumn(a);
+    return [column, ctx.booleans.has(column) ? boolValue(ctx, a.value) : value(ctx, a.value)];
+  });
   let where = [...t.conditions];
   if (p.selection) where.push(cond(ctx, p.selection));
   if (!ctx.options.clientFoundRows) {
