@@ -353,7 +353,7 @@ export class Executor implements AnswerContext {
     }
     const steps: PgStep[] = tx.action === "savepoint" || tx.action === "release" ||
         tx.action === "rollback_to"
-      ? this.#rollback.beforeClientSavepoint()
+      ? this.#rollback.beforeClientSavepoint(tx.action)
       : [];
     if (tx.action === "begin" || tx.action === "commit" || tx.action === "rollback") {
       this.#rollback.forget();

@@ -13,10 +13,10 @@
  *
  * The savepoint is not released after the statement (that would cost a
  * message per statement): the next guarded write's batch starts with
- * `RELEASE SAVEPOINT lms_stmt`, as does a client's own SAVEPOINT, RELEASE or
- * ROLLBACK TO (so the client's savepoints never nest inside the proxy's,
- * where releasing ours would release theirs). COMMIT and ROLLBACK end it with
- * the transaction. Reads are not guarded (they change nothing, and
+ * `RELEASE SAVEPOINT lms_stmt`, as does a client's own SAVEPOINT (so the
+ * client's savepoints never nest inside the proxy's, where releasing ours
+ * would release theirs); a client's RELEASE or ROLLBACK TO ends it with their
+ * savepoint, COMMIT and ROLLBACK with the transaction. Reads are not guarded (they change nothing, and
  * `oltp_read_only` pays nothing): a failing SELECT still aborts the
  * transaction on CockroachDB. Errors that abort the transaction in MySQL too
  * (deadlock, serialization failure: 40001, 40P01) are not undone here; the
@@ -69,11 +69,18 @@ export class StatementRollback {
     return steps;
   }
 
-  /** The steps to put before a client's own SAVEPOINT, RELEASE or ROLLBACK TO. */
-  beforeClientSavepoint(): PgStep[] {
-    if (!this.#held) return [];
+  /**
+   * The steps to put before a client's own SAVEPOINT, RELEASE or ROLLBACK TO.
+   * The proxy's savepoint is released before a client SAVEPOINT, so it is
+   * always the innermost one: a client's RELEASE or ROLLBACK TO of any of
+   * its savepoints ends ours too, and needs nothing before it (a RELEASE
+   * there would fail in a transaction a read has aborted, which the
+   * client's ROLLBACK TO is about to recover).
+   */
+  beforeClientSavepoint(action: "savepoint" | "release" | "rollback_to"): PgStep[] {
+    const held = this.#held;
     this.#held = false;
-    return [RELEASE];
+    return held && action === "savepoint" ? [RELEASE] : [];
   }
 
   /**

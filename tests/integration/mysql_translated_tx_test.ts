@@ -138,8 +138,26 @@ Deno.test("MySQL transaction semantics served from PostgreSQL match MariaDB", as
         "RELEASE SAVEPOINT s1",
         "COMMIT",
         "SELECT email FROM people WHERE email IN ('e@x', 'f@x', 'g@x') ORDER BY email",
+        // A failed read ends the transaction on the target, but a rollback to the client's
+        // savepoint recovers it there too (Rails', Django's and Prisma's nested transactions).
+        "BEGIN",
+        "INSERT INTO people (email, name) VALUES ('m@x', 'M')",
+        "SAVEPOINT s3",
+        "INSERT INTO people (email, name) VALUES ('n@x', 'N')",
+        "SELECT nope FROM people",
+        "ROLLBACK TO SAVEPOINT s3",
+        "INSERT INTO people (email, name) VALUES ('o@x', 'O')",
+        "SAVEPOINT s4",
+        "INSERT INTO people (email, name) VALUES ('p@x', 'P')",
+        "RELEASE SAVEPOINT s4",
+        "INSERT INTO people (email, name) VALUES ('p@x', 'dup')",
+        "COMMIT",
+        "SELECT email FROM people WHERE email IN ('m@x', 'n@x', 'o@x', 'p@x') ORDER BY email",
       ]);
-      assert.deepEqual(r.at(-1), { rows: [{ email: "e@x" }, { email: "g@x" }] });
+      assert.deepEqual(r[12], { rows: [{ email: "e@x" }, { email: "g@x" }] });
+      assert.deepEqual(r.at(-1), {
+        rows: [{ email: "m@x" }, { email: "o@x" }, { email: "p@x" }],
+      });
     });
 
     await t.step("autocommit off: a failed write leaves the transaction open", async () => {
