@@ -22,7 +22,6 @@ export interface InsertTranslation {
   generatedKey: string | null;
   affectedRows: AffectedRowsMode;
   proposedRows: number;
-  table: string;
 }
 
 /** Translates an `Insert` node (REPLACE is an Insert with `replace_into`). */
@@ -121,12 +120,11 @@ export async function insert(ctx: Ctx, p: Node, catalog: Catalog): Promise<Inser
       generatedKey: null,
       affectedRows,
       proposedRows: rows.length,
-      table: rawTable,
     };
   }
   if (p.ignore) sql += " ON CONFLICT DO NOTHING";
   if (generatedKey) sql += ` RETURNING ${objectName(generatedKey)}`;
-  return { sql, generatedKey, affectedRows, proposedRows: rows?.length ?? 0, table: rawTable };
+  return { sql, generatedKey, affectedRows, proposedRows: rows?.length ?? 0 };
 }
 
 /** The column an assignment (`SET a = ...`, `t.a = ...`) writes, lower case. */

@@ -85,13 +85,13 @@ export class StatementRollback {
 
   /**
    * After a guarded statement failed with `sqlstate`: rolls back to the
-   * savepoint, so the transaction goes on as in MySQL. Resolves false when
-   * the error is one MySQL ends the transaction for, or the rollback was
-   * refused (the transaction then stays aborted and later statements say so).
+   * savepoint, so the transaction goes on as in MySQL. Not for the errors
+   * MySQL ends the transaction for (the executor rolls it back). Should
+   * CockroachDB refuse the rollback, the transaction stays aborted and the
+   * later statements say so (25P02 → 1105).
    */
-  async undo(conn: TargetConnection, sqlstate: string): Promise<boolean> {
-    if (abortsTransaction(sqlstate)) return false;
-    const r = await conn.run([UNDO]);
-    return r.error === undefined;
+  async undo(conn: TargetConnection, sqlstate: string): Promise<void> {
+    if (abortsTransaction(sqlstate)) return;
+    await conn.run([UNDO]);
   }
 }
