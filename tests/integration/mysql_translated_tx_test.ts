@@ -199,6 +199,29 @@ Deno.test("MySQL transaction semantics served from PostgreSQL match MariaDB", as
             return true;
           },
         );
+        // A table the catalog has not read yet: it is read through another session's connection
+        // outside a transaction, not this aborted one, so the answer is still the one above.
+        await target.psql(`CREATE TABLE late (id INT4); GRANT ALL ON late TO ${ROLE}`, {
+          database: "app",
+        });
+        const other = await fx.connect("proxy");
+        try {
+          await waitFor(
+            "both sessions on the target",
+            () => [...fx.proxy.sessions].every((s) => s.side === "target"),
+          );
+          await other.query("SELECT 1");
+          await assert.rejects(
+            proxied.query("SELECT id FROM late"),
+            (e: { errno: number; message: string }) => {
+              assert.equal(e.errno, 1105);
+              assert.match(e.message, /an earlier statement of this transaction failed/);
+              return true;
+            },
+          );
+        } finally {
+          await other.end();
+        }
         await proxied.query("ROLLBACK");
       },
     );
