@@ -21,6 +21,8 @@ export interface TableInfo {
   uniqueKeys: string[][];
   /** The column filled from a sequence or identity (MySQL's AUTO_INCREMENT), if any. */
   generatedKey: string | null;
+  /** The BOOL columns (a MySQL TINYINT(1) converted for CockroachDB); absent when none. */
+  booleans?: string[];
 }
 
 /** Supplies table metadata to the translator. */
@@ -35,7 +37,8 @@ export type CatalogQuery = (sql: string, params: unknown[]) => Promise<Record<st
 const COLUMNS_SQL = `SELECT a.attname AS name,
        (a.attidentity IN ('a', 'd')
         OR coalesce(pg_get_expr(d.adbin, d.adrelid), '') LIKE 'nextval(%'
-        OR coalesce(pg_get_expr(d.adbin, d.adrelid), '') LIKE 'unique_rowid()%') AS generated
+        OR coalesce(pg_get_expr(d.adbin, d.adrelid), '') LIKE 'unique_rowid()%') AS generated,
+       a.atttypid = 16 AS boolean
   FROM pg_catalog.pg_attribute a
   JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
   JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
@@ -85,6 +88,7 @@ export class PgCatalog implements Catalog {
         k.length > 0
       ),
       generatedKey: String(columns.find((c) => isTrue(c.generated))?.name ?? "") || null,
+      booleans: columns.filter((c) => isTrue(c.boolean)).map((c) => String(c.name)),
     };
   }
 }

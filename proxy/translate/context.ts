@@ -58,4 +58,6 @@ export interface Ctx {
    * the row that was proposed for insertion, CockroachDB's `excluded`.
    */
   upsert: { rowAlias: string | null; table: string } | null;
+  /** The statement's BOOL columns (booleans.ts), by lower-case name. */
+  booleans: ReadonlySet<string>;
 }

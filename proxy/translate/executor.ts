@@ -14,7 +14,9 @@
  * `FOUND_ROWS()` (bound as parameters of the translations that use them).
  * A deadlock or serialization failure (40001, 40P01) rolls the whole
  * transaction back, as MySQL does for a deadlock, so the session is outside
- * a transaction afterwards.
+ * a transaction afterwards; any other failed write inside a transaction
+ * undoes only itself, as in MySQL (`statement_rollback.ts`). DDL commits the
+ * open transaction first, as in MySQL (`implicit_commit.ts`).
  *
  * @module
  */
@@ -33,6 +35,8 @@ import { ER_NOT_SUPPORTED_YET } from "./errors.ts";
 import type { Translator } from "./translate.ts";
 import type { TranslatorPool } from "./translator_pool.ts";
 import type { Target } from "./context.ts";
+import { commitsImplicitly, implicitCommitSteps } from "./implicit_commit.ts";
+import { StatementRollback } from "./statement_rollback.ts";
 
 /** What running one statement produced. */
 export type Outcome =
@@ -104,6 +108,7 @@ export class Executor implements AnswerContext {
   foundRows = 0;
   /** `SET TRANSACTION` (no SESSION): characteristics of the next transaction. */
   nextTx: { isolation?: string; readOnly?: boolean } | undefined;
+  readonly #rollback = new StatementRollback();
 
   /**
    * @param conn the session's connection
@@ -246,10 +251,15 @@ export class Executor implements AnswerContext {
     fields?: PgField[] | null,
   ): Promise<Outcome> {
     this.warnings = [];
+    // The transaction ended since the last statement (COMMIT, DDL, a deadlock): so did the savepoint.
+    if (!this.inTransaction) this.#rollback.forget();
     if (t.tx) return this.#transaction(t);
-    const steps: PgStep[] = [];
-    const implicitBegin = !this.autocommit && !this.inTransaction;
-    if (implicitBegin) steps.push({ sql: "BEGIN", params: [] });
+    const implicitBegin = !this.autocommit && !this.inTransaction && !commitsImplicitly(t);
+    const steps: PgStep[] = implicitCommitSteps(t, this.inTransaction);
+    if (implicitBegin) steps.push({ sql: "BEGIN", params: [], fields: null });
+    const guard = this.#rollback.before(t.kind, implicitBegin || this.inTransaction);
+    steps.push(...guard);
+    const at = steps.length;
     const params = bindParams(t.params, clientValues, {
       lastInsertId: String(this.lastInsertId),
       foundRows: String(this.foundRows),
@@ -258,11 +268,16 @@ export class Executor implements AnswerContext {
     for (const sql of t.followUp) steps.push({ sql, params: [] });
     const r = await this.conn.run(steps);
     const warnings = this.#notices(r);
-    if (r.error) return this.#failed(r);
+    if (r.error) {
+      if (guard.length > 0 && r.results.length === at) {
+        await this.#rollback.undo(this.conn, r.error.notice.sqlstate);
+      }
+      return this.#failed(r);
+    }
     if (t.kind === "ddl" && t.invalidates.length > 0) {
       await this.#pool.invalidate(this.database ?? "", t.invalidates);
     }
-    const main = r.results[implicitBegin ? 1 : 0];
+    const main = r.results[at];
     if (t.returnsRows) return this.#rows(t, main.fields, main.rows, warnings);
     if (t.affectedRows !== "plain") {
       const row = main.rows[0] ?? ["0", "0"];
@@ -336,7 +351,13 @@ export class Executor implements AnswerContext {
       this.nextTx = { ...this.nextTx, isolation: tx.isolation, readOnly: tx.readOnly };
       return { kind: "ok", affectedRows: 0, lastInsertId: 0, warnings: 0 };
     }
-    const steps: PgStep[] = [];
+    const steps: PgStep[] = tx.action === "savepoint" || tx.action === "release" ||
+        tx.action === "rollback_to"
+      ? this.#rollback.beforeClientSavepoint(tx.action)
+      : [];
+    if (tx.action === "begin" || tx.action === "commit" || tx.action === "rollback") {
+      this.#rollback.forget();
+    }
     let sql = t.sql;
     if (tx.action === "begin") {
       // MySQL commits an open transaction when a new one begins.

@@ -12,6 +12,7 @@
 
 import type { Node } from "./ast.ts";
 import { gap, variant } from "./ast.ts";
+import { boolLiteral, isBoolColumn, isDefault, isPlaceholder } from "./booleans.ts";
 import { castExpr, intervalExpr } from "./casts.ts";
 import type { Ctx } from "./context.ts";
 import { TranslationGap } from "./errors.ts";
@@ -70,7 +71,21 @@ export function isBoolean(node: Node): boolean {
 
 /** An expression in a boolean position (WHERE, ON, HAVING, CASE WHEN, AND/OR/NOT operands). */
 export function cond(ctx: Ctx, node: Node): string {
-  return isBoolean(node) ? expr(ctx, node) : `(${expr(ctx, node)}) <> 0`;
+  return isBoolean(node) || isBoolColumn(ctx, node) ? expr(ctx, node) : `(${expr(ctx, node)}) <> 0`;
+}
+
+/**
+ * A value written to a BOOL column (booleans.ts): 1/0/TRUE/FALSE as
+ * TRUE/FALSE; a condition, a BOOL column, a parameter or DEFAULT as it is;
+ * anything else (a number) cast to BOOL.
+ */
+export function boolValue(ctx: Ctx, node: Node): string {
+  const literal = boolLiteral(node);
+  if (literal !== null) return literal;
+  if (isBoolean(node) || isBoolColumn(ctx, node) || isPlaceholder(node) || isDefault(node)) {
+    return expr(ctx, node);
+  }
+  return `(${expr(ctx, node)})::BOOL`;
 }
 
 /** An expression in a value position (projection, VALUES, SET): booleans become 1/0 (INT: PostgreSQL has no BOOL → INT8 cast). */
@@ -136,18 +151,29 @@ export function expr(ctx: Ctx, node: Node): string {
     case "IsNotNull":
       return `${expr(ctx, p)} IS NOT NULL`;
     case "IsTrue":
+      if (isBoolColumn(ctx, p)) return `${expr(ctx, p)} IS TRUE`;
       return `(${expr(ctx, p)}) <> 0`;
     case "IsNotTrue":
+      if (isBoolColumn(ctx, p)) return `${expr(ctx, p)} IS NOT TRUE`;
       return `((${expr(ctx, p)}) <> 0) IS NOT TRUE`;
     case "IsFalse":
+      if (isBoolColumn(ctx, p)) return `${expr(ctx, p)} IS FALSE`;
       return `(${expr(ctx, p)}) = 0`;
     case "IsNotFalse":
+      if (isBoolColumn(ctx, p)) return `${expr(ctx, p)} IS NOT FALSE`;
       return `((${expr(ctx, p)}) = 0) IS NOT TRUE`;
-    case "InList":
+    case "InList": {
       if (p.list.length === 0) throw new TranslationGap("an empty IN list");
-      return `${expr(ctx, p.expr)} ${p.negated ? "NOT IN" : "IN"} (${
-        p.list.map((e: Node) => expr(ctx, e)).join(", ")
+      // A BOOL column stays BOOL when every item is 1/0/TRUE/FALSE, else compares as an integer.
+      const asBool = isBoolColumn(ctx, p.expr) &&
+        p.list.every((e: Node) => boolLiteral(e) !== null);
+      const subject = isBoolColumn(ctx, p.expr) && !asBool
+        ? `${expr(ctx, p.expr)}::INT`
+        : expr(ctx, p.expr);
+      return `${subject} ${p.negated ? "NOT IN" : "IN"} (${
+        p.list.map((e: Node) => asBool ? boolLiteral(e) : expr(ctx, e)).join(", ")
       })`;
+    }
     case "InSubquery":
       return `${expr(ctx, p.expr)} ${p.negated ? "NOT IN" : "IN"} (${query(ctx, p.subquery)})`;
     case "Between":
@@ -222,8 +248,10 @@ function binary(ctx: Ctx, p: Node): string {
       return `${cond(ctx, p.left)} OR ${cond(ctx, p.right)}`;
     case "Xor":
       return `(${cond(ctx, p.left)}) <> (${cond(ctx, p.right)})`;
-    case "Spaceship":
-      return `(${expr(ctx, p.left)} IS NOT DISTINCT FROM ${expr(ctx, p.right)})`;
+    case "Spaceship": {
+      const [l, r] = boolOperands(ctx, p) ?? [expr(ctx, p.left), expr(ctx, p.right)];
+      return `(${l} IS NOT DISTINCT FROM ${r})`;
+    }
     case "Divide":
       // MySQL's / is exact division even on integers; CockroachDB's / on INT8 is too (DECIMAL),
       // PostgreSQL's truncates: NUMERIC makes both agree.
@@ -237,7 +265,33 @@ function binary(ctx: Ctx, p: Node): string {
   if (rk === "Interval" && (p.op === "Plus" || p.op === "Minus")) {
     return `(${expr(ctx, p.left)})::TIMESTAMP ${op} ${expr(ctx, p.right)}`;
   }
+  if (COMPARISON.has(p.op)) {
+    const both = boolOperands(ctx, p);
+    if (both) return `${both[0]} ${op} ${both[1]}`;
+  } else if (isBoolColumn(ctx, p.left) || isBoolColumn(ctx, p.right)) {
+    // Arithmetic on a BOOL column: MySQL's TINYINT(1) is a number.
+    const operand = (n: Node) => isBoolColumn(ctx, n) ? `${expr(ctx, n)}::INT` : value(ctx, n);
+    return `${operand(p.left)} ${op} ${operand(p.right)}`;
+  }
   return `${value(ctx, p.left)} ${op} ${value(ctx, p.right)}`;
+}
+
+/**
+ * The two sides of a comparison where one is a BOOL column and the other is
+ * not: a 1/0/TRUE/FALSE literal, a parameter or a condition meets the column
+ * as a BOOL; anything else is compared with the column as an integer (MySQL's
+ * `active = 2`). Null when neither or both sides are BOOL columns.
+ */
+function boolOperands(ctx: Ctx, p: Node): [string, string] | null {
+  const left = isBoolColumn(ctx, p.left);
+  if (left === isBoolColumn(ctx, p.right)) return null;
+  const [column, other] = left ? [p.left, p.right] : [p.right, p.left];
+  const literal = boolLiteral(other);
+  const asBool = literal !== null || isPlaceholder(other) || isBoolean(other);
+  const c = asBool ? expr(ctx, column) : `${expr(ctx, column)}::INT`;
+  const o = literal ??
+    (isBoolean(other) ? `(${expr(ctx, other)})` : asBool ? expr(ctx, other) : value(ctx, other));
+  return left ? [c, o] : [o, c];
 }
 
 function like(ctx: Ctx, p: Node, op: string): string {

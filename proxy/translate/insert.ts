@@ -10,7 +10,7 @@ import { variant } from "./ast.ts";
 import type { Catalog, TableInfo } from "./catalog.ts";
 import type { Ctx } from "./context.ts";
 import { TranslationGap } from "./errors.ts";
-import { value } from "./expr.ts";
+import { boolValue, value } from "./expr.ts";
 import { identValue, objectName, objectNameParts } from "./identifiers.ts";
 import { query, tableName } from "./select.ts";
 import { conflictTarget, countingUpsert } from "./upsert.ts";
@@ -22,7 +22,6 @@ export interface InsertTranslation {
   generatedKey: string | null;
   affectedRows: AffectedRowsMode;
   proposedRows: number;
-  table: string;
 }
 
 /** Translates an `Insert` node (REPLACE is an Insert with `replace_into`). */
@@ -66,7 +65,10 @@ export async function insert(ctx: Ctx, p: Node, catalog: Catalog): Promise<Inser
     if (rows.length !== 1) throw new TranslationGap("several rows of defaults in one INSERT");
     source = "DEFAULT VALUES";
   } else if (rows !== null) {
-    printedRows = rows.map((r) => r.map((e) => value(ctx, e)));
+    const bools = new Set(info?.booleans ?? []);
+    printedRows = rows.map((r) =>
+      r.map((e, i) => bools.has(columns[i]) ? boolValue(ctx, e) : value(ctx, e))
+    );
     source = `VALUES ${printedRows.map((r) => `(${r.join(", ")})`).join(", ")}`;
   }
   const columnList = columns.length > 0 && (p.columns?.length || p.assignments?.length)
@@ -91,10 +93,11 @@ export async function insert(ctx: Ctx, p: Node, catalog: Catalog): Promise<Inser
       const rowAlias = p.insert_alias ? objectNameParts(p.insert_alias.row_alias).join(".") : null;
       if (p.insert_alias?.col_aliases?.length) throw new TranslationGap("row alias column names");
       ctx.upsert = { rowAlias, table };
-      const assignments: [string, string][] = onDuplicate![1].map((a: Node) => [
-        assignmentColumn(a),
-        value(ctx, a.value),
-      ]);
+      const bools = new Set(info!.booleans ?? []);
+      const assignments: [string, string][] = onDuplicate![1].map((a: Node) => {
+        const column = assignmentColumn(a);
+        return [column, bools.has(column) ? boolValue(ctx, a.value) : value(ctx, a.value)];
+      });
       ctx.upsert = null;
       update = assignments.map(([c, v]) => `${objectName(c)} = ${v}`).join(", ");
       // Rows left as they were are not written, so the row count tells them apart (MySQL's 0).
@@ -117,12 +120,11 @@ export async function insert(ctx: Ctx, p: Node, catalog: Catalog): Promise<Inser
       generatedKey: null,
       affectedRows,
       proposedRows: rows.length,
-      table: rawTable,
     };
   }
   if (p.ignore) sql += " ON CONFLICT DO NOTHING";
   if (generatedKey) sql += ` RETURNING ${objectName(generatedKey)}`;
-  return { sql, generatedKey, affectedRows, proposedRows: rows?.length ?? 0, table: rawTable };
+  return { sql, generatedKey, affectedRows, proposedRows: rows?.length ?? 0 };
 }
 
 /** The column an assignment (`SET a = ...`, `t.a = ...`) writes, lower case. */

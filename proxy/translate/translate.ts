@@ -16,6 +16,7 @@ import { gap, variant } from "./ast.ts";
 import { CachedCatalog, type Catalog } from "./catalog.ts";
 import { TranslationCache } from "./cache.ts";
 import { type Ctx, DEFAULT_TRANSLATE_OPTIONS, type TranslateOptions } from "./context.ts";
+import { booleanColumns, referencedTables } from "./booleans.ts";
 import { alterTable, createIndex, createTable, drop, truncateOrRename } from "./ddl.ts";
 import { TranslationGap } from "./errors.ts";
 import { insert } from "./insert.ts";
@@ -97,6 +98,7 @@ export class Translator {
       labels: null,
       itemTexts: null,
       upsert: null,
+      booleans: new Set(),
     };
     const base = {
       followUp: [] as string[],
@@ -114,6 +116,14 @@ export class Translator {
       clientParamCount: ctx.params.clientCount,
     });
     const [kind, p] = variant(statement);
+    // Reads and writes depend on which of their tables' columns are BOOL; DDL and the rest do not.
+    const named = kind === "Query" || kind === "Insert" || kind === "Update" || kind === "Delete"
+      ? referencedTables(statement)
+      : [];
+    if (named.length > 0) {
+      ctx.booleans = await booleanColumns(this.catalog, named);
+      base.reads = named;
+    }
     switch (kind) {
       case "Query": {
         ctx.itemTexts = selectItemTexts(sql, this.limits.maxTokens, this.limits.maxDepth);
@@ -136,16 +146,15 @@ export class Translator {
           generatedKey: t.generatedKey,
           affectedRows: t.affectedRows,
           proposedRows: t.proposedRows,
-          reads: [t.table],
         });
       }
       case "Update": {
         const t = update(ctx, p);
-        return done({ ...base, sql: t.sql, kind: "update", returnsRows: false, reads: [t.table] });
+        return done({ ...base, sql: t.sql, kind: "update", returnsRows: false });
       }
       case "Delete": {
         const t = deleteStatement(ctx, p);
-        return done({ ...base, sql: t.sql, kind: "delete", returnsRows: false, reads: [t.table] });
+        return done({ ...base, sql: t.sql, kind: "delete", returnsRows: false });
       }
       case "CreateTable":
       case "AlterTable":

@@ -2,9 +2,11 @@
  * The translators of one proxy, shared by its MySQL sessions on the target.
  * A translation depends on the session's database and CLIENT_FOUND_ROWS
  * (README.md, "Prepared statements"), so there is one translator per pair,
- * each with its cache; each database has one catalog, read through any idle
+ * each with its cache; each database has one catalog, read through an idle
  * connection of a session on that database (the catalog is `pg_catalog`,
- * which every user may read). Translation time and cache hits are tallied
+ * which every user may read), preferably one outside a transaction: a read
+ * inside a session's transaction joins it, and fails in one a failed read
+ * aborted (reads and writes look their tables up since BOOL columns matter). Translation time and cache hits are tallied
  * for the metrics (`lms_translations_total`, `lms_translation_seconds_total`).
  *
  * @module
@@ -40,8 +42,10 @@ export class TranslatorPool {
       const connections = new Set<TargetConnection>();
       const catalog = new CachedCatalog(
         new PgCatalog(async (sql, params) => {
-          const conn = [...connections].find((c) => !c.closed && c.pending === 0) ??
-            [...connections].find((c) => !c.closed);
+          const open = [...connections].filter((c) => !c.closed);
+          const conn = open.find((c) => c.pending === 0 && c.txStatus === "I") ??
+            open.find((c) => c.pending === 0 && c.txStatus !== "E") ??
+            open.find((c) => c.txStatus !== "E") ?? open[0];
           if (!conn) {
             throw new LmsError("BACKEND_UNAVAILABLE", "no connection to read the catalog with");
           }

@@ -15,14 +15,13 @@ import type { Node } from "./ast.ts";
 import { variant } from "./ast.ts";
 import type { Ctx } from "./context.ts";
 import { TranslationGap } from "./errors.ts";
-import { cond, expr, value } from "./expr.ts";
+import { boolValue, cond, expr, value } from "./expr.ts";
 import { assignmentColumn } from "./insert.ts";
 import { objectName, objectNameParts } from "./identifiers.ts";
 import { orderBy, tableName } from "./select.ts";
 
 interface Target {
   table: string;
-  rawTable: string;
   alias: string | null;
   /** Other tables joined in, printed, with their join conditions. */
   from: string[];
@@ -34,7 +33,6 @@ function target(ctx: Ctx, t: Node): Target {
   if (kind !== "Table") throw new TranslationGap("UPDATE/DELETE of a derived table");
   const result: Target = {
     table: tableName(ctx, rel.name),
-    rawTable: objectNameParts(rel.name).at(-1)!.toLowerCase(),
     alias: rel.alias ? objectName(rel.alias.name.value) : null,
     from: [],
     conditions: [],
@@ -71,14 +69,14 @@ function limited(
   return { where: [`${self}.ctid IN (${inner})`], tail: "" };
 }
 
-/** Translates an `Update` node; returns the SQL and the table it writes. */
-export function update(ctx: Ctx, p: Node): { sql: string; table: string } {
+/** Translates an `Update` node. */
+export function update(ctx: Ctx, p: Node): { sql: string } {
   if (p.from) throw new TranslationGap("UPDATE ... FROM");
   const t = target(ctx, p.table);
-  const assignments: [string, string][] = p.assignments.map((a: Node) => [
-    assignmentColumn(a),
-    value(ctx, a.value),
-  ]);
+  const assignments: [string, string][] = p.assignments.map((a: Node) => {
+    const column = assignmentColumn(a);
+    return [column, ctx.booleans.has(column) ? boolValue(ctx, a.value) : value(ctx, a.value)];
+  });
   let where = [...t.conditions];
   if (p.selection) where.push(cond(ctx, p.selection));
   if (!ctx.options.clientFoundRows) {
@@ -95,11 +93,11 @@ export function update(ctx: Ctx, p: Node): { sql: string; table: string } {
   const sql = `UPDATE ${t.table}${t.alias ? ` AS ${t.alias}` : ""} SET ${set}` +
     (t.from.length ? ` FROM ${t.from.join(", ")}` : "") +
     (where.length ? ` WHERE ${where.join(" AND ")}` : "") + lim.tail;
-  return { sql, table: t.rawTable };
+  return { sql };
 }
 
 /** Translates a `Delete` node. */
-export function deleteStatement(ctx: Ctx, p: Node): { sql: string; table: string } {
+export function deleteStatement(ctx: Ctx, p: Node): { sql: string } {
   const [fk, from] = variant(p.from);
   if (fk !== "WithFromKeyword" && fk !== "WithoutKeyword") {
     throw new TranslationGap(`DELETE ${fk}`);
@@ -121,5 +119,5 @@ export function deleteStatement(ctx: Ctx, p: Node): { sql: string; table: string
   const sql = `DELETE FROM ${t.table}${t.alias ? ` AS ${t.alias}` : ""}` +
     (t.from.length ? ` USING ${t.from.join(", ")}` : "") +
     (where.length ? ` WHERE ${where.join(" AND ")}` : "") + lim.tail;
-  return { sql, table: t.rawTable };
+  return { sql };
 }

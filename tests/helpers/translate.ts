@@ -24,6 +24,21 @@ export const UNIT_TABLES: Record<string, TableInfo> = {
     generatedKey: null,
   },
   logs: { columns: ["at", "line"], primaryKey: [], uniqueKeys: [], generatedKey: null },
+  // MySQL's TINYINT(1) as a converted CockroachDB schema has it (BOOL).
+  flags: {
+    columns: ["id", "active", "n"],
+    primaryKey: ["id"],
+    uniqueKeys: [],
+    generatedKey: null,
+    booleans: ["active"],
+  },
+  // The same name as an integer, to make `active` ambiguous in a join with flags.
+  members: {
+    columns: ["id", "active"],
+    primaryKey: ["id"],
+    uniqueKeys: [],
+    generatedKey: null,
+  },
 };
 
 /** A catalog over `UNIT_TABLES` that counts its lookups. */
