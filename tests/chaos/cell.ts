@@ -17,7 +17,7 @@
 
 import pg from "pg";
 import { type ChaosFleet, MAX_PAUSE_MS, startChaosFleet } from "./chaos_fleet.ts";
-import { epochAt, lastState, routingEvents } from "./epochs.ts";
+import { epochAt, lastState, routingEvents, settledOn } from "./epochs.ts";
 import { type Fault, inject } from "./faults.ts";
 import { retryable, startWriters } from "./writers.ts";
 
@@ -228,22 +228,30 @@ export async function runCell(fault: Fault, phase: Phase): Promise<CellResult> {
     await until(async () => {
       const stored = await fleet.storedState();
       if (!stored || stored.phase !== "idle") return false;
-      // A proxy that resumes while not paused adopts the epoch without a log line: the
-      // orchestrator's view of its epoch counts too.
+      // An older proxy build adopted an epoch on resume without a log line: the
+      // orchestrator's view of its epoch counts too, timed when it is seen.
       const status = await fleet.api("GET", "/api/v1/status");
       const reported = new Map(
         ((status?.body.proxies ?? []) as { id: string; epoch: number | null }[]).map((
           p,
         ) => [p.id, p.epoch ?? -1]),
       );
+      let last = settledAt;
       for (let i = 0; i < 3; i++) {
         const logs = fleet.proxyLogs(i);
-        const logged = lastState(routingEvents(logs[logs.length - 1])).epoch;
-        const epoch = Math.max(logged, reported.get(`proxy-${i + 1}`) ?? -1);
-        if (epoch !== stored.epoch) return false;
+        const events = routingEvents(logs[logs.length - 1]);
+        const at = settledOn(events, stored.epoch) ??
+          (reported.get(`proxy-${i + 1}`) === stored.epoch && !lastState(events).paused
+            ? Date.now()
+            : null);
+        if (at === null) return false;
+        last = Math.max(last, at);
+      }
+      // The gauge confirms what the logs say; it is not timed.
+      for (let i = 0; i < 3; i++) {
         if (await pausedMetric(fleet.proxy(i).metricsPort) !== 0) return false;
       }
-      convergeMs = Date.now() - settledAt;
+      convergeMs = last - settledAt;
       return true;
     }, bound + 20_000);
     if (convergeMs === null) {

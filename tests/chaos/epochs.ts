@@ -61,3 +61,24 @@ export function lastState(events: RoutingEvent[]): { epoch: number; paused: bool
   }
   return { epoch, paused };
 }
+
+/**
+ * When the proxy last came to rest on `epoch`, not paused, by its own log
+ * clock (ms); null when its last events leave it elsewhere. Timing
+ * convergence from the log keeps the harness's polling latency (a loaded
+ * machine answers `/metrics` in seconds) out of the figure.
+ */
+export function settledOn(events: RoutingEvent[], epoch: number): number | null {
+  let current = -1;
+  let paused = false;
+  let since: number | null = null;
+  for (const ev of events) {
+    if (ev.epoch !== undefined) current = Math.max(current, ev.epoch);
+    if (ev.kind === "pause") paused = true;
+    if (ev.kind === "resume") paused = false;
+    const settled = current === epoch && !paused;
+    if (!settled) since = null;
+    else since ??= ev.at;
+  }
+  return since;
+}
