@@ -13,6 +13,8 @@
 import type { PgStep } from "./target_connection.ts";
 
 const encoder = new TextEncoder();
+/** Longest text tried as ASCII before the encoder is used. */
+const SHORT_TEXT = 64;
 
 /** A growing buffer of PostgreSQL messages. */
 class Writer {
@@ -73,6 +75,21 @@ class Writer {
   /** UTF-8 text; returns its length in bytes. */
   text(s: string): number {
     this.room(s.length * 3);
+    // Names and most parameters are short ASCII: copied here, without a call into the encoder.
+    if (s.length <= SHORT_TEXT) {
+      const b = this.buf;
+      const start = this.len;
+      let i = 0;
+      for (; i < s.length; i++) {
+        const c = s.charCodeAt(i);
+        if (c > 0x7f) break;
+        b[start + i] = c;
+      }
+      if (i === s.length) {
+        this.len += i;
+        return i;
+      }
+    }
     const { written } = encoder.encodeInto(s, this.buf.subarray(this.len));
     this.len += written;
     return written;
