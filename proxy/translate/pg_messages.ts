@@ -4,12 +4,15 @@
  * of the chunk it arrived in, and only a message split across chunks is
  * gathered, into one buffer of its size. (`proxy/pg/framing.ts`'s
  * `MessageBuffer` copies every message, which is a copy per result row
- * here.)
+ * here.) And the decoders of the message bodies the connection keeps:
+ * RowDescription, ErrorResponse and NoticeResponse.
  *
  * @module
  */
 
 import { LmsError } from "../../shared/errors.ts";
+import { readCString, readInt16, readInt32 } from "../pg/messages.ts";
+import type { PgField, PgNotice } from "./target_connection.ts";
 
 /** Receives one message: its type byte and body (valid until the chunk is let go). */
 export type OnMessage = (type: number, body: Uint8Array) => void;
@@ -89,4 +92,42 @@ export class MessageWalker {
     onMessage(partial[0], partial.subarray(5));
     return at;
   }
+}
+
+/** The columns of a RowDescription. */
+export function decodeRowDescription(body: Uint8Array): PgField[] {
+  const n = readInt16(body, 0);
+  const fields: PgField[] = [];
+  let at = 2;
+  for (let i = 0; i < n; i++) {
+    const [name, next] = readCString(body, at);
+    at = next;
+    const tableOid = readInt32(body, at) >>> 0;
+    const typeOid = readInt32(body, at + 6) >>> 0;
+    const typmod = readInt32(body, at + 12);
+    at += 18;
+    fields.push({ name, typeOid, typmod, tableOid });
+  }
+  return fields;
+}
+
+/** The fields of an ErrorResponse or NoticeResponse. */
+export function decodeNotice(body: Uint8Array): PgNotice {
+  const f = new Map<string, string>();
+  let at = 0;
+  while (at < body.length && body[at] !== 0) {
+    const code = String.fromCharCode(body[at]);
+    const [value, next] = readCString(body, at + 1);
+    f.set(code, value);
+    at = next;
+  }
+  return {
+    sqlstate: f.get("C") ?? "XX000",
+    message: f.get("M") ?? "unknown error",
+    detail: f.get("D"),
+    constraint: f.get("n"),
+    table: f.get("t"),
+    column: f.get("c"),
+    severity: f.get("V") ?? f.get("S"),
+  };
 }

@@ -22,7 +22,7 @@ import type { ConnectionSpec } from "../../shared/connstring.ts";
 import { connectBackend } from "../pg/backend.ts";
 import { logIn, type LoginOptions } from "../pg/backend_auth.ts";
 import { readCString, readInt16, readInt32 } from "../pg/messages.ts";
-import { MessageWalker } from "./pg_messages.ts";
+import { decodeNotice, decodeRowDescription, MessageWalker } from "./pg_messages.ts";
 import { encodeBatch } from "./pg_batch.ts";
 import { SocketReader } from "../pg/reader.ts";
 import { encodeCancelRequest, encodeStartupMessage } from "../pg/startup.ts";
@@ -427,42 +427,6 @@ export class TargetConnection {
     this.#socket.end(serialize.end());
     setTimeout(() => this.#socket.destroy(), 1_000).unref?.();
   }
-}
-
-function decodeRowDescription(body: Uint8Array): PgField[] {
-  const n = readInt16(body, 0);
-  const fields: PgField[] = [];
-  let at = 2;
-  for (let i = 0; i < n; i++) {
-    const [name, next] = readCString(body, at);
-    at = next;
-    const tableOid = readInt32(body, at) >>> 0;
-    const typeOid = readInt32(body, at + 6) >>> 0;
-    const typmod = readInt32(body, at + 12);
-    at += 18;
-    fields.push({ name, typeOid, typmod, tableOid });
-  }
-  return fields;
-}
-
-function decodeNotice(body: Uint8Array): PgNotice {
-  const f = new Map<string, string>();
-  let at = 0;
-  while (at < body.length && body[at] !== 0) {
-    const code = String.fromCharCode(body[at]);
-    const [value, next] = readCString(body, at + 1);
-    f.set(code, value);
-    at = next;
-  }
-  return {
-    sqlstate: f.get("C") ?? "XX000",
-    message: f.get("M") ?? "unknown error",
-    detail: f.get("D"),
-    constraint: f.get("n"),
-    table: f.get("t"),
-    column: f.get("c"),
-    severity: f.get("V") ?? f.get("S"),
-  };
 }
 
 /** Quotes an identifier for CockroachDB/PostgreSQL. */
