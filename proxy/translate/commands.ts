@@ -199,7 +199,9 @@ export class CommandHandler {
         warnings: o.warnings,
         info: o.info,
       });
-    } else writeResultSet(out, this.#shape, o.columns, o.rows, binary, status, o.warnings);
+    } else {
+      writeResultSet(out, this.#shape, o.columns, o.rows, binary, status, o.warnings, o.bodies);
+    }
   }
 
   async #query(out: PacketOut, sql: string): Promise<void> {

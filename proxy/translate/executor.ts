@@ -40,7 +40,15 @@ import { StatementRollback } from "./statement_rollback.ts";
 
 /** What running one statement produced. */
 export type Outcome =
-  | { kind: "rows"; columns: MySqlColumn[]; rows: MySqlValue[][]; warnings: number }
+  | {
+    kind: "rows";
+    columns: MySqlColumn[];
+    /** Values already in MySQL's form; empty when `bodies` holds the rows. */
+    rows: MySqlValue[][];
+    /** CockroachDB's DataRows as received, written to the client without converting to `rows`. */
+    bodies?: Uint8Array[];
+    warnings: number;
+  }
   | {
     kind: "ok";
     affectedRows: number;
@@ -242,13 +250,16 @@ export class Executor implements AnswerContext {
 
   /**
    * Runs a translation with the client's parameter values; `statement` names
-   * the CockroachDB prepared statement made for it, if any.
+   * the CockroachDB prepared statement made for it, if any, with its result
+   * columns as CockroachDB described them (`fields`) and as MySQL columns
+   * (`columns`), so an execute neither describes nor maps them again.
    */
   async run(
     t: Translation,
     clientValues: (string | null)[],
     statement: string | undefined,
     fields?: PgField[] | null,
+    columns?: MySqlColumn[],
   ): Promise<Outcome> {
     this.warnings = [];
     // The transaction ended since the last statement (COMMIT, DDL, a deadlock): so did the savepoint.
@@ -264,7 +275,9 @@ export class Executor implements AnswerContext {
       lastInsertId: String(this.lastInsertId),
       foundRows: String(this.foundRows),
     });
-    steps.push(statement ? { statement, params, fields } : { sql: t.sql, params });
+    // Rows go to the client from CockroachDB's bytes, unless FOUND_ROWS needs them read.
+    const raw = t.returnsRows && !t.foundRowsColumn;
+    steps.push(statement ? { statement, params, fields, raw } : { sql: t.sql, params, raw });
     for (const sql of t.followUp) steps.push({ sql, params: [] });
     const r = await this.conn.run(steps);
     const warnings = this.#notices(r);
@@ -278,6 +291,11 @@ export class Executor implements AnswerContext {
       await this.#pool.invalidate(this.database ?? "", t.invalidates);
     }
     const main = r.results[at];
+    if (raw) {
+      this.foundRows = main.bodies.length;
+      const cols = columns ?? (main.fields ?? []).map(mysqlColumn);
+      return { kind: "rows", columns: cols, rows: [], bodies: main.bodies, warnings };
+    }
     if (t.returnsRows) return this.#rows(t, main.fields, main.rows, warnings);
     if (t.affectedRows !== "plain") {
       const row = main.rows[0] ?? ["0", "0"];

@@ -104,6 +104,12 @@ export class PacketOut {
     return this.u32(Number(u & 0xffffffffn)).u32(Number(u >> 32n));
   }
 
+  /** Little-endian 64 bits, two's complement, of a safe integer (no BigInt on the way). */
+  i64(v: number): this {
+    const high = Math.floor(v / 2 ** 32);
+    return this.u32(v - high * 2 ** 32).u32(high >>> 0);
+  }
+
   /** IEEE 754 single. */
   f32(v: number): this {
     this.#room(4);
@@ -133,6 +139,29 @@ export class PacketOut {
     this.#room(b.length);
     this.#buf.set(b, this.#len);
     this.#len += b.length;
+    return this;
+  }
+
+  /** The bytes `src[at, at + len)`. */
+  range(src: Uint8Array, at: number, len: number): this {
+    this.#room(len);
+    const b = this.#buf;
+    let to = this.#len;
+    if (len > 16) b.set(src.subarray(at, at + len), to);
+    else for (let i = at; i < at + len; i++) b[to++] = src[i];
+    this.#len += len;
+    return this;
+  }
+
+  /** ORs `bits` into the byte already written at `at` (a NULL bitmap filled in as values go). */
+  orByte(at: number, bits: number): this {
+    this.#buf[at] |= bits;
+    return this;
+  }
+
+  /** Makes room for `n` more bytes at once (a result set whose size is known roughly). */
+  reserve(n: number): this {
+    this.#room(n);
     return this;
   }
 

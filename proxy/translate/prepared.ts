@@ -114,7 +114,7 @@ export function executeStatement(
       error: { code: 1235, sqlState: "42000", message: "LMS: this statement has no translation" },
     });
   }
-  return ex.run(s.translation, values, s.pgName, s.pgFields);
+  return ex.run(s.translation, values, s.pgName, s.pgFields, s.pgName ? s.columns : undefined);
 }
 
 /** A statement the proxy may answer: answered with the values, else translated and run. */

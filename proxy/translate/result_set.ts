@@ -10,7 +10,13 @@
 import { Cap, MARIADB_EXTENDED_TYPE_INFO } from "../mysql/constants.ts";
 import type { PacketOut } from "./packet_out.ts";
 import type { MySqlColumn } from "./result_columns.ts";
-import { type MySqlValue, writeBinaryRow, writeTextRow } from "./result_values.ts";
+import {
+  type MySqlValue,
+  writeBinaryRow,
+  writeBinaryRowFrom,
+  writeTextRow,
+  writeTextRowFrom,
+} from "./result_values.ts";
 
 /** What the client negotiated that changes packet shapes. */
 export interface ClientShape {
@@ -95,7 +101,13 @@ export function writeEnd(
   if (final) writeOk(out, shape, { affectedRows: 0, lastInsertId: 0, status, warnings }, 0xfe);
 }
 
-/** Writes a whole result set: column count, definitions, rows, terminator. */
+/** Per row, bytes a packet adds to its DataRow body at most (header, NULL bitmap). */
+const ROW_OVERHEAD = 8;
+
+/**
+ * Writes a whole result set: column count, definitions, rows, terminator.
+ * The rows are `bodies` (CockroachDB's DataRows) when given, else `rows`.
+ */
 export function writeResultSet(
   out: PacketOut,
   shape: ClientShape,
@@ -104,11 +116,18 @@ export function writeResultSet(
   binary: boolean,
   status: number,
   warnings: number,
+  bodies?: Uint8Array[],
 ): void {
   out.begin().lenenc(columns.length).end();
   for (const c of columns) writeColumn(out, shape, c);
   writeEnd(out, shape, status, warnings, false);
-  if (binary) { for (const r of rows) writeBinaryRow(out, columns, r); }
+  if (bodies) {
+    let size = 0;
+    for (const b of bodies) size += b.length + ROW_OVERHEAD;
+    out.reserve(size);
+    if (binary) { for (const b of bodies) writeBinaryRowFrom(out, columns, b); }
+    else for (const b of bodies) writeTextRowFrom(out, columns, b);
+  } else if (binary) { for (const r of rows) writeBinaryRow(out, columns, r); }
   else for (const r of rows) writeTextRow(out, r);
   writeEnd(out, shape, status, warnings, true);
 }

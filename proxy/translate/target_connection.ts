@@ -8,20 +8,22 @@
  * and answers are matched in order.
  *
  * Values come back in text format; `result_values.ts` turns them into
- * MySQL's text or binary encodings.
+ * MySQL's text or binary encodings. A step may keep its DataRows as they
+ * came (`raw`), so result rows go from CockroachDB's bytes to MySQL's
+ * without a string per value in between.
  *
  * @module
  */
 
-import { Buffer } from "node:buffer";
 import type { Duplex } from "node:stream";
 import { serialize } from "pg-protocol";
 import { LmsError } from "../../shared/errors.ts";
 import type { ConnectionSpec } from "../../shared/connstring.ts";
 import { connectBackend } from "../pg/backend.ts";
 import { logIn, type LoginOptions } from "../pg/backend_auth.ts";
-import { MessageBuffer } from "../pg/framing.ts";
 import { readCString, readInt16, readInt32 } from "../pg/messages.ts";
+import { decodeNotice, decodeRowDescription, MessageWalker } from "./pg_messages.ts";
+import { encodeBatch } from "./pg_batch.ts";
 import { SocketReader } from "../pg/reader.ts";
 import { encodeCancelRequest, encodeStartupMessage } from "../pg/startup.ts";
 
@@ -70,6 +72,8 @@ export interface PgStep {
   paramTypes?: number[];
   /** The result columns, when known from preparing (no Describe is sent then). */
   fields?: PgField[] | null;
+  /** Keep the DataRow bodies undecoded in {@linkcode PgStepResult.bodies}, not in `rows`. */
+  raw?: boolean;
 }
 
 /** What one step produced. */
@@ -77,6 +81,8 @@ export interface PgStepResult {
   /** Columns, or null when the statement returns no rows. */
   fields: PgField[] | null;
   rows: (string | null)[][];
+  /** DataRow bodies as received (column count, then length and bytes per value), when `raw`. */
+  bodies: Uint8Array[];
   /** The CommandComplete tag ("" for an empty query). */
   tag: string;
 }
@@ -102,8 +108,10 @@ export interface PgDescription {
 interface Pending {
   /** Per step: its columns when known without a Describe. */
   known: (PgField[] | null | undefined)[];
+  /** Per step: whether it keeps its DataRows undecoded. */
+  raw: boolean[];
   results: PgStepResult[];
-  current: PgStepResult | undefined;
+  current: (PgStepResult & { raw: boolean }) | undefined;
   error: PgServerError | undefined;
   notices: PgNotice[];
   params: number[] | undefined;
@@ -113,6 +121,8 @@ interface Pending {
 }
 
 const decoder = new TextDecoder();
+/** Largest message accepted from the database (1 GiB, PostgreSQL's own field limit). */
+const MAX_MESSAGE = 1 << 30;
 
 /** How to open a {@linkcode TargetConnection}. */
 export interface TargetLogin {
@@ -129,7 +139,8 @@ export interface TargetLogin {
 /** See the module documentation. */
 export class TargetConnection {
   readonly #socket: Duplex;
-  readonly #buffer = new MessageBuffer(1 << 30);
+  readonly #messages = new MessageWalker(MAX_MESSAGE);
+  readonly #onMessage = (type: number, body: Uint8Array): void => this.#message(type, body);
   readonly #queue: Pending[] = [];
   readonly #processId: number;
   readonly #secretKey: number;
@@ -236,27 +247,11 @@ export class TargetConnection {
 
   /** Runs `steps` as one batch (one Sync). Rejects only when the connection is lost. */
   run(steps: PgStep[]): Promise<PgBatchResult> {
-    const parts: Uint8Array[] = [];
-    for (const step of steps) {
-      if (step.sql !== undefined) {
-        parts.push(serialize.parse({ text: step.sql, types: step.paramTypes ?? [] }));
-      }
-      const values = step.params.map((v) =>
-        v === null ? null : typeof v === "string" ? v : Buffer.from(v)
-      );
-      parts.push(
-        serialize.bind({
-          statement: step.statement ?? "",
-          values,
-          valueMapper: (v: unknown) => v,
-          binary: false,
-        }),
-      );
-      if (step.fields === undefined) parts.push(serialize.describe({ type: "P", name: "" }));
-      parts.push(serialize.execute({ portal: "", rows: 0 }));
-    }
-    parts.push(serialize.sync());
-    return this.#send(parts, steps.map((s) => s.fields));
+    return this.#send(
+      [encodeBatch(steps)],
+      steps.map((s) => s.fields),
+      steps.map((s) => s.raw === true),
+    );
   }
 
   /** Parses `sql` as the named statement `name` and describes it. */
@@ -281,11 +276,13 @@ export class TargetConnection {
   #send(
     parts: Uint8Array[],
     known: (PgField[] | null | undefined)[] = [],
+    raw: boolean[] = [],
   ): Promise<PgBatchResult & { params?: number[]; fields?: PgField[] | null }> {
     if (this.#failure) return Promise.reject(this.#failure);
     return new Promise((resolve, reject) => {
       this.#queue.push({
         known,
+        raw,
         results: [],
         current: undefined,
         error: undefined,
@@ -295,16 +292,18 @@ export class TargetConnection {
         resolve,
         reject,
       });
-      this.#socket.cork();
-      for (const p of parts) this.#socket.write(p);
-      this.#socket.uncork();
+      if (parts.length === 1) this.#socket.write(parts[0]);
+      else {
+        this.#socket.cork();
+        for (const p of parts) this.#socket.write(p);
+        this.#socket.uncork();
+      }
     });
   }
 
   #onData(chunk: Uint8Array): void {
-    this.#buffer.push(chunk);
     try {
-      for (let m = this.#buffer.next(); m; m = this.#buffer.next()) this.#message(m.type, m.body);
+      this.#messages.push(chunk, this.#onMessage);
     } catch (err) {
       this.#fail(err instanceof Error ? err : new Error(String(err)));
       this.#socket.destroy();
@@ -315,6 +314,11 @@ export class TargetConnection {
     const head = this.#queue[0];
     switch (type) {
       case 0x44: { // D DataRow
+        const current = head?.current;
+        if (current?.raw) {
+          current.bodies.push(body);
+          return;
+        }
         const row: (string | null)[] = [];
         const n = readInt16(body, 0);
         let at = 2;
@@ -327,7 +331,7 @@ export class TargetConnection {
             at += len;
           }
         }
-        head?.current?.rows.push(row);
+        current?.rows.push(row);
         return;
       }
       case 0x54: { // T RowDescription
@@ -339,7 +343,14 @@ export class TargetConnection {
       }
       case 0x32: // 2 BindComplete: a step starts
         if (head) {
-          head.current = { fields: head.known[head.results.length] ?? null, rows: [], tag: "" };
+          const step = head.results.length;
+          head.current = {
+            fields: head.known[step] ?? null,
+            rows: [],
+            bodies: [],
+            tag: "",
+            raw: head.raw[step] === true,
+          };
         }
         return;
       case 0x6e: // n NoData
@@ -416,42 +427,6 @@ export class TargetConnection {
     this.#socket.end(serialize.end());
     setTimeout(() => this.#socket.destroy(), 1_000).unref?.();
   }
-}
-
-function decodeRowDescription(body: Uint8Array): PgField[] {
-  const n = readInt16(body, 0);
-  const fields: PgField[] = [];
-  let at = 2;
-  for (let i = 0; i < n; i++) {
-    const [name, next] = readCString(body, at);
-    at = next;
-    const tableOid = readInt32(body, at) >>> 0;
-    const typeOid = readInt32(body, at + 6) >>> 0;
-    const typmod = readInt32(body, at + 12);
-    at += 18;
-    fields.push({ name, typeOid, typmod, tableOid });
-  }
-  return fields;
-}
-
-function decodeNotice(body: Uint8Array): PgNotice {
-  const f = new Map<string, string>();
-  let at = 0;
-  while (at < body.length && body[at] !== 0) {
-    const code = String.fromCharCode(body[at]);
-    const [value, next] = readCString(body, at + 1);
-    f.set(code, value);
-    at = next;
-  }
-  return {
-    sqlstate: f.get("C") ?? "XX000",
-    message: f.get("M") ?? "unknown error",
-    detail: f.get("D"),
-    constraint: f.get("n"),
-    table: f.get("t"),
-    column: f.get("c"),
-    severity: f.get("V") ?? f.get("S"),
-  };
 }
 
 /** Quotes an identifier for CockroachDB/PostgreSQL. */

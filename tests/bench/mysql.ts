@@ -106,7 +106,14 @@ async function benchmark(args: MysqlBenchArgs, cleanup: CleanupStack): Promise<M
 
   let translatedMetrics: string | undefined;
   try {
-    translatedMetrics = await startTranslatedTarget(server, tables, endpoints, proxyPids, cleanup);
+    translatedMetrics = await startTranslatedTarget(
+      server,
+      tables,
+      endpoints,
+      proxyPids,
+      cleanup,
+      args.inspectTranslated,
+    );
   } catch (err) {
     notRun.push({
       target: "lms-target",
@@ -199,6 +206,7 @@ async function startTranslatedTarget(
   endpoints: Map<MysqlBenchTarget, SysbenchEndpoint>,
   proxyPids: Map<MysqlBenchTarget, number>,
   cleanup: CleanupStack,
+  inspectPort: number | undefined,
 ): Promise<string> {
   const { user, password, database } = BENCH_USER;
   const pg = await startPgCluster({
@@ -226,12 +234,16 @@ async function startTranslatedTarget(
   } finally {
     await store.close();
   }
-  const proxy = await spawnProxy({
-    LMS_SOURCE_DIALECT: "mysql",
-    INIT_SOURCE: server.url({ ...SERVICE_USER }),
-    INIT_TARGET: targetUrl,
-    LMS_LOG_LEVEL: "warn",
-  });
+  const proxy = await spawnProxy(
+    {
+      LMS_SOURCE_DIALECT: "mysql",
+      INIT_SOURCE: server.url({ ...SERVICE_USER }),
+      INIT_TARGET: targetUrl,
+      LMS_LOG_LEVEL: "warn",
+    },
+    [],
+    { inspectPort },
+  );
   cleanup.push("stop the translating proxy", () => proxy.stop());
   endpoints.set("target-direct", direct);
   endpoints.set("lms-target", { port: proxy.port, user, password, database });

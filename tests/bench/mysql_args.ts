@@ -29,6 +29,8 @@ export interface MysqlBenchArgs {
   scripts: SysbenchScript[];
   /** Where to write the JSON report, if anywhere. */
   jsonPath: string | undefined;
+  /** Loopback port of the V8 inspector of the translating proxy, if any (for profiling). */
+  inspectTranslated: number | undefined;
 }
 
 const SCRIPTS: readonly SysbenchScript[] = ["oltp_read_only", "oltp_point_select"];
@@ -54,6 +56,10 @@ Flags:
                         (text queries) (default auto)
   --only <script>       oltp_read_only or oltp_point_select (default: both)
   --json <path>         also write the results as JSON to <path>
+  --inspect-translated <port>
+                        start the translating proxy (lms from target) with
+                        --inspect=127.0.0.1:<port>, to record a CPU profile with
+                        tests/bench/cpu_profile.ts while it runs (default: off)
   --help                this text
 `;
 
@@ -79,6 +85,7 @@ export function parseMysqlBenchArgs(argv: string[]): MysqlBenchArgs {
         "ps-mode": { type: "string" },
         only: { type: "string" },
         json: { type: "string" },
+        "inspect-translated": { type: "string" },
       },
     });
   } catch (err) {
@@ -106,6 +113,9 @@ export function parseMysqlBenchArgs(argv: string[]): MysqlBenchArgs {
     else problems.push(`--only must be ${SCRIPTS.join(" or ")}, got "${v.only}"`);
   }
   if (v.json === "") problems.push("--json needs a file path");
+  const inspectTranslated = v["inspect-translated"] === undefined
+    ? undefined
+    : int("inspect-translated", v["inspect-translated"], 0, 1);
   if (problems.length > 0) {
     throw new LmsError("CLI_USAGE", problems.join("; "), "run deno task bench mysql --help");
   }
@@ -119,5 +129,6 @@ export function parseMysqlBenchArgs(argv: string[]): MysqlBenchArgs {
     psMode: psMode as SysbenchPsMode,
     scripts,
     jsonPath: v.json,
+    inspectTranslated,
   };
 }

@@ -62,6 +62,8 @@ export interface SpawnProxyOptions {
   captureLog?: boolean;
   /** Wait for `/readyz` to answer 200 (default); false returns once the metrics port is up. */
   waitReady?: boolean;
+  /** Start with the V8 inspector on this loopback port (to record a CPU profile). */
+  inspectPort?: number;
 }
 
 /** Collects a child's stderr as text; returns a function reading what arrived so far. */
@@ -84,7 +86,7 @@ export async function spawnProxy(
   const port = await freePort();
   const metricsPort = await freePort();
   const child = new Deno.Command(Deno.execPath(), {
-    args: [...runArgs("molt-lms", ROOT), ...args],
+    args: withInspector(runArgs("molt-lms", ROOT), options.inspectPort).concat(args),
     env: {
       LMS_SOURCE_DIALECT: "postgres",
       LMS_LISTEN: `127.0.0.1:${port}`,
@@ -120,6 +122,12 @@ export async function spawnProxy(
     await child.status;
   };
   return { port, metricsPort, child, stop, log, [Symbol.asyncDispose]: stop };
+}
+
+/** `deno run` arguments with `--inspect` right after `run`, when a port is given. */
+function withInspector(args: string[], port: number | undefined): string[] {
+  if (port === undefined) return args;
+  return [args[0], `--inspect=127.0.0.1:${port}`, ...args.slice(1)];
 }
 
 /** Runs a command and returns its exit code, stdout and stderr. */

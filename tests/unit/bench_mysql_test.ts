@@ -171,6 +171,9 @@ Deno.test("deno task bench mysql flags", () => {
     8,
     "/tmp/x.json",
   ]);
+  assert.equal(c.inspectTranslated, undefined);
+  assert.equal(parseMysqlBenchArgs(["--inspect-translated", "9229"]).inspectTranslated, 9229);
+  assert.throws(() => parseMysqlBenchArgs(["--inspect-translated", "x"]), /--inspect-translated/);
   assert.throws(
     () => parseMysqlBenchArgs(["--only", "oltp_write_only", "--ps-mode", "x", "--threads", "0"]),
     (err: Error) => {
