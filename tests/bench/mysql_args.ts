@@ -29,6 +29,12 @@ export interface MysqlBenchArgs {
   scripts: SysbenchScript[];
   /** Where to write the JSON report, if anywhere. */
   jsonPath: string | undefined;
+  /** `--bare-relay`: also measure a bare `node:net` relay (the runtime's floor for a relay). */
+  bareRelay: boolean;
+  /** `--source-only`: skip the target rows (direct PostgreSQL and the translating proxy). */
+  sourceOnly: boolean;
+  /** `--inspect-port`: start the `lms none` proxy with the V8 inspector on this loopback port. */
+  inspectPort: number | undefined;
 }
 
 const SCRIPTS: readonly SysbenchScript[] = ["oltp_read_only", "oltp_point_select"];
@@ -54,6 +60,12 @@ Flags:
                         (text queries) (default auto)
   --only <script>       oltp_read_only or oltp_point_select (default: both)
   --json <path>         also write the results as JSON to <path>
+  --bare-relay          also measure a bare node:net relay in front of MariaDB
+                        (tests/bench/relay_candidates.ts node-data), the floor of
+                        any relay in this runtime
+  --source-only         skip the target rows (direct PostgreSQL, translating proxy)
+  --inspect-port <n>    start the lms none proxy with --inspect=127.0.0.1:<n>, for
+                        tests/bench/cpu_profile.ts (default: no inspector)
   --help                this text
 `;
 
@@ -79,6 +91,9 @@ export function parseMysqlBenchArgs(argv: string[]): MysqlBenchArgs {
         "ps-mode": { type: "string" },
         only: { type: "string" },
         json: { type: "string" },
+        "source-only": { type: "boolean" },
+        "bare-relay": { type: "boolean" },
+        "inspect-port": { type: "string" },
       },
     });
   } catch (err) {
@@ -106,6 +121,9 @@ export function parseMysqlBenchArgs(argv: string[]): MysqlBenchArgs {
     else problems.push(`--only must be ${SCRIPTS.join(" or ")}, got "${v.only}"`);
   }
   if (v.json === "") problems.push("--json needs a file path");
+  const inspectPort = v["inspect-port"] === undefined
+    ? undefined
+    : int("inspect-port", v["inspect-port"], 0, 1);
   if (problems.length > 0) {
     throw new LmsError("CLI_USAGE", problems.join("; "), "run deno task bench mysql --help");
   }
@@ -119,5 +137,8 @@ export function parseMysqlBenchArgs(argv: string[]): MysqlBenchArgs {
     psMode: psMode as SysbenchPsMode,
     scripts,
     jsonPath: v.json,
+    sourceOnly: v["source-only"] ?? false,
+    bareRelay: v["bare-relay"] ?? false,
+    inspectPort,
   };
 }

@@ -62,6 +62,8 @@ export interface SpawnProxyOptions {
   captureLog?: boolean;
   /** Wait for `/readyz` to answer 200 (default); false returns once the metrics port is up. */
   waitReady?: boolean;
+  /** Deno flags before the entry point, e.g. `--inspect=127.0.0.1:9229` (default none). */
+  runtimeFlags?: string[];
 }
 
 /** Collects a child's stderr as text; returns a function reading what arrived so far. */
@@ -84,7 +86,12 @@ export async function spawnProxy(
   const port = await freePort();
   const metricsPort = await freePort();
   const child = new Deno.Command(Deno.execPath(), {
-    args: [...runArgs("molt-lms", ROOT), ...args],
+    args: [
+      "run",
+      ...(options.runtimeFlags ?? []),
+      ...runArgs("molt-lms", ROOT).slice(1),
+      ...args,
+    ],
     env: {
       LMS_SOURCE_DIALECT: "postgres",
       LMS_LISTEN: `127.0.0.1:${port}`,
