@@ -23,7 +23,7 @@ function tracker(deprecateEof: boolean) {
   });
   const feed = (...payloads: Uint8Array[]) => {
     let seq = 1;
-    for (const p of payloads) t.onPacket(seq++, p.length, p.subarray(0, 1024), false);
+    for (const p of payloads) t.onPacket(seq++, p.length, p, 0, Math.min(p.length, 1024), false);
   };
   return { t, log, feed };
 }
