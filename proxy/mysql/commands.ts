@@ -123,6 +123,12 @@ export class ResponseTracker {
   #sessionTrack: boolean;
   /** Sequence id of the last packet the database sent for the command at the head. */
   lastSeq = 0;
+  /**
+   * Whether the head command waits for the end of its rows, where only a
+   * packet starting with 0xFE or 0xFF matters (the scanner skips the others:
+   * `RowSkipping`).
+   */
+  inRows = false;
 
   /**
    * @param capabilities the capabilities both sides negotiated
@@ -177,6 +183,7 @@ export class ResponseTracker {
       columns: 0,
     };
     this.#queue.push(cmd);
+    this.#noteRows();
     return cmd;
   }
 
@@ -201,6 +208,7 @@ export class ResponseTracker {
     this.lastSeq = seq;
     // The empty packet ends the file; the database answers next.
     if (head?.phase === "infile" && length === 0) head.phase = "first";
+    this.#noteRows();
   }
 
   /**
@@ -217,6 +225,22 @@ export class ResponseTracker {
     end: number,
     continuation: boolean,
   ): void => {
+    this.#packet(seq, length, bytes, start, end, continuation);
+    this.#noteRows();
+  };
+
+  #noteRows(): void {
+    this.inRows = this.#queue[0]?.phase === "rows";
+  }
+
+  #packet(
+    seq: number,
+    length: number,
+    bytes: Uint8Array,
+    start: number,
+    end: number,
+    continuation: boolean,
+  ): void {
     this.lastSeq = seq;
     if (continuation) return;
     const head = this.#queue[0];
@@ -274,7 +298,7 @@ export class ResponseTracker {
       case "synthetic":
         return;
     }
-  };
+  }
 
   #isTerminator(first: number, length: number): boolean {
     if (first !== 0xfe) return false;

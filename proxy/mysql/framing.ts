@@ -179,11 +179,25 @@ export type PacketListener = (
   continuation: boolean,
 ) => void;
 
+/**
+ * What the listener lets {@link PacketScanner} skip: while `inRows`, an
+ * ordinary row (a whole packet not starting with 0xFE or 0xFF, the only
+ * first bytes that can end or fail a result set) is not reported; the
+ * scanner only stores its sequence id in `lastSeq`.
+ */
+export interface RowSkipping {
+  /** The listener waits for the end of a result set's rows. */
+  readonly inRows: boolean;
+  /** Sequence id of the last packet seen. */
+  lastSeq: number;
+}
+
 /** Looks at packets streaming past, keeping at most `prefixLimit` bytes of each. */
 export class PacketScanner {
   readonly #continuity: Continuity;
   readonly #prefixLimit: number;
   readonly #onPacket: PacketListener;
+  readonly #rows: RowSkipping | undefined;
   #header = new Uint8Array(4);
   #headerFill = 0;
   #length = 0;
@@ -200,11 +214,19 @@ export class PacketScanner {
    * @param maxLogical largest logical packet accepted
    * @param prefixLimit how many payload bytes of each packet to hand over
    * @param onPacket called once per physical packet, when its last byte arrived
+   * @param rows when given, ordinary rows are skipped while `rows.inRows`
    */
-  constructor(side: string, maxLogical: number, prefixLimit: number, onPacket: PacketListener) {
+  constructor(
+    side: string,
+    maxLogical: number,
+    prefixLimit: number,
+    onPacket: PacketListener,
+    rows?: RowSkipping,
+  ) {
     this.#continuity = new Continuity(side, maxLogical);
     this.#prefixLimit = prefixLimit;
     this.#onPacket = onPacket;
+    this.#rows = rows;
   }
 
   /** Whether the stream is between logical packets. */
@@ -240,6 +262,14 @@ export class PacketScanner {
           // The common case: the whole packet is in this chunk; hand over a window of it.
           const start = at;
           at += length;
+          const rows = this.#rows;
+          if (rows?.inRows && !continuation && length > 0) {
+            const first = chunk[start];
+            if (first !== 0xfe && first !== 0xff) {
+              rows.lastSeq = this.#seq;
+              continue;
+            }
+          }
           this.packetEnd = at;
           this.#onPacket(
             this.#seq,

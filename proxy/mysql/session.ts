@@ -350,6 +350,7 @@ export class MySqlWire implements SessionWire<MySqlLeg> {
         }
         tracker.onPacket(seq, length, bytes, start, end, continuation);
       },
+      tracker,
     );
   }
 
