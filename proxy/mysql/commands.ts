@@ -110,6 +110,11 @@ export interface TrackerHooks {
   sendSynthetic(bytes: Uint8Array): void;
 }
 
+/** `bytes[start, end)` as its own view, for the decoders. */
+function view(bytes: Uint8Array, start: number, end: number): Uint8Array {
+  return new Uint8Array(bytes.buffer, bytes.byteOffset + start, end - start);
+}
+
 /** Follows the responses of queued commands; see the module documentation. */
 export class ResponseTracker {
   readonly #queue: PendingCommand[] = [];
@@ -118,6 +123,12 @@ export class ResponseTracker {
   #sessionTrack: boolean;
   /** Sequence id of the last packet the database sent for the command at the head. */
   lastSeq = 0;
+  /**
+   * Whether the head command waits for the end of its rows, where only a
+   * packet starting with 0xFE or 0xFF matters (the scanner skips the others:
+   * `RowSkipping`).
+   */
+  inRows = false;
 
   /**
    * @param capabilities the capabilities both sides negotiated
@@ -172,6 +183,7 @@ export class ResponseTracker {
       columns: 0,
     };
     this.#queue.push(cmd);
+    this.#noteRows();
     return cmd;
   }
 
@@ -196,23 +208,52 @@ export class ResponseTracker {
     this.lastSeq = seq;
     // The empty packet ends the file; the database answers next.
     if (head?.phase === "infile" && length === 0) head.phase = "first";
+    this.#noteRows();
   }
 
-  /** Every physical packet the database sends, at its end (continuations included). */
-  onPacket = (seq: number, length: number, prefix: Uint8Array, continuation: boolean): void => {
+  /**
+   * Every physical packet the database sends, at its end (continuations
+   * included); its first payload bytes are `bytes[start, end)` (see
+   * `PacketListener`). Rows are judged by their first byte alone; a view of
+   * the bytes is made only for the packets that are decoded.
+   */
+  onPacket = (
+    seq: number,
+    length: number,
+    bytes: Uint8Array,
+    start: number,
+    end: number,
+    continuation: boolean,
+  ): void => {
+    this.#packet(seq, length, bytes, start, end, continuation);
+    this.#noteRows();
+  };
+
+  #noteRows(): void {
+    this.inRows = this.#queue[0]?.phase === "rows";
+  }
+
+  #packet(
+    seq: number,
+    length: number,
+    bytes: Uint8Array,
+    start: number,
+    end: number,
+    continuation: boolean,
+  ): void {
     this.lastSeq = seq;
     if (continuation) return;
     const head = this.#queue[0];
     if (!head) return;
-    const first = prefix[0];
+    const first = start < end ? bytes[start] : -1;
     switch (head.phase) {
       case "first":
-        return this.#first(head, first, length, prefix);
+        return this.#first(head, first, length, view(bytes, start, end));
       case "columns":
         if (--head.left === 0) head.phase = this.#deprecateEof ? "rows" : "columnsEof";
         return;
       case "columnsEof": {
-        const status = eofStatus(prefix);
+        const status = eofStatus(view(bytes, start, end));
         this.#hooks.status(status);
         if (status & Status.CURSOR_EXISTS) return this.#resultEnd(head, status, undefined);
         head.phase = "rows";
@@ -220,8 +261,9 @@ export class ResponseTracker {
       }
       case "rows":
       case "fieldList":
-        if (first === 0xff) return this.#failed(head, prefix);
+        if (first === 0xff) return this.#failed(head, view(bytes, start, end));
         if (this.#isTerminator(first, length)) {
+          const prefix = view(bytes, start, end);
           const ok = this.#deprecateEof && length > 5
             ? decodeOk(prefix, this.#sessionTrack)
             : undefined;
@@ -248,15 +290,15 @@ export class ResponseTracker {
         return this.#finish(head);
       case "infile":
         // The database may refuse before the file ends.
-        return this.#first(head, first, length, prefix);
+        return this.#first(head, first, length, view(bytes, start, end));
       case "auth":
-        if (first === 0x00) return this.#ok(head, prefix);
-        if (first === 0xff) return this.#failed(head, prefix);
+        if (first === 0x00) return this.#ok(head, view(bytes, start, end));
+        if (first === 0xff) return this.#failed(head, view(bytes, start, end));
         return;
       case "synthetic":
         return;
     }
-  };
+  }
 
   #isTerminator(first: number, length: number): boolean {
     if (first !== 0xfe) return false;

@@ -145,10 +145,11 @@ export class PacketSplitter {
       }
       const seq = buf[at + 3];
       const continuation = this.#continuity.header(length, seq);
-      const raw = buf.subarray(at, at + 4 + length);
+      // Plain views: a socket's chunks are node Buffers, whose subarray() costs far more.
+      const raw = new Uint8Array(buf.buffer, buf.byteOffset + at, 4 + length);
       out.push({
         seq,
-        payload: raw.subarray(4),
+        payload: new Uint8Array(buf.buffer, buf.byteOffset + at + 4, length),
         raw,
         continuation,
         continues: length === MAX_PACKET_PAYLOAD,
@@ -162,26 +163,48 @@ export class PacketSplitter {
   }
 }
 
-/** What {@link PacketScanner} reports for each physical packet, at its end. */
+/**
+ * What {@link PacketScanner} reports for each physical packet, at its end:
+ * the first `min(length, prefixLimit)` payload bytes are `bytes[start, end)`.
+ * `bytes` is the scanned chunk itself when the packet arrived whole (no copy,
+ * no view allocated per packet: result sets are mostly rows nobody reads), or
+ * the scanner's own buffer; either way it is valid only during the call.
+ */
 export type PacketListener = (
   seq: number,
   length: number,
-  prefix: Uint8Array,
+  bytes: Uint8Array,
+  start: number,
+  end: number,
   continuation: boolean,
 ) => void;
+
+/**
+ * What the listener lets {@link PacketScanner} skip: while `inRows`, an
+ * ordinary row (a whole packet not starting with 0xFE or 0xFF, the only
+ * first bytes that can end or fail a result set) is not reported; the
+ * scanner only stores its sequence id in `lastSeq`.
+ */
+export interface RowSkipping {
+  /** The listener waits for the end of a result set's rows. */
+  readonly inRows: boolean;
+  /** Sequence id of the last packet seen. */
+  lastSeq: number;
+}
 
 /** Looks at packets streaming past, keeping at most `prefixLimit` bytes of each. */
 export class PacketScanner {
   readonly #continuity: Continuity;
   readonly #prefixLimit: number;
   readonly #onPacket: PacketListener;
+  readonly #rows: RowSkipping | undefined;
   #header = new Uint8Array(4);
   #headerFill = 0;
   #length = 0;
   #seq = 0;
   #left = -1;
   #continuation = false;
-  #prefix = new Uint8Array(0);
+  #prefix = new Uint8Array(64);
   #prefixFill = 0;
   /** Offset in the chunk being scanned just after the packet last reported. */
   packetEnd = 0;
@@ -191,11 +214,19 @@ export class PacketScanner {
    * @param maxLogical largest logical packet accepted
    * @param prefixLimit how many payload bytes of each packet to hand over
    * @param onPacket called once per physical packet, when its last byte arrived
+   * @param rows when given, ordinary rows are skipped while `rows.inRows`
    */
-  constructor(side: string, maxLogical: number, prefixLimit: number, onPacket: PacketListener) {
+  constructor(
+    side: string,
+    maxLogical: number,
+    prefixLimit: number,
+    onPacket: PacketListener,
+    rows?: RowSkipping,
+  ) {
     this.#continuity = new Continuity(side, maxLogical);
     this.#prefixLimit = prefixLimit;
     this.#onPacket = onPacket;
+    this.#rows = rows;
   }
 
   /** Whether the stream is between logical packets. */
@@ -209,25 +240,54 @@ export class PacketScanner {
    * @throws {FramingError} on a packet above the limit or a broken continuation
    */
   scan(chunk: Uint8Array): void {
+    const n = chunk.length;
     let at = 0;
-    while (at < chunk.length) {
+    while (at < n) {
       if (this.#left < 0) {
-        const take = Math.min(4 - this.#headerFill, chunk.length - at);
-        this.#header.set(chunk.subarray(at, at + take), this.#headerFill);
-        this.#headerFill += take;
-        at += take;
-        if (this.#headerFill < 4) return;
-        this.#headerFill = 0;
-        const h = this.#header;
-        this.#length = h[0] | (h[1] << 8) | (h[2] << 16);
-        this.#seq = h[3];
-        this.#continuation = this.#continuity.header(this.#length, this.#seq);
-        this.#left = this.#length;
-        const keep = Math.min(this.#length, this.#prefixLimit);
-        if (this.#prefix.length < keep) this.#prefix = new Uint8Array(Math.max(keep, 64));
+        if (this.#headerFill === 0 && n - at >= 4) {
+          this.#length = chunk[at] | (chunk[at + 1] << 8) | (chunk[at + 2] << 16);
+          this.#seq = chunk[at + 3];
+          at += 4;
+        } else {
+          const h = this.#header;
+          while (this.#headerFill < 4 && at < n) h[this.#headerFill++] = chunk[at++];
+          if (this.#headerFill < 4) return;
+          this.#headerFill = 0;
+          this.#length = h[0] | (h[1] << 8) | (h[2] << 16);
+          this.#seq = h[3];
+        }
+        const length = this.#length;
+        const continuation = this.#continuity.header(length, this.#seq);
+        if (n - at >= length) {
+          // The common case: the whole packet is in this chunk; hand over a window of it.
+          const start = at;
+          at += length;
+          const rows = this.#rows;
+          if (rows?.inRows && !continuation && length > 0) {
+            const first = chunk[start];
+            if (first !== 0xfe && first !== 0xff) {
+              rows.lastSeq = this.#seq;
+              continue;
+            }
+          }
+          this.packetEnd = at;
+          this.#onPacket(
+            this.#seq,
+            length,
+            chunk,
+            start,
+            start + Math.min(length, this.#prefixLimit),
+            continuation,
+          );
+          continue;
+        }
+        this.#continuation = continuation;
+        this.#left = length;
+        const keep = Math.min(length, this.#prefixLimit);
+        if (this.#prefix.length < keep) this.#prefix = new Uint8Array(keep);
         this.#prefixFill = 0;
       }
-      const take = Math.min(this.#left, chunk.length - at);
+      const take = Math.min(this.#left, n - at);
       const keep = Math.min(take, Math.min(this.#length, this.#prefixLimit) - this.#prefixFill);
       if (keep > 0) {
         this.#prefix.set(chunk.subarray(at, at + keep), this.#prefixFill);
@@ -241,7 +301,9 @@ export class PacketScanner {
         this.#onPacket(
           this.#seq,
           this.#length,
-          this.#prefix.subarray(0, this.#prefixFill),
+          this.#prefix,
+          0,
+          this.#prefixFill,
           this.#continuation,
         );
       }

@@ -69,6 +69,13 @@ const BACKEND_PREFIX = 1024;
 /** How much of a statement's text is kept for state tracking and listings. */
 const QUERY_TEXT_LIMIT = 64 * 1024;
 
+/** Whether `kept` is there and equals `bytes` from `at` on. */
+function sameBytes(kept: Uint8Array | undefined, bytes: Uint8Array, at: number): boolean {
+  if (!kept || at + kept.length > bytes.length) return false;
+  for (let i = 0; i < kept.length; i++) if (kept[i] !== bytes[at + i]) return false;
+  return true;
+}
+
 /** MySQL error per failure the session core reports. */
 const FAILURE_ERROR: Record<SessionFailure["kind"], ProxyErrorCode> = {
   "backend-unavailable": Err.NET_READ_ERROR,
@@ -336,13 +343,14 @@ export class MySqlWire implements SessionWire<MySqlLeg> {
       `${this.#core.side ?? "source"} database`,
       BACKEND_MAX_PACKET,
       BACKEND_PREFIX,
-      (seq, length, prefix, continuation) => {
+      (seq, length, bytes, start, end, continuation) => {
         if (!continuation && !this.#clientEncrypted && tracker.answering === Com.CHANGE_USER) {
-          const plugin = cleartextSwitch(prefix);
+          const plugin = cleartextSwitch(bytes.subarray(start, end));
           if (plugin) this.#cleartextAsked ??= { plugin, seq };
         }
-        tracker.onPacket(seq, length, prefix, continuation);
+        tracker.onPacket(seq, length, bytes, start, end, continuation);
       },
+      tracker,
     );
   }
 
@@ -402,7 +410,10 @@ export class MySqlWire implements SessionWire<MySqlLeg> {
     const flagAt = at + ((info.count + 7) >> 3);
     if (flagAt >= p.payload.length) return p.payload;
     if (p.payload[flagAt] === 1) {
-      info.types = p.payload.slice(flagAt + 1, flagAt + 1 + 2 * info.count);
+      // Clients send the same types with every execute: keep a copy only when they change.
+      if (!sameBytes(info.types, p.payload, flagAt + 1)) {
+        info.types = p.payload.slice(flagAt + 1, flagAt + 1 + 2 * info.count);
+      }
       this.#typesUnsent.delete(id);
       return p.payload;
     }
@@ -456,14 +467,18 @@ export class MySqlWire implements SessionWire<MySqlLeg> {
       );
     }
     const backend = this.#backend!;
-    backend.cork();
-    try {
-      for (const p of packets) {
-        if (this.#closed) return;
-        this.#clientPacket(p);
+    // One command per chunk is the common case; corking it would only add the stream's bookkeeping.
+    if (packets.length === 1) this.#clientPacket(packets[0]);
+    else {
+      backend.cork();
+      try {
+        for (const p of packets) {
+          if (this.#closed) return;
+          this.#clientPacket(p);
+        }
+      } finally {
+        backend.uncork();
       }
-    } finally {
-      backend.uncork();
     }
     if (backend.writableNeedDrain && !this.#backpressure) {
       this.#backpressure = true;

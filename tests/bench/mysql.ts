@@ -16,7 +16,8 @@ import { startPgCluster } from "../../shared/local/postgres_cluster.ts";
 import { parseConnectionString } from "../../shared/connstring.ts";
 import { StateStore } from "../../shared/state_store.ts";
 import { spawnProxy } from "../helpers/proxy.ts";
-import { CleanupStack } from "./cleanup.ts";
+import { CleanupStack, terminate } from "./cleanup.ts";
+import { freePort, waitForPort } from "../../shared/local/ports.ts";
 import type { MysqlBenchArgs } from "./mysql_args.ts";
 import {
   formatMysqlGoals,
@@ -87,13 +88,25 @@ async function benchmark(args: MysqlBenchArgs, cleanup: CleanupStack): Promise<M
   const proxyPids = new Map<MysqlBenchTarget, number>();
   const notRun: MysqlNotRun[] = [];
   endpoints.set("direct", { port: server.port, user, password, database });
+  if (args.bareRelay) {
+    const relay = await startBareRelay(server.port);
+    cleanup.push("stop the bare relay", relay.stop);
+    endpoints.set("relay", { port: relay.port, user, password, database });
+    proxyPids.set("relay", relay.pid);
+  }
   try {
     // sysbench logs in through the proxy as its own user, not as the service user.
-    const proxy = await spawnProxy({
-      LMS_SOURCE_DIALECT: "mysql",
-      INIT_SOURCE: server.url({ ...SERVICE_USER }),
-      LMS_LOG_LEVEL: "warn",
-    });
+    const proxy = await spawnProxy(
+      {
+        LMS_SOURCE_DIALECT: "mysql",
+        INIT_SOURCE: server.url({ ...SERVICE_USER }),
+        LMS_LOG_LEVEL: "warn",
+      },
+      [],
+      {
+        inspectPort: args.inspectPort,
+      },
+    );
     cleanup.push("stop the proxy", () => proxy.stop());
     endpoints.set("lms", { port: proxy.port, user, password, database });
     proxyPids.set("lms", proxy.child.pid);
@@ -105,21 +118,23 @@ async function benchmark(args: MysqlBenchArgs, cleanup: CleanupStack): Promise<M
   }
 
   let translatedMetrics: string | undefined;
-  try {
-    translatedMetrics = await startTranslatedTarget(
-      server,
-      tables,
-      endpoints,
-      proxyPids,
-      cleanup,
-      args.inspectTranslated,
-    );
-  } catch (err) {
-    notRun.push({
-      target: "lms-target",
-      reason: `the target or its proxy did not start: ${errorMessage(err)}`,
-    });
-    log.warn("not measuring the target", { error: errorMessage(err) });
+  if (!args.sourceOnly) {
+    try {
+      translatedMetrics = await startTranslatedTarget(
+        server,
+        tables,
+        endpoints,
+        proxyPids,
+        cleanup,
+        args.inspectTranslated,
+      );
+    } catch (err) {
+      notRun.push({
+        target: "lms-target",
+        reason: `the target or its proxy did not start: ${errorMessage(err)}`,
+      });
+      log.warn("not measuring the target", { error: errorMessage(err) });
+    }
   }
 
   const common = { ...tables, threads: args.threads, psMode: args.psMode };
@@ -249,6 +264,27 @@ async function startTranslatedTarget(
   endpoints.set("lms-target", { port: proxy.port, user, password, database });
   proxyPids.set("lms-target", proxy.child.pid);
   return `http://127.0.0.1:${proxy.metricsPort}/metrics`;
+}
+
+/** A bare `node:net` relay (`relay_candidates.ts node-data`) in front of `upstreamPort`. */
+async function startBareRelay(
+  upstreamPort: number,
+): Promise<{ port: number; pid: number; stop: () => Promise<void> }> {
+  const port = await freePort();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      new URL("./relay_candidates.ts", import.meta.url).pathname,
+      "node-data",
+      String(port),
+      String(upstreamPort),
+    ],
+    stdin: "null",
+    stdout: "null",
+  }).spawn();
+  await waitForPort("127.0.0.1", port, 20_000);
+  return { port, pid: child.pid, stop: () => terminate(child) };
 }
 
 interface TranslationTallies {

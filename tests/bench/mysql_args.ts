@@ -31,6 +31,12 @@ export interface MysqlBenchArgs {
   jsonPath: string | undefined;
   /** Loopback port of the V8 inspector of the translating proxy, if any (for profiling). */
   inspectTranslated: number | undefined;
+  /** `--bare-relay`: also measure a bare `node:net` relay (the runtime's floor for a relay). */
+  bareRelay: boolean;
+  /** `--source-only`: skip the target rows (direct PostgreSQL and the translating proxy). */
+  sourceOnly: boolean;
+  /** `--inspect-port`: start the `lms none` proxy with the V8 inspector on this loopback port. */
+  inspectPort: number | undefined;
 }
 
 const SCRIPTS: readonly SysbenchScript[] = ["oltp_read_only", "oltp_point_select"];
@@ -60,6 +66,12 @@ Flags:
                         start the translating proxy (lms from target) with
                         --inspect=127.0.0.1:<port>, to record a CPU profile with
                         tests/bench/cpu_profile.ts while it runs (default: off)
+  --bare-relay          also measure a bare node:net relay in front of MariaDB
+                        (tests/bench/relay_candidates.ts node-data), the floor of
+                        any relay in this runtime
+  --source-only         skip the target rows (direct PostgreSQL, translating proxy)
+  --inspect-port <n>    start the lms none proxy with --inspect=127.0.0.1:<n>, for
+                        tests/bench/cpu_profile.ts (default: no inspector)
   --help                this text
 `;
 
@@ -86,6 +98,9 @@ export function parseMysqlBenchArgs(argv: string[]): MysqlBenchArgs {
         only: { type: "string" },
         json: { type: "string" },
         "inspect-translated": { type: "string" },
+        "source-only": { type: "boolean" },
+        "bare-relay": { type: "boolean" },
+        "inspect-port": { type: "string" },
       },
     });
   } catch (err) {
@@ -116,6 +131,9 @@ export function parseMysqlBenchArgs(argv: string[]): MysqlBenchArgs {
   const inspectTranslated = v["inspect-translated"] === undefined
     ? undefined
     : int("inspect-translated", v["inspect-translated"], 0, 1);
+  const inspectPort = v["inspect-port"] === undefined
+    ? undefined
+    : int("inspect-port", v["inspect-port"], 0, 1);
   if (problems.length > 0) {
     throw new LmsError("CLI_USAGE", problems.join("; "), "run deno task bench mysql --help");
   }
@@ -130,5 +148,8 @@ export function parseMysqlBenchArgs(argv: string[]): MysqlBenchArgs {
     scripts,
     jsonPath: v.json,
     inspectTranslated,
+    sourceOnly: v["source-only"] ?? false,
+    bareRelay: v["bare-relay"] ?? false,
+    inspectPort,
   };
 }

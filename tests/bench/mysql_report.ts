@@ -13,11 +13,12 @@ import type { SysbenchScript } from "./sysbench.ts";
  * the PostgreSQL cluster standing in for the target (sysbench's pgsql driver), or the proxy
  * serving MySQL clients from that target through translation.
  */
-export type MysqlBenchTarget = "direct" | "lms" | "target-direct" | "lms-target";
+export type MysqlBenchTarget = "direct" | "relay" | "lms" | "target-direct" | "lms-target";
 
 /** How each target is named in the printed table. */
 export const MYSQL_TARGET_LABELS: Record<MysqlBenchTarget, string> = {
   direct: "direct (MariaDB)",
+  relay: "bare node:net relay",
   lms: "lms none",
   "target-direct": "direct (target, pgsql)",
   "lms-target": "lms from target (translated)",
@@ -26,6 +27,7 @@ export const MYSQL_TARGET_LABELS: Record<MysqlBenchTarget, string> = {
 /** The run each target is compared with. */
 const BASELINE: Record<MysqlBenchTarget, MysqlBenchTarget> = {
   direct: "direct",
+  relay: "direct",
   lms: "direct",
   "target-direct": "target-direct",
   "lms-target": "target-direct",

@@ -184,4 +184,11 @@ Deno.test("deno task bench mysql flags", () => {
     },
   );
   assert.throws(() => parseMysqlBenchArgs(["--clients", "4"]), /Unknown option '--clients'/);
+  assert.deepEqual([d.bareRelay, d.sourceOnly, d.inspectPort], [false, false, undefined]);
+  const p = parseMysqlBenchArgs(["--bare-relay", "--source-only", "--inspect-port", "9333"]);
+  assert.deepEqual([p.bareRelay, p.sourceOnly, p.inspectPort], [true, true, 9333]);
+  assert.throws(
+    () => parseMysqlBenchArgs(["--inspect-port", "x"]),
+    /--inspect-port must be an integer >= 1/,
+  );
 });

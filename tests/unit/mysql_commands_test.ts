@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { ResponseTracker } from "../../proxy/mysql/commands.ts";
 import { Com, Status } from "../../proxy/mysql/constants.ts";
 import { decodeServerHandshake, encodeClientHandshake } from "../../proxy/mysql/handshake.ts";
-import { okPayload, PayloadWriter } from "../../proxy/mysql/packets.ts";
+import { errPayload, okPayload, packet, PayloadWriter } from "../../proxy/mysql/packets.ts";
+import { PacketScanner } from "../../proxy/mysql/framing.ts";
 
 const eof = (status: number) => new PayloadWriter().u8(0xfe).u16(0).u16(status).build();
 const okEof = (status: number) =>
@@ -23,7 +24,7 @@ function tracker(deprecateEof: boolean) {
   });
   const feed = (...payloads: Uint8Array[]) => {
     let seq = 1;
-    for (const p of payloads) t.onPacket(seq++, p.length, p.subarray(0, 1024), false);
+    for (const p of payloads) t.onPacket(seq++, p.length, p, 0, Math.min(p.length, 1024), false);
   };
   return { t, log, feed };
 }
@@ -116,4 +117,35 @@ Deno.test("the client's handshake carries the database's scramble and the proxy'
   assert.equal(decoded.capabilities & (1 << 27), 0, "no query attributes");
   assert.equal(decoded.capabilities & (1 << 11), 0, "no TLS when the listener has none");
   assert.equal(decoded.mariadbCapabilities, 1 << 3, "only extended type info");
+});
+
+Deno.test("the scanner skips ordinary rows for the tracker and still finds the end and the error", () => {
+  for (const deprecate of [false, true]) {
+    const { t, log } = tracker(deprecate);
+    const scanner = new PacketScanner("database", 1 << 20, 1024, t.onPacket, t);
+    const end = (s: number) => deprecate ? okEof(s) : eof(s);
+    const bigRow = new PayloadWriter().lenenc(300).str("x".repeat(300)).build();
+    assert.equal(bigRow[0], 0xfc);
+    // With classic EOFs, a row may start with 0xFE (an 8-byte length) and must not end the rows.
+    const rows = deprecate
+      ? [row(), bigRow, row()]
+      : [row(), bigRow, new Uint8Array([0xfe, ...new Uint8Array(8), 0x41])];
+    const answer = (...payloads: Uint8Array[]) =>
+      new Uint8Array(payloads.flatMap((p, i) => [...packet(i + 1, p)]));
+    t.begin(Com.QUERY);
+    assert.ok(!t.inRows);
+    const head = [new Uint8Array([1]), column(), ...(deprecate ? [] : [eof(2)])];
+    scanner.scan(answer(...head, ...rows, end(Status.AUTOCOMMIT)));
+    assert.ok(t.idle && !t.inRows, `deprecateEof=${deprecate}: ${log.join("; ")}`);
+    assert.equal(t.lastSeq, head.length + 4);
+    assert.deepEqual(log.filter((l) => !l.startsWith("status")), ["succeeded", "done 3"]);
+    t.begin(Com.QUERY);
+    const bytes = answer(...head, row(), row());
+    scanner.scan(bytes);
+    assert.ok(t.inRows && !t.idle);
+    assert.equal(t.lastSeq, head.length + 2, "skipped rows still count for the sequence");
+    scanner.scan(packet(head.length + 3, errPayload({ code: 1317, state: "70100" }, "killed")));
+    assert.ok(t.idle && !t.inRows);
+    assert.ok(log.includes("failed 1317"), log.join("; "));
+  }
 });

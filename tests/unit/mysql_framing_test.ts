@@ -59,7 +59,8 @@ Deno.test("the scanner reports packets byte by byte with their prefix", () => {
     "database",
     1 << 20,
     3,
-    (seq, length, prefix) => seen.push([seq, length, Array.from(prefix).join(",")]),
+    (seq, length, bytes, start, end) =>
+      seen.push([seq, length, Array.from(bytes.subarray(start, end)).join(",")]),
   );
   const bytes = new Uint8Array([
     ...packet(1, new Uint8Array([1, 2, 3, 4, 5])),
@@ -68,4 +69,28 @@ Deno.test("the scanner reports packets byte by byte with their prefix", () => {
   for (const b of bytes) scanner.scan(new Uint8Array([b]));
   assert.deepEqual(seen, [[1, 5, "1,2,3"], [2, 0, ""]]);
   assert.ok(scanner.atBoundary);
+});
+
+Deno.test("the scanner reports whole packets in a chunk, and packets split anywhere, alike", () => {
+  const payloads = [
+    new Uint8Array([1, 2, 3, 4, 5]),
+    new Uint8Array(),
+    new Uint8Array([0xfe, 0, 0, 2, 0]),
+    new Uint8Array([9]),
+  ];
+  const bytes = new Uint8Array(payloads.flatMap((p, i) => [...packet(i + 1, p)]));
+  const expected = [[1, 5, "1,2,3"], [2, 0, ""], [3, 5, "254,0,0"], [4, 1, "9"]];
+  for (let cut = 0; cut <= bytes.length; cut++) {
+    const seen: [number, number, string][] = [];
+    const ends: number[] = [];
+    const scanner = new PacketScanner("database", 1 << 20, 3, (seq, length, b, start, end) => {
+      seen.push([seq, length, Array.from(b.subarray(start, end)).join(",")]);
+      ends.push(scanner.packetEnd);
+    });
+    scanner.scan(bytes.subarray(0, cut));
+    scanner.scan(bytes.subarray(cut));
+    assert.deepEqual(seen, expected, `cut at ${cut}`);
+    assert.ok(scanner.atBoundary);
+    if (cut === 0) assert.deepEqual(ends, [9, 13, 22, 27]);
+  }
 });

@@ -13,6 +13,23 @@ function value(text: string, series: string): number {
   return Number(found.slice(series.length + 1));
 }
 
+Deno.test("proxy metrics: requests are counted by database and outcome at every scrape", async () => {
+  const metrics = createProxyMetrics();
+  metrics.observeQuery("source", false, 0.002);
+  metrics.observeQuery("source", false, 0.002);
+  metrics.observeQuery("source", true, 0.002);
+  metrics.observeQuery("target", false, 0.002);
+  let text = await metrics.registry.metrics();
+  assert.equal(value(text, `lms_queries_total{database="source",outcome="ok"}`), 2);
+  assert.equal(value(text, `lms_queries_total{database="source",outcome="error"}`), 1);
+  assert.equal(value(text, `lms_queries_total{database="target",outcome="ok"}`), 1);
+  assert.equal(value(text, `lms_queries_total{database="target",outcome="error"}`), 0);
+  assert.equal(value(text, `lms_query_duration_seconds_count{database="source"}`), 3);
+  metrics.observeQuery("source", false, 0.002);
+  text = await metrics.registry.metrics();
+  assert.equal(value(text, `lms_queries_total{database="source",outcome="ok"}`), 3);
+});
+
 Deno.test("proxy metrics: every labelled series exists at 0 before anything happened", async () => {
   const text = await createProxyMetrics().registry.metrics();
   for (const database of ["source", "target"]) {
