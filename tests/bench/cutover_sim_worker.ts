@@ -15,10 +15,9 @@
 
 /// <reference lib="deno.worker" />
 
-import type { ClusterState, ConnectionInfo, SessionCounts } from "../../shared/control.ts";
 import type { Logger } from "../../shared/log.ts";
 import { type ControlClient, startControlClient } from "../../proxy/control/client.ts";
-import type { ControlHandler, DrainStatus } from "../../proxy/control/handler.ts";
+import { IdleCore } from "../helpers/control_core.ts";
 
 /** Starts the worker's clients. */
 export interface SimWorkerStart {
@@ -42,43 +41,15 @@ export type SimWorkerEvent =
 
 const now = () => performance.timeOrigin + performance.now();
 
-/** A proxy core with no SQL: nothing to drain, every state applied. */
-class SimCore implements ControlHandler {
-  current: ClusterState | undefined;
-  pausedFor: string | undefined;
-  constructor(readonly onPause: () => void) {}
-  state(): ClusterState | undefined {
-    return this.current;
+/** A proxy core with no SQL (nothing to drain, every state applied) that says when it pauses. */
+class SimCore extends IdleCore {
+  constructor(readonly onPause: () => void) {
+    super();
   }
-  applyState(state: ClusterState): void {
-    if (!this.current || state.epoch >= this.current.epoch) this.current = state;
-  }
-  pause(cutoverId: string): void {
+  override pause(cutoverId: string): void {
     const fresh = this.pausedFor === undefined;
-    this.pausedFor = cutoverId;
+    super.pause(cutoverId);
     if (fresh) this.onPause();
-  }
-  resume(state: ClusterState): void {
-    this.pausedFor = undefined;
-    this.applyState(state);
-  }
-  paused(): boolean {
-    return this.pausedFor !== undefined;
-  }
-  sessions(): SessionCounts {
-    return { total: 0, idle: 0, active: 0, inTransaction: 0, held: 0 };
-  }
-  drainStatus(): DrainStatus {
-    return { drained: true, counts: this.sessions(), blocking: [] };
-  }
-  connections(): ConnectionInfo[] {
-    return [];
-  }
-  cancelLocal(): Promise<boolean> {
-    return Promise.resolve(false);
-  }
-  cancelBlocking(): Promise<string[]> {
-    return Promise.resolve([]);
   }
   pauseRemainingMs(): number | null {
     return this.pausedFor === undefined ? null : 60_000;

@@ -13,49 +13,15 @@
 
 import assert from "node:assert/strict";
 import { loadConfig } from "../../shared/config.ts";
-import type { ClusterState, ConnectionInfo, SessionCounts } from "../../shared/control.ts";
 import { startPgCluster } from "../../shared/local/postgres_cluster.ts";
 import { freePort } from "../../shared/local/ports.ts";
 import type { LogFields, Logger } from "../../shared/log.ts";
 import { type Orchestrator, startOrchestrator } from "../../orchestrator/main.ts";
 import { startControlClient } from "../../proxy/control/client.ts";
-import type { ControlHandler, DrainStatus } from "../../proxy/control/handler.ts";
 import { makeCerts } from "../helpers/certs.ts";
+import { IdleCore } from "../helpers/control_core.ts";
 import { eventually } from "../helpers/fleet.ts";
 import { secretDir } from "../helpers/secret_dir.ts";
-
-/** The least a proxy core must answer; this test is about the connection, not the cutover. */
-class IdleProxy implements ControlHandler {
-  current: ClusterState | undefined;
-  state(): ClusterState | undefined {
-    return this.current;
-  }
-  applyState(state: ClusterState): void {
-    this.current = state;
-  }
-  pause(): void {}
-  resume(state: ClusterState): void {
-    this.current = state;
-  }
-  paused(): boolean {
-    return false;
-  }
-  sessions(): SessionCounts {
-    return { total: 0, idle: 0, active: 0, inTransaction: 0, held: 0 };
-  }
-  drainStatus(): DrainStatus {
-    return { drained: true, counts: this.sessions(), blocking: [] };
-  }
-  connections(): ConnectionInfo[] {
-    return [];
-  }
-  cancelLocal(): Promise<boolean> {
-    return Promise.resolve(false);
-  }
-  cancelBlocking(): Promise<string[]> {
-    return Promise.resolve([]);
-  }
-}
 
 function recordingLogger(lines: { msg: string; fields?: LogFields }[]): Logger {
   const at = (msg: string, fields?: LogFields) => lines.push({ msg, fields });
@@ -123,7 +89,7 @@ Deno.test("the control client picks up a rotated client certificate for its next
     version: "test",
     shadowMode: "none",
     tls: proxyConfig.orchestratorTls,
-    handler: new IdleProxy(),
+    handler: new IdleCore(),
     heartbeatMs: 100,
     backoffInitialMs: 50,
     backoffMaxMs: 200,

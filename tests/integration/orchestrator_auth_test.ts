@@ -11,48 +11,14 @@ import { runArgs } from "../../shared/local/compile.ts";
 import { startPgCluster } from "../../shared/local/postgres_cluster.ts";
 import { freePort, waitForPort } from "../../shared/local/ports.ts";
 import type { ApiErrorBody, StatusResponse } from "../../shared/api.ts";
-import type { ClusterState, SessionCounts } from "../../shared/control.ts";
 import { startControlClient } from "../../proxy/control/client.ts";
-import type { ControlHandler } from "../../proxy/control/handler.ts";
 import { expectExit, runCli } from "../helpers/cli_process.ts";
+import { IdleCore } from "../helpers/control_core.ts";
 import { eventually } from "../helpers/fleet.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const TOKEN = "auth-test-token-7d2f0c9b41e8a6";
 const WRONG = "not-the-token-3e9a1f7c55d2b8";
-
-/** A proxy core that only answers what registering needs. */
-class IdleProxy implements ControlHandler {
-  current: ClusterState | undefined;
-  state(): ClusterState | undefined {
-    return this.current;
-  }
-  applyState(state: ClusterState): void {
-    this.current = state;
-  }
-  pause(): void {}
-  resume(state: ClusterState): void {
-    this.current = state;
-  }
-  paused(): boolean {
-    return false;
-  }
-  sessions(): SessionCounts {
-    return { total: 0, idle: 0, active: 0, inTransaction: 0, held: 0 };
-  }
-  drainStatus() {
-    return { drained: true, counts: this.sessions(), blocking: [] };
-  }
-  connections() {
-    return [];
-  }
-  cancelLocal(): Promise<boolean> {
-    return Promise.resolve(false);
-  }
-  cancelBlocking(): Promise<string[]> {
-    return Promise.resolve([]);
-  }
-}
 
 function orchestratorCommand(env: Record<string, string>): Deno.Command {
   return new Deno.Command(Deno.execPath(), {
@@ -152,7 +118,7 @@ Deno.test("without mTLS the orchestrator requires its API token for every change
           version: "test",
           shadowMode: "none",
           apiToken,
-          handler: new IdleProxy(),
+          handler: new IdleCore(),
           heartbeatMs: 100,
           backoffInitialMs: 50,
           backoffMaxMs: 100,

@@ -15,60 +15,23 @@ import {
   type ShadowReportResponse,
   ShadowReportResponseSchema,
 } from "../../shared/api.ts";
-import type {
-  ClusterState,
-  ConnectionInfo,
-  SessionCounts,
-  ShadowModeName,
-} from "../../shared/control.ts";
+import type { SessionCounts, ShadowModeName } from "../../shared/control.ts";
 import type { ProxyShadowReport } from "../../shared/shadow.ts";
 import { startOrchestrator } from "../../orchestrator/main.ts";
 import { mergeShadowReports } from "../../orchestrator/shadow_report.ts";
 import { type ControlClient, startControlClient } from "../../proxy/control/client.ts";
-import type { ControlHandler, DrainStatus } from "../../proxy/control/handler.ts";
+import type { ControlHandler } from "../../proxy/control/handler.ts";
 import { ago, proxyShadowReportFixture } from "../helpers/api_fixtures.ts";
 import { expectExit, runCli } from "../helpers/cli_process.ts";
+import { IdleCore } from "../helpers/control_core.ts";
 import { TEST_API_TOKEN } from "../helpers/fleet.ts";
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 const NO_SESSIONS: SessionCounts = { total: 0, idle: 0, active: 0, inTransaction: 0, held: 0 };
 
-/** A proxy core without sessions and without shadowing. */
-class QuietProxy implements ControlHandler {
-  current: ClusterState | undefined;
-  state(): ClusterState | undefined {
-    return this.current;
-  }
-  applyState(state: ClusterState): void {
-    this.current = state;
-  }
-  pause(): void {}
-  resume(state: ClusterState): void {
-    this.current = state;
-  }
-  paused(): boolean {
-    return false;
-  }
-  sessions(): SessionCounts {
-    return NO_SESSIONS;
-  }
-  drainStatus(): DrainStatus {
-    return { drained: true, counts: NO_SESSIONS, blocking: [] };
-  }
-  connections(): ConnectionInfo[] {
-    return [];
-  }
-  cancelLocal(): Promise<boolean> {
-    return Promise.resolve(false);
-  }
-  cancelBlocking(): Promise<string[]> {
-    return Promise.resolve([]);
-  }
-}
-
 /** A proxy core whose shadow report the test sets. */
-class ReportingProxy extends QuietProxy {
+class ReportingProxy extends IdleCore {
   calls = 0;
   constructor(public report: () => ProxyShadowReport) {
     super();
@@ -328,7 +291,7 @@ Deno.test({
         });
         await Promise.all([
           connect("proxy-3", failing, "sync").whenConnected(),
-          connect("proxy-4", new QuietProxy(), "none").whenConnected(),
+          connect("proxy-4", new IdleCore(), "none").whenConnected(),
         ]);
         let started = Date.now();
         const quick = ShadowReportResponseSchema.parse((await report()).body);

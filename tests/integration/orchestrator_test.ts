@@ -22,13 +22,11 @@ import { CONSISTENT_MODE_WARNING, IMMEDIATE_MODE_WARNING } from "../../orchestra
 import { makeCerts } from "../helpers/certs.ts";
 import { type Orchestrator, startOrchestrator } from "../../orchestrator/main.ts";
 import { type ControlClient, startControlClient } from "../../proxy/control/client.ts";
-import type { ControlHandler, DrainStatus } from "../../proxy/control/handler.ts";
+import type { DrainStatus } from "../../proxy/control/handler.ts";
+import { IdleCore } from "../helpers/control_core.ts";
 
 /** A proxy core stand-in: sessions are plain records the test moves between states. */
-class FakeProxy implements ControlHandler {
-  current: ClusterState | undefined;
-  isPaused = false;
-  pausedFor: string | undefined;
+class FakeProxy extends IdleCore {
   applied: ClusterState[] = [];
   resumedWith: ClusterState[] = [];
   cancels: [number, number][] = [];
@@ -37,7 +35,9 @@ class FakeProxy implements ControlHandler {
   sessionsById = new Map<string, number | null>();
   #listeners = new Set<() => void>();
 
-  constructor(readonly id: string) {}
+  constructor(readonly id: string) {
+    super();
+  }
 
   openTransaction(sessionId: string): void {
     this.sessionsById.set(sessionId, Date.now());
@@ -46,39 +46,27 @@ class FakeProxy implements ControlHandler {
     this.sessionsById.set(sessionId, null);
     for (const l of this.#listeners) l();
   }
-  state(): ClusterState | undefined {
-    return this.current;
-  }
-  applyState(state: ClusterState): void {
-    if (this.current && state.epoch < this.current.epoch) return;
+  override applyState(state: ClusterState): void {
+    if (!this.accepts(state)) return;
     this.current = state;
     this.applied.push(state);
   }
-  pause(cutoverId: string): void {
-    this.isPaused = true;
-    this.pausedFor = cutoverId;
-  }
-  resume(state: ClusterState): void {
-    this.isPaused = false;
-    this.pausedFor = undefined;
+  override resume(state: ClusterState): void {
     this.resumedWith.push(state);
-    this.applyState(state);
+    super.resume(state);
   }
-  paused(): boolean {
-    return this.isPaused;
-  }
-  sessions(): SessionCounts {
+  override sessions(): SessionCounts {
     const inTx = [...this.sessionsById.values()].filter((v) => v !== null).length;
     const idle = this.sessionsById.size - inTx;
     return {
       total: this.sessionsById.size,
-      idle: this.isPaused ? 0 : idle,
+      idle: this.paused() ? 0 : idle,
       active: 0,
       inTransaction: inTx,
-      held: this.isPaused ? idle : 0,
+      held: this.paused() ? idle : 0,
     };
   }
-  drainStatus(): DrainStatus {
+  override drainStatus(): DrainStatus {
     const blocking: BlockingSession[] = [];
     for (const [sessionId, since] of this.sessionsById) {
       if (since === null) continue;
@@ -93,7 +81,7 @@ class FakeProxy implements ControlHandler {
     }
     return { drained: blocking.length === 0, counts: this.sessions(), blocking };
   }
-  connections(redact: boolean): ConnectionInfo[] {
+  override connections(redact: boolean): ConnectionInfo[] {
     return [...this.sessionsById.entries()].map(([sessionId, since]) => ({
       proxyId: this.id,
       sessionId,
@@ -107,11 +95,11 @@ class FakeProxy implements ControlHandler {
       since: new Date(0).toISOString(),
     }));
   }
-  cancelLocal(processId: number, secretKey: number): Promise<boolean> {
+  override cancelLocal(processId: number, secretKey: number): Promise<boolean> {
     this.cancels.push([processId, secretKey]);
     return Promise.resolve(true);
   }
-  cancelBlocking(terminate: boolean): Promise<string[]> {
+  override cancelBlocking(terminate: boolean): Promise<string[]> {
     this.cancelBlockingCalls.push(terminate);
     const ids = [...this.sessionsById.entries()].filter(([, v]) => v !== null).map(([k]) => k);
     // Cancelling the query leaves the transaction open; terminating ends the session.
@@ -412,7 +400,7 @@ Deno.test({
         assert.equal(begin.status, 200);
         cutoverId = begin.body.cutoverId;
         assert.equal(begin.body.state.phase, "draining");
-        await waitFor("both paused", () => p1.isPaused && p2.isPaused);
+        await waitFor("both paused", () => p1.paused() && p2.paused());
         assert.equal(p1.pausedFor, cutoverId);
         const again = await api<ApiErrorBody>("POST", API_PATHS.consistentBegin, {
           from: "source",
@@ -472,7 +460,7 @@ Deno.test({
           cutoverId,
           state: { sourceOfTruth: "target", epoch: 1, phase: "idle" },
         });
-        await waitFor("both resumed", () => !p1.isPaused && !p2.isPaused);
+        await waitFor("both resumed", () => !p1.paused() && !p2.paused());
         for (const p of [p1, p2]) {
           assert.deepEqual(p.resumedWith.at(-1), {
             sourceOfTruth: "target",
@@ -527,7 +515,7 @@ Deno.test({
           const abort = await api<{ state: ClusterState }>("POST", API_PATHS.consistentAbort);
           assert.equal(abort.status, 200);
           assert.deepEqual(abort.body.state, { sourceOfTruth: "target", epoch: 1, phase: "idle" });
-          await waitFor("resumed after abort", () => !p1.isPaused && !p2.isPaused);
+          await waitFor("resumed after abort", () => !p1.paused() && !p2.paused());
           assert.deepEqual(p2.resumedWith.at(-1), {
             sourceOfTruth: "target",
             epoch: 1,
@@ -552,7 +540,7 @@ Deno.test({
           });
           assert.equal(timedOut.phase, "draining", "the fleet stays paused");
           assert.deepEqual(timedOut.cutover?.blocking.map((b) => b.sessionId), ["s-long"]);
-          assert.ok(p1.isPaused && p2.isPaused);
+          assert.ok(p1.paused() && p2.paused());
           const s = await waitFor("terminated and drained", async () => {
             const s = await status();
             return s.phase === "drained" && (s.cutover?.terminated.length ?? 0) > 0 && s;
@@ -615,11 +603,11 @@ Deno.test({
           const begin = await api<{ cutoverId: string }>("POST", API_PATHS.consistentBegin, {
             from: "source",
           });
-          await waitFor("paused", () => p1.isPaused && p2.isPaused);
+          await waitFor("paused", () => p1.paused() && p2.paused());
           await orchestrator.close();
           await waitFor("clients notice", () => !c1!.connected() && !c2!.connected());
           // The proxies keep the state they knew while the orchestrator is away.
-          assert.ok(p1.isPaused && p1.current?.epoch === 2);
+          assert.ok(p1.paused() && p1.current?.epoch === 2);
 
           orchestrator = await startOrchestrator(config, {
             terminateGraceMs: 150,
@@ -650,7 +638,7 @@ Deno.test({
           assert.deepEqual(commit.body.state, { sourceOfTruth: "target", epoch: 3, phase: "idle" });
           await waitFor(
             "applied",
-            () => p1.current?.epoch === 3 && p2.current?.epoch === 3 && !p1.isPaused,
+            () => p1.current?.epoch === 3 && p2.current?.epoch === 3 && !p1.paused(),
           );
         },
       );
@@ -774,7 +762,7 @@ Deno.test({
         "drained report",
         () => received[0].some((m) => m.type === "drain_progress" && m.drained === true),
       );
-      assert.ok(handler.isPaused);
+      assert.ok(handler.paused());
       await waitFor(
         "a paused heartbeat",
         () => received[0].some((m) => m.type === "heartbeat" && m.epoch === 4 && m.paused === true),
@@ -784,10 +772,10 @@ Deno.test({
       ws.close();
       await waitFor("reconnect", () => received[1]?.some((m) => m.type === "hello"));
       assert.deepEqual(received[1].find((m) => m.type === "hello")?.state, state);
-      assert.ok(handler.isPaused, "still paused while the orchestrator is away");
+      assert.ok(handler.paused(), "still paused while the orchestrator is away");
       // The cutover ended meanwhile: the welcome's idle state releases the pause.
       sockets[1].send(JSON.stringify({ v: 1, type: "welcome", state: { ...state, epoch: 5 } }));
-      await waitFor("resumed", () => !handler.isPaused);
+      await waitFor("resumed", () => !handler.paused());
       assert.equal(handler.current?.epoch, 5);
     } finally {
       await client.close();
