@@ -19,6 +19,7 @@ import type { LogFields, Logger } from "../../shared/log.ts";
 import { type Orchestrator, startOrchestrator } from "../../orchestrator/main.ts";
 import { startControlClient } from "../../proxy/control/client.ts";
 import { makeCerts } from "../helpers/certs.ts";
+import { mtlsOrchestratorConfig } from "../helpers/mtls_orchestrator.ts";
 import { IdleCore } from "../helpers/control_core.ts";
 import { eventually } from "../helpers/fleet.ts";
 import { secretDir } from "../helpers/secret_dir.ts";
@@ -41,23 +42,14 @@ Deno.test("the control client picks up a rotated client certificate for its next
   const read = (path: string) => Deno.readTextFileSync(path);
   const port = await freePort();
   const orchestratorWith = (clientCa: string) =>
-    startOrchestrator(
-      loadConfig("orchestrator", {
-        args: [],
-        env: {
-          INIT_SOURCE: source.url(),
-          INIT_TARGET: target.url(),
-          TLS_CERT: certs.serverCert,
-          TLS_KEY: certs.serverKey,
-          CA_TLS_CERT: clientCa,
-          LMS_LISTEN: `127.0.0.1:${port}`,
-          LMS_METRICS_LISTEN: "127.0.0.1:0",
-          LMS_PROXY_ID: "orchestrator-ctls",
-          LMS_SOURCE_DIALECT: "postgres",
-          LMS_LOG_LEVEL: "error",
-        },
-      }),
-    );
+    startOrchestrator(mtlsOrchestratorConfig({
+      certs,
+      port,
+      source: source.url(),
+      target: target.url(),
+      proxyId: "orchestrator-ctls",
+      clientCa,
+    }));
 
   const first = await certs.client("lms-proxy");
   const other = await certs.otherCa("lms-proxy");

@@ -11,27 +11,14 @@
 import assert from "node:assert/strict";
 import { startPgCluster } from "../../shared/local/postgres_cluster.ts";
 import { freePort } from "../../shared/local/ports.ts";
-import { loadConfig } from "../../shared/config.ts";
-import { API_PATHS, type ApiErrorBody, type StatusResponse } from "../../shared/api.ts";
+import { API_PATHS, type ApiErrorBody } from "../../shared/api.ts";
 import { makeCerts } from "../helpers/certs.ts";
+import { mtlsApi, mtlsOrchestratorConfig } from "../helpers/mtls_orchestrator.ts";
+import { waitFor } from "../helpers/wait.ts";
 import { type Orchestrator, startOrchestrator } from "../../orchestrator/main.ts";
 import { type ControlClient, startControlClient } from "../../proxy/control/client.ts";
 import { ExpiringCore } from "../helpers/control_core.ts";
 import { startStallRelay } from "../chaos/stall_relay.ts";
-
-async function waitFor<T>(
-  what: string,
-  fn: () => T | undefined | false | Promise<T | undefined | false>,
-  timeoutMs = 15_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await fn();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 Deno.test({
   name: "orchestrator: cutover steps wait for fleet members that are not connected",
@@ -42,57 +29,28 @@ Deno.test({
     await using _removeCerts = { [Symbol.asyncDispose]: () => certs.cleanup() };
     await using target = await startPgCluster({ name: "members-target" });
     const port = await freePort();
-    const read = (path: string) => Deno.readTextFileSync(path);
-    const config = loadConfig("orchestrator", {
-      args: [],
-      env: {
-        INIT_SOURCE: target.url(),
-        INIT_TARGET: target.url(),
-        TLS_CERT: certs.serverCert,
-        TLS_KEY: certs.serverKey,
-        CA_TLS_CERT: certs.caCert,
-        LMS_LISTEN: `127.0.0.1:${port}`,
-        LMS_METRICS_LISTEN: "127.0.0.1:0",
-        LMS_PROXY_ID: "members-test",
-        LMS_SOURCE_DIALECT: "postgres",
-        LMS_LOG_LEVEL: "error",
-        LMS_MISSING_PROXY_GRACE: "6s",
-      },
+    const config = mtlsOrchestratorConfig({
+      certs,
+      port,
+      source: target.url(),
+      target: target.url(),
+      proxyId: "members-test",
+      env: { LMS_MISSING_PROXY_GRACE: "6s" },
     });
-    const base = `https://localhost:${port}`;
-    const proxyCert = await certs.client("lms-proxy");
-    const cliCert = await certs.client("lms-cli");
-    const ca = read(certs.caCert);
-    const apiClient = Deno.createHttpClient({
-      caCerts: [ca],
-      cert: read(cliCert.cert),
-      key: read(cliCert.key),
-    });
+    using http = await mtlsApi(certs, port, { retryOnce: true });
+    const { base, api, status } = http;
     // Heartbeats every 200 ms; a channel silent for 4 s is dropped (generous for a loaded machine).
     const options = { reconnectGraceMs: 300, idleTimeoutMs: 4_000 };
     await using relay = startStallRelay(port);
     let orchestrator: Orchestrator = await startOrchestrator(config, options);
     const clients = new Map<string, ControlClient>();
-    const api = async (method: string, path: string, body?: unknown) => {
-      const send = () =>
-        fetch(base + path, {
-          method,
-          client: apiClient,
-          headers: { "content-type": "application/json" },
-          body: body === undefined ? undefined : JSON.stringify(body),
-        });
-      // A kept-alive connection to the orchestrator that was just closed fails once.
-      const res = await send().catch(() => send());
-      return { status: res.status, body: await res.json() };
-    };
-    const status = async () => (await api("GET", API_PATHS.status)).body as StatusResponse;
     const connect = async (id: string, backoffMs: number, url = base) => {
       const client = startControlClient({
         url,
         proxyId: id,
         version: "test",
         shadowMode: "none",
-        tls: { cert: read(proxyCert.cert), key: read(proxyCert.key), ca },
+        tls: http.proxyTls,
         handler: new ExpiringCore(null),
         heartbeatMs: 200,
         drainProgressMs: 50,
@@ -165,7 +123,6 @@ Deno.test({
       relay.resume();
       for (const c of clients.values()) await c.close();
       await orchestrator.close();
-      apiClient.close();
     }
   },
 });

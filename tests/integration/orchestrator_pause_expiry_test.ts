@@ -11,28 +11,15 @@
 import assert from "node:assert/strict";
 import { startPgCluster } from "../../shared/local/postgres_cluster.ts";
 import { freePort } from "../../shared/local/ports.ts";
-import { loadConfig } from "../../shared/config.ts";
-import { API_PATHS, type ApiErrorBody, type StatusResponse } from "../../shared/api.ts";
+import { API_PATHS, type ApiErrorBody } from "../../shared/api.ts";
 import type { ClusterState } from "../../shared/control.ts";
 import { makeCerts } from "../helpers/certs.ts";
+import { mtlsApi, mtlsOrchestratorConfig } from "../helpers/mtls_orchestrator.ts";
+import { waitFor } from "../helpers/wait.ts";
 import { type Orchestrator, startOrchestrator } from "../../orchestrator/main.ts";
 import { type ControlClient, startControlClient } from "../../proxy/control/client.ts";
 import { ExpiringCore } from "../helpers/control_core.ts";
 import { startStallRelay } from "../chaos/stall_relay.ts";
-
-async function waitFor<T>(
-  what: string,
-  fn: () => T | undefined | false | Promise<T | undefined | false>,
-  timeoutMs = 15_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await fn();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 Deno.test({
   name: "orchestrator: commit and status follow a pause that ran out",
@@ -44,45 +31,19 @@ Deno.test({
     await using source = await startPgCluster({ name: "expiry-source" });
     await using target = await startPgCluster({ name: "expiry-target" });
     const port = await freePort();
-    const read = (path: string) => Deno.readTextFileSync(path);
-    const config = loadConfig("orchestrator", {
-      args: [],
-      env: {
-        INIT_SOURCE: source.url(),
-        INIT_TARGET: target.url(),
-        TLS_CERT: certs.serverCert,
-        TLS_KEY: certs.serverKey,
-        CA_TLS_CERT: certs.caCert,
-        LMS_LISTEN: `127.0.0.1:${port}`,
-        LMS_METRICS_LISTEN: "127.0.0.1:0",
-        LMS_PROXY_ID: "expiry-test",
-        LMS_SOURCE_DIALECT: "postgres",
-        LMS_LOG_LEVEL: "error",
-      },
+    const config = mtlsOrchestratorConfig({
+      certs,
+      port,
+      source: source.url(),
+      target: target.url(),
+      proxyId: "expiry-test",
     });
-    const base = `https://localhost:${port}`;
-    const proxyCert = await certs.client("lms-proxy");
-    const cliCert = await certs.client("lms-cli");
-    const ca = read(certs.caCert);
-    const apiClient = Deno.createHttpClient({
-      caCerts: [ca],
-      cert: read(cliCert.cert),
-      key: read(cliCert.key),
-    });
+    using http = await mtlsApi(certs, port);
+    const { base, api, status } = http;
     await using relay = startStallRelay(port);
     let orchestrator: Orchestrator = await startOrchestrator(config, { reconnectGraceMs: 300 });
     const clients: ControlClient[] = [];
 
-    const api = async <T>(method: string, path: string, body?: unknown) => {
-      const res = await fetch(base + path, {
-        method,
-        client: apiClient,
-        headers: { "content-type": "application/json" },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      return { status: res.status, body: (await res.json()) as T };
-    };
-    const status = async () => (await api<StatusResponse>("GET", API_PATHS.status)).body;
     /** One proxy; heartbeats are rare so that only the immediate reports can be what counted. */
     const connect = async (id: string, core: ExpiringCore, viaRelay = false) => {
       const client = startControlClient({
@@ -90,7 +51,7 @@ Deno.test({
         proxyId: id,
         version: "test",
         shadowMode: "async",
-        tls: { cert: read(proxyCert.cert), key: read(proxyCert.key), ca },
+        tls: http.proxyTls,
         handler: core,
         heartbeatMs: 60_000,
         drainProgressMs: 50,
@@ -245,7 +206,6 @@ Deno.test({
     } finally {
       for (const c of clients) await c.close();
       await orchestrator.close();
-      apiClient.close();
     }
   },
 });

@@ -25,6 +25,7 @@ import { ago, proxyShadowReportFixture } from "../helpers/api_fixtures.ts";
 import { expectExit, runCli } from "../helpers/cli_process.ts";
 import { IdleCore } from "../helpers/control_core.ts";
 import { TEST_API_TOKEN } from "../helpers/fleet.ts";
+import { waitFor } from "../helpers/wait.ts";
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -116,16 +117,6 @@ function cleanReport(proxyId: string, now: number): ProxyShadowReport {
     hourly: [{ start: hour, statements: 1000, mismatches: 0, transient: 3 }],
     samples: [],
   }, now);
-}
-
-async function waitFor<T>(what: string, fn: () => T | undefined | false): Promise<T> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const value = fn();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }
 
 Deno.test({

@@ -8,7 +8,6 @@
 import assert from "node:assert/strict";
 import { startPgCluster } from "../../shared/local/postgres_cluster.ts";
 import { freePort } from "../../shared/local/ports.ts";
-import { loadConfig } from "../../shared/config.ts";
 import { API_PATHS, type ApiErrorBody, type StatusResponse } from "../../shared/api.ts";
 import { processIdFor } from "../../shared/cancel_key.ts";
 import type {
@@ -20,6 +19,8 @@ import type {
 } from "../../shared/control.ts";
 import { CONSISTENT_MODE_WARNING, IMMEDIATE_MODE_WARNING } from "../../orchestrator/cutover.ts";
 import { makeCerts } from "../helpers/certs.ts";
+import { mtlsApi, mtlsOrchestratorConfig } from "../helpers/mtls_orchestrator.ts";
+import { waitFor } from "../helpers/wait.ts";
 import { type Orchestrator, startOrchestrator } from "../../orchestrator/main.ts";
 import { type ControlClient, startControlClient } from "../../proxy/control/client.ts";
 import type { DrainStatus } from "../../proxy/control/handler.ts";
@@ -115,20 +116,6 @@ class FakeProxy extends IdleCore {
   }
 }
 
-async function waitFor<T>(
-  what: string,
-  fn: () => T | undefined | false | Promise<T | undefined | false>,
-  timeoutMs = 10_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await fn();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
 Deno.test({
   name: "orchestrator: mTLS, control channel and cutover flows",
   sanitizeOps: false,
@@ -140,29 +127,16 @@ Deno.test({
     await using target = await startPgCluster({ name: "orch-target" });
     const port = await freePort();
     const read = (path: string) => Deno.readTextFileSync(path);
-    const env = {
-      INIT_SOURCE: source.url(),
-      INIT_TARGET: target.url(),
-      TLS_CERT: certs.serverCert,
-      TLS_KEY: certs.serverKey,
-      CA_TLS_CERT: certs.caCert,
-      LMS_LISTEN: `127.0.0.1:${port}`,
-      LMS_METRICS_LISTEN: "127.0.0.1:0",
-      LMS_PROXY_ID: "orchestrator-test",
-      LMS_SOURCE_DIALECT: "postgres",
-      LMS_LOG_LEVEL: "error",
-    };
-    const config = loadConfig("orchestrator", { args: [], env });
-    const base = `https://localhost:${port}`;
-    const good = await certs.client("lms-proxy");
-    const cli = await certs.client("lms-cli");
-    const other = await certs.otherCa("intruder");
-    const ca = read(certs.caCert);
-    const apiClient = Deno.createHttpClient({
-      caCerts: [ca],
-      cert: read(cli.cert),
-      key: read(cli.key),
+    const config = mtlsOrchestratorConfig({
+      certs,
+      port,
+      source: source.url(),
+      target: target.url(),
+      proxyId: "orchestrator-test",
     });
+    using http = await mtlsApi(certs, port);
+    const { base, ca, api, status, proxyCert: good } = http;
+    const other = await certs.otherCa("intruder");
 
     let orchestrator: Orchestrator = await startOrchestrator(config, { terminateGraceMs: 150 });
     const clients: ControlClient[] = [];
@@ -171,16 +145,6 @@ Deno.test({
     let c1: ControlClient | undefined;
     let c2: ControlClient | undefined;
 
-    const api = async <T>(method: string, path: string, body?: unknown) => {
-      const res = await fetch(base + path, {
-        method,
-        client: apiClient,
-        headers: { "content-type": "application/json" },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      return { status: res.status, body: (await res.json()) as T };
-    };
-    const status = async () => (await api<StatusResponse>("GET", API_PATHS.status)).body;
     const connect = (
       handler: FakeProxy,
       tls = { cert: good.cert, key: good.key },
@@ -687,7 +651,6 @@ Deno.test({
     } finally {
       for (const client of clients) await client.close();
       await orchestrator.close();
-      apiClient.close();
       await target.psql("DROP SUBSCRIPTION IF EXISTS lms_markers").catch(() => {});
     }
   },
