@@ -15,9 +15,9 @@
  * @module
  */
 
-import pg from "pg";
 import type { ConnectionSpec } from "./connstring.ts";
-import { pgClientConfig, sqlState } from "./db_clients.ts";
+import { sqlState } from "./db_clients.ts";
+import { LazyPgPool } from "./lazy_pg_pool.ts";
 
 /** Creates the table; run by `initialize` and, for stores made before it existed, on first write. */
 export const FLEET_DDL = "CREATE TABLE IF NOT EXISTS _molt_lms.fleet (" +
@@ -38,28 +38,18 @@ const MISSING_OBJECT = new Set(["42P01", "3F000"]);
 
 /** Reads and writes `_molt_lms.fleet`; see the module documentation. */
 export class FleetStore {
-  readonly #target: ConnectionSpec;
-  #pool?: pg.Pool;
+  readonly #pool: LazyPgPool;
 
   /** @param target the database holding `_molt_lms` */
   constructor(target: ConnectionSpec) {
-    this.#target = target;
-  }
-
-  async #query(text: string, values: unknown[] = []): Promise<pg.QueryResult> {
-    if (!this.#pool) {
-      const pool = new pg.Pool({ ...(await pgClientConfig(this.#target)), max: 1 });
-      pool.on("error", () => {});
-      this.#pool = pool;
-    }
-    return await this.#pool.query(text, values);
+    this.#pool = new LazyPgPool(target, 1);
   }
 
   /** Records `proxyIds` as seen now (and not gone). */
   async seen(proxyIds: readonly string[]): Promise<void> {
     if (proxyIds.length === 0) return;
     const upsert = () =>
-      this.#query(
+      this.#pool.query(
         "INSERT INTO _molt_lms.fleet (proxy_id, seen_at, left_at) " +
           "SELECT id, now(), NULL FROM unnest($1::TEXT[]) AS t(id) " +
           "ON CONFLICT (proxy_id) DO UPDATE SET seen_at = now(), left_at = NULL",
@@ -69,7 +59,7 @@ export class FleetStore {
       await upsert();
     } catch (err) {
       if (sqlState(err) !== "42P01") throw err;
-      await this.#query(FLEET_DDL);
+      await this.#pool.query(FLEET_DDL);
       await upsert();
     }
   }
@@ -77,7 +67,7 @@ export class FleetStore {
   /** Records that `proxyId` left cleanly (it said so when closing its channel). */
   async left(proxyId: string): Promise<void> {
     try {
-      await this.#query(
+      await this.#pool.query(
         "UPDATE _molt_lms.fleet SET left_at = now() WHERE proxy_id = $1",
         [proxyId],
       );
@@ -89,7 +79,7 @@ export class FleetStore {
   /** Proxies seen within `withinMs` that did not leave cleanly. */
   async recent(withinMs: number): Promise<FleetRecord[]> {
     try {
-      const res = await this.#query(
+      const res = await this.#pool.query(
         "SELECT proxy_id, floor(extract(epoch FROM seen_at) * 1000)::INT8 AS seen_ms, " +
           "floor(extract(epoch FROM now()) * 1000)::INT8 AS now_ms FROM _molt_lms.fleet " +
           "WHERE left_at IS NULL AND seen_at > now() - $1::INTERVAL ORDER BY proxy_id",
@@ -108,8 +98,6 @@ export class FleetStore {
 
   /** Closes the connection. */
   async close(): Promise<void> {
-    const pool = this.#pool;
-    this.#pool = undefined;
-    await pool?.end().catch(() => {});
+    await this.#pool.close();
   }
 }

@@ -13,9 +13,10 @@
  */
 
 import { Buffer } from "node:buffer";
-import pg from "pg";
+import type pg from "pg";
 import type { ConnectionSpec } from "./connstring.ts";
-import { pgClientConfig, retrying, sqlState, StoreDatabaseUnavailable } from "./db_clients.ts";
+import { retrying, sqlState, StoreDatabaseUnavailable } from "./db_clients.ts";
+import { LazyPgPool } from "./lazy_pg_pool.ts";
 import { MySqlAccount, sameAccounts } from "./mysql_accounts.ts";
 import { PG_SCHEMA_DDL } from "./replication_marker.ts";
 
@@ -37,22 +38,16 @@ export type RecordOutcome = "updated" | "unchanged" | "not initialized";
 
 /** Reads and writes the recorded accounts in the target. */
 export class MySqlAccountStore {
-  readonly #target: ConnectionSpec;
-  #pool?: pg.Pool;
+  readonly #pool: LazyPgPool;
 
   /** @param target the target database (`INIT_TARGET`); nothing connects until the first call */
   constructor(target: ConnectionSpec) {
-    this.#target = target;
+    this.#pool = new LazyPgPool(target, 1);
   }
 
   async #client(): Promise<pg.PoolClient> {
-    if (!this.#pool) {
-      const pool = new pg.Pool({ ...(await pgClientConfig(this.#target)), max: 1 });
-      pool.on("error", () => {});
-      this.#pool = pool;
-    }
     try {
-      return await this.#pool.connect();
+      return await (await this.#pool.get()).connect();
     } catch (err) {
       throw new StoreDatabaseUnavailable("target", err);
     }
@@ -125,9 +120,7 @@ export class MySqlAccountStore {
 
   /** Closes the connection. */
   async close(): Promise<void> {
-    const pool = this.#pool;
-    this.#pool = undefined;
-    await pool?.end().catch(() => {});
+    await this.#pool.close();
   }
 }
 

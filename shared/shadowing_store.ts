@@ -20,9 +20,10 @@
  * @module
  */
 
-import pg from "pg";
+import type pg from "pg";
 import type { ConnectionSpec } from "./connstring.ts";
-import { pgClientConfig, sqlState } from "./db_clients.ts";
+import { sqlState } from "./db_clients.ts";
+import { LazyPgPool } from "./lazy_pg_pool.ts";
 import type { ShadowBucket } from "./shadow.ts";
 
 /** A proxy back within this long of its last heartbeat resumes its shadowing clock. */
@@ -76,21 +77,11 @@ function toRecord(row: Record<string, unknown>): ShadowingRecord {
 
 /** Reads and writes `_molt_lms.shadowing`; see the module documentation. */
 export class ShadowingStore {
-  readonly #target: ConnectionSpec;
-  #pool?: pg.Pool;
+  readonly #pool: LazyPgPool;
 
   /** @param target the target database; nothing connects until the first call */
   constructor(target: ConnectionSpec) {
-    this.#target = target;
-  }
-
-  async #query(text: string, values: unknown[] = []): Promise<pg.QueryResult> {
-    if (!this.#pool) {
-      const pool = new pg.Pool({ ...(await pgClientConfig(this.#target)), max: 1 });
-      pool.on("error", () => {});
-      this.#pool = pool;
-    }
-    return await this.#pool.query(text, values);
+    this.#pool = new LazyPgPool(target, 1);
   }
 
   /**
@@ -102,7 +93,7 @@ export class ShadowingStore {
    */
   async resume(proxyId: string, mode: string): Promise<ShadowingRecord> {
     const upsert = () =>
-      this.#query(
+      this.#pool.query(
         "INSERT INTO _molt_lms.shadowing AS s (proxy_id, mode, since, seen_at) " +
           "VALUES ($1, $2, CASE WHEN $2 = 'none' THEN NULL ELSE now() END, now()) " +
           "ON CONFLICT (proxy_id) DO UPDATE SET " +
@@ -117,7 +108,7 @@ export class ShadowingStore {
       res = await upsert();
     } catch (err) {
       if (sqlState(err) !== "42P01") throw err;
-      await this.#query(SHADOWING_DDL);
+      await this.#pool.query(SHADOWING_DDL);
       res = await upsert();
     }
     return toRecord(res.rows[0]);
@@ -128,7 +119,7 @@ export class ShadowingStore {
     proxyId: string,
     counts: { hourly: ShadowBucket[]; byKind: Record<string, number> },
   ): Promise<void> {
-    await this.#query(
+    await this.#pool.query(
       "UPDATE _molt_lms.shadowing SET seen_at = now(), hourly = $2, by_kind = $3 " +
         "WHERE proxy_id = $1",
       [proxyId, JSON.stringify(counts.hourly), JSON.stringify(counts.byKind)],
@@ -138,7 +129,7 @@ export class ShadowingStore {
   /** Proxies that shadowed (mode other than none) within {@linkcode RESUME_GAP_MS}. */
   async recent(): Promise<ShadowingRecord[]> {
     try {
-      const res = await this.#query(
+      const res = await this.#pool.query(
         "SELECT proxy_id, mode, since, seen_at, hourly, by_kind FROM _molt_lms.shadowing " +
           "WHERE mode <> 'none' AND seen_at > now() - $1::INTERVAL ORDER BY proxy_id",
         [`${RESUME_GAP_MS} milliseconds`],
@@ -152,8 +143,6 @@ export class ShadowingStore {
 
   /** Closes the connection. */
   async close(): Promise<void> {
-    const pool = this.#pool;
-    this.#pool = undefined;
-    await pool?.end().catch(() => {});
+    await this.#pool.close();
   }
 }

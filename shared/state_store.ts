@@ -24,10 +24,11 @@
  * @module
  */
 
-import pg from "pg";
+import type pg from "pg";
 import type { ConnectionSpec } from "./connstring.ts";
 import type { ClusterState, DatabaseSide, Phase } from "./control.ts";
-import { pgClientConfig, retrying, sqlState, StoreDatabaseUnavailable } from "./db_clients.ts";
+import { retrying, sqlState, StoreDatabaseUnavailable } from "./db_clients.ts";
+import { LazyPgPool } from "./lazy_pg_pool.ts";
 import { errorMessage, LmsError } from "./errors.ts";
 import { MySqlAccountStore } from "./mysql_account_store.ts";
 import { readMySqlAccounts } from "./mysql_accounts.ts";
@@ -134,25 +135,17 @@ export interface StateStoreOptions {
 export class StateStore {
   readonly #target: ConnectionSpec;
   readonly #source?: ConnectionSpec;
-  #pool?: pg.Pool;
+  readonly #pool: LazyPgPool;
 
   /** @param options the databases; nothing connects until the first call */
   constructor(options: StateStoreOptions) {
     this.#target = options.target;
+    this.#pool = new LazyPgPool(options.target, 3);
     this.#source = options.source;
   }
 
-  async #getPool(): Promise<pg.Pool> {
-    if (!this.#pool) {
-      const pool = new pg.Pool({ ...(await pgClientConfig(this.#target)), max: 3 });
-      pool.on("error", () => {});
-      this.#pool = pool;
-    }
-    return this.#pool;
-  }
-
   async #query(text: string, values: unknown[] = []): Promise<pg.QueryResult> {
-    const pool = await this.#getPool();
+    const pool = await this.#pool.get();
     let client: pg.PoolClient;
     try {
       client = await pool.connect();
@@ -282,7 +275,7 @@ export class StateStore {
     actor: string,
     detail: Record<string, unknown> = {},
   ): Promise<void> {
-    const pool = await this.#getPool();
+    const pool = await this.#pool.get();
     const client = await pool.connect();
     try {
       await insertEvent(client, epoch, step, actor, detail);
@@ -348,7 +341,7 @@ export class StateStore {
   }
 
   async #transaction<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    const pool = await this.#getPool();
+    const pool = await this.#pool.get();
     let client: pg.PoolClient;
     try {
       client = await pool.connect();
@@ -370,9 +363,7 @@ export class StateStore {
 
   /** Closes the store's connections. */
   async close(): Promise<void> {
-    const pool = this.#pool;
-    this.#pool = undefined;
-    await pool?.end().catch(() => {});
+    await this.#pool.close();
   }
 }
 
