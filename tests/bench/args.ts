@@ -4,8 +4,8 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
-import { LmsError } from "../../shared/errors.ts";
+import { parseArgs, type ParseArgsOptionsConfig } from "node:util";
+import { errorMessage, LmsError } from "../../shared/errors.ts";
 import type { PgbenchProtocol, PgbenchScript } from "./pgbench.ts";
 
 /** Parsed flags. */
@@ -84,38 +84,23 @@ Flags:
  * @throws {LmsError} `CLI_USAGE` naming every bad flag.
  */
 export function parseBenchArgs(argv: string[]): BenchArgs {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        help: { type: "boolean", short: "h" },
-        duration: { type: "string" },
-        rounds: { type: "string" },
-        warmup: { type: "string" },
-        clients: { type: "string" },
-        jobs: { type: "string" },
-        scale: { type: "string" },
-        protocol: { type: "string" },
-        only: { type: "string" },
-        "idle-connections": { type: "string" },
-        shadow: { type: "boolean" },
-        "no-shadow": { type: "boolean" },
-        json: { type: "string" },
-        "rate-share": { type: "string" },
-        "rate-duration": { type: "string" },
-      },
-    });
-  } catch (err) {
-    throw new LmsError(
-      "CLI_USAGE",
-      err instanceof Error ? err.message : String(err),
-      "run deno task bench --help",
-    );
-  }
-  const v = parsed.values;
+  const v = parseBenchFlags(argv, {
+    help: { type: "boolean", short: "h" },
+    duration: { type: "string" },
+    rounds: { type: "string" },
+    warmup: { type: "string" },
+    clients: { type: "string" },
+    jobs: { type: "string" },
+    scale: { type: "string" },
+    protocol: { type: "string" },
+    only: { type: "string" },
+    "idle-connections": { type: "string" },
+    shadow: { type: "boolean" },
+    "no-shadow": { type: "boolean" },
+    json: { type: "string" },
+    "rate-share": { type: "string" },
+    "rate-duration": { type: "string" },
+  }, "run deno task bench --help");
   const problems: string[] = [];
   const int = integerFlagReader(problems);
   const durationSeconds = int("duration", v.duration, 15, 1);
@@ -213,30 +198,15 @@ Flags:
  * @throws {LmsError} `CLI_USAGE` naming every bad flag.
  */
 export function parseCutoverArgs(argv: string[]): CutoverBenchArgs {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        help: { type: "boolean", short: "h" },
-        cutovers: { type: "string" },
-        fleets: { type: "string" },
-        sessions: { type: "string" },
-        "sim-proxies": { type: "string" },
-        "sim-cutovers": { type: "string" },
-        json: { type: "string" },
-      },
-    });
-  } catch (err) {
-    throw new LmsError(
-      "CLI_USAGE",
-      err instanceof Error ? err.message : String(err),
-      "run deno task bench cutover --help",
-    );
-  }
-  const v = parsed.values;
+  const v = parseBenchFlags(argv, {
+    help: { type: "boolean", short: "h" },
+    cutovers: { type: "string" },
+    fleets: { type: "string" },
+    sessions: { type: "string" },
+    "sim-proxies": { type: "string" },
+    "sim-cutovers": { type: "string" },
+    json: { type: "string" },
+  }, "run deno task bench cutover --help");
   const problems: string[] = [];
   const count = integerFlagReader(problems);
   const cutovers = count("cutovers", v.cutovers, 20, 1);
@@ -259,6 +229,29 @@ export function parseCutoverArgs(argv: string[]): CutoverBenchArgs {
     simCutovers,
     jsonPath: v.json,
   };
+}
+
+/** The values of the flags `options` defines, as `parseArgs` types them. */
+export type BenchFlags<O extends ParseArgsOptionsConfig> = ReturnType<
+  typeof parseArgs<{ args: string[]; strict: true; allowPositionals: false; options: O }>
+>["values"];
+
+/**
+ * Parses `argv` against `options`: flags only, an unknown flag or a missing
+ * value is an error.
+ *
+ * @throws {LmsError} `CLI_USAGE` with parseArgs' message and `hint`.
+ */
+export function parseBenchFlags<O extends ParseArgsOptionsConfig>(
+  argv: string[],
+  options: O,
+  hint: string,
+): BenchFlags<O> {
+  try {
+    return parseArgs({ args: argv, strict: true, allowPositionals: false, options }).values;
+  } catch (err) {
+    throw new LmsError("CLI_USAGE", errorMessage(err), hint);
+  }
 }
 
 /** Reads one whole-number flag: its value, or `fallback` when absent or invalid. */

@@ -4,10 +4,9 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
 import { LmsError } from "../../shared/errors.ts";
 import type { SysbenchPsMode, SysbenchScript } from "./sysbench.ts";
-import { integerFlagReader } from "./args.ts";
+import { integerFlagReader, parseBenchFlags } from "./args.ts";
 
 /** Parsed flags of `deno task bench mysql`. */
 export interface MysqlBenchArgs {
@@ -81,36 +80,21 @@ Flags:
  * @throws {LmsError} `CLI_USAGE` naming every bad flag.
  */
 export function parseMysqlBenchArgs(argv: string[]): MysqlBenchArgs {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        help: { type: "boolean", short: "h" },
-        duration: { type: "string" },
-        warmup: { type: "string" },
-        threads: { type: "string" },
-        tables: { type: "string" },
-        "table-size": { type: "string" },
-        "ps-mode": { type: "string" },
-        only: { type: "string" },
-        json: { type: "string" },
-        "inspect-translated": { type: "string" },
-        "source-only": { type: "boolean" },
-        "bare-relay": { type: "boolean" },
-        "inspect-port": { type: "string" },
-      },
-    });
-  } catch (err) {
-    throw new LmsError(
-      "CLI_USAGE",
-      err instanceof Error ? err.message : String(err),
-      "run deno task bench mysql --help",
-    );
-  }
-  const v = parsed.values;
+  const v = parseBenchFlags(argv, {
+    help: { type: "boolean", short: "h" },
+    duration: { type: "string" },
+    warmup: { type: "string" },
+    threads: { type: "string" },
+    tables: { type: "string" },
+    "table-size": { type: "string" },
+    "ps-mode": { type: "string" },
+    only: { type: "string" },
+    json: { type: "string" },
+    "inspect-translated": { type: "string" },
+    "source-only": { type: "boolean" },
+    "bare-relay": { type: "boolean" },
+    "inspect-port": { type: "string" },
+  }, "run deno task bench mysql --help");
   const problems: string[] = [];
   const int = integerFlagReader(problems);
   const durationSeconds = int("duration", v.duration, 15, 1);

@@ -9,13 +9,12 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
 import { errorMessage, LmsError } from "../../shared/errors.ts";
 import { createLogger } from "../../shared/log.ts";
 import { startPgCluster } from "../../shared/local/postgres_cluster.ts";
 import { freePort, waitForPort } from "../../shared/local/ports.ts";
 import { PROXY_V8_FLAGS } from "../../shared/local/compile.ts";
-import { integerFlagReader } from "./args.ts";
+import { integerFlagReader, parseBenchFlags } from "./args.ts";
 import { CleanupStack, terminate } from "./cleanup.ts";
 import { initPgbench, runPgbench } from "./pgbench.ts";
 import { startPgBouncer } from "./pgbouncer.ts";
@@ -59,23 +58,13 @@ Flags:
 
 /** Parses the flags; throws `CLI_USAGE` naming a bad one. */
 export function parseRelayArgs(argv: string[]): RelayBenchArgs {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      options: {
-        help: { type: "boolean", default: false },
-        duration: { type: "string", default: "8" },
-        warmup: { type: "string", default: "2" },
-        clients: { type: "string", default: "16" },
-        json: { type: "string" },
-      },
-      strict: true,
-    });
-  } catch (err) {
-    throw new LmsError("CLI_USAGE", errorMessage(err), "see deno task bench relay --help");
-  }
-  const v = parsed.values;
+  const v = parseBenchFlags(argv, {
+    help: { type: "boolean", default: false },
+    duration: { type: "string", default: "8" },
+    warmup: { type: "string", default: "2" },
+    clients: { type: "string", default: "16" },
+    json: { type: "string" },
+  }, "see deno task bench relay --help");
   const problems: string[] = [];
   const whole = integerFlagReader(problems);
   const durationSeconds = whole("duration", v.duration, 8, 1);
