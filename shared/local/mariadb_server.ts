@@ -32,6 +32,7 @@
 import { LmsError } from "../errors.ts";
 import { createLogger } from "../log.ts";
 import { freePort, waitForPort } from "./ports.ts";
+import { SAFE_PATH, spawnWatchdog } from "./watchdog.ts";
 
 /** A user created by `authUsers`, one per authentication plugin. */
 export interface MariaDbAuthUser {
@@ -118,7 +119,6 @@ export interface MariaDbServer {
 
 const log = createLogger("local-mariadb");
 
-const SAFE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 const START_TIMEOUT_MS = 60_000;
 const COMMAND_TIMEOUT_MS = 60_000;
 const PAM_DIR = "/etc/pam.d";
@@ -428,24 +428,11 @@ class LocalMariaDb implements MariaDbServer {
       'rm -rf "$base"',
     ].join("\n");
     try {
-      const status = await new Deno.Command("setsid", {
-        args: [
-          "-f",
-          "sh",
-          "-c",
-          script,
-          "lms-mdb-watchdog",
-          String(Deno.pid),
-          this.#baseDir,
-          `${PAM_DIR}/${this.#pamService}`,
-        ],
-        clearEnv: true,
-        env: { PATH: SAFE_PATH },
-        stdin: "null",
-        stdout: "null",
-        stderr: "null",
-      }).output();
-      if (!status.success) throw new Error(`setsid exited with code ${status.code}`);
+      await spawnWatchdog("lms-mdb-watchdog", script, [
+        String(Deno.pid),
+        this.#baseDir,
+        `${PAM_DIR}/${this.#pamService}`,
+      ]);
     } catch (err) {
       log.warn("no watchdog for the server: it outlives this process if stop() is skipped", {
         server: this.name,

@@ -23,6 +23,7 @@
 import { LmsError } from "../errors.ts";
 import { createLogger } from "../log.ts";
 import { freePort } from "./ports.ts";
+import { SAFE_PATH, spawnWatchdog } from "./watchdog.ts";
 
 /** How to build a throwaway cluster. */
 export interface PgClusterOptions {
@@ -91,7 +92,6 @@ export interface PgCluster {
 
 const log = createLogger("local-postgres");
 
-const SAFE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 const SYSTEM_USER = "postgres";
 const COMMAND_TIMEOUT_MS = 120_000;
 const SERVER_WAIT_SECONDS = 60;
@@ -429,24 +429,11 @@ class LocalPgCluster implements PgCluster {
       'rm -rf "$base"',
     ].join("\n");
     try {
-      const status = await new Deno.Command("setsid", {
-        args: [
-          "-f",
-          "sh",
-          "-c",
-          script,
-          "lms-pg-watchdog",
-          String(Deno.pid),
-          this.#baseDir,
-          this.dataDir,
-        ],
-        clearEnv: true,
-        env: { PATH: SAFE_PATH },
-        stdin: "null",
-        stdout: "null",
-        stderr: "null",
-      }).output();
-      if (!status.success) throw new Error(`setsid exited with code ${status.code}`);
+      await spawnWatchdog("lms-pg-watchdog", script, [
+        String(Deno.pid),
+        this.#baseDir,
+        this.dataDir,
+      ]);
     } catch (err) {
       log.warn("no watchdog for the cluster: it outlives this process if destroy() is skipped", {
         cluster: this.name,
