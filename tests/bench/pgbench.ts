@@ -6,6 +6,7 @@
  */
 
 import { LmsError } from "../../shared/errors.ts";
+import { runTool, type ToolOutput } from "./tool.ts";
 
 /** The two built-in pgbench scripts the benchmark runs. */
 export type PgbenchScript = "select" | "tpcb";
@@ -222,27 +223,11 @@ function connectArgs(port: number): string[] {
   return ["-h", "127.0.0.1", "-p", String(port), "-U", "postgres", "postgres"];
 }
 
-async function pgbench(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let out: Deno.CommandOutput;
-  try {
-    out = await new Deno.Command("pgbench", {
-      args,
-      clearEnv: true,
-      env: PGBENCH_ENV,
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) {
-      throw new LmsError(
-        "TOOL_UNAVAILABLE",
-        "pgbench is not installed",
-        "install the postgresql-client (or postgresql-contrib) package; .ci/run does it",
-      );
-    }
-    throw err;
-  }
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+function pgbench(args: string[]): Promise<ToolOutput> {
+  return runTool(
+    "pgbench",
+    args,
+    PGBENCH_ENV,
+    "install the postgresql-client (or postgresql-contrib) package; .ci/run does it",
+  );
 }

@@ -7,6 +7,7 @@
  */
 
 import { LmsError } from "../../shared/errors.ts";
+import { runTool, type ToolOutput } from "./tool.ts";
 
 /** The sysbench scripts `deno task bench mysql` runs. */
 export type SysbenchScript = "oltp_read_only" | "oltp_point_select";
@@ -197,27 +198,11 @@ function lastLines(text: string): string {
   return text.trim().split("\n").slice(-4).join(" | ");
 }
 
-async function sysbench(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let out: Deno.CommandOutput;
-  try {
-    out = await new Deno.Command("sysbench", {
-      args,
-      clearEnv: true,
-      env: SYSBENCH_ENV,
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) {
-      throw new LmsError(
-        "TOOL_UNAVAILABLE",
-        "sysbench is not installed",
-        "install Debian's sysbench package (apt-get install sysbench); .ci/run does it",
-      );
-    }
-    throw err;
-  }
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+function sysbench(args: string[]): Promise<ToolOutput> {
+  return runTool(
+    "sysbench",
+    args,
+    SYSBENCH_ENV,
+    "install Debian's sysbench package (apt-get install sysbench); .ci/run does it",
+  );
 }
