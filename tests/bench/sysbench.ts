@@ -89,7 +89,7 @@ export async function prepareSysbench(
 ): Promise<void> {
   const out = await sysbench([
     "oltp_read_only",
-    ...connectArgs(endpoint),
+    ...sysbenchConnectArgs(endpoint),
     ...tableArgs(tables),
     "prepare",
   ]);
@@ -112,7 +112,7 @@ export async function prepareSysbench(
 export async function runSysbench(opts: SysbenchRunOptions): Promise<SysbenchSummary> {
   const out = await sysbench([
     opts.script,
-    ...connectArgs(opts.endpoint),
+    ...sysbenchConnectArgs(opts.endpoint),
     ...tableArgs(opts),
     `--threads=${opts.threads}`,
     `--time=${opts.durationSeconds}`,
@@ -167,7 +167,8 @@ export function parseSysbenchSummary(stdout: string): SysbenchSummary {
   };
 }
 
-function connectArgs(e: SysbenchEndpoint): string[] {
+/** The `--db-driver` and connection flags of sysbench for `e`. */
+export function sysbenchConnectArgs(e: SysbenchEndpoint): string[] {
   if (e.driver === "pgsql") {
     return [
       "--db-driver=pgsql",

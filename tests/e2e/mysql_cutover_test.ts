@@ -23,6 +23,7 @@ import {
   waitForProxies,
 } from "../helpers/fleet.ts";
 import { type ProxyProcess, spawnProxy } from "../helpers/proxy.ts";
+import { sysbenchConnectArgs } from "../bench/sysbench.ts";
 
 interface Status {
   sourceOfTruth: "source" | "target";
@@ -36,13 +37,7 @@ function sysbench(port: number, args: string[]): Deno.ChildProcess {
   return new Deno.Command("sysbench", {
     args: [
       "oltp_read_write",
-      "--db-driver=mysql",
-      "--mysql-host=127.0.0.1",
-      `--mysql-port=${port}`,
-      `--mysql-user=${user}`,
-      `--mysql-password=${password}`,
-      "--mysql-db=app",
-      "--mysql-ssl=off",
+      ...sysbenchConnectArgs({ port, user, password, database: "app" }),
       "--tables=3",
       "--table-size=2000",
       ...args,

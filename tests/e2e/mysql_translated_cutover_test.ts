@@ -35,6 +35,7 @@ import {
 } from "../helpers/fleet.ts";
 import { type ProxyProcess, spawnProxy } from "../helpers/proxy.ts";
 import { copyData } from "../helpers/mysql_copy.ts";
+import { sysbenchConnectArgs } from "../bench/sysbench.ts";
 
 const { user: APP_USER, password: APP_PASSWORD } = MARIADB_AUTH_USERS.native;
 const TABLES = ["sbtest1", "sbtest2", "acks"];
@@ -64,13 +65,7 @@ function sysbench(port: number, args: string[]): Promise<{ code: number; out: st
   return new Deno.Command("sysbench", {
     args: [
       "oltp_read_write",
-      "--db-driver=mysql",
-      "--mysql-host=127.0.0.1",
-      `--mysql-port=${port}`,
-      `--mysql-user=${APP_USER}`,
-      `--mysql-password=${APP_PASSWORD}`,
-      "--mysql-db=app",
-      "--mysql-ssl=off",
+      ...sysbenchConnectArgs({ port, user: APP_USER, password: APP_PASSWORD, database: "app" }),
       "--tables=2",
       "--table-size=500",
       "--db-ps-mode=auto",

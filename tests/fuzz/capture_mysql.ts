@@ -18,6 +18,7 @@ import { run, spawnProxy } from "../helpers/proxy.ts";
 import { CORPUS_DIR, encodeSession } from "./corpus.ts";
 import { startRecordingRelay } from "./recording_relay.ts";
 import { MYSQL_FUZZ_SETUP } from "./schema.ts";
+import { sysbenchConnectArgs } from "../bench/sysbench.ts";
 
 const DIR = `${CORPUS_DIR}mysql/`;
 
@@ -71,13 +72,7 @@ async function must(what: string, p: Promise<{ code: number; stderr: string }>):
 function sysbench(port: number, command: string, extra: string[] = []) {
   return run("sysbench", [
     "oltp_read_write",
-    "--db-driver=mysql",
-    "--mysql-host=127.0.0.1",
-    `--mysql-port=${port}`,
-    "--mysql-user=fuzz",
-    "--mysql-password=",
-    "--mysql-db=sbtest",
-    "--mysql-ssl=off",
+    ...sysbenchConnectArgs({ port, user: "fuzz", password: "", database: "sbtest" }),
     "--tables=1",
     "--table-size=100",
     "--threads=1",

@@ -11,6 +11,7 @@ import assert from "node:assert/strict";
 import { MARIADB_AUTH_USERS } from "../../shared/local/mariadb_server.ts";
 import { mariadbCli, mariadbCliArgs } from "../helpers/mariadb_cli.ts";
 import { startMySqlFixture, waitFor } from "../helpers/mysql_fixture.ts";
+import { sysbenchConnectArgs } from "../bench/sysbench.ts";
 
 const SCRIPT = `
 CREATE TABLE t (id INT PRIMARY KEY, name VARCHAR(20), at DATETIME);
@@ -28,13 +29,7 @@ async function sysbench(port: number, args: string[]): Promise<{ code: number; o
   const out = await new Deno.Command("sysbench", {
     args: [
       "oltp_read_write",
-      "--db-driver=mysql",
-      "--mysql-host=127.0.0.1",
-      `--mysql-port=${port}`,
-      `--mysql-user=${user}`,
-      `--mysql-password=${password}`,
-      "--mysql-db=app",
-      "--mysql-ssl=off",
+      ...sysbenchConnectArgs({ port, user, password, database: "app" }),
       "--tables=2",
       "--table-size=2000",
       ...args,

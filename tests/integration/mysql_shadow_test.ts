@@ -19,6 +19,7 @@ import type { ProxyShadowReport } from "../../shared/shadow.ts";
 import { TranslationGap } from "../../proxy/translate/errors.ts";
 import { startTestProxy } from "../helpers/proxy.ts";
 import { mariaDbShadowBackend } from "../helpers/mysql_shadow_backend.ts";
+import { sysbenchConnectArgs } from "../bench/sysbench.ts";
 
 const { user, password } = MARIADB_AUTH_USERS.native;
 
@@ -38,13 +39,7 @@ async function sysbench(port: number, args: string[]): Promise<string> {
   const out = await new Deno.Command("sysbench", {
     args: [
       "oltp_read_write",
-      "--db-driver=mysql",
-      "--mysql-host=127.0.0.1",
-      `--mysql-port=${port}`,
-      `--mysql-user=${user}`,
-      `--mysql-password=${password}`,
-      "--mysql-db=app",
-      "--mysql-ssl=off",
+      ...sysbenchConnectArgs({ port, user, password, database: "app" }),
       "--tables=2",
       "--table-size=500",
       ...args,
