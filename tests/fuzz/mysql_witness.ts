@@ -10,7 +10,7 @@
 
 import mysql from "mysql2/promise";
 import { createHash } from "node:crypto";
-import { type Witness, WitnessRecorder } from "./witness.ts";
+import { runWitness, type Witness, WitnessRecorder } from "./witness.ts";
 
 /**
  * Starts the witness against `127.0.0.1:port`; each query must answer within
@@ -34,54 +34,35 @@ export async function startMySqlWitness(
     c.on("error", (err: Error) => fail(`connection: ${err.message}`));
     return c;
   };
-  let conn = await connect();
-  let stopping = false;
   const timed = (f: () => Promise<void>) => recorder.time(f);
-  const loop = (async () => {
-    for (let n = 0; !stopping; n++) {
-      try {
+  return await runWitness(recorder, {
+    connect,
+    end: (conn) => conn.end(),
+    ask: async (conn, n) => {
+      await timed(async () => {
+        const text = `w${n}`;
+        const [rows] = await conn.execute<mysql.RowDataPacket[]>({
+          sql: "SELECT ? * 3 AS v, md5(?) AS h",
+          values: [n, text],
+          timeout: boundMs,
+        });
+        const want = createHash("md5").update(text).digest("hex");
+        if (Number(rows[0].v) !== n * 3 || rows[0].h !== want) {
+          fail(`wrong answer for ${n}: ${JSON.stringify(rows[0])}`);
+        }
+      });
+      if (n % 10 === 0) {
         await timed(async () => {
-          const text = `w${n}`;
-          const [rows] = await conn.execute<mysql.RowDataPacket[]>({
-            sql: "SELECT ? * 3 AS v, md5(?) AS h",
-            values: [n, text],
+          await conn.query("START TRANSACTION");
+          const [rows] = await conn.query<mysql.RowDataPacket[]>({
+            sql: "SELECT ? + 1 AS c",
+            values: [n],
             timeout: boundMs,
           });
-          const want = createHash("md5").update(text).digest("hex");
-          if (Number(rows[0].v) !== n * 3 || rows[0].h !== want) {
-            fail(`wrong answer for ${n}: ${JSON.stringify(rows[0])}`);
-          }
-        });
-        if (n % 10 === 0) {
-          await timed(async () => {
-            await conn.query("START TRANSACTION");
-            const [rows] = await conn.query<mysql.RowDataPacket[]>({
-              sql: "SELECT ? + 1 AS c",
-              values: [n],
-              timeout: boundMs,
-            });
-            await conn.query("COMMIT");
-            if (Number(rows[0].c) !== n + 1) fail(`wrong sum for ${n}`);
-          });
-        }
-      } catch (err) {
-        fail(`query ${n}: ${(err as Error).message}`);
-        await conn.end().catch(() => {});
-        if (stopping) break;
-        await new Promise((r) => setTimeout(r, 200));
-        conn = await recorder.time(connect, false).catch((e) => {
-          fail(`reconnect: ${(e as Error).message}`);
-          return conn;
+          await conn.query("COMMIT");
+          if (Number(rows[0].c) !== n + 1) fail(`wrong sum for ${n}`);
         });
       }
-    }
-  })();
-  return {
-    async stop() {
-      stopping = true;
-      await loop;
-      await conn.end().catch(() => {});
-      return recorder.report;
     },
-  };
+  });
 }

@@ -3,6 +3,8 @@
  * session through the proxy, asking questions whose answers it knows
  * (arithmetic, md5, a transaction, a named prepared statement) as fast as it
  * gets answers. Any error, wrong answer or query slower than its bound counts.
+ * The question loop and the recorder are shared with the MySQL witness
+ * (`mysql_witness.ts`).
  *
  * @module
  */
@@ -121,6 +123,54 @@ export interface Witness {
   stop(): Promise<WitnessReport>;
 }
 
+/** One witness session: how to open it, ask question `n` on it, and close it. */
+export interface WitnessSession<C> {
+  /** Opens the session. */
+  connect(): Promise<C>;
+  /** Asks question `n` (timed through the recorder); throws when the session broke. */
+  ask(conn: C, n: number): Promise<void>;
+  /** Closes the session. */
+  end(conn: C): Promise<unknown>;
+}
+
+/**
+ * Asks `session`'s questions one after the other until stopped; a question
+ * that throws counts as an error and the session is opened again (a failed
+ * reconnect counts too, and the next question finds out).
+ */
+export async function runWitness<C>(
+  recorder: WitnessRecorder,
+  session: WitnessSession<C>,
+): Promise<Witness> {
+  const fail = (what: string) => recorder.fail(what);
+  let conn = await session.connect();
+  let stopping = false;
+  const loop = (async () => {
+    for (let n = 0; !stopping; n++) {
+      try {
+        await session.ask(conn, n);
+      } catch (err) {
+        fail(`query ${n}: ${(err as Error).message}`);
+        await session.end(conn).catch(() => {});
+        if (stopping) break;
+        await new Promise((r) => setTimeout(r, 200));
+        conn = await recorder.time(session.connect, false).catch((e) => {
+          fail(`reconnect: ${(e as Error).message}`);
+          return conn;
+        });
+      }
+    }
+  })();
+  return {
+    async stop() {
+      stopping = true;
+      await loop;
+      await session.end(conn).catch(() => {});
+      return recorder.report;
+    },
+  };
+}
+
 /**
  * Starts the witness against `127.0.0.1:port`; each query must answer within
  * `boundMs`. Times are seconds since `clock` (a `performance.now()` reading).
@@ -141,55 +191,36 @@ export async function startWitness(port: number, boundMs: number, clock: number)
     await c.connect();
     return c;
   };
-  let client = await connect();
-  let stopping = false;
   const timed = (f: () => Promise<void>) => recorder.time(f);
-  const loop = (async () => {
-    for (let n = 0; !stopping; n++) {
-      try {
-        await timed(async () => {
-          const text = `w${n}`;
-          const res = await client.query({
-            name: "witness_q",
-            text: "SELECT $1::bigint * 3 AS v, md5($2::text) AS h",
-            values: [n, text],
-          });
-          const want = createHash("md5").update(text).digest("hex");
-          if (Number(res.rows[0].v) !== n * 3 || res.rows[0].h !== want) {
-            fail(`wrong answer for ${n}: ${JSON.stringify(res.rows[0])}`);
-          }
+  return await runWitness(recorder, {
+    connect,
+    end: (conn) => conn.end(),
+    ask: async (conn, n) => {
+      await timed(async () => {
+        const text = `w${n}`;
+        const res = await conn.query({
+          name: "witness_q",
+          text: "SELECT $1::bigint * 3 AS v, md5($2::text) AS h",
+          values: [n, text],
         });
-        if (n % 10 === 0) {
-          await timed(async () => {
-            await client.query("BEGIN");
-            const res = await client.query(
-              "SELECT count(*)::int AS c FROM generate_series(1, $1)",
-              [
-                n % 100 + 1,
-              ],
-            );
-            await client.query("COMMIT");
-            if (res.rows[0].c !== n % 100 + 1) fail(`wrong count for ${n}`);
-          });
+        const want = createHash("md5").update(text).digest("hex");
+        if (Number(res.rows[0].v) !== n * 3 || res.rows[0].h !== want) {
+          fail(`wrong answer for ${n}: ${JSON.stringify(res.rows[0])}`);
         }
-      } catch (err) {
-        fail(`query ${n}: ${(err as Error).message}`);
-        await client.end().catch(() => {});
-        if (stopping) break;
-        await new Promise((r) => setTimeout(r, 200));
-        client = await recorder.time(connect, false).catch((e) => {
-          fail(`reconnect: ${(e as Error).message}`);
-          return client;
+      });
+      if (n % 10 === 0) {
+        await timed(async () => {
+          await conn.query("BEGIN");
+          const res = await conn.query(
+            "SELECT count(*)::int AS c FROM generate_series(1, $1)",
+            [
+              n % 100 + 1,
+            ],
+          );
+          await conn.query("COMMIT");
+          if (res.rows[0].c !== n % 100 + 1) fail(`wrong count for ${n}`);
         });
       }
-    }
-  })();
-  return {
-    async stop() {
-      stopping = true;
-      await loop;
-      await client.end().catch(() => {});
-      return recorder.report;
     },
-  };
+  });
 }
