@@ -14,7 +14,7 @@ import pg from "pg";
 import postgres from "postgres";
 import { startPgCluster } from "../../shared/local/postgres_cluster.ts";
 import { run, spawnProxy } from "../helpers/proxy.ts";
-import { CORPUS_DIR, encodeSession } from "./corpus.ts";
+import { type CaptureStep, captureSteps, CORPUS_DIR } from "./corpus.ts";
 import { startRecordingRelay } from "./recording_relay.ts";
 import { FUZZ_SCHEMA } from "./schema.ts";
 
@@ -104,7 +104,7 @@ async function main(): Promise<void> {
   for await (const e of Deno.readDir(CORPUS_DIR)) {
     if (e.name.endsWith(".json")) await Deno.remove(`${CORPUS_DIR}${e.name}`);
   }
-  const steps: { client: string; note: string; go: () => Promise<void> }[] = [
+  const steps: CaptureStep[] = [
     {
       client: "psql",
       note: "psql script: DML in a transaction, \\copy in and out, PREPARE, an error, NOTICE",
@@ -132,18 +132,7 @@ async function main(): Promise<void> {
       go: () => postgresJs(relay.port),
     },
   ];
-  for (const step of steps) {
-    await step.go();
-    const conns = await relay.drain();
-    let n = 0;
-    for (const c of conns) {
-      if (c.chunks.length === 0) continue;
-      const file = `${CORPUS_DIR}${step.client}-${++n}.json`;
-      await Deno.writeTextFile(file, encodeSession({ ...step, chunks: c.chunks }));
-      const bytes = c.chunks.reduce((a, b) => a + b.length, 0);
-      console.log(`${file}: ${c.chunks.length} chunks, ${bytes} bytes`);
-    }
-  }
+  await captureSteps(relay, steps, CORPUS_DIR);
 }
 
 if (import.meta.main) await main();

@@ -15,7 +15,7 @@
 import mysql from "mysql2/promise";
 import { startMariaDbServer } from "../../shared/local/mariadb_server.ts";
 import { run, spawnProxy } from "../helpers/proxy.ts";
-import { CORPUS_DIR, encodeSession } from "./corpus.ts";
+import { type CaptureStep, captureSteps, CORPUS_DIR } from "./corpus.ts";
 import { startRecordingRelay } from "./recording_relay.ts";
 import { MYSQL_FUZZ_SETUP } from "./schema.ts";
 import { sysbenchConnectArgs } from "../bench/sysbench.ts";
@@ -97,7 +97,7 @@ async function main(): Promise<void> {
     if (e.name.endsWith(".json")) await Deno.remove(`${DIR}${e.name}`);
   }
   const events = ["--events=10", "--time=0"];
-  const steps: { client: string; note: string; go: () => Promise<void> }[] = [
+  const steps: CaptureStep[] = [
     {
       client: "mysql2-text",
       note:
@@ -126,18 +126,7 @@ async function main(): Promise<void> {
         must("sysbench run", sysbench(relay.port, "run", [...events, "--db-ps-mode=disable"])),
     },
   ];
-  for (const step of steps) {
-    await step.go();
-    const conns = await relay.drain();
-    let n = 0;
-    for (const c of conns) {
-      if (c.chunks.length === 0) continue;
-      const file = `${DIR}${step.client}-${++n}.json`;
-      await Deno.writeTextFile(file, encodeSession({ ...step, chunks: c.chunks }));
-      const bytes = c.chunks.reduce((a, b) => a + b.length, 0);
-      console.log(`${file}: ${c.chunks.length} chunks, ${bytes} bytes`);
-    }
-  }
+  await captureSteps(relay, steps, DIR);
 }
 
 if (import.meta.main) await main();

@@ -9,6 +9,7 @@
  */
 
 import { decodeBase64, encodeBase64 } from "./base64.ts";
+import type { RecordingRelay } from "./recording_relay.ts";
 
 /** One captured session. */
 export interface CorpusSession {
@@ -54,4 +55,37 @@ export async function loadCorpus(dir: string = CORPUS_DIR): Promise<CorpusSessio
     throw new Error(`no corpus sessions in ${dir}; run deno run -A tests/fuzz/capture.ts`);
   }
   return out;
+}
+
+/** One client run of a capture: who it is, what it does, and doing it. */
+export interface CaptureStep {
+  /** Client program, the prefix of its corpus files. */
+  client: string;
+  /** What it does, kept in each file. */
+  note: string;
+  /** Runs the client through the relay. */
+  go(): Promise<void>;
+}
+
+/**
+ * Runs each step through `relay` and writes every connection it opened that
+ * sent anything as `<dir><client>-<n>.json`, logging what it wrote.
+ */
+export async function captureSteps(
+  relay: RecordingRelay,
+  steps: CaptureStep[],
+  dir: string,
+): Promise<void> {
+  for (const step of steps) {
+    await step.go();
+    const conns = await relay.drain();
+    let n = 0;
+    for (const c of conns) {
+      if (c.chunks.length === 0) continue;
+      const file = `${dir}${step.client}-${++n}.json`;
+      await Deno.writeTextFile(file, encodeSession({ ...step, chunks: c.chunks }));
+      const bytes = c.chunks.reduce((a, b) => a + b.length, 0);
+      console.log(`${file}: ${c.chunks.length} chunks, ${bytes} bytes`);
+    }
+  }
 }
