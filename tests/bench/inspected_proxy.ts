@@ -9,7 +9,7 @@
  */
 
 import { terminate } from "./cleanup.ts";
-import { standaloneUnlessOrchestrated } from "../helpers/proxy.ts";
+import { proxyProcessEnv } from "../helpers/proxy.ts";
 import { runArgs } from "../../shared/local/compile.ts";
 import { LmsError } from "../../shared/errors.ts";
 import { freePort, waitForPort } from "../../shared/local/ports.ts";
@@ -40,13 +40,7 @@ export async function spawnInspectedProxy(env: Record<string, string>): Promise<
   const [port, metricsPort, inspectPort] = [await freePort(), await freePort(), await freePort()];
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", `--inspect=127.0.0.1:${inspectPort}`, ...runArgs("molt-lms", ROOT).slice(1)],
-    env: {
-      LMS_SOURCE_DIALECT: "postgres",
-      LMS_LISTEN: `127.0.0.1:${port}`,
-      LMS_METRICS_LISTEN: `127.0.0.1:${metricsPort}`,
-      LMS_LOG_LEVEL: "warn",
-      ...standaloneUnlessOrchestrated(env),
-    },
+    env: proxyProcessEnv(port, metricsPort, env),
     stdin: "null",
     stdout: "null",
     // The inspector announces itself on stderr; the proxy logs only warnings.

@@ -22,6 +22,21 @@ export function standaloneUnlessOrchestrated(env: ProxyEnv): ProxyEnv {
   return env.LMS_ORCHESTRATOR_URL ? env : { LMS_STANDALONE: "true", ...env };
 }
 
+/**
+ * The environment of a proxy subprocess: PostgreSQL, listening on `port`
+ * with metrics on `metricsPort`, warnings only, then `env` (standalone unless
+ * it names an orchestrator).
+ */
+export function proxyProcessEnv(port: number, metricsPort: number, env: ProxyEnv): ProxyEnv {
+  return {
+    LMS_SOURCE_DIALECT: "postgres",
+    LMS_LISTEN: `127.0.0.1:${port}`,
+    LMS_METRICS_LISTEN: `127.0.0.1:${metricsPort}`,
+    LMS_LOG_LEVEL: "warn",
+    ...standaloneUnlessOrchestrated(env),
+  };
+}
+
 /** Starts a proxy in this process on free ports. */
 export async function startTestProxy(
   env: ProxyEnv,
@@ -87,13 +102,7 @@ export async function spawnProxy(
   const metricsPort = await freePort();
   const child = new Deno.Command(Deno.execPath(), {
     args: withInspector(runArgs("molt-lms", ROOT), options.inspectPort).concat(args),
-    env: {
-      LMS_SOURCE_DIALECT: "postgres",
-      LMS_LISTEN: `127.0.0.1:${port}`,
-      LMS_METRICS_LISTEN: `127.0.0.1:${metricsPort}`,
-      LMS_LOG_LEVEL: "warn",
-      ...standaloneUnlessOrchestrated(env),
-    },
+    env: proxyProcessEnv(port, metricsPort, env),
     stdin: "null",
     stdout: "null",
     stderr: options.captureLog ? "piped" : "inherit",
