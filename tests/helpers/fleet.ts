@@ -10,6 +10,7 @@ import { type PgCluster, startPgCluster } from "../../shared/local/postgres_clus
 import { freePort, waitForPort } from "../../shared/local/ports.ts";
 import { collectText, type ProxyProcess, run, spawnProxy } from "./proxy.ts";
 import { runArgs } from "../../shared/local/compile.ts";
+import { waitFor } from "./wait.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 
@@ -231,12 +232,7 @@ export async function eventually(
   fn: () => Promise<boolean> | boolean,
   timeoutMs = 15_000,
 ): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await fn()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
+  await waitFor(what, fn, { timeoutMs, intervalMs: 50 });
 }
 
 /** Waits until every proxy of the fleet is registered and connected. */

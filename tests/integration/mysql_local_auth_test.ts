@@ -36,6 +36,7 @@ import {
   MYSQL8_STORED_FOOBAR,
   MYSQL8_STORED_PASSWORD,
 } from "../unit/fixtures/mysql8_caching_sha2_stored.ts";
+import { waitFor } from "../helpers/wait.ts";
 
 /** mysql2's own caching_sha2_password plugin, which its typings do not export. */
 const cachingSha2Plugin = (mysqlCallbacks as unknown as {
@@ -60,14 +61,6 @@ async function logins(proxy: ProxyServer): Promise<Record<string, number>> {
       v,
     ) => [`${v.labels.plugin}/${v.labels.method}/${v.labels.outcome}`, v.value]),
   );
-}
-
-async function eventually(what: string, check: () => Promise<boolean>, timeoutMs = 30_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 Deno.test("MySQL logins verified by the proxy once the source is gone", async (t) => {
@@ -123,10 +116,10 @@ Deno.test("MySQL logins verified by the proxy once the source is gone", async (t
         "CREATE USER 'late'@'127.0.0.%' IDENTIFIED BY 'late-secret';" +
           "CREATE USER 'late'@'10.%' IDENTIFIED BY 'other-host-secret';",
       );
-      await eventually("the proxy recorded 'late'", async () => {
+      await waitFor("the proxy recorded 'late'", async () => {
         const rows = await accountStore.load();
         return rows.filter((a) => a.user === "late").length === 2;
-      });
+      }, { timeoutMs: 30_000, intervalMs: 200 });
     });
 
     // The cutover to the target, standing in for `cutover ... commit`.

@@ -12,16 +12,9 @@ import { concat, cstring, int32, message, parse, query } from "../../proxy/pg/me
 import { encodeStartupMessage } from "../../proxy/pg/startup.ts";
 import { startTestProxy } from "../helpers/proxy.ts";
 import { errorFields, type RawMessage, RawPgClient } from "../helpers/raw_pg.ts";
+import { waitFor } from "../helpers/wait.ts";
 
 const PROMPT_MS = 5_000;
-
-async function waitFor(what: string, check: () => Promise<boolean> | boolean, ms = 10_000) {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 function fatalCodes(msgs: RawMessage[]): string[] {
   return msgs.filter((m) => m.type === "E").map((m) => {

@@ -13,19 +13,12 @@ import { encodeSslRequest, encodeStartupMessage, PROTOCOL_3_0 } from "../../prox
 import { makeCerts } from "../helpers/certs.ts";
 import { startTestProxy } from "../helpers/proxy.ts";
 import { errorFields, type RawMessage, RawPgClient } from "../helpers/raw_pg.ts";
+import { waitFor } from "../helpers/wait.ts";
 
 const LIMIT = 64 * 1024;
 const CLIENT_BACKENDS =
   "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' " +
   "AND pid <> pg_backend_pid()";
-
-async function waitFor(what: string, check: () => Promise<boolean> | boolean, ms = 5_000) {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 /** The one ErrorResponse among `msgs`, asserting its severity, SQLSTATE and message. */
 function assertError(msgs: RawMessage[], code: string, messagePart: string): Map<string, string> {

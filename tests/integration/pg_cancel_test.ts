@@ -10,16 +10,9 @@ import { pgBinDir, startPgCluster } from "../../shared/local/postgres_cluster.ts
 import { query } from "../../proxy/pg/messages.ts";
 import { startTestProxy } from "../helpers/proxy.ts";
 import { RawPgClient, sendCancel } from "../helpers/raw_pg.ts";
+import { waitFor } from "../helpers/wait.ts";
 
 const QUICK_MS = 5_000;
-
-async function waitFor(what: string, check: () => Promise<boolean> | boolean, ms = 10_000) {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 Deno.test("cancelling queries through the proxy", async (t) => {
   await using cluster = await startPgCluster({ name: "cancel" });

@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import pg from "pg";
 import { startPgCluster } from "../../shared/local/postgres_cluster.ts";
 import { type ProxyProcess, spawnProxy } from "../helpers/proxy.ts";
+import { waitFor } from "../helpers/wait.ts";
 
 const RECONNECT = /shutting down; reconnect/;
 
@@ -25,14 +26,6 @@ async function connect(port: number): Promise<WatchedClient> {
   client.on("error", (err: Error) => errors.push(err));
   await client.connect();
   return { client, errors };
-}
-
-async function waitFor(what: string, check: () => Promise<boolean> | boolean, ms = 10_000) {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 async function httpStatus(port: number, path: string): Promise<number> {
