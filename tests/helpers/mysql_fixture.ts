@@ -67,12 +67,3 @@ export async function startMySqlFixture(
     },
   };
 }
-
-/** Polls `check` every 20 ms until it is true, failing after `timeoutMs`. */
-export async function waitFor(what: string, check: () => boolean, timeoutMs = 10_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}

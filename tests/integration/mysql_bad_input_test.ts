@@ -10,7 +10,8 @@ import { MARIADB_AUTH_USERS } from "../../shared/local/mariadb_server.ts";
 import { Com } from "../../proxy/mysql/constants.ts";
 import { packet, PayloadWriter } from "../../proxy/mysql/packets.ts";
 import { RawMySql } from "../helpers/raw_mysql.ts";
-import { startMySqlFixture, waitFor } from "../helpers/mysql_fixture.ts";
+import { startMySqlFixture } from "../helpers/mysql_fixture.ts";
+import { waitFor } from "../helpers/wait.ts";
 
 const LIMIT = 1024 * 1024;
 

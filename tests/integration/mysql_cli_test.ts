@@ -10,7 +10,8 @@
 import assert from "node:assert/strict";
 import { MARIADB_AUTH_USERS } from "../../shared/local/mariadb_server.ts";
 import { mariadbCli, mariadbCliArgs } from "../helpers/mariadb_cli.ts";
-import { startMySqlFixture, waitFor } from "../helpers/mysql_fixture.ts";
+import { startMySqlFixture } from "../helpers/mysql_fixture.ts";
+import { waitFor } from "../helpers/wait.ts";
 import { sysbenchConnectArgs } from "../bench/sysbench.ts";
 
 const SCRIPT = `

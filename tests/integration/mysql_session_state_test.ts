@@ -15,7 +15,8 @@ import type { MySqlSessionState } from "../../proxy/mysql/session_state.ts";
 import { SessionCore } from "../../proxy/session/core.ts";
 import { MARIADB_AUTH_USERS } from "../../shared/local/mariadb_server.ts";
 import { RawMySql } from "../helpers/raw_mysql.ts";
-import { startMySqlFixture, waitFor } from "../helpers/mysql_fixture.ts";
+import { startMySqlFixture } from "../helpers/mysql_fixture.ts";
+import { waitFor } from "../helpers/wait.ts";
 
 /** A MySQL session as the core shows it, with the wire's state. */
 class SessionView {

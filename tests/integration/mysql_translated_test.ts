@@ -15,7 +15,8 @@ import { Buffer } from "node:buffer";
 import mysql from "mysql2/promise";
 import { startPgCluster } from "../../shared/local/postgres_cluster.ts";
 import { MARIADB_AUTH_USERS } from "../../shared/local/mariadb_server.ts";
-import { startMySqlFixture, waitFor } from "../helpers/mysql_fixture.ts";
+import { startMySqlFixture } from "../helpers/mysql_fixture.ts";
+import { waitFor } from "../helpers/wait.ts";
 
 const ROLE = MARIADB_AUTH_USERS.native.user;
 
