@@ -33,6 +33,7 @@ import type { Coordinator } from "./coordinator.ts";
 import type { OrchestratorMetrics } from "./metrics.ts";
 import { DashboardFeed } from "./dashboard/feed.ts";
 import { handleDashboardRequest, isDashboardPath } from "./dashboard/routes.ts";
+import { concatBytes } from "../shared/bytes.ts";
 
 /** Path of the proxies' WebSocket endpoint. */
 export const PROXY_SOCKET_PATH = "/v1/proxies";
@@ -139,7 +140,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
           },
         });
       }
-      const body = new TextDecoder().decode(concat(chunks));
+      const body = new TextDecoder().decode(concatBytes(chunks));
       if (isDashboardPath(new URL(req.url ?? "/", "http://orchestrator").pathname)) {
         return await handleDashboardRequest(req, res, body, dashboard, common);
       }
@@ -240,16 +241,6 @@ export async function startApiServer(options: ApiServerOptions): Promise<Running
       });
     },
   };
-}
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return out;
 }
 
 /** Options of {@linkcode startMetricsServer}. */

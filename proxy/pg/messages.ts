@@ -5,6 +5,8 @@
  * @module
  */
 
+import { concatBytes } from "../../shared/bytes.ts";
+
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
@@ -28,13 +30,7 @@ export function readInt16(body: Uint8Array, at: number): number {
 
 /** Concatenates byte arrays into one. */
 export function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return concatBytes(parts);
 }
 
 /** Builds a typed message from its type character and body parts. */

@@ -11,6 +11,7 @@
  */
 
 import type { CorpusSession } from "./corpus.ts";
+import { concatBytes } from "../../shared/bytes.ts";
 
 const SSL_REQUEST = 80877103;
 const GSSENC_REQUEST = 80877104;
@@ -158,16 +159,6 @@ export const FRAMINGS: Record<"postgres" | "mysql", Framing> = {
     growthBudget: GROWTH_BUDGET_BYTES,
   },
 };
-
-function flat(chunks: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
-}
 
 /** Cuts `buf` at the offsets `cuts` (ascending), dropping empty pieces. */
 function cut(buf: Uint8Array, cuts: number[]): Uint8Array[] {
@@ -344,8 +335,8 @@ export function makeInput(
 ): FuzzInput {
   const rng = new Rng((seed * 0x9e3779b1) ^ Math.imul(index + 1, 0x85ebca6b));
   const base = rng.pick(corpus);
-  const donor = flat(rng.pick(corpus).chunks);
-  let buf = flat(base.chunks);
+  const donor = concatBytes(rng.pick(corpus).chunks);
+  let buf = concatBytes(base.chunks);
   const baseLength = buf.length;
   let cuts = boundaries(base.chunks);
   const mutations: string[] = [];

@@ -24,6 +24,7 @@ import {
   ShadowReportResponseSchema,
   StatusResponseSchema,
 } from "../../shared/api.ts";
+import { concatBytes } from "../../shared/bytes.ts";
 
 /** An endpoint path of the API. */
 export type ApiPath = typeof API_PATHS[keyof typeof API_PATHS];
@@ -138,7 +139,7 @@ export class FakeOrchestrator {
     req.on("data", (c: Uint8Array) => chunks.push(c));
     req.on("end", () => {
       const url = new URL(req.url ?? "/", "http://fake");
-      const text = new TextDecoder().decode(concat(chunks));
+      const text = new TextDecoder().decode(concatBytes(chunks));
       this.requests.push({
         method: req.method ?? "",
         path: url.pathname,
@@ -170,14 +171,4 @@ export class FakeOrchestrator {
     this.#server.closeAllConnections();
     await closed;
   }
-}
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
 }

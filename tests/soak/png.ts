@@ -8,6 +8,7 @@
  */
 
 import { deflateSync } from "node:zlib";
+import { concatBytes } from "../../shared/bytes.ts";
 
 /** An RGB colour. */
 export type Rgb = readonly [number, number, number];
@@ -81,7 +82,7 @@ export class Canvas {
     v.setUint32(0, this.width);
     v.setUint32(4, this.height);
     ihdr.set([8, 2, 0, 0, 0], 8); // 8-bit, truecolor, deflate, no filter, no interlace
-    return concat([
+    return concatBytes([
       new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
       chunk("IHDR", ihdr),
       chunk("IDAT", new Uint8Array(deflateSync(raw))),
@@ -149,16 +150,6 @@ export function crc32(bytes: Uint8Array): number {
   let c = 0xffffffff;
   for (const b of bytes) c = CRC_TABLE[(c ^ b) & 0xff] ^ (c >>> 8);
   return (c ^ 0xffffffff) >>> 0;
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
 
 function chunk(type: string, data: Uint8Array): Uint8Array {
