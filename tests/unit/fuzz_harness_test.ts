@@ -6,20 +6,11 @@
  */
 
 import assert from "node:assert/strict";
+import { concatBytes } from "../../shared/bytes.ts";
 import { CORPUS_DIR, loadCorpus } from "../fuzz/corpus.ts";
 import { frames, FRAMINGS, GROWTH_BUDGET_BYTES, makeInput, mysqlFrames } from "../fuzz/mutate.ts";
 import { replay } from "../fuzz/replay.ts";
 import { overlapsAny, WitnessRecorder } from "../fuzz/witness.ts";
-
-const join = (chunks: Uint8Array[]) => {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
-};
 
 Deno.test("mutations are deterministic and change the session", async () => {
   const corpus = await loadCorpus();
@@ -29,8 +20,8 @@ Deno.test("mutations are deterministic and change the session", async () => {
     const b = makeInput(corpus, 7, i);
     assert.deepEqual(a, b);
     const base = corpus.find((s) => s.name === a.base)!;
-    const before = join(base.chunks);
-    const after = join(a.chunks);
+    const before = concatBytes(base.chunks);
+    const after = concatBytes(a.chunks);
     if (
       a.chunks.length !== base.chunks.length || before.length !== after.length ||
       before.some((x, j) => x !== after[j])
@@ -43,7 +34,7 @@ Deno.test("mutations are deterministic and change the session", async () => {
 
 Deno.test("the framer walks a captured session to its end", async () => {
   for (const s of await loadCorpus()) {
-    const buf = join(s.chunks);
+    const buf = concatBytes(s.chunks);
     const fs = frames(buf);
     assert.ok(fs.length >= 2, `${s.name}: ${fs.length} messages`);
     assert.equal(fs[fs.length - 1].end, buf.length, s.name);
@@ -53,7 +44,7 @@ Deno.test("the framer walks a captured session to its end", async () => {
 Deno.test("the MySQL framer walks each captured MySQL session; its mutations are deterministic", async () => {
   const corpus = await loadCorpus(`${CORPUS_DIR}mysql/`);
   for (const s of corpus) {
-    const buf = join(s.chunks);
+    const buf = concatBytes(s.chunks);
     const fs = mysqlFrames(buf);
     assert.ok(fs.length >= 3, `${s.name}: ${fs.length} packets`);
     assert.equal(fs[fs.length - 1].end, buf.length, s.name);
@@ -75,7 +66,7 @@ Deno.test("no input grows past the growth budget, and the budget is reached", as
   for (let i = 0; i < 800; i++) {
     const a = makeInput(corpus, 42, i, FRAMINGS.mysql);
     const base = corpus.find((s) => s.name === a.base)!;
-    const growth = join(a.chunks).length - join(base.chunks).length;
+    const growth = concatBytes(a.chunks).length - concatBytes(base.chunks).length;
     // byteInsert adds at most 16 bytes on top of the budget, once per stacked mutation.
     assert.ok(growth <= GROWTH_BUDGET_BYTES + 4 * 16, `input ${i} grew by ${growth} bytes`);
     if (growth > GROWTH_BUDGET_BYTES / 2) nearBudget++;
