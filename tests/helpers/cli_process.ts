@@ -20,14 +20,14 @@ export interface CliRun {
   stderr: string;
 }
 
-/** Runs the CLI to completion with `args` and only `env` besides the basics. */
-export async function runCli(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
+/** The `deno run` invocation of `deno task cli`, isolated from the caller's `CLI_*` variables. */
+export function cliCommand(args: string[], env: Record<string, string> = {}): Deno.Command {
   const base: Record<string, string> = { NO_COLOR: "1" };
   for (const name of PASSED_ENV) {
     const value = Deno.env.get(name);
     if (value !== undefined) base[name] = value;
   }
-  const out = await new Deno.Command(Deno.execPath(), {
+  return new Deno.Command(Deno.execPath(), {
     args: ["run", "--allow-net", "--allow-env", "--allow-read", "cli/main.ts", ...args],
     cwd: REPO,
     clearEnv: true,
@@ -35,7 +35,12 @@ export async function runCli(args: string[], env: Record<string, string> = {}): 
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
-  }).output();
+  });
+}
+
+/** Runs the CLI to completion with `args` and only `env` besides the basics. */
+export async function runCli(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
+  const out = await cliCommand(args, env).output();
   const decode = (b: Uint8Array) => new TextDecoder().decode(b);
   return { code: out.code, stdout: decode(out.stdout), stderr: decode(out.stderr) };
 }

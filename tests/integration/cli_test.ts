@@ -4,7 +4,6 @@
  */
 
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
-import { fileURLToPath } from "node:url";
 import { API_PATHS } from "../../shared/api.ts";
 import {
   connectionsFixture,
@@ -15,45 +14,8 @@ import {
   statusFixture,
 } from "../helpers/api_fixtures.ts";
 import { makeCerts } from "../helpers/certs.ts";
+import { cliCommand, expectExit, runCli as cli } from "../helpers/cli_process.ts";
 import { FakeOrchestrator } from "../helpers/fake_orchestrator.ts";
-
-const REPO = fileURLToPath(new URL("../../", import.meta.url));
-const PASSED_ENV = ["HOME", "PATH", "DENO_DIR", "XDG_CACHE_HOME", "TMPDIR"];
-
-interface CliRun {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** The `deno run` invocation of `deno task cli`, isolated from the caller's CLI_* variables. */
-function cliCommand(args: string[], env: Record<string, string> = {}): Deno.Command {
-  const base: Record<string, string> = { NO_COLOR: "1" };
-  for (const name of PASSED_ENV) {
-    const value = Deno.env.get(name);
-    if (value !== undefined) base[name] = value;
-  }
-  return new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-net", "--allow-env", "--allow-read", "cli/main.ts", ...args],
-    cwd: REPO,
-    clearEnv: true,
-    env: { ...base, ...env },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  });
-}
-
-/** Runs the CLI to completion. */
-async function cli(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
-  const out = await cliCommand(args, env).output();
-  const decode = (b: Uint8Array) => new TextDecoder().decode(b);
-  return { code: out.code, stdout: decode(out.stdout), stderr: decode(out.stderr) };
-}
-
-function expectExit(run: CliRun, code: number): void {
-  assertEquals(run.code, code, `exit ${run.code}\nstdout:\n${run.stdout}\nstderr:\n${run.stderr}`);
-}
 
 Deno.test("molt-lms-cli against a fake orchestrator over HTTP", async (t) => {
   const fake = await FakeOrchestrator.start();
