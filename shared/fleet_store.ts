@@ -29,7 +29,7 @@ export const FLEET_DDL = "CREATE TABLE IF NOT EXISTS _molt_lms.fleet (" +
 export interface FleetRecord {
   /** The proxy. */
   proxyId: string;
-  /** When it was last seen connected (ms since the epoch, database clock). */
+  /** When it was last seen connected (ms since the epoch, on this process's clock). */
   seenAt: number;
 }
 
