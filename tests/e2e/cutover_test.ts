@@ -72,7 +72,12 @@ Deno.test("consistent and immediate cutovers under load", async (t) => {
         "--no-wait",
       ]);
       assert.equal(begin.code, 0, begin.stderr);
-      await eventually("the fleet paused", async () => (await status(fleet)).phase === "draining");
+      // Every proxy reports its pause: the phase alone is stored before the pause is broadcast,
+      // and on a loaded machine writes still complete in between.
+      await eventually("the fleet paused", async () => {
+        const s = await status(fleet);
+        return s.phase === "draining" && s.proxies.every((p) => p.paused);
+      });
       const before = workload.acked.size;
       await sleep(300);
       assert.ok(workload.acked.size - before <= 16, "writers are held while paused");
