@@ -28,6 +28,7 @@ import type { Logger } from "../shared/log.ts";
 import type { StateStore } from "../shared/state_store.ts";
 import type { ShadowingStore } from "../shared/shadowing_store.ts";
 import {
+  type AbsentProxy,
   type CutoverEvent,
   otherSide,
   type ProxyShadowMode,
@@ -403,7 +404,11 @@ export class Coordinator {
     throw refusal.error;
   }
 
-  #transition(event: CutoverEvent, counts: { connected: number; drained: number }) {
+  #transition(
+    event: CutoverEvent,
+    counts: { connected: number; drained: number },
+    missingProxies: readonly AbsentProxy[] = this.#opts.members?.missing() ?? [],
+  ) {
     return transition(this.#state, event, {
       initialized: this.#initialized,
       lastStep: this.#lastStep,
@@ -412,7 +417,7 @@ export class Coordinator {
       replication: this.#cutover?.replication?.status() ?? null,
       shadowModes: this.#shadowModes(),
       resumedProxies: this.#cutover?.resumed ?? [],
-      missingProxies: this.#opts.members?.missing() ?? [],
+      missingProxies,
     });
   }
 
@@ -427,10 +432,10 @@ export class Coordinator {
       );
     }
     const counts = this.#drainedCount();
-    const overridden = "allowMissingProxies" in event && event.allowMissingProxies
-      ? this.#opts.members?.missing() ?? []
-      : [];
-    const result = this.#transition(event, counts);
+    const missing = this.#opts.members?.missing() ?? [];
+    const result = this.#transition(event, counts, missing);
+    // Only an override lets a step through with members missing: those are the ones to record.
+    const overridden = "allowMissingProxies" in event && event.allowMissingProxies ? missing : [];
     if (!result.ok) {
       this.#opts.metrics?.refused.inc({ code: result.error.code });
       throw new CommandError(result.error.code, result.error.message, result.error.hint);

@@ -27,6 +27,7 @@
 import { Com, MAX_PACKET_PAYLOAD, Status } from "./constants.ts";
 import { decodeErr, decodeOk, eofStatus, type ErrPacket, PayloadReader } from "./packets.ts";
 import type { StatementEffect } from "./statements.ts";
+import type { PacketListener } from "./framing.ts";
 
 /** Commands the proxy relays; any other command byte ends the session. */
 export const RELAYED_COMMANDS: ReadonlySet<number> = new Set([
@@ -217,14 +218,7 @@ export class ResponseTracker {
    * `PacketListener`). Rows are judged by their first byte alone; a view of
    * the bytes is made only for the packets that are decoded.
    */
-  onPacket = (
-    seq: number,
-    length: number,
-    bytes: Uint8Array,
-    start: number,
-    end: number,
-    continuation: boolean,
-  ): void => {
+  onPacket: PacketListener = (seq, length, bytes, start, end, continuation) => {
     this.#packet(seq, length, bytes, start, end, continuation);
     this.#noteRows();
   };

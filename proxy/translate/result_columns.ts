@@ -24,6 +24,7 @@
 
 import type { AnswerColumn } from "./answer/types.ts";
 import { MyType } from "../mysql/constants.ts";
+import { OID } from "../pg/result_values.ts";
 import type { PgField } from "./target_connection.ts";
 
 /** Column definition flags. */
@@ -53,30 +54,6 @@ export type ValueKind =
 export interface MySqlColumn extends AnswerColumn {
   kind: ValueKind;
 }
-
-const OID = {
-  bool: 16,
-  bytea: 17,
-  name: 19,
-  int8: 20,
-  int2: 21,
-  int4: 23,
-  text: 25,
-  oid: 26,
-  json: 114,
-  float4: 700,
-  float8: 701,
-  bpchar: 1042,
-  varchar: 1043,
-  date: 1082,
-  time: 1083,
-  timestamp: 1114,
-  timestamptz: 1184,
-  timetz: 1266,
-  numeric: 1700,
-  uuid: 2950,
-  jsonb: 3802,
-} as const;
 
 function col(
   name: string,

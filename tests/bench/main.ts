@@ -30,6 +30,7 @@ import { MYSQL_HELP, type MysqlBenchArgs, parseMysqlBenchArgs } from "./mysql_ar
 import { mysqlMain } from "./mysql.ts";
 import { relayMain } from "./relay_micro.ts";
 import {
+  FIXED_RATE_TARGETS,
   fixedRateGoalParts,
   formatFixedRateTable,
   judgeFixedRate,
@@ -66,15 +67,7 @@ const log = createLogger("bench");
 /** The order targets run in during the first round; later rounds rotate it. */
 const BASE_ORDER: BenchTarget[] = ["direct", "lms", "pgbouncer"];
 /** The same with the shadow rows, each next to what it is compared with. */
-const SHADOW_ORDER: BenchTarget[] = [
-  "direct",
-  "direct-target",
-  "lms",
-  "lms-async",
-  "lms-sync",
-  "lms-strict-sync",
-  "pgbouncer",
-];
+const SHADOW_ORDER: BenchTarget[] = [...FIXED_RATE_TARGETS, "pgbouncer"];
 const SHADOW_MODES: Record<string, string> = {
   "lms-async": "async",
   "lms-sync": "sync",
