@@ -55,6 +55,7 @@ Deno.test("consistent and immediate cutovers under load", async (t) => {
   const ports = fleet.proxies.map((p) => p.port);
   const workload = await startWorkload(ports, 16);
   const probe = new pg.Client({ host: "127.0.0.1", port: ports[0], user: "postgres" });
+  probe.on("error", () => {});
   await probe.connect();
   try {
     await sleep(500);
@@ -62,6 +63,9 @@ Deno.test("consistent and immediate cutovers under load", async (t) => {
 
     await t.step("abort mid-drain resumes everything on the source", async () => {
       const blocker = new pg.Client({ host: "127.0.0.1", port: ports[1], user: "postgres" });
+      // A failed step leaves this session open until the fleet stops; its shutdown notice must not
+      // surface as an uncaught error that hides the real failure.
+      blocker.on("error", () => {});
       await blocker.connect();
       await blocker.query("BEGIN");
       await blocker.query("INSERT INTO acked (id, client, tx) VALUES (-1, -1, 'blocker')");
@@ -78,9 +82,12 @@ Deno.test("consistent and immediate cutovers under load", async (t) => {
         const s = await status(fleet);
         return s.phase === "draining" && s.proxies.every((p) => p.paused);
       });
+      // A writer that was inside its two-insert transaction when the pause came finishes it (the
+      // drain), so each of the 16 may still acknowledge two ids, and none more.
       const before = workload.acked.size;
       await sleep(300);
-      assert.ok(workload.acked.size - before <= 16, "writers are held while paused");
+      const moved = workload.acked.size - before;
+      assert.ok(moved <= 2 * 16, `writers are held while paused (${moved} writes acknowledged)`);
       const abort = await cli(fleet.orchestrator.url, ["cutover", "consistent", "abort"]);
       assert.equal(abort.code, 0, abort.stderr);
       await blocker.query("COMMIT");
