@@ -49,6 +49,7 @@ export const BENCH_HELP: string = `deno task bench [flags]
 deno task bench cutover [flags]     (see deno task bench cutover --help)
 deno task bench mysql [flags]       (see deno task bench mysql --help)
 deno task bench relay [flags]       (see deno task bench relay --help)
+deno task bench idle [flags]        (see deno task bench idle --help)
 
 Runs pgbench against one throwaway PostgreSQL cluster directly, through the
 LMS proxy and through PgBouncer (session mode), and (unless --no-shadow)

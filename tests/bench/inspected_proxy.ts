@@ -20,6 +20,8 @@ export interface InspectedProxy extends AsyncDisposable {
   port: number;
   /** Process id of the proxy (the `deno` process itself). */
   pid: number;
+  /** Loopback port of its V8 inspector (for `cpu_profile.ts` or a heap snapshot). */
+  inspectPort: number;
   /** Runs V8's most thorough collection in the proxy and waits for it. */
   collectGarbage(): Promise<void>;
   /** SIGTERM, SIGKILL after 5 s; idempotent. */
@@ -61,7 +63,8 @@ export async function spawnInspectedProxy(env: Record<string, string>): Promise<
   return {
     port,
     pid: child.pid,
-    collectGarbage: () => collectGarbage(inspectPort),
+    inspectPort,
+    collectGarbage: () => collectGarbageAt(inspectPort),
     stop,
     [Symbol.asyncDispose]: stop,
   };
@@ -83,7 +86,13 @@ async function waitReady(metricsPort: number): Promise<void> {
   );
 }
 
-async function collectGarbage(inspectPort: number): Promise<void> {
+/**
+ * Runs V8's most thorough collection in the process whose inspector listens
+ * on 127.0.0.1:`inspectPort` and waits for it.
+ *
+ * @throws {LmsError} `TOOL_UNAVAILABLE` / `TIMEOUT` when the inspector does not serve it.
+ */
+export async function collectGarbageAt(inspectPort: number): Promise<void> {
   const res = await fetch(`http://127.0.0.1:${inspectPort}/json/list`);
   const targets = await res.json() as { webSocketDebuggerUrl?: string }[];
   const url = targets[0]?.webSocketDebuggerUrl;

@@ -6,6 +6,7 @@
  * (`tests/bench/cutover.ts`). `deno task bench mysql`: sysbench against MariaDB
  * directly and through the proxy with a MySQL source (`tests/bench/mysql.ts`).
  * `deno task bench relay`: the relay microbenchmark (`tests/bench/relay_micro.ts`).
+ * `deno task bench idle`: memory per idle connection only (`tests/bench/idle_main.ts`).
  * See `tests/bench/README.md` for what is measured and how to read it.
  *
  * @module
@@ -26,6 +27,7 @@ import {
 import { CleanupStack } from "./cleanup.ts";
 import { cutoverMain } from "./cutover_main.ts";
 import { measureIdleMemory } from "./idle_memory.ts";
+import { idleMain } from "./idle_main.ts";
 import { MYSQL_HELP, type MysqlBenchArgs, parseMysqlBenchArgs } from "./mysql_args.ts";
 import { mysqlMain } from "./mysql.ts";
 import { relayMain } from "./relay_micro.ts";
@@ -405,6 +407,7 @@ async function mysqlCommand(argv: string[]): Promise<never> {
 if (import.meta.main && Deno.args[0] === "cutover") await cutoverCommand(Deno.args.slice(1));
 if (import.meta.main && Deno.args[0] === "mysql") await mysqlCommand(Deno.args.slice(1));
 if (import.meta.main && Deno.args[0] === "relay") Deno.exit(await relayMain(Deno.args.slice(1)));
+if (import.meta.main && Deno.args[0] === "idle") Deno.exit(await idleMain(Deno.args.slice(1)));
 
 if (import.meta.main) {
   let args: BenchArgs;

@@ -90,8 +90,12 @@ export interface BenchRow extends BenchMeasurement {
 
 /** Idle-connection memory of one process. */
 export interface MemoryRow extends IdleMemoryResult {
-  /** Which process was measured. */
-  target: "lms" | "pgbouncer";
+  /**
+   * Which process was measured; `relay floor` is a bare `node:net` relay of
+   * the proxy's I/O style (`relay_candidates.ts` `node-data`), with the
+   * proxy's V8 flags: what the runtime costs per idle session by itself.
+   */
+  target: "lms" | "pgbouncer" | "relay floor";
 }
 
 /** Everything one `deno task bench` run produced, as written by `--json`. */
