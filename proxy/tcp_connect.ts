@@ -49,9 +49,7 @@ export function tcpConnect(spec: ConnectionSpec, label: string): Promise<net.Soc
       clearTimeout(timer);
       socket.removeAllListeners("error");
       socket.setNoDelay(true);
-      const side: DatabaseSide = label.startsWith("target") ? "target" : "source";
-      open[side]++;
-      socket.once("close", () => open[side]--);
+      countOpen(socket, label.startsWith("target") ? "target" : "source");
       resolve(socket);
     });
     socket.once("error", (err: Error) => {
@@ -65,4 +63,14 @@ export function tcpConnect(spec: ConnectionSpec, label: string): Promise<net.Soc
       );
     });
   });
+}
+
+/**
+ * Counts `socket` as open until it closes. Outside {@linkcode tcpConnect}'s
+ * promise on purpose: a close listener made there would keep the promise,
+ * its functions and the cleared connect timer alive as long as the socket.
+ */
+function countOpen(socket: net.Socket, side: DatabaseSide): void {
+  open[side]++;
+  socket.once("close", () => open[side]--);
 }

@@ -18,6 +18,7 @@ import type { Duplex } from "node:stream";
 import { LmsError } from "../../shared/errors.ts";
 import {
   backendKeyData,
+  concat,
   cstring,
   decodeFields,
   message,
@@ -127,7 +128,17 @@ export async function relayAuthentication(
   const parameters = new Map<string, string>();
   let backendProcessId = 0;
   let backendSecretKey = 0;
+  // Messages the client does not answer are sent together: one socket write
+  // instead of one per ParameterStatus leaves less garbage per login.
+  let queued: Uint8Array[] = [];
+  const toClient = (msg: Uint8Array) => queued.push(msg);
+  const flush = () => {
+    if (queued.length === 0) return;
+    client.write(queued.length === 1 ? queued[0] : concat(...queued));
+    queued = [];
+  };
   const relayClientAnswer = async (check: (body: Uint8Array) => void = () => {}) => {
+    flush();
     const answer = await clientReader.next();
     if (answer.type !== CHAR_P) {
       throw new LmsError(
@@ -139,59 +150,66 @@ export async function relayAuthentication(
     recorder.clientAnswered(answer.body);
     backend.write(message("p", answer.body));
   };
-  for (;;) {
-    const msg = await backendReader.next();
-    switch (msg.type) {
-      case CHAR_R: {
-        const code = readInt32(msg.body, 0);
-        recorder.serverAsked(code, msg.body);
-        if (code === AUTH_SASL) {
-          const offered = withoutChannelBinding(msg.body);
-          client.write(offered);
-          // Shorter than the database's message: SCRAM-SHA-256-PLUS was removed.
-          const plus = offered.length < msg.body.length + 5;
-          await relayClientAnswer((body) => checkGs2Flag(body, plus));
-        } else if (code === AUTH_CLEARTEXT || code === AUTH_MD5 || code === AUTH_SASL_CONTINUE) {
-          client.write(message("R", msg.body));
-          await relayClientAnswer();
-        } else if (code === AUTH_OK || code === AUTH_SASL_FINAL) {
-          client.write(message("R", msg.body));
-        } else {
-          throw new LmsError(
-            "BACKEND_UNAVAILABLE",
-            `the database asked for authentication method ${code}, which LMS cannot relay`,
-            "use trust, password, md5 or scram-sha-256 for connections from the proxy",
-          );
+  try {
+    for (;;) {
+      const msg = await backendReader.next();
+      switch (msg.type) {
+        case CHAR_R: {
+          const code = readInt32(msg.body, 0);
+          recorder.serverAsked(code, msg.body);
+          if (code === AUTH_SASL) {
+            const offered = withoutChannelBinding(msg.body);
+            toClient(offered);
+            // Shorter than the database's message: SCRAM-SHA-256-PLUS was removed.
+            const plus = offered.length < msg.body.length + 5;
+            await relayClientAnswer((body) => checkGs2Flag(body, plus));
+          } else if (code === AUTH_CLEARTEXT || code === AUTH_MD5 || code === AUTH_SASL_CONTINUE) {
+            toClient(message("R", msg.body));
+            await relayClientAnswer();
+          } else if (code === AUTH_OK || code === AUTH_SASL_FINAL) {
+            toClient(message("R", msg.body));
+          } else {
+            throw new LmsError(
+              "BACKEND_UNAVAILABLE",
+              `the database asked for authentication method ${code}, which LMS cannot relay`,
+              "use trust, password, md5 or scram-sha-256 for connections from the proxy",
+            );
+          }
+          break;
         }
-        break;
+        case CHAR_K:
+          backendProcessId = readInt32(msg.body, 0);
+          backendSecretKey = readInt32(msg.body, 4);
+          break;
+        case CHAR_E: {
+          toClient(message("E", msg.body));
+          const fields = decodeFields(msg.body);
+          throw new BackendRejectedError(fields.get("C") ?? "", fields.get("M") ?? "");
+        }
+        case CHAR_S: {
+          const [name, at] = readCString(msg.body, 0);
+          parameters.set(name, readCString(msg.body, at)[0]);
+          toClient(message("S", msg.body));
+          break;
+        }
+        case CHAR_Z:
+          toClient(backendKeyData(proxyKey.processId, proxyKey.secretKey));
+          toClient(message("Z", msg.body));
+          flush();
+          return {
+            backendProcessId,
+            backendSecretKey,
+            parameters,
+            txStatus: msg.body[0],
+            identity: await recorder.identity(),
+          };
+        default:
+          toClient(message(String.fromCharCode(msg.type), msg.body));
       }
-      case CHAR_K:
-        backendProcessId = readInt32(msg.body, 0);
-        backendSecretKey = readInt32(msg.body, 4);
-        break;
-      case CHAR_E: {
-        client.write(message("E", msg.body));
-        const fields = decodeFields(msg.body);
-        throw new BackendRejectedError(fields.get("C") ?? "", fields.get("M") ?? "");
-      }
-      case CHAR_S: {
-        const [name, at] = readCString(msg.body, 0);
-        parameters.set(name, readCString(msg.body, at)[0]);
-        client.write(message("S", msg.body));
-        break;
-      }
-      case CHAR_Z:
-        client.write(backendKeyData(proxyKey.processId, proxyKey.secretKey));
-        client.write(message("Z", msg.body));
-        return {
-          backendProcessId,
-          backendSecretKey,
-          parameters,
-          txStatus: msg.body[0],
-          identity: await recorder.identity(),
-        };
-      default:
-        client.write(message(String.fromCharCode(msg.type), msg.body));
     }
+  } catch (err) {
+    // What the database said before failing still reaches the client, as it arrived.
+    flush();
+    throw err;
   }
 }

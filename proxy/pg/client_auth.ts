@@ -20,7 +20,15 @@ import { BackendRejectedError, relayAuthentication, type RelayedAuth } from "./a
 import { logIn, LoginFailedError, LoginRefusedError } from "./backend_auth.ts";
 import type { ClientAuthSettings, IdentityContext } from "../session/identity_context.ts";
 import { IdentityRecorder, SessionIdentity } from "./identity.ts";
-import { backendKeyData, cstring, errorResponse, int32, message, readCString } from "./messages.ts";
+import {
+  backendKeyData,
+  concat,
+  cstring,
+  errorResponse,
+  int32,
+  message,
+  readCString,
+} from "./messages.ts";
 import type { SocketReader } from "./reader.ts";
 
 /** One client's authentication. */
@@ -106,12 +114,14 @@ async function cleartext(
     );
     throw new BackendRejectedError(server.sqlstate, server.message);
   }
-  req.client.write(message("R", int32(0)));
+  // One write for the whole answer: less garbage per login than one per message.
+  const welcome = [message("R", int32(0))];
   for (const [name, value] of auth.parameters) {
-    req.client.write(message("S", cstring(name), cstring(value)));
+    welcome.push(message("S", cstring(name), cstring(value)));
   }
-  req.client.write(backendKeyData(req.proxyKey.processId, req.proxyKey.secretKey));
-  req.client.write(message("Z", new Uint8Array([auth.txStatus])));
+  welcome.push(backendKeyData(req.proxyKey.processId, req.proxyKey.secretKey));
+  welcome.push(message("Z", new Uint8Array([auth.txStatus])));
+  req.client.write(concat(...welcome));
   return {
     ...auth,
     identity: new SessionIdentity(req.user, "password", { kind: "password", password }),

@@ -159,7 +159,8 @@ export class FrameScanner {
   readonly #allowed: TypeSet | undefined;
   readonly #maxMessageSize: number;
   readonly #onMessage: (type: number, body: Uint8Array) => void;
-  readonly #header = new Uint8Array(5);
+  /** A header split across chunks; made on the first split, as most scanners never see one. */
+  #header: Uint8Array | undefined;
   #headerFill = 0;
   #type = 0;
   #remaining = 0;
@@ -230,13 +231,14 @@ export class FrameScanner {
         i += 5;
       } else {
         const n = Math.min(5 - this.#headerFill, len - i);
-        this.#header.set(chunk.subarray(i, i + n), this.#headerFill);
+        const header = this.#header ??= new Uint8Array(5);
+        header.set(chunk.subarray(i, i + n), this.#headerFill);
         this.#headerFill += n;
         i += n;
         if (this.#headerFill < 5) return;
         this.#headerFill = 0;
-        this.#type = this.#header[0];
-        length = readInt32(this.#header, 1);
+        this.#type = header[0];
+        length = readInt32(header, 1);
       }
       const type = this.#type;
       if (this.#allowed && this.#allowed[type] === 0) {

@@ -121,9 +121,9 @@ export class PgSession implements SessionWire<ReplayedBackend> {
       });
     }
     socket.setNoDelay(true);
-    socket.on("error", () => core.close());
+    socket.on("error", this.#closeCore);
     // A client that leaves during startup must not leave a half-built session behind.
-    socket.on("close", () => core.close());
+    socket.on("close", this.#closeCore);
   }
 
   /** @inheritdoc */
@@ -151,7 +151,8 @@ export class PgSession implements SessionWire<ReplayedBackend> {
     const started = await runStartup(this.#client, this.#ctx, this.#core, {
       clientIs: (socket) => {
         this.#client = socket;
-        socket.on("error", () => this.#core.close());
+        socket.on("error", this.#closeCore);
+        socket.on("close", this.#closeCore);
       },
       started: (state) => (this.state = state),
       backendIs: (backend) => (this.#backend = backend),
@@ -182,7 +183,6 @@ export class PgSession implements SessionWire<ReplayedBackend> {
     );
     this.#core.relaying();
     this.#client.on("data", this.#onClientData);
-    this.#client.on("close", () => this.#core.close());
     this.#attachBackend(this.#backend!);
     if (backendPending.length > 0) this.#onBackendData(backendPending);
     if (clientPending.length > 0) this.#onClientData(clientPending);
@@ -343,6 +343,9 @@ export class PgSession implements SessionWire<ReplayedBackend> {
   }
 
   #onBackendClose = (): void => this.#backendLost();
+
+  /** The client's `error` and `close` handler; one function for both, kept by every session. */
+  #closeCore = (): void => this.#core.close();
 
   #attachBackend(backend: Duplex): void {
     this.#backend = backend;

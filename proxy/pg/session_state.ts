@@ -17,6 +17,7 @@ import {
 } from "./messages.ts";
 import { type SessionCommand, sessionCommands, withoutRolledBack } from "./sql_session_commands.ts";
 import type { SessionFacts, WireActivity } from "../session/wire.ts";
+import { interned } from "./interned.ts";
 
 /** Transaction status as reported by ReadyForQuery. */
 export type TxStatus = "I" | "T" | "E";
@@ -25,6 +26,9 @@ type PendingOp =
   | { kind: "parse"; msg: ParseMessage }
   | { kind: "close"; statement: boolean; name: string }
   | { kind: "sync"; startedAt: number; commands: SessionCommand[] };
+
+/** What {@linkcode SessionState.settings} and `prepared` read as before anything was set. */
+const NONE: ReadonlyMap<string, never> = new Map<string, never>();
 
 const ROLLBACK_TAG = new TextEncoder().encode("ROLLBACK\0");
 
@@ -52,10 +56,9 @@ export class SessionState implements SessionFacts {
   readonly startupParams: Map<string, string>;
   /** ParameterStatus values last reported by the database. */
   readonly serverParameters: Map<string, string> = new Map();
-  /** Session settings in force, by setting name, as the statement that set them. */
-  readonly settings: Map<string, string> = new Map();
-  /** Named prepared statements in force. */
-  readonly prepared: Map<string, ParseMessage> = new Map();
+  /** Made on the first SET / PREPARE: most sessions never have either, and each map costs memory. */
+  #settings: Map<string, string> | undefined;
+  #prepared: Map<string, ParseMessage> | undefined;
   /** Transaction status from the last ReadyForQuery. */
   txStatus: TxStatus = "I";
   /** When the current transaction block started (`performance.now()`), if in one. */
@@ -83,6 +86,16 @@ export class SessionState implements SessionFacts {
   ) {
     this.startupParams = startupParams;
     this.#onRequestDone = onRequestDone;
+  }
+
+  /** Session settings in force, by setting name, as the statement that set them. */
+  get settings(): ReadonlyMap<string, string> {
+    return this.#settings ?? NONE;
+  }
+
+  /** Named prepared statements in force. */
+  get prepared(): ReadonlyMap<string, ParseMessage> {
+    return this.#prepared ?? NONE;
   }
 
   /** The user name the client logged in as. */
@@ -164,7 +177,7 @@ export class SessionState implements SessionFacts {
       const op = this.#ops[i];
       if (op.kind === "parse" && op.msg.name === name) return op.msg.sql;
     }
-    return this.prepared.get(name)?.sql;
+    return this.#prepared?.get(name)?.sql;
   }
 
   /** Feeds one whole backend message; it acts on Z, S, E, 1, 3 and C. */
@@ -172,12 +185,14 @@ export class SessionState implements SessionFacts {
     switch (type) {
       case CHAR_1: {
         const op = this.#shiftUntil("parse");
-        if (op?.kind === "parse" && op.msg.name !== "") this.prepared.set(op.msg.name, op.msg);
+        if (op?.kind === "parse" && op.msg.name !== "") {
+          (this.#prepared ??= new Map()).set(op.msg.name, op.msg);
+        }
         break;
       }
       case CHAR_3: {
         const op = this.#shiftUntil("close");
-        if (op?.kind === "close" && op.statement) this.prepared.delete(op.name);
+        if (op?.kind === "close" && op.statement) this.#prepared?.delete(op.name);
         break;
       }
       case CHAR_E:
@@ -189,7 +204,7 @@ export class SessionState implements SessionFacts {
         break;
       case CHAR_S: {
         const [name, value] = decodeParameterStatus(body);
-        this.serverParameters.set(name, value);
+        this.serverParameters.set(interned(name), interned(value));
         break;
       }
       case CHAR_Z:
@@ -254,23 +269,23 @@ export class SessionState implements SessionFacts {
     for (const cmd of commands) {
       switch (cmd.kind) {
         case "set":
-          this.settings.set(cmd.name, cmd.statement);
+          (this.#settings ??= new Map()).set(cmd.name, cmd.statement);
           break;
         case "reset":
-          this.settings.delete(cmd.name);
+          this.#settings?.delete(cmd.name);
           break;
         case "reset-all":
-          this.settings.clear();
+          this.#settings = undefined;
           break;
         case "discard-all":
-          this.settings.clear();
-          this.prepared.clear();
+          this.#settings = undefined;
+          this.#prepared = undefined;
           break;
         case "deallocate":
-          this.prepared.delete(cmd.name);
+          this.#prepared?.delete(cmd.name);
           break;
         case "deallocate-all":
-          this.prepared.clear();
+          this.#prepared = undefined;
           break;
       }
     }

@@ -7,6 +7,7 @@
 
 import { cstring, int32, readCString, readInt32 } from "./messages.ts";
 import { FramingError } from "./framing.ts";
+import { interned } from "./interned.ts";
 
 /** Request code of SSLRequest. */
 export const SSL_REQUEST_CODE = 80877103;
@@ -52,7 +53,7 @@ export function decodeStartupPacket(body: Uint8Array): StartupPacket {
     if (afterValue > body.length) {
       throw new FramingError("PROTOCOL_VIOLATION", "startup packet ends inside a parameter");
     }
-    params.set(name, value);
+    params.set(interned(name), interned(value));
     at = afterValue;
   }
   if (at !== body.length - 1) {

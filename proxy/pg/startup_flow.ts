@@ -25,6 +25,7 @@ import type { ReplayedBackend } from "./replay.ts";
 import { SessionState } from "./session_state.ts";
 import { decodeStartupPacket, encodeStartupMessage } from "./startup.ts";
 import { ClientCertificateRejected } from "./tls.ts";
+import { interned } from "./interned.ts";
 
 /** Largest message accepted from a database: PostgreSQL's own 1 GiB limit. */
 export const BACKEND_MAX_MESSAGE = 1 << 30;
@@ -139,8 +140,11 @@ export async function runStartup(
   });
   if (core.closed) return undefined;
   hooks.authenticated(auth);
-  for (const [k, v] of auth.parameters) state.serverParameters.set(k, v);
-  core.log.debug("session started", {
+  for (const [k, v] of auth.parameters) state.serverParameters.set(interned(k), interned(v));
+  // Through the shared logger: `core.log` would build a child logger that an idle session keeps.
+  ctx.log.debug("session started", {
+    session: core.id,
+    client: core.clientAddress,
     user: core.user,
     database: core.database,
     side: route.side,
