@@ -31,8 +31,8 @@ import type { Route } from "../router.ts";
 import type { CancelKey } from "./cancel_registry.ts";
 import type { SessionContext } from "./context.ts";
 import { reconnectFailure } from "./identity_context.ts";
-import { standbySlots } from "./standby_slots.ts";
 import { isAuthFailure } from "./limits.ts";
+import { openQueue, type QueuedOpen } from "./open_queue.ts";
 import type { ClientSession } from "./session.ts";
 import type { SessionWire } from "./wire.ts";
 
@@ -54,6 +54,8 @@ export function otherSide(side: DatabaseSide): DatabaseSide {
 /** A connection to the other database prepared while a consistent cutover holds a session. */
 interface Standby<B> {
   side: DatabaseSide;
+  /** Its place in the process's open queue. */
+  open: QueuedOpen<B>;
   ready: Promise<B | undefined>;
   settled: boolean;
   waitedOut: boolean;
@@ -92,6 +94,13 @@ export class SessionCore<B> implements ClientSession {
   #standby: Standby<B> | undefined;
   /** Why the prepared move failed: the session cannot run as its own user there. */
   #moveRefused: string | undefined;
+  /** The open a move waits for its turn in the open queue (no standby was ready). */
+  #moveOpen: QueuedOpen<B> | undefined;
+  /**
+   * A move waits for its connection to be opened: the client may still be
+   * read, so that a request it sends meanwhile hurries the open.
+   */
+  #awaitingOpen = false;
 
   /**
    * @param ctx what all sessions share
@@ -175,9 +184,13 @@ export class SessionCore<B> implements ClientSession {
     return this.#waitingAtGate || this.#held.length > 0;
   }
 
-  /** Whether the wire must not read from its client now (work is held, or the session moves). */
+  /**
+   * Whether the wire must not read from its client now: work is held, or the
+   * session is swapping connections. While a move waits for its connection
+   * to open, the client is read up to its first request (which is held).
+   */
   get readsHeld(): boolean {
-    return this.#held.length > 0 || this.#moving;
+    return this.#held.length > 0 || (this.#moving && !this.#awaitingOpen);
   }
 
   /** Whether the session has ended. */
@@ -283,7 +296,12 @@ export class SessionCore<B> implements ClientSession {
       }
       this.#held.push(chunk);
       this.wire.clientFlowChanged();
-      if (first) this.#ctx.gate.notify();
+      if (first) {
+        // The client waits now: its connection on the other side is opened ahead of idle ones'.
+        this.#standby?.open.hurry();
+        this.#moveOpen?.hurry();
+        this.#ctx.gate.notify();
+      }
       return true;
     }
     return false;
@@ -373,7 +391,8 @@ export class SessionCore<B> implements ClientSession {
    * While a consistent cutover holds this (drained) session, opens and
    * prepares its connection on the other database, so that a commit only
    * has to swap connections. Nothing the session replays can change while
-   * it is held; an abort closes the spare.
+   * it is held; an abort closes the spare. A session with a request waiting
+   * opens ahead of idle ones (see `open_queue.ts`).
    */
   #prepareStandby(): void {
     if (this.#standby || !this.#route || this.wire.blockingReason !== undefined) return;
@@ -384,30 +403,24 @@ export class SessionCore<B> implements ClientSession {
       standby.waitedOut = true;
       this.#ctx.gate.notify();
     }, STANDBY_WAIT_MS);
+    const open = openQueue.open(() => this.wire.openBackend(side, spec), this.#held.length > 0);
     const standby: Standby<B> = {
       side,
+      open,
       settled: false,
       waitedOut: false,
-      ready:
-        (standbySlots.tryAcquire()
-          ? this.wire.openBackend(side, spec)
-          : standbySlots.acquire().then((): Promise<B> | undefined =>
-            this.#closed || this.#standby !== standby
-              ? undefined
-              : this.wire.openBackend(side, spec)
-          )).then((b): B | undefined => b, (err) => {
-            this.#moveRefused = this.#ctx.identity.refused(err, side, "move");
-            this.log.debug("could not prepare a connection for the cutover", {
-              side,
-              error: errorMessage(err),
-            });
-            return undefined;
-          }).finally(() => {
-            standbySlots.release();
-            clearTimeout(waited);
-            standby.settled = true;
-            this.#ctx.gate.notify();
-          }),
+      ready: open.result.then((b): B | undefined => b, (err) => {
+        this.#moveRefused = this.#ctx.identity.refused(err, side, "move");
+        this.log.debug("could not prepare a connection for the cutover", {
+          side,
+          error: errorMessage(err),
+        });
+        return undefined;
+      }).finally(() => {
+        clearTimeout(waited);
+        standby.settled = true;
+        this.#ctx.gate.notify();
+      }),
     };
     this.#standby = standby;
   }
@@ -418,6 +431,7 @@ export class SessionCore<B> implements ClientSession {
     this.#moveRefused = undefined;
     if (!standby) return;
     this.#standby = undefined;
+    standby.open.cancel();
     standby.ready.then((b) => {
       if (b !== undefined) this.wire.discardBackend(b);
     });
@@ -430,9 +444,8 @@ export class SessionCore<B> implements ClientSession {
     const from = this.#route!;
     const started = performance.now();
     try {
-      const standby = this.#standby?.side === route.side ? await this.#standby.ready : undefined;
-      this.#standby = undefined;
-      const backend = standby ?? await this.wire.openBackend(route.side, route.spec);
+      const backend = await this.#connectionFor(route);
+      if (backend === undefined) return;
       if (this.#closed) {
         this.wire.discardBackend(backend);
         return;
@@ -469,6 +482,33 @@ export class SessionCore<B> implements ClientSession {
     this.checkpoint();
   }
 
+  /**
+   * The connection a move to `route` swaps in: the standby when one was
+   * prepared there, else one opened in its turn (see `open_queue.ts`).
+   * Meanwhile the client is read, so that a request hurries the open.
+   * Undefined when the session closed before its open started.
+   */
+  async #connectionFor(route: Route): Promise<B | undefined> {
+    this.#awaitingOpen = true;
+    this.wire.clientFlowChanged();
+    try {
+      const standby = this.#standby?.side === route.side ? this.#standby : undefined;
+      this.#standby = undefined;
+      const prepared = standby ? await standby.ready : undefined;
+      if (prepared !== undefined || this.#closed) return prepared;
+      const open = openQueue.open(
+        () => this.wire.openBackend(route.side, route.spec),
+        this.#held.length > 0,
+      );
+      this.#moveOpen = open;
+      return await open.result;
+    } finally {
+      this.#moveOpen = undefined;
+      this.#awaitingOpen = false;
+      this.wire.clientFlowChanged();
+    }
+  }
+
   /** @inheritdoc */
   cancel(): Promise<void> {
     return this.wire.cancelRunning();
@@ -485,6 +525,7 @@ export class SessionCore<B> implements ClientSession {
     this.#closed = true;
     this.#giveSlot();
     this.#dropStandby();
+    this.#moveOpen?.cancel();
     this.#ctx.sessions.delete(this);
     this.#ctx.metrics.connectionsOpen.dec();
     if (this.#processId) this.#ctx.cancels.unregister(this.#processId);
