@@ -63,9 +63,9 @@ export class ShadowBacklog {
   readonly #maxBytes: number;
   readonly #overflow: () => void;
   readonly #counted: (delta: number) => void;
-  #from: BacklogSource[] = [];
-  #chunks: Uint8Array[] = [];
-  #at: number[] = [];
+  readonly #from: BacklogSource[] = [];
+  readonly #chunks: Uint8Array[] = [];
+  readonly #at: number[] = [];
   #head = 0;
   #bytes = 0;
   #due = false;
@@ -87,11 +87,6 @@ export class ShadowBacklog {
     this.#maxBytes = maxBytes;
     this.#overflow = overflow;
     this.#counted = counted;
-  }
-
-  /** Bytes kept, not yet processed. */
-  get bytes(): number {
-    return this.#bytes;
   }
 
   /** Keeps `chunk` for later; the caller must not change it afterwards. */
@@ -124,21 +119,22 @@ export class ShadowBacklog {
       this.#counted(-chunk.length);
       this.#handler(this.#from[i], chunk, this.#at[i]);
     }
-    if (this.#discarded) return;
-    this.#from = [];
-    this.#chunks = [];
-    this.#at = [];
-    this.#head = 0;
+    this.#clear();
   }
 
   /** Forgets what is kept and keeps nothing more. */
   discard(): void {
     this.#discarded = true;
     this.#counted(-this.#bytes);
-    this.#from = [];
-    this.#chunks = [];
-    this.#at = [];
-    this.#head = 0;
     this.#bytes = 0;
+    this.#clear();
+  }
+
+  /** Empties the arrays in place: a busy session refills them every turn. */
+  #clear(): void {
+    this.#from.length = 0;
+    this.#chunks.length = 0;
+    this.#at.length = 0;
+    this.#head = 0;
   }
 }
