@@ -109,15 +109,6 @@ export class ShadowLink {
     });
   }
 
-  /**
-   * Whether the session hands this link whole chunks after forwarding them
-   * ({@linkcode send}, {@linkcode sourceOfTruthData}) rather than each message
-   * as it scans ({@linkcode frontMessage}, {@linkcode sotMessage}).
-   */
-  get deferred(): boolean {
-    return this.#backlog !== undefined;
-  }
-
   /** Whether the link still shadows. */
   get active(): boolean {
     return !this.#stopped;
@@ -161,7 +152,7 @@ export class ShadowLink {
     }
   }
 
-  /** Not {@linkcode deferred}: a whole frontend message the client sent (collector and timing). */
+  /** Not `async`: a whole frontend message the client sent (collector and timing). */
   frontMessage(type: number, body: Uint8Array): void {
     if (this.#stopped) return;
     this.#arrivedAt = performance.now();
@@ -174,13 +165,13 @@ export class ShadowLink {
     if (type === CHAR_Q || type === CHAR_S || type === CHAR_F) this.#sentAt.push(this.#arrivedAt);
   }
 
-  /** Not {@linkcode deferred}: a whole backend message from the source of truth. */
+  /** Not `async`: a whole backend message from the source of truth. */
   sotMessage(type: number, body: Uint8Array): void {
     if (this.#stopped) return;
     this.#onSourceOfTruthMessage(type, body);
   }
 
-  /** {@linkcode deferred}: source-of-truth bytes, after they went to the client. */
+  /** `async`: source-of-truth bytes, after they went to the client. */
   sourceOfTruthData(chunk: Uint8Array): void {
     if (!this.#stopped) this.#backlog!.add("source of truth", chunk);
   }
@@ -198,9 +189,10 @@ export class ShadowLink {
   }
 
   /**
-   * Client bytes, after they went to the source of truth.
+   * Client bytes, after they went to the source of truth (in `async` kept
+   * for the backlog; the caller must not change them afterwards).
    *
-   * @param requestStarts offsets in `chunk` where a new request begins
+   * @param requestStarts offsets in `chunk` where a new request begins (not read in `async`)
    * @param lockFree the last request may go to the shadow at once (see `forwarding.ts`)
    */
   send(chunk: Uint8Array, requestStarts: readonly number[], lockFree = false): void {
@@ -209,10 +201,10 @@ export class ShadowLink {
     else this.#forwarder.send(chunk, requestStarts, lockFree);
   }
 
-  /** {@linkcode deferred}: one kept chunk, in arrival order. */
+  /** `async`: one kept chunk, in arrival order. */
   #process(from: BacklogSource, chunk: Uint8Array, at: number): void {
-    this.#arrivedAt = at;
     if (from === "shadow") return this.#onShadowData(chunk, at);
+    this.#arrivedAt = at;
     try {
       if (from === "client") {
         this.#clientScanner!.scan(chunk);
