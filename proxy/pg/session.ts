@@ -83,6 +83,11 @@ export class PgSession implements SessionWire<ReplayedBackend> {
   #databaseSaidWhy = false;
   #link: ShadowLink | undefined;
   /**
+   * `async`: the link gets whole chunks once they were forwarded, and the
+   * session's scanners read no more than without shadowing.
+   */
+  readonly #deferShadow: boolean;
+  /**
    * `sync`/`strict-sync`: answers of the source of truth waiting for the
    * shadow's; undefined in other modes, so unshadowed sessions carry none.
    */
@@ -109,6 +114,7 @@ export class PgSession implements SessionWire<ReplayedBackend> {
     this.#ctx = ctx;
     this.#core = core;
     this.#client = socket;
+    this.#deferShadow = ctx.shadow?.mode === "async";
     if (ctx.shadow && ctx.shadow.mode !== "async") {
       this.#answers = new HeldAnswers({
         toClient: (chunk) => this.#toClient(chunk),
@@ -176,7 +182,7 @@ export class PgSession implements SessionWire<ReplayedBackend> {
   #relay(clientPending: Uint8Array, backendPending: Uint8Array): void {
     const state = this.state!;
     this.#frontScanner = new FrameScanner(
-      this.#ctx.shadow ? FRONTEND_SCANNED_SHADOWING : FRONTEND_SCANNED,
+      this.#ctx.shadow && !this.#deferShadow ? FRONTEND_SCANNED_SHADOWING : FRONTEND_SCANNED,
       FRONTEND_ALLOWED,
       this.#ctx.maxMessageSize,
       (type, body) => this.#onFrontendMessage(type, body),
@@ -191,11 +197,11 @@ export class PgSession implements SessionWire<ReplayedBackend> {
   }
 
   #onFrontendMessage(type: number, body: Uint8Array): void {
-    if (this.#link && type !== CHAR_c && type !== CHAR_f) {
+    const link = this.#deferShadow ? undefined : this.#link;
+    if (link && type !== CHAR_c && type !== CHAR_f) {
       if (this.#requestEnded) {
         this.#requestStarts.push(this.#frontScanner!.messageEnd - 5 - body.length);
-        this.#lockFreeEnd = type === CHAR_Q && this.#ctx.shadow!.mode !== "async" &&
-            this.state!.idle && takesNoLocks(body)
+        this.#lockFreeEnd = type === CHAR_Q && this.state!.idle && takesNoLocks(body)
           ? this.#frontScanner!.messageEnd
           : -1;
       }
@@ -204,7 +210,7 @@ export class PgSession implements SessionWire<ReplayedBackend> {
     switch (type) {
       case CHAR_X:
         this.#terminating = true;
-        this.#link?.frontMessage(type, body);
+        link?.frontMessage(type, body);
         return;
       case CHAR_c:
       case CHAR_f:
@@ -226,7 +232,7 @@ export class PgSession implements SessionWire<ReplayedBackend> {
         this.#flushed = true;
         break;
     }
-    this.#link?.frontMessage(type, body);
+    link?.frontMessage(type, body);
     this.state!.onFrontend(type, body);
   }
 
@@ -242,7 +248,7 @@ export class PgSession implements SessionWire<ReplayedBackend> {
       this.#readySeen = true;
       if (this.#waitsForShadow()) this.#answers!.readyForQueryAt(this.#backScanner!.messageEnd);
     }
-    this.#link?.sotMessage(type, body);
+    if (!this.#deferShadow) this.#link?.sotMessage(type, body);
     this.state!.onBackend(type, body);
   };
 
@@ -300,6 +306,8 @@ export class PgSession implements SessionWire<ReplayedBackend> {
     if (answers && (!answers.empty || this.#waitsForShadow())) {
       answers.hold(chunk, this.#link, this.#flushed);
     } else this.#toClient(chunk);
+    // After the client write: in async the shadow's share of this chunk waits its turn.
+    if (this.#deferShadow) this.#link?.sourceOfTruthData(chunk);
     if (this.#readySeen) {
       this.#readySeen = false;
       this.#core.checkpoint();
@@ -350,7 +358,7 @@ export class PgSession implements SessionWire<ReplayedBackend> {
   #attachBackend(backend: Duplex): void {
     this.#backend = backend;
     this.#backScanner = new FrameScanner(
-      this.#ctx.shadow ? BACKEND_SCANNED_SHADOWING : BACKEND_SCANNED,
+      this.#ctx.shadow && !this.#deferShadow ? BACKEND_SCANNED_SHADOWING : BACKEND_SCANNED,
       undefined,
       BACKEND_MAX_MESSAGE,
       this.#onBackendMessage,

@@ -12,6 +12,15 @@
  * session waits for {@linkcode ShadowLink.takeVerdict} before it answers the
  * client.
  *
+ * In `async` the client never waits for any of it: the session hands the
+ * link whole chunks (client bytes after they went to the source of truth,
+ * source-of-truth answers after they went to the client) and the link keeps
+ * them, with the shadow's answers, in a {@linkcode ShadowBacklog}. Writing to
+ * the shadow, scanning, decoding and comparing happen there, once the event
+ * loop has forwarded what was due. In `sync` and `strict-sync` the client
+ * waits for the verdict anyway, so the session feeds the link message by
+ * message as it scans.
+ *
  * @module
  */
 
@@ -20,6 +29,7 @@ import type { ConnectionSpec } from "../../shared/connstring.ts";
 import type { DatabaseSide } from "../../shared/control.ts";
 import { errorMessage } from "../../shared/errors.ts";
 import type { Logger } from "../../shared/log.ts";
+import { type BacklogSource, ShadowBacklog } from "../shadow/after_io.ts";
 import { ShadowForwarder } from "../shadow/forwarding.ts";
 import { type RequestVerdict, type ShadowContext, ShadowPairing } from "../shadow/pairing.ts";
 import { FrameScanner, typeSet } from "./framing.ts";
@@ -40,6 +50,9 @@ export type ShadowVerdict = RequestVerdict<Uint8Array>;
 const CHAR_Z = 0x5a, CHAR_E = 0x45, CHAR_Q = 0x51, CHAR_S = 0x53, CHAR_F = 0x46;
 
 const SHADOW_WATCHED = typeSet(ResultCollector.BACKEND_TYPES + "EZ");
+const CLIENT_WATCHED = typeSet(ResultCollector.FRONTEND_TYPES);
+/** The session's own scanners checked sizes already; the link's only follow the stream. */
+const ANY_SIZE = 1 << 30;
 
 /** See the module documentation. */
 export class ShadowLink {
@@ -56,6 +69,12 @@ export class ShadowLink {
   #firstError: Uint8Array | undefined;
   #stopped = false;
   #scanner: FrameScanner;
+  /** `async`: the work kept until the event loop forwarded what was due. */
+  readonly #backlog: ShadowBacklog | undefined;
+  readonly #clientScanner: FrameScanner | undefined;
+  readonly #sotScanner: FrameScanner | undefined;
+  /** When the chunk being processed arrived (`performance.now()`). */
+  #arrivedAt = 0;
   /** Called after each request the shadow completed, and when the link stops. */
   onProgress: () => void = () => {};
 
@@ -72,8 +91,21 @@ export class ShadowLink {
     this.#shadow = new ResultCollector({ rowLimit: ctx.rowLimit });
     this.#pairing = new ShadowPairing(side, ctx);
     this.#forwarder = new ShadowForwarder(ctx, (reason) => this.stop(reason));
-    this.#scanner = new FrameScanner(SHADOW_WATCHED, undefined, 1 << 30, (type, body) => {
+    this.#scanner = new FrameScanner(SHADOW_WATCHED, undefined, ANY_SIZE, (type, body) => {
       this.#onShadowMessage(type, body);
+    });
+    if (ctx.mode !== "async") return;
+    this.#backlog = new ShadowBacklog(
+      (from, chunk, at) => this.#process(from, chunk, at),
+      ctx.maxQueueBytes,
+      () => this.#forwarder.drop(),
+      (delta) => ctx.metrics.addQueueBytes(delta),
+    );
+    this.#clientScanner = new FrameScanner(CLIENT_WATCHED, undefined, ANY_SIZE, (type, body) => {
+      this.#onClientMessage(type, body);
+    });
+    this.#sotScanner = new FrameScanner(SHADOW_WATCHED, undefined, ANY_SIZE, (type, body) => {
+      this.#onSourceOfTruthMessage(type, body);
     });
   }
 
@@ -102,7 +134,13 @@ export class ShadowLink {
       this.#socket = socket;
       socket.on("error", () => {});
       socket.on("close", () => this.stop("the shadow database closed the connection"));
-      socket.on("data", (chunk: Uint8Array) => this.#onShadowData(chunk));
+      const backlog = this.#backlog;
+      socket.on(
+        "data",
+        backlog
+          ? (chunk: Uint8Array) => backlog.add("shadow", chunk)
+          : (chunk: Uint8Array) => this.#onShadowData(chunk, performance.now()),
+      );
       socket.resume();
       this.#forwarder.connected(socket);
     } catch (err) {
@@ -114,17 +152,31 @@ export class ShadowLink {
     }
   }
 
-  /** A whole frontend message the client sent (collector and timing). */
+  /** Not `async`: a whole frontend message the client sent (collector and timing). */
   frontMessage(type: number, body: Uint8Array): void {
     if (this.#stopped) return;
-    this.#sot.onFrontend(type, body);
-    this.#shadow.onFrontend(type, body);
-    if (type === CHAR_Q || type === CHAR_S || type === CHAR_F) this.#sentAt.push(performance.now());
+    this.#arrivedAt = performance.now();
+    this.#onClientMessage(type, body);
   }
 
-  /** A whole backend message from the source of truth. */
+  #onClientMessage(type: number, body: Uint8Array): void {
+    this.#sot.onFrontend(type, body);
+    this.#shadow.onFrontend(type, body);
+    if (type === CHAR_Q || type === CHAR_S || type === CHAR_F) this.#sentAt.push(this.#arrivedAt);
+  }
+
+  /** Not `async`: a whole backend message from the source of truth. */
   sotMessage(type: number, body: Uint8Array): void {
     if (this.#stopped) return;
+    this.#onSourceOfTruthMessage(type, body);
+  }
+
+  /** `async`: source-of-truth bytes, after they went to the client. */
+  sourceOfTruthData(chunk: Uint8Array): void {
+    if (!this.#stopped) this.#backlog!.add("source of truth", chunk);
+  }
+
+  #onSourceOfTruthMessage(type: number, body: Uint8Array): void {
     this.#sot.onBackend(type, body);
     if (type !== CHAR_Z) return;
     const paired = this.#pairing.sourceOfTruthRequest(this.#sot.takeRequest() ?? []);
@@ -137,13 +189,31 @@ export class ShadowLink {
   }
 
   /**
-   * Client bytes, after they went to the source of truth.
+   * Client bytes, after they went to the source of truth (in `async` kept
+   * for the backlog; the caller must not change them afterwards).
    *
-   * @param requestStarts offsets in `chunk` where a new request begins
+   * @param requestStarts offsets in `chunk` where a new request begins (not read in `async`)
    * @param lockFree the last request may go to the shadow at once (see `forwarding.ts`)
    */
   send(chunk: Uint8Array, requestStarts: readonly number[], lockFree = false): void {
-    if (!this.#stopped) this.#forwarder.send(chunk, requestStarts, lockFree);
+    if (this.#stopped) return;
+    if (this.#backlog) this.#backlog.add("client", chunk);
+    else this.#forwarder.send(chunk, requestStarts, lockFree);
+  }
+
+  /** `async`: one kept chunk, in arrival order. */
+  #process(from: BacklogSource, chunk: Uint8Array, at: number): void {
+    if (from === "shadow") return this.#onShadowData(chunk, at);
+    this.#arrivedAt = at;
+    try {
+      if (from === "client") {
+        this.#clientScanner!.scan(chunk);
+        // Requests and their boundaries do not matter in async: everything goes at once.
+        this.#forwarder.send(chunk, []);
+      } else this.#sotScanner!.scan(chunk);
+    } catch (err) {
+      this.stop(`cannot follow the session's messages: ${errorMessage(err)}`);
+    }
   }
 
   /** The verdict on the oldest request both databases answered, if any. */
@@ -151,7 +221,8 @@ export class ShadowLink {
     return this.#pairing.takeVerdict();
   }
 
-  #onShadowData(chunk: Uint8Array): void {
+  #onShadowData(chunk: Uint8Array, at: number): void {
+    this.#arrivedAt = at;
     try {
       this.#scanner.scan(chunk);
     } catch (err) {
@@ -170,7 +241,7 @@ export class ShadowLink {
     if (type !== CHAR_Z) return;
     const sentAt = this.#sentAt.shift();
     if (sentAt !== undefined) {
-      this.#ctx.metrics.observeDuration(this.side, (performance.now() - sentAt) / 1000);
+      this.#ctx.metrics.observeDuration(this.side, (this.#arrivedAt - sentAt) / 1000);
     }
     const failure = this.#firstError;
     this.#firstError = undefined;
@@ -184,6 +255,9 @@ export class ShadowLink {
    */
   finish(): void {
     if (this.#stopped) return;
+    // What the client sent and the source of truth answered still reaches the shadow and pairing.
+    this.#backlog?.drain();
+    if (this.#stopped) return;
     this.#stopped = true;
     this.#socket?.removeAllListeners("close");
     this.#socket?.end(TERMINATE);
@@ -196,6 +270,7 @@ export class ShadowLink {
     this.#stopped = true;
     if (reason) this.#log.warn("shadowing stopped for this session", { reason });
     this.#forwarder.discard();
+    this.#backlog?.discard();
     this.#socket?.destroy();
     this.onProgress();
   }

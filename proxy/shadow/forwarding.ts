@@ -167,7 +167,7 @@ export class ShadowForwarder {
       this.#before.push(chunk);
       this.#beforeBytes += chunk.length;
       this.#ctx.metrics.addQueueBytes(chunk.length);
-      if (this.#beforeBytes > this.#ctx.maxQueueBytes) this.#drop();
+      if (this.#beforeBytes > this.#ctx.maxQueueBytes) this.drop();
       return;
     }
     this.#write(chunk);
@@ -176,10 +176,11 @@ export class ShadowForwarder {
   #write(chunk: Uint8Array): void {
     const sink = this.#sink!;
     sink.write(chunk);
-    if (this.#ctx.mode === "async" && sink.writableLength > this.#ctx.maxQueueBytes) this.#drop();
+    if (this.#ctx.mode === "async" && sink.writableLength > this.#ctx.maxQueueBytes) this.drop();
   }
 
-  #drop(): void {
+  /** The shadow fell more than `maxQueueBytes` behind: counts it (once) and stops shadowing. */
+  drop(): void {
     if (this.#dropped) return;
     this.#dropped = true;
     this.#ctx.metrics.droppedSession();

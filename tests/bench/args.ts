@@ -8,6 +8,9 @@ import { parseArgs, type ParseArgsOptionsConfig } from "node:util";
 import { errorMessage, LmsError } from "../../shared/errors.ts";
 import type { PgbenchProtocol, PgbenchScript } from "./pgbench.ts";
 
+/** What the fixed rate is a share of; see {@linkcode BenchArgs.rateBase}. */
+export type RateBase = "slowest" | "direct";
+
 /** Parsed flags. */
 export interface BenchArgs {
   /** `--help`: print {@linkcode BENCH_HELP} and exit. */
@@ -38,8 +41,17 @@ export interface BenchArgs {
   shadow: boolean;
   /** Where to write the JSON report, if anywhere. */
   jsonPath: string | undefined;
-  /** Fixed-rate rows at this share of the direct `-S` TPS (0.4 = 40 %); 0 skips them. */
+  /**
+   * Fixed-rate rows at this share (0.2 = 20 %) of the `-S` TPS of
+   * {@linkcode rateBase}; 0 skips them.
+   */
   rateShare: number;
+  /**
+   * Whose saturated `-S` TPS the fixed rate is a share of: `slowest`, the
+   * slowest fixed-rate target of the same run (default), or `direct`, the
+   * source database reached directly.
+   */
+  rateBase: RateBase;
   /** Seconds per fixed-rate row. */
   rateSeconds: number;
 }
@@ -70,8 +82,11 @@ Flags:
   --protocol <mode>        pgbench -M: simple, extended or prepared (default simple)
   --only <select|tpcb>     run one script only (default: select, then tpcb)
   --idle-connections <n>   idle clients for the memory measurement (default 2000; 0 = skip)
-  --rate-share <percent>   fixed-rate latency rows (pgbench -R) at this share of the direct
-                           -S TPS (default 40; 0 = skip; needs the select script)
+  --rate-share <percent>   fixed-rate latency rows (pgbench -R) at this share of the
+                           --rate-base row's saturated -S TPS (default 20; 0 = skip;
+                           needs the select script)
+  --rate-base <row>        slowest: the slowest fixed-rate target of this run, so no row
+                           is saturated (default); direct: the source reached directly
   --rate-duration <s>      seconds per fixed-rate row (default 8)
   --shadow, --no-shadow    include (default) or leave out the target cluster and the
                            shadow rows (lms async, sync, strict-sync)
@@ -101,6 +116,7 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
     json: { type: "string" },
     "rate-share": { type: "string" },
     "rate-duration": { type: "string" },
+    "rate-base": { type: "string" },
   }, "run deno task bench --help");
   const problems: string[] = [];
   const int = integerFlagReader(problems);
@@ -111,8 +127,12 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
   const jobs = int("jobs", v.jobs, 2, 1);
   const scale = int("scale", v.scale, 10, 1);
   const idleConnections = int("idle-connections", v["idle-connections"], 2000, 0);
-  const ratePercent = int("rate-share", v["rate-share"], 40, 0);
+  const ratePercent = int("rate-share", v["rate-share"], 20, 0);
   if (ratePercent > 100) problems.push(`--rate-share must be at most 100, got ${ratePercent}`);
+  const rateBase = v["rate-base"] ?? "slowest";
+  if (rateBase !== "slowest" && rateBase !== "direct") {
+    problems.push(`--rate-base must be slowest or direct, got "${rateBase}"`);
+  }
   const rateSeconds = int("rate-duration", v["rate-duration"], 8, 1);
   if (jobs > clients) problems.push(`--jobs (${jobs}) must not exceed --clients (${clients})`);
   const protocol = v.protocol ?? "simple";
@@ -132,6 +152,7 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
   return {
     help: v.help ?? false,
     rateShare: ratePercent / 100,
+    rateBase: rateBase as RateBase,
     rateSeconds,
     durationSeconds,
     rounds,

@@ -1,7 +1,8 @@
 /**
  * The fixed-rate latency rows of `deno task bench`: what shadowing costs the
  * application, not the machine. pgbench `-R` at a fraction (`--rate-share`,
- * 40 %) of the direct TPS measured earlier in the same run, so no target is
+ * 20 %) of the slowest fixed-rate target's saturated `-S` TPS measured earlier
+ * in the same run (`--rate-base`, {@linkcode fixedRateBasis}), so no target is
  * saturated and latency is the request's own; p50/p99 per target, the
  * proxy's CPU per transaction, and two cases:
  *
@@ -13,9 +14,10 @@
  * @module
  */
 
+import type { RateBase } from "./args.ts";
 import { latencyPercentiles, runPgbench } from "./pgbench.ts";
 import { readCpuMs } from "./proc_stats.ts";
-import { type BenchTarget, formatTable, TARGET_LABELS } from "./report.ts";
+import { type BenchMeasurement, type BenchTarget, formatTable, TARGET_LABELS } from "./report.ts";
 
 /** The two cases. */
 export type FixedRateCase = "select" | "select in tx";
@@ -35,6 +37,47 @@ BEGIN;
 SELECT abalance FROM pgbench_accounts WHERE aid = :aid;
 END;
 `;
+
+/** What the fixed rate was derived from, as `--json` reports it. */
+export interface FixedRateBasis {
+  /** The `--rate-base` asked for. */
+  base: RateBase;
+  /** The row whose saturated `-S` TPS the rate is a share of. */
+  target: BenchTarget;
+  /** That row's saturated `-S` TPS. */
+  tps: number;
+  /** `--rate-share` (0.2 = 20 %). */
+  share: number;
+  /** The rate every fixed-rate row runs at (`pgbench -R`). */
+  rate: number;
+}
+
+/**
+ * The fixed rate: `share` of the saturated `-S` TPS of the direct source
+ * (`direct`) or of the slowest target that runs at the fixed rate
+ * (`slowest`: on 2 shared CPUs a shadow row's capacity is about a fifth of
+ * direct's, so a share of direct puts the shadow rows into queueing and their
+ * p50 measures the queue). `undefined` when that measurement is missing.
+ */
+export function fixedRateBasis(
+  measurements: readonly BenchMeasurement[],
+  base: RateBase,
+  share: number,
+): FixedRateBasis | undefined {
+  const candidates = measurements.filter((m) =>
+    m.script === "select" &&
+    (base === "direct" ? m.target === "direct" : FIXED_RATE_TARGETS.includes(m.target))
+  );
+  if (candidates.length === 0) return undefined;
+  const basis = candidates.reduce((a, b) => (b.tps < a.tps ? b : a));
+  return {
+    base,
+    target: basis.target,
+    tps: basis.tps,
+    share,
+    rate: Math.max(1, Math.round(basis.tps * share)),
+  };
+}
 
 /** One fixed-rate row. */
 export interface FixedRateRow {

@@ -33,6 +33,7 @@ import { mysqlMain } from "./mysql.ts";
 import { relayMain } from "./relay_micro.ts";
 import {
   FIXED_RATE_TARGETS,
+  fixedRateBasis,
   fixedRateGoalParts,
   formatFixedRateTable,
   judgeFixedRate,
@@ -54,6 +55,7 @@ import {
   type MemoryRow,
   SHADOW_TARGETS,
   shadowChecks,
+  TARGET_LABELS,
   withRatios,
 } from "./report.ts";
 import {
@@ -225,12 +227,14 @@ async function benchmark(args: BenchArgs, cleanup: CleanupStack): Promise<BenchR
       await removeLogs(logDir, logName);
     }
   }
-  const select = measurements.find((m) => m.target === "direct" && m.script === "select");
-  const fixedRate = select && args.rateShare > 0
+  const basis = args.rateShare > 0
+    ? fixedRateBasis(measurements, args.rateBase, args.rateShare) ?? null
+    : null;
+  const fixedRate = basis
     ? await measureFixedRate({
       ports,
       pids: middlePids,
-      rate: Math.max(1, Math.round(select.tps * args.rateShare)),
+      rate: basis.rate,
       durationSeconds: args.rateSeconds,
       clients: args.clients,
       jobs: args.jobs,
@@ -281,6 +285,7 @@ async function benchmark(args: BenchArgs, cleanup: CleanupStack): Promise<BenchR
       protocol: args.protocol,
       rounds: args.rounds,
       rateShare: args.rateShare,
+      rateBase: args.rateBase,
       rateSeconds: args.rateSeconds,
       order: `per script (${args.scripts.join(", ")}), per round: ${
         targetOrder.join(", ")
@@ -293,6 +298,7 @@ async function benchmark(args: BenchArgs, cleanup: CleanupStack): Promise<BenchR
     runs,
     idleMemory,
     shadowChecks: shadowChecks(runs),
+    fixedRateBasis: basis,
     fixedRate,
     goals: judgeGoals(runs, idleMemory),
     fixedRateGoals: judgeFixedRate(fixedRate),
@@ -362,11 +368,14 @@ function printReport(report: BenchReport): void {
     console.log("");
     console.log(formatMemoryTable(report.idleMemory));
   }
-  if (report.fixedRate.length > 0) {
+  const basis = report.fixedRateBasis;
+  if (report.fixedRate.length > 0 && basis) {
+    const of = basis.base === "slowest" ? `, the slowest row` : "";
     console.log("");
     console.log(
-      `fixed rate: pgbench -R ${report.fixedRate[0].rate} ` +
-        `(${Math.round(Number(s.rateShare) * 100)} % of direct -S TPS), ${s.rateSeconds} s per row`,
+      `fixed rate: pgbench -R ${basis.rate} (${Math.round(basis.share * 100)} % of ` +
+        `${TARGET_LABELS[basis.target]}'s ${basis.tps.toFixed(0)} -S TPS${of}), ` +
+        `${s.rateSeconds} s per row`,
     );
     console.log(formatFixedRateTable(report.fixedRate));
   }

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { FixedRateGoals, FixedRateRow } from "./fixed_rate.ts";
+import type { FixedRateBasis, FixedRateGoals, FixedRateRow } from "./fixed_rate.ts";
 import type { IdleMemoryResult } from "./idle_memory.ts";
 import type { PgbenchScript } from "./pgbench.ts";
 import { type ShadowCounters, totalMismatches } from "./shadow_check.ts";
@@ -110,6 +110,8 @@ export interface BenchReport {
   idleMemory: MemoryRow[];
   /** The shadow check of every shadow row. */
   shadowChecks: ShadowCheck[];
+  /** What the fixed rate was derived from; null when the fixed-rate rows did not run. */
+  fixedRateBasis: FixedRateBasis | null;
   /** The fixed-rate latency rows (`fixed_rate.ts`). */
   fixedRate: FixedRateRow[];
   /** The goals and whether they were met. */

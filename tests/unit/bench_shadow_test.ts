@@ -1,4 +1,4 @@
-import { type FixedRateRow, judgeFixedRate } from "../bench/fixed_rate.ts";
+import { fixedRateBasis, type FixedRateRow, judgeFixedRate } from "../bench/fixed_rate.ts";
 import assert from "node:assert/strict";
 import { LmsError } from "../../shared/errors.ts";
 import { parseBenchArgs } from "../bench/args.ts";
@@ -188,4 +188,29 @@ Deno.test("fixed-rate goals: async near none, sync near none plus the slower dat
   assert.equal(goals.syncLatency, false, "2.0 ms > 1.15 × 1 ms + 0.8 ms");
   assert.equal(goals.shadowCpu, false, "90 / 50 = 1.8×");
   assert.equal(judgeFixedRate([]).asyncLatency, null);
+});
+
+Deno.test("the fixed rate is a share of the slowest fixed-rate row unless --rate-base direct", () => {
+  const runs = [
+    measurement("direct", 40_000),
+    measurement("lms", 20_000),
+    measurement("lms-async", 7_500),
+    measurement("lms-strict-sync", 7_400),
+    measurement("pgbouncer", 1_000),
+    measurement("lms-sync", 100, "tpcb"),
+  ];
+  assert.deepEqual(fixedRateBasis(runs, "slowest", 0.2), {
+    base: "slowest",
+    target: "lms-strict-sync",
+    tps: 7_400,
+    share: 0.2,
+    rate: 1_480,
+  });
+  assert.equal(fixedRateBasis(runs, "direct", 0.4)?.rate, 16_000);
+  assert.equal(fixedRateBasis([measurement("direct", 5, "tpcb")], "slowest", 0.2), undefined);
+  const args = parseBenchArgs([]);
+  assert.equal(args.rateShare, 0.2);
+  assert.equal(args.rateBase, "slowest");
+  assert.equal(parseBenchArgs(["--rate-share", "8", "--rate-base", "direct"]).rateBase, "direct");
+  assert.throws(() => parseBenchArgs(["--rate-base", "fastest"]), LmsError);
 });
