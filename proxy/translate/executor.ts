@@ -37,6 +37,7 @@ import type { TranslatorPool } from "./translator_pool.ts";
 import type { Target } from "./context.ts";
 import { commitsImplicitly, implicitCommitSteps } from "./implicit_commit.ts";
 import { StatementRollback } from "./statement_rollback.ts";
+import { ClientSavepoints, ER_SP_DOES_NOT_EXIST } from "./client_savepoints.ts";
 
 /** What running one statement produced. */
 export type Outcome =
@@ -117,6 +118,7 @@ export class Executor implements AnswerContext {
   /** `SET TRANSACTION` (no SESSION): characteristics of the next transaction. */
   nextTx: { isolation?: string; readOnly?: boolean } | undefined;
   readonly #rollback = new StatementRollback();
+  readonly #savepoints = new ClientSavepoints();
 
   /**
    * @param conn the session's connection
@@ -263,11 +265,17 @@ export class Executor implements AnswerContext {
   ): Promise<Outcome> {
     this.warnings = [];
     // The transaction ended since the last statement (COMMIT, DDL, a deadlock): so did the savepoint.
-    if (!this.inTransaction) this.#rollback.forget();
+    if (!this.inTransaction) {
+      this.#rollback.forget();
+      this.#savepoints.outsideTransaction(this.autocommit);
+    }
     if (t.tx) return this.#transaction(t);
     const implicitBegin = !this.autocommit && !this.inTransaction && !commitsImplicitly(t);
     const steps: PgStep[] = implicitCommitSteps(t, this.inTransaction);
-    if (implicitBegin) steps.push({ sql: "BEGIN", params: [], fields: null });
+    if (commitsImplicitly(t)) this.#savepoints.forget();
+    if (implicitBegin) {
+      steps.push({ sql: "BEGIN", params: [], fields: null }, ...this.#savepoints.pendingSteps());
+    }
     const guard = this.#rollback.before(t.kind, implicitBegin || this.inTransaction);
     steps.push(...guard);
     const at = steps.length;
@@ -369,12 +377,16 @@ export class Executor implements AnswerContext {
       this.nextTx = { ...this.nextTx, isolation: tx.isolation, readOnly: tx.readOnly };
       return { kind: "ok", affectedRows: 0, lastInsertId: 0, warnings: 0 };
     }
-    const steps: PgStep[] = tx.action === "savepoint" || tx.action === "release" ||
-        tx.action === "rollback_to"
-      ? this.#rollback.beforeClientSavepoint(tx.action)
-      : [];
+    let steps: PgStep[] = [];
+    if (tx.action === "savepoint" || tx.action === "release" || tx.action === "rollback_to") {
+      const d = this.#savepoints.decide(tx.action, tx.name!, this.inTransaction, this.autocommit);
+      if (d.kind === "unknown") return errorOutcome(ER_SP_DOES_NOT_EXIST, "42000", d.message);
+      if (d.kind === "ok") return { kind: "ok", affectedRows: 0, lastInsertId: 0, warnings: 0 };
+      steps = this.#rollback.beforeClientSavepoint(tx.action);
+    }
     if (tx.action === "begin" || tx.action === "commit" || tx.action === "rollback") {
       this.#rollback.forget();
+      this.#savepoints.forget();
     }
     let sql = t.sql;
     if (tx.action === "begin") {

@@ -161,6 +161,66 @@ Deno.test("MySQL transaction semantics served from PostgreSQL match MariaDB", as
       });
     });
 
+    await t.step("an unknown savepoint is ERR 1305 and the transaction goes on", async () => {
+      const ins = (email: string) => `INSERT INTO people (email, name) VALUES ('${email}', 'S')`;
+      const r = await same([
+        // Outside a transaction with autocommit on, SAVEPOINT sets nothing.
+        "SAVEPOINT a",
+        "RELEASE SAVEPOINT a",
+        "ROLLBACK TO SAVEPOINT Zz",
+        "BEGIN",
+        ins("s1@x"),
+        "RELEASE SAVEPOINT nope",
+        "ROLLBACK TO SAVEPOINT nope",
+        "SAVEPOINT A",
+        ins("s2@x"),
+        "RELEASE SAVEPOINT a",
+        "RELEASE SAVEPOINT a",
+        "SAVEPOINT x",
+        ins("s3@x"),
+        "SAVEPOINT b",
+        ins("s4@x"),
+        // Set again: the old x is deleted, the new one is the newest.
+        "SAVEPOINT x",
+        ins("s5@x"),
+        "ROLLBACK TO b",
+        "RELEASE SAVEPOINT x",
+        "ROLLBACK TO SAVEPOINT x",
+        ins("s6@x"),
+        "RELEASE SAVEPOINT b",
+        "ROLLBACK TO SAVEPOINT b",
+        "COMMIT",
+        "SELECT email FROM people WHERE email LIKE 's_@x' ORDER BY email",
+        // With autocommit off a savepoint before the first statement belongs to its transaction.
+        "SET autocommit = 0",
+        "SAVEPOINT s",
+        ins("t1@x"),
+        "ROLLBACK TO SAVEPOINT s",
+        ins("t2@x"),
+        "RELEASE SAVEPOINT s",
+        "RELEASE SAVEPOINT s",
+        "SAVEPOINT u",
+        "COMMIT",
+        "ROLLBACK TO SAVEPOINT u",
+        "SAVEPOINT v",
+        "CREATE TABLE sp_ddl (id INT PRIMARY KEY)",
+        "ROLLBACK TO SAVEPOINT v",
+        "DROP TABLE sp_ddl",
+        "SET autocommit = 1",
+        "SELECT email FROM people WHERE email LIKE 't_@x' ORDER BY email",
+      ]);
+      assert.deepEqual(r[1], { error: 1305 });
+      assert.deepEqual(r[5], { error: 1305 });
+      assert.deepEqual(r[10], { error: 1305 });
+      assert.deepEqual(r[18], { error: 1305 });
+      assert.deepEqual(r.at(-17), {
+        rows: [{ email: "s1@x" }, { email: "s2@x" }, { email: "s3@x" }, { email: "s6@x" }],
+      });
+      assert.deepEqual(r.at(-7), { error: 1305 }, "the savepoint went with the COMMIT");
+      assert.deepEqual(r.at(-4), { error: 1305 }, "the savepoint went with the DDL's commit");
+      assert.deepEqual(r.at(-1), { rows: [{ email: "t2@x" }] });
+    });
+
     await t.step("autocommit off: a failed write leaves the transaction open", async () => {
       const r = await same([
         "SET autocommit = 0",
