@@ -333,9 +333,29 @@ Deno.test("MySQL transaction semantics served from PostgreSQL match MariaDB", as
         "INSERT INTO flags (id, active) VALUES (7, 1) ON DUPLICATE KEY UPDATE active = VALUES(active)",
         "SELECT id, active FROM flags ORDER BY id",
         "SELECT COUNT(*) AS n FROM flags WHERE active = 1",
+        // Functions and arithmetic take MySQL's TINYINT(1) as a number; on the target it is BOOL.
+        "SELECT SUM(active) AS s, ROUND(AVG(active), 4) AS a, MAX(active) AS mx, " +
+        "MIN(active) AS mn, COUNT(active) AS c, SUM(active = 1) AS s1, SUM(active) + 1 AS s2, " +
+        "SUM(DISTINCT active) AS sd FROM flags",
+        "SELECT id, active + 1 AS p, -active AS m, active * 2 AS t, ROUND(active / 2, 2) AS h, " +
+        "active DIV 2 AS d, ABS(active) AS ab, COALESCE(active, 5) AS co, IFNULL(active, 5) AS i, " +
+        "IF(active, n, active) AS f, CONCAT(active, '') AS s, CAST(active AS SIGNED) AS si, " +
+        "CAST(active AS CHAR) AS ch, CASE active WHEN 1 THEN 'y' ELSE 'n' END AS cs, " +
+        "CASE WHEN id > 3 THEN active ELSE 0 END AS cw, GREATEST(active, 0) AS g " +
+        "FROM flags ORDER BY id",
+        "SELECT GROUP_CONCAT(active ORDER BY id) AS g, SUM(IF(active, 1, 0)) AS k FROM flags",
+        "SELECT id FROM flags WHERE active BETWEEN 1 AND 1 ORDER BY id",
+        "SELECT active, COUNT(*) AS n FROM flags GROUP BY active ORDER BY active",
+        { sql: "SELECT id, active + ? AS p FROM flags WHERE id < ? ORDER BY id", values: [10, 3] },
+        "UPDATE flags SET n = n + active WHERE id < 4",
+        "SELECT id, n FROM flags ORDER BY id",
       ]);
       assert.deepEqual(r[4], { rows: [{ id: 1 }, { id: 3 }, { id: 5 }] });
-      assert.deepEqual(r.at(-2), {
+      assert.deepEqual(r[22], {
+        rows: [{ s: "4", a: "0.5714", mx: 1, mn: 0, c: 7, s1: "4", s2: "5", sd: "1" }],
+      });
+      assert.deepEqual(r[24], { rows: [{ g: "0,1,0,1,0,1,1", k: "4" }] });
+      assert.deepEqual(r.at(-10), {
         rows: [
           { id: 1, active: 0 },
           { id: 2, active: 1 },
