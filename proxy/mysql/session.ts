@@ -272,11 +272,12 @@ export class MySqlWire implements SessionWire<MySqlLeg> {
   }
 
   /** `LocalStartup.openTarget`: the translated backend for a login the proxy verified itself. */
-  #openTarget = (login: LocalLogin): Promise<MySqlLeg> => {
+  #openTarget = (login: LocalLogin, client: { encrypted: boolean }): Promise<MySqlLeg> => {
     const route = this.#core.route!;
     this.#capabilities = login.response.capabilities & SUPPORTED_CAPABILITIES;
     this.#serverVersion = login.serverVersion;
     this.#mariadbCapabilities = 0;
+    this.#clientEncrypted = client.encrypted;
     const facts = this.#legFacts();
     return openLeg("target", route.spec, {
       ...facts,
@@ -377,6 +378,7 @@ export class MySqlWire implements SessionWire<MySqlLeg> {
       serverVersion: this.#serverVersion,
       connectionId: this.#connectionId,
       clientHost: (this.#client as net.Socket).remoteAddress ?? "",
+      clientEncrypted: this.#clientEncrypted,
       serving: this.#options.serving,
       nextStatementId: () => this.#nextStatementId++,
       paramTypes: this.#params,

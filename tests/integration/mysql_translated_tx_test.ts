@@ -35,6 +35,8 @@ const SOURCE_SQL = [
   "email VARCHAR(40) NOT NULL UNIQUE, name VARCHAR(10) NOT NULL)",
   "CREATE TABLE app.flags (id INT PRIMARY KEY, active TINYINT(1) NOT NULL, n INT NOT NULL DEFAULT 0)",
   `GRANT ALL ON app.* TO '${ROLE}'@'%'`,
+  "CREATE DATABASE other",
+  `GRANT ALL ON other.* TO '${ROLE}'@'%'`,
 ];
 
 /** One step of a script: a text statement, or a prepared one with its values. */
@@ -76,7 +78,7 @@ function label(script: Step[], i: number): string {
 Deno.test("MySQL transaction semantics served from PostgreSQL match MariaDB", async (t) => {
   const target = await startPgCluster({
     name: "mysql-translated-tx",
-    initSql: ["CREATE DATABASE app", `CREATE ROLE ${ROLE}`],
+    initSql: ["CREATE DATABASE app", "CREATE DATABASE other", `CREATE ROLE ${ROLE}`],
   });
   await target.psql(TARGET_APP_SQL, { database: "app" });
   await using fx = await startMySqlFixture({
@@ -283,6 +285,45 @@ Deno.test("MySQL transaction semantics served from PostgreSQL match MariaDB", as
         } finally {
           await other.end();
         }
+        await proxied.query("ROLLBACK");
+      },
+    );
+
+    await t.step(
+      "USE inside a transaction: refused for another database (documented)",
+      async () => {
+        const script = [
+          "BEGIN",
+          "INSERT INTO people (email, name) VALUES ('u1@x', 'U')",
+          "USE app",
+          "USE other",
+          "USE app",
+          "INSERT INTO people (email, name) VALUES ('u2@x', 'U')",
+          "SELECT DATABASE() AS db",
+          "COMMIT",
+          "USE other",
+          "SELECT DATABASE() AS db",
+          "USE app",
+          "SELECT email FROM people WHERE email LIKE 'u_@x' ORDER BY email",
+        ];
+        const mariadb = await runScript(direct, script);
+        const translated = await runScript(proxied, script);
+        assert.deepEqual(mariadb[3], { affected: 0, inTransaction: true }, "MySQL allows it");
+        assert.deepEqual(translated[3], { error: 1235 });
+        for (let i = 0; i < script.length; i++) {
+          if (i !== 3) assert.deepEqual(translated[i], mariadb[i], `${script[i]} (#${i})`);
+        }
+        assert.deepEqual(translated[9], { rows: [{ db: "other" }] });
+        assert.deepEqual(translated.at(-1), { rows: [{ email: "u1@x" }, { email: "u2@x" }] });
+        await proxied.query("BEGIN");
+        await assert.rejects(
+          proxied.query("USE other"),
+          (e: { errno: number; message: string }) => {
+            assert.equal(e.errno, 1235);
+            assert.match(e.message, /to 'other' inside a transaction.*COMMIT or ROLLBACK first/);
+            return true;
+          },
+        );
         await proxied.query("ROLLBACK");
       },
     );
