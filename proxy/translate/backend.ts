@@ -257,7 +257,8 @@ export class TranslatedBackend extends Duplex {
   async #switchDatabase(name: string): Promise<MySqlError | null> {
     const ex = this.#ex;
     if (name === (ex.database ?? "")) return null;
-    if (ex.inTransaction) {
+    // A transaction begun but not yet on the target (transaction_control.ts) moves along.
+    if (ex.conn.txStatus !== "I") {
       // Each database is served on a connection of its own (the PostgreSQL stand-in cannot
       // switch a connection's database): the transaction cannot follow. Nothing is sent, so it
       // stays open and usable on the current database.

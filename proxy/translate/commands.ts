@@ -296,7 +296,7 @@ export class CommandHandler {
 
   async #reset(): Promise<void> {
     const ex = this.#ex;
-    if (ex.inTransaction) await ex.conn.run([{ sql: "ROLLBACK", params: [] }]);
+    if (ex.conn.txStatus !== "I") await ex.conn.run([{ sql: "ROLLBACK", params: [] }]);
     for (const s of this.statements.values()) if (s.pgName) ex.conn.closeStatement(s.pgName);
     this.statements.clear();
     ex.variables.clear();
@@ -304,7 +304,7 @@ export class CommandHandler {
     ex.warnings = [];
     ex.lastInsertId = 0n;
     ex.foundRows = 0;
-    ex.nextTx = undefined;
+    ex.transactions.reset();
   }
 }
 

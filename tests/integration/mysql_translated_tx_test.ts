@@ -290,7 +290,7 @@ Deno.test("MySQL transaction semantics served from PostgreSQL match MariaDB", as
     );
 
     await t.step(
-      "USE inside a transaction: refused for another database (documented)",
+      "USE inside a transaction: refused once it ran statements (documented)",
       async () => {
         const script = [
           "BEGIN",
@@ -315,7 +315,17 @@ Deno.test("MySQL transaction semantics served from PostgreSQL match MariaDB", as
         }
         assert.deepEqual(translated[9], { rows: [{ db: "other" }] });
         assert.deepEqual(translated.at(-1), { rows: [{ email: "u1@x" }, { email: "u2@x" }] });
+        // Right after BEGIN nothing ran on the target yet: the transaction follows, as in MySQL.
+        await same([
+          "BEGIN",
+          "USE other",
+          "SELECT DATABASE() AS db",
+          "ROLLBACK",
+          "USE app",
+          "SELECT DATABASE() AS db",
+        ]);
         await proxied.query("BEGIN");
+        await proxied.query("INSERT INTO people (email, name) VALUES ('u3@x', 'U')");
         await assert.rejects(
           proxied.query("USE other"),
           (e: { errno: number; message: string }) => {
