@@ -267,6 +267,7 @@ export async function startProxy(
       serving: {
         pool: new TranslatorPool(metrics.tallies),
         roles: new Map(Object.entries(config.mysqlTargetUsers)),
+        localAuth,
       },
     })
     : acceptPgClient;

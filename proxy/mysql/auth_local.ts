@@ -29,7 +29,6 @@
 import { LmsError } from "../../shared/errors.ts";
 import type { MySqlAccount } from "../../shared/mysql_accounts.ts";
 import type { AccountBook } from "./auth_accounts.ts";
-import type { AuthLeg } from "./auth.ts";
 import { type CachingSha2Hash, cachingSha2Matches, parseCachingSha2 } from "./auth_sha256_crypt.ts";
 import type { RsaKeyPair } from "./auth_rsa.ts";
 import { ed25519Matches, type FastAuthCache, nativePasswordMatches } from "./auth_verify.ts";
@@ -137,12 +136,22 @@ const CLIENT_PLUGIN: Record<string, string> = {
   ed25519: "client_ed25519",
 };
 
+/**
+ * Where the exchange with the client runs: the client's socket and its
+ * packet reader at login, or a translated backend's stream for
+ * COM_CHANGE_USER (`proxy/translate/change_user.ts`).
+ */
+export interface AuthChannel {
+  socket: { write(bytes: Uint8Array): unknown };
+  reader: { next(timeoutMs?: number): Promise<{ seq: number; payload: Uint8Array }> };
+}
+
 class Exchange {
-  readonly #leg: AuthLeg;
+  readonly #leg: AuthChannel;
   readonly #seen: (seq: number) => void;
   seq: number;
 
-  constructor(leg: AuthLeg, firstSeq: number, seen: (seq: number) => void) {
+  constructor(leg: AuthChannel, firstSeq: number, seen: (seq: number) => void) {
     this.#leg = leg;
     this.#seen = seen;
     this.seq = (firstSeq + 1) & 0xff;
@@ -182,7 +191,7 @@ class Exchange {
  * @throws {LmsError} `NOT_SUPPORTED` for an account whose plugin the proxy cannot verify
  */
 export async function verifyLocally(
-  leg: AuthLeg,
+  leg: AuthChannel,
   response: HandshakeResponse,
   firstSeq: number,
   scramble: Uint8Array,

@@ -18,6 +18,7 @@ import { targetIdentity } from "../translate/target_identity.ts";
 import type { TranslatorPool } from "../translate/translator_pool.ts";
 import { ParkedMySql } from "./parked.ts";
 import type { MySqlSessionState } from "./session_state.ts";
+import type { LocalAuthContext } from "./auth_local.ts";
 
 /** A database connection of a MySQL session, ready to relay. */
 export type MySqlLeg =
@@ -36,6 +37,8 @@ export interface TargetServing {
   pool: TranslatorPool;
   /** `LMS_MYSQL_TARGET_USERS`: MySQL user → CockroachDB role. */
   roles: ReadonlyMap<string, string>;
+  /** The source's recorded accounts, for COM_CHANGE_USER on the target (needs INIT_TARGET). */
+  localAuth?: LocalAuthContext;
 }
 
 /** What a session knows that a new connection needs. */
@@ -47,6 +50,8 @@ export interface LegFacts {
   serverVersion: string;
   connectionId: number;
   clientHost: string;
+  /** Whether the client's connection is TLS. */
+  clientEncrypted: boolean;
   serving: TargetServing;
   nextStatementId: () => number;
   /** Per statement: the parameter types the client last bound (2 bytes each). */
@@ -80,6 +85,8 @@ export async function openLeg(
       }),
       settings: [...new Set([state.setNames, ...state.sessionVars.values()])].filter((s) => s),
       nextStatementId: f.nextStatementId,
+      localAuth: f.serving.localAuth,
+      clientEncrypted: f.clientEncrypted,
     });
     return { kind: "translated", backend };
   }

@@ -61,6 +61,7 @@ import { defaultShadowBackend, type MySqlShadowBackend } from "./shadow_backend.
 import { MySqlShadowing } from "./shadowing.ts";
 import { type MySqlLeg, openLeg, parkLeg, type TargetServing } from "./legs.ts";
 import { type ParkedMySql, TARGET_STATEMENT_IDS } from "./parked.ts";
+import { ParamTypes } from "./param_types.ts";
 
 /** Largest packet accepted from a database: MySQL's own 1 GiB `max_allowed_packet` ceiling. */
 const BACKEND_MAX_PACKET = 1 << 30;
@@ -68,13 +69,6 @@ const BACKEND_MAX_PACKET = 1 << 30;
 const BACKEND_PREFIX = 1024;
 /** How much of a statement's text is kept for state tracking and listings. */
 const QUERY_TEXT_LIMIT = 64 * 1024;
-
-/** Whether `kept` is there and equals `bytes` from `at` on. */
-function sameBytes(kept: Uint8Array | undefined, bytes: Uint8Array, at: number): boolean {
-  if (!kept || at + kept.length > bytes.length) return false;
-  for (let i = 0; i < kept.length; i++) if (kept[i] !== bytes[at + i]) return false;
-  return true;
-}
 
 /** MySQL error per failure the session core reports. */
 const FAILURE_ERROR: Record<SessionFailure["kind"], ProxyErrorCode> = {
@@ -127,14 +121,8 @@ export class MySqlWire implements SessionWire<MySqlLeg> {
   /** Client statement id → MySQL's, after a move back re-prepared statements. */
   #idMap = new Map<number, number>();
   #nextStatementId = TARGET_STATEMENT_IDS;
-  /**
-   * Per prepared statement: its parameter count and the types the client last bound. Clients
-   * send types only with the first execute after a prepare; a statement prepared again after a
-   * move gets them from here.
-   */
-  readonly #params = new Map<number, { count: number; types: Uint8Array | undefined }>();
-  /** Statements whose connection has not been sent their parameter types since a move. */
-  #typesUnsent = new Set<number>();
+  /** The parameter types of the prepared statements, for the first execute after a move. */
+  readonly #params = new ParamTypes();
   #capabilities = 0;
   #serverVersion = "";
   #mariadbCapabilities = 0;
@@ -272,11 +260,12 @@ export class MySqlWire implements SessionWire<MySqlLeg> {
   }
 
   /** `LocalStartup.openTarget`: the translated backend for a login the proxy verified itself. */
-  #openTarget = (login: LocalLogin): Promise<MySqlLeg> => {
+  #openTarget = (login: LocalLogin, client: { encrypted: boolean }): Promise<MySqlLeg> => {
     const route = this.#core.route!;
     this.#capabilities = login.response.capabilities & SUPPORTED_CAPABILITIES;
     this.#serverVersion = login.serverVersion;
     this.#mariadbCapabilities = 0;
+    this.#clientEncrypted = client.encrypted;
     const facts = this.#legFacts();
     return openLeg("target", route.spec, {
       ...facts,
@@ -311,7 +300,7 @@ export class MySqlWire implements SessionWire<MySqlLeg> {
         },
         prepared: (cmd, id, params) => {
           state.statements.set(id, cmd.sql ?? "");
-          this.#params.set(id, { count: params, types: undefined });
+          this.#params.prepared(id, params);
         },
         reset: (cmd) => {
           state.reset(cmd.changeUser?.user, cmd.changeUser?.database);
@@ -377,9 +366,10 @@ export class MySqlWire implements SessionWire<MySqlLeg> {
       serverVersion: this.#serverVersion,
       connectionId: this.#connectionId,
       clientHost: (this.#client as net.Socket).remoteAddress ?? "",
+      clientEncrypted: this.#clientEncrypted,
       serving: this.#options.serving,
       nextStatementId: () => this.#nextStatementId++,
-      paramTypes: this.#params,
+      paramTypes: this.#params.kept,
     };
   }
 
@@ -397,34 +387,6 @@ export class MySqlWire implements SessionWire<MySqlLeg> {
       this.#idMap = leg.idMap;
       this.#parked = undefined;
     }
-  }
-
-  /**
-   * Keeps the parameter types a COM_STMT_EXECUTE binds, or adds the kept ones when the client
-   * sends none (it sent them before the move) and the connection has not had them: returns the
-   * payload to send.
-   */
-  #withParamTypes(p: Packet, id: number, at: number): Uint8Array {
-    const info = this.#params.get(id);
-    if (!info || info.count === 0 || p.continues) return p.payload;
-    const flagAt = at + ((info.count + 7) >> 3);
-    if (flagAt >= p.payload.length) return p.payload;
-    if (p.payload[flagAt] === 1) {
-      // Clients send the same types with every execute: keep a copy only when they change.
-      if (!sameBytes(info.types, p.payload, flagAt + 1)) {
-        info.types = p.payload.slice(flagAt + 1, flagAt + 1 + 2 * info.count);
-      }
-      this.#typesUnsent.delete(id);
-      return p.payload;
-    }
-    if (!info.types || !this.#typesUnsent.has(id)) return p.payload;
-    this.#typesUnsent.delete(id);
-    const out = new Uint8Array(p.payload.length + info.types.length);
-    out.set(p.payload.subarray(0, flagAt));
-    out[flagAt] = 1;
-    out.set(info.types, flagAt + 1);
-    out.set(p.payload.subarray(flagAt + 1), flagAt + 1 + info.types.length);
-    return out;
   }
 
   /** Rewrites a statement id the client sent to MySQL's, after a move back re-prepared it. */
@@ -580,7 +542,7 @@ export class MySqlWire implements SessionWire<MySqlLeg> {
         r.u32("iteration count");
         state.noteQuery(state.statements.get(id) ?? `(prepared statement ${id})`);
         tracker.begin(command);
-        const typed = this.#withParamTypes(p, id, r.pos);
+        const typed = this.#params.withTypes(p, id, r.pos);
         if (typed === p.payload) return true;
         this.#backend!.write(packet(0, typed));
         return false;
@@ -592,7 +554,7 @@ export class MySqlWire implements SessionWire<MySqlLeg> {
         return true;
       case Com.STMT_CLOSE: {
         const id = r.u32("statement id");
-        this.#params.delete(id);
+        this.#params.closed(id);
         this.#mapStatementId(p, id);
         this.#idMap.delete(id);
         state.statements.delete(id);
@@ -732,7 +694,7 @@ export class MySqlWire implements SessionWire<MySqlLeg> {
       );
     }
     this.#useLeg(leg);
-    this.#typesUnsent = new Set(this.#params.keys());
+    this.#params.moved();
     this.#scanner = this.#scannerFor();
     this.#attach(this.#backend!);
   }

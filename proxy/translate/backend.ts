@@ -29,6 +29,10 @@ import { TargetConnection } from "./target_connection.ts";
 import { type TargetIdentity } from "./target_identity.ts";
 import type { TranslatorPool } from "./translator_pool.ts";
 import type { CarriedStatement } from "./commands.ts";
+import type { LocalAuthContext } from "../mysql/auth_local.ts";
+import { AuthInbox, verifyChangeUser } from "./change_user.ts";
+import { writeOk } from "./result_set.ts";
+import { Status } from "../mysql/constants.ts";
 
 /** Largest command accepted from the client (MySQL's own ceiling). */
 const MAX_COMMAND = 1 << 30;
@@ -58,6 +62,10 @@ export interface TranslatedBackendOptions {
   settings: string[];
   /** Hands out the session's statement ids. */
   nextStatementId: () => number;
+  /** Verifies COM_CHANGE_USER against the source's recorded accounts; without it, refused. */
+  localAuth?: LocalAuthContext;
+  /** Whether the client's connection is TLS (caching_sha2_password's full authentication). */
+  clientEncrypted?: boolean;
 }
 
 /** See the module documentation. */
@@ -66,14 +74,23 @@ export class TranslatedBackend extends Duplex {
   readonly #queue: Uint8Array[] = [];
   readonly #options: TranslatedBackendOptions;
   #parts: Uint8Array[] = [];
+  #partsSeq = 0;
   #busy = false;
   #ex!: Executor;
   #handler!: CommandHandler;
   #unregister: () => void = () => {};
+  /** The session's MySQL user (COM_CHANGE_USER changes it). */
+  #user: string;
+  /** The CockroachDB role the session runs as (undefined: the login user). */
+  #role: string | undefined;
+  /** The client's packets while a COM_CHANGE_USER exchange runs. */
+  #inbox: AuthInbox | undefined;
 
   private constructor(options: TranslatedBackendOptions) {
     super({ allowHalfOpen: false });
     this.#options = options;
+    this.#user = options.user;
+    this.#role = options.identity.role;
   }
 
   /**
@@ -86,25 +103,8 @@ export class TranslatedBackend extends Duplex {
    */
   static async open(options: TranslatedBackendOptions): Promise<TranslatedBackend> {
     const b = new TranslatedBackend(options);
-    const database = options.database || null;
-    const conn = await b.#connect(options.database || options.spec.database);
-    b.#ex = new Executor(conn, options.pool, {
-      user: options.user,
-      host: options.host,
-      connectionId: options.connectionId,
-      serverVersion: options.serverVersion,
-      clientFoundRows: (options.capabilities & Cap.FOUND_ROWS) !== 0,
-    }, database);
-    b.#handler = new CommandHandler(
-      b.#ex,
-      clientShape(options.capabilities, options.mariadbCapabilities),
-      (options.capabilities & Cap.MULTI_STATEMENTS) !== 0,
-      {
-        switchDatabase: (name) => b.#switchDatabase(name),
-        nextStatementId: options.nextStatementId,
-        quit: () => b.destroy(),
-      },
-    );
+    const conn = await b.#connect(options.database || options.spec.database, options.identity.role);
+    b.#begin(conn, options.database || null);
     b.#ex.locks = new RowNamedLocks(async () => {
       const c = await TargetConnection.open({
         spec: options.spec,
@@ -145,12 +145,105 @@ export class TranslatedBackend extends Duplex {
     return b;
   }
 
-  async #connect(database: string): Promise<TargetConnection> {
+  /** A fresh MySQL session state (executor, prepared statements) on `conn`. */
+  #begin(conn: TargetConnection, database: string | null): void {
+    const o = this.#options;
+    const locks = this.#ex?.locks;
+    this.#ex = new Executor(conn, o.pool, {
+      user: this.#user,
+      host: o.host,
+      connectionId: o.connectionId,
+      serverVersion: o.serverVersion,
+      clientFoundRows: (o.capabilities & Cap.FOUND_ROWS) !== 0,
+    }, database);
+    this.#ex.locks = locks;
+    this.#handler = new CommandHandler(
+      this.#ex,
+      clientShape(o.capabilities, o.mariadbCapabilities),
+      (o.capabilities & Cap.MULTI_STATEMENTS) !== 0,
+      {
+        switchDatabase: (name) => this.#switchDatabase(name),
+        changeUser: (payload) => this.#changeUser(payload),
+        nextStatementId: o.nextStatementId,
+        quit: () => this.destroy(),
+      },
+    );
+  }
+
+  /**
+   * COM_CHANGE_USER (`change_user.ts`): verified by the proxy, then the
+   * session starts over as MySQL's does (transaction rolled back, named
+   * locks released, prepared statements, variables and the database reset)
+   * on a new connection as the CockroachDB user mapped from the new user.
+   * A refused one leaves the session as it was. Resolves with the answer.
+   */
+  async #changeUser(payload: Uint8Array): Promise<Uint8Array> {
+    const o = this.#options;
+    if (!o.localAuth) {
+      const out = new PacketOut(1);
+      writeErr(
+        out,
+        1235,
+        "42000",
+        "LMS cannot verify COM_CHANGE_USER for this session: the proxy has no MySQL accounts " +
+          "to check it against (INIT_TARGET is not set); reconnect as the other user",
+      );
+      return out.take();
+    }
+    this.#inbox = new AuthInbox();
+    let outcome;
+    try {
+      outcome = await verifyChangeUser(
+        payload,
+        o.capabilities,
+        o.clientEncrypted ?? false,
+        o.host,
+        o.localAuth,
+        (bytes) => this.push(bytes),
+        this.#inbox,
+      );
+    } finally {
+      this.#inbox = undefined;
+    }
+    const out = new PacketOut(outcome.seq);
+    if (outcome.kind === "error") {
+      writeErr(out, outcome.error.code, outcome.error.sqlState, outcome.error.message);
+      return out.take();
+    }
+    const { login, request } = outcome;
+    const role = login.targetUser === o.spec.user ? undefined : login.targetUser;
+    let conn: TargetConnection;
+    try {
+      conn = await this.#connect(request.database || o.spec.database, role);
+    } catch (err) {
+      const error = err instanceof LoginFailedError && err.server.sqlstate === "3D000"
+        ? { code: 1049, sqlState: "42000", message: `Unknown database '${request.database}'` }
+        : { code: 1105, sqlState: "HY000", message: `LMS: ${errorMessage(err)}` };
+      writeErr(out, error.code, error.sqlState, error.message);
+      return out.take();
+    }
+    const old = this.#ex;
+    await old.locks?.releaseAll().catch(() => {});
+    old.conn.onClose = undefined;
+    old.conn.close();
+    this.#user = login.user;
+    this.#role = role;
+    this.#begin(conn, request.database || null);
+    writeOk(out, clientShape(o.capabilities, o.mariadbCapabilities), {
+      affectedRows: 0,
+      lastInsertId: 0,
+      status: Status.AUTOCOMMIT,
+      warnings: 0,
+    });
+    return out.take();
+  }
+
+  async #connect(database: string, role: string | undefined): Promise<TargetConnection> {
     const o = this.#options;
     const conn = await TargetConnection.open({
       spec: o.spec,
       login: o.identity.login,
-      role: o.identity.role,
+      role,
       database,
     });
     this.#unregister();
@@ -164,18 +257,23 @@ export class TranslatedBackend extends Duplex {
   async #switchDatabase(name: string): Promise<MySqlError | null> {
     const ex = this.#ex;
     if (name === (ex.database ?? "")) return null;
-    if (ex.inTransaction) {
+    // A transaction begun but not yet on the target (transaction_control.ts) moves along.
+    if (ex.conn.txStatus !== "I") {
+      // Each database is served on a connection of its own (the PostgreSQL stand-in cannot
+      // switch a connection's database): the transaction cannot follow. Nothing is sent, so it
+      // stays open and usable on the current database.
       return {
         code: 1235,
         sqlState: "42000",
-        message: "LMS cannot change the database inside a transaction on CockroachDB; " +
-          "COMMIT or ROLLBACK first",
+        message: `LMS cannot change the database to '${name}' inside a transaction: the ` +
+          `transaction is open on '${ex.database ?? ""}' on a CockroachDB connection of that ` +
+          "database, and it goes on there; COMMIT or ROLLBACK first, then USE",
       };
     }
     const old = ex.conn;
     let conn: TargetConnection;
     try {
-      conn = await this.#connect(name);
+      conn = await this.#connect(name, this.#role);
     } catch (err) {
       if (err instanceof LoginFailedError && err.server.sqlstate === "3D000") {
         return { code: 1049, sqlState: "42000", message: `Unknown database '${name}'` };
@@ -216,11 +314,14 @@ export class TranslatedBackend extends Duplex {
       return callback(err as Error);
     }
     for (const p of packets) {
+      if (this.#parts.length === 0) this.#partsSeq = p.seq;
       this.#parts.push(p.payload.slice());
       if (p.continues) continue;
       const payload = this.#parts.length === 1 ? this.#parts[0] : Buffer.concat(this.#parts);
       this.#parts = [];
-      this.#queue.push(payload);
+      // During COM_CHANGE_USER's exchange the client's packets answer it: they are no commands.
+      if (this.#inbox) this.#inbox.push({ seq: this.#partsSeq, payload });
+      else this.#queue.push(payload);
     }
     if (!this.#busy) void this.#drain();
     callback();

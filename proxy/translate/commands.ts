@@ -6,8 +6,9 @@
  * CLIENT_MULTI_STATEMENTS, each result flagged `SERVER_MORE_RESULTS_EXISTS`
  * but the last, stopping at the first error), the COM_STMT_* family, COM_PING,
  * COM_INIT_DB and `USE` (a connection to that database), COM_FIELD_LIST,
- * COM_RESET_CONNECTION, COM_SET_OPTION, COM_STATISTICS and COM_DEBUG.
- * COM_CHANGE_USER and cursors (COM_STMT_FETCH) are refused with 1235.
+ * COM_RESET_CONNECTION, COM_SET_OPTION, COM_STATISTICS, COM_DEBUG, and
+ * COM_CHANGE_USER (verified by the proxy, `change_user.ts`). Cursors
+ * (COM_STMT_FETCH) are refused with 1235.
  *
  * @module
  */
@@ -42,6 +43,8 @@ import { quoteIdent } from "./target_connection.ts";
 export interface CommandHost {
   /** Makes `database` the session's; resolves with the error to answer, or null. */
   switchDatabase(database: string): Promise<MySqlError | null>;
+  /** COM_CHANGE_USER: runs its exchange; resolves with the final answer's packets. */
+  changeUser(payload: Uint8Array): Promise<Uint8Array>;
   /** The next statement id of the session (never one the client already holds). */
   nextStatementId(): number;
   /** COM_QUIT: the client leaves. */
@@ -169,6 +172,8 @@ export class CommandHandler {
       case Com.QUIT:
         this.#host.quit();
         break;
+      case Com.CHANGE_USER:
+        return this.#host.changeUser(payload);
       default:
         this.#write(
           out,
@@ -176,7 +181,7 @@ export class CommandHandler {
             1235,
             "42000",
             `LMS: this command is not supported for sessions served from CockroachDB ` +
-              `(command byte 0x${payload[0].toString(16)}); reconnect for COM_CHANGE_USER`,
+              `(command byte 0x${payload[0].toString(16)})`,
           ),
           false,
         );
@@ -291,7 +296,7 @@ export class CommandHandler {
 
   async #reset(): Promise<void> {
     const ex = this.#ex;
-    if (ex.inTransaction) await ex.conn.run([{ sql: "ROLLBACK", params: [] }]);
+    if (ex.conn.txStatus !== "I") await ex.conn.run([{ sql: "ROLLBACK", params: [] }]);
     for (const s of this.statements.values()) if (s.pgName) ex.conn.closeStatement(s.pgName);
     this.statements.clear();
     ex.variables.clear();
@@ -299,7 +304,7 @@ export class CommandHandler {
     ex.warnings = [];
     ex.lastInsertId = 0n;
     ex.foundRows = 0;
-    ex.nextTx = undefined;
+    ex.transactions.reset();
   }
 }
 

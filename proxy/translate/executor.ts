@@ -36,7 +36,7 @@ import type { Translator } from "./translate.ts";
 import type { TranslatorPool } from "./translator_pool.ts";
 import type { Target } from "./context.ts";
 import { commitsImplicitly, implicitCommitSteps } from "./implicit_commit.ts";
-import { StatementRollback } from "./statement_rollback.ts";
+import { TransactionControl } from "./transaction_control.ts";
 
 /** What running one statement produced. */
 export type Outcome =
@@ -66,8 +66,6 @@ export interface SessionIdentityFacts {
   serverVersion: string;
   clientFoundRows: boolean;
 }
-
-const ISOLATION_WORDS = /^(READ UNCOMMITTED|READ COMMITTED|REPEATABLE READ|SERIALIZABLE)$/;
 
 /** A MySQL error for a translation or protocol problem. */
 export function errorOutcome(code: number, sqlState: string, message: string): Outcome {
@@ -114,9 +112,8 @@ export class Executor implements AnswerContext {
   lastInsertId: bigint = 0n;
   /** MySQL's FOUND_ROWS(). */
   foundRows = 0;
-  /** `SET TRANSACTION` (no SESSION): characteristics of the next transaction. */
-  nextTx: { isolation?: string; readOnly?: boolean } | undefined;
-  readonly #rollback = new StatementRollback();
+  /** Transactions, savepoints, the deferred BEGIN (`transaction_control.ts`). */
+  readonly transactions = new TransactionControl();
 
   /**
    * @param conn the session's connection
@@ -159,7 +156,7 @@ export class Executor implements AnswerContext {
 
   /** @inheritdoc */
   get inTransaction(): boolean {
-    return this.conn.txStatus !== "I";
+    return this.conn.txStatus !== "I" || this.transactions.beginPending;
   }
 
   /** Whether autocommit is on (the answerers keep `autocommit` among the variables). */
@@ -217,7 +214,13 @@ export class Executor implements AnswerContext {
     if (a.kind === "error") return errorOutcome(a.code, a.sqlState, a.message);
     if (a.kind === "ok") {
       const steps: PgStep[] = [];
-      if (a.endsTransaction && this.inTransaction) steps.push({ sql: "COMMIT", params: [] });
+      if (a.endsTransaction) {
+        this.transactions.dropBegin();
+        if (this.conn.txStatus !== "I") steps.push({ sql: "COMMIT", params: [] });
+      } else if (a.run?.length) {
+        // A session setting applies after the transaction the client began, as in MySQL.
+        steps.push(...this.transactions.takeBegin());
+      }
       for (const sql of a.run ?? []) steps.push({ sql, params: [] });
       if (steps.length > 0) {
         const r = await this.conn.run(steps);
@@ -262,13 +265,35 @@ export class Executor implements AnswerContext {
     columns?: MySqlColumn[],
   ): Promise<Outcome> {
     this.warnings = [];
+    const tx = this.transactions;
     // The transaction ended since the last statement (COMMIT, DDL, a deadlock): so did the savepoint.
-    if (!this.inTransaction) this.#rollback.forget();
-    if (t.tx) return this.#transaction(t);
-    const implicitBegin = !this.autocommit && !this.inTransaction && !commitsImplicitly(t);
-    const steps: PgStep[] = implicitCommitSteps(t, this.inTransaction);
-    if (implicitBegin) steps.push({ sql: "BEGIN", params: [], fields: null });
-    const guard = this.#rollback.before(t.kind, implicitBegin || this.inTransaction);
+    if (!this.inTransaction) {
+      tx.rollback.forget();
+      tx.savepoints.outsideTransaction(this.autocommit);
+    }
+    if (t.tx) {
+      return tx.control({
+        conn: this.conn,
+        autocommit: this.autocommit,
+        variables: this.variables,
+        notices: (r) => this.#notices(r),
+        failed: (r) => this.#failed(r),
+      }, t);
+    }
+    const inTransaction = this.inTransaction;
+    const ddl = commitsImplicitly(t);
+    let steps: PgStep[];
+    if (ddl) {
+      // A begun transaction that ran nothing commits with nothing to commit.
+      tx.dropBegin();
+      tx.savepoints.forget();
+      steps = implicitCommitSteps(t, this.conn.txStatus !== "I");
+    } else steps = tx.takeBegin();
+    const implicitBegin = !this.autocommit && !inTransaction && !ddl;
+    if (implicitBegin) {
+      steps.push({ sql: "BEGIN", params: [], fields: null }, ...tx.savepoints.pendingSteps());
+    }
+    const guard = tx.rollback.before(t.kind, implicitBegin || inTransaction);
     steps.push(...guard);
     const at = steps.length;
     const params = bindParams(t.params, clientValues, {
@@ -283,7 +308,7 @@ export class Executor implements AnswerContext {
     const warnings = this.#notices(r);
     if (r.error) {
       if (guard.length > 0 && r.results.length === at) {
-        await this.#rollback.undo(this.conn, r.error.notice.sqlstate);
+        await tx.rollback.undo(this.conn, r.error.notice.sqlstate);
       }
       return this.#failed(r);
     }
@@ -354,56 +379,5 @@ export class Executor implements AnswerContext {
     const error = mysqlError(notice, this);
     this.warnings.push({ level: "Error", code: error.code, message: error.message });
     return { kind: "error", error };
-  }
-
-  async #transaction(t: Translation): Promise<Outcome> {
-    const tx = t.tx!;
-    if (tx.action === "set_next") {
-      if (this.inTransaction) {
-        return errorOutcome(
-          1568,
-          "25001",
-          "Transaction characteristics can't be changed while a transaction is in progress",
-        );
-      }
-      this.nextTx = { ...this.nextTx, isolation: tx.isolation, readOnly: tx.readOnly };
-      return { kind: "ok", affectedRows: 0, lastInsertId: 0, warnings: 0 };
-    }
-    const steps: PgStep[] = tx.action === "savepoint" || tx.action === "release" ||
-        tx.action === "rollback_to"
-      ? this.#rollback.beforeClientSavepoint(tx.action)
-      : [];
-    if (tx.action === "begin" || tx.action === "commit" || tx.action === "rollback") {
-      this.#rollback.forget();
-    }
-    let sql = t.sql;
-    if (tx.action === "begin") {
-      // MySQL commits an open transaction when a new one begins.
-      if (this.inTransaction) steps.push({ sql: "COMMIT", params: [] });
-      const next = this.nextTx;
-      if (next && sql === "BEGIN") {
-        const modes: string[] = [];
-        if (next.isolation && ISOLATION_WORDS.test(next.isolation)) {
-          modes.push(`ISOLATION LEVEL ${next.isolation}`);
-        }
-        if (next.readOnly !== undefined) modes.push(next.readOnly ? "READ ONLY" : "READ WRITE");
-        if (modes.length > 0) sql = `BEGIN TRANSACTION ${modes.join(", ")}`;
-      }
-    }
-    steps.push({ sql, params: [] });
-    const r = await this.conn.run(steps);
-    const warnings = this.#notices(r);
-    if (r.error) return this.#failed(r);
-    if (tx.action === "begin" || tx.action === "commit" || tx.action === "rollback") {
-      this.nextTx = undefined;
-    }
-    if (tx.action === "set_session") {
-      // The answerers read these back (SELECT @@transaction_isolation), in MySQL's spelling.
-      if (tx.isolation) this.variables.set("transaction_isolation", tx.isolation.replace(" ", "-"));
-      if (tx.readOnly !== undefined) {
-        this.variables.set("transaction_read_only", tx.readOnly ? 1 : 0);
-      }
-    }
-    return { kind: "ok", affectedRows: 0, lastInsertId: 0, warnings };
   }
 }

@@ -93,6 +93,16 @@ export function value(ctx: Ctx, node: Node): string {
   return isBoolean(node) ? `(${expr(ctx, node)})::INT` : expr(ctx, node);
 }
 
+/**
+ * An operand where MySQL needs a number (function arguments, arithmetic,
+ * casts, CASE results, BETWEEN): a BOOL column (MySQL's TINYINT(1), booleans.ts)
+ * as its integer 1/0, since CockroachDB has no BOOL → number conversion for
+ * `sum`, `-`, `/`, `COALESCE(b, 0)` and the like; otherwise as `value`.
+ */
+export function numberValue(ctx: Ctx, node: Node): string {
+  return isBoolColumn(ctx, node) ? `(${expr(ctx, node)})::INT` : value(ctx, node);
+}
+
 /** A column reference `a`, `t.a` or `db.t.a`. */
 export function columnRef(ctx: Ctx, parts: string[]): string {
   if (parts.length === 3) {
@@ -138,7 +148,7 @@ export function expr(ctx: Ctx, node: Node): string {
         case "Not":
           return `NOT ${cond(ctx, p.expr)}`;
         case "Minus":
-          return `-${expr(ctx, p.expr)}`;
+          return `-${numberValue(ctx, p.expr)}`;
         case "Plus":
           return expr(ctx, p.expr);
         case "BitwiseNot":
@@ -177,9 +187,9 @@ export function expr(ctx: Ctx, node: Node): string {
     case "InSubquery":
       return `${expr(ctx, p.expr)} ${p.negated ? "NOT IN" : "IN"} (${query(ctx, p.subquery)})`;
     case "Between":
-      return `${expr(ctx, p.expr)} ${p.negated ? "NOT BETWEEN" : "BETWEEN"} ${
-        expr(ctx, p.low)
-      } AND ${expr(ctx, p.high)}`;
+      return `${numberValue(ctx, p.expr)} ${p.negated ? "NOT BETWEEN" : "BETWEEN"} ${
+        numberValue(ctx, p.low)
+      } AND ${numberValue(ctx, p.high)}`;
     case "Like":
       return like(ctx, p, ctx.options.caseInsensitiveMatch ? "ILIKE" : "LIKE");
     case "ILike":
@@ -199,10 +209,10 @@ export function expr(ctx: Ctx, node: Node): string {
     case "Function":
       return functionCall(ctx, p);
     case "Cast":
-      return castExpr(ctx, expr(ctx, p.expr), p.data_type);
+      return castExpr(ctx, numberValue(ctx, p.expr), p.data_type);
     case "Convert":
       if (p.charset) return expr(ctx, p.expr);
-      return castExpr(ctx, expr(ctx, p.expr), p.data_type);
+      return castExpr(ctx, numberValue(ctx, p.expr), p.data_type);
     case "Interval":
       return intervalExpr(ctx, p);
     case "Collate":
@@ -255,9 +265,9 @@ function binary(ctx: Ctx, p: Node): string {
     case "Divide":
       // MySQL's / is exact division even on integers; CockroachDB's / on INT8 is too (DECIMAL),
       // PostgreSQL's truncates: NUMERIC makes both agree.
-      return `${expr(ctx, p.left)}::NUMERIC / ${expr(ctx, p.right)}`;
+      return `${numberOperand(ctx, p.left)}::NUMERIC / ${numberOperand(ctx, p.right)}`;
     case "MyIntegerDivide":
-      return `div(${expr(ctx, p.left)}, ${expr(ctx, p.right)})::INT8`;
+      return `div(${numberValue(ctx, p.left)}, ${numberValue(ctx, p.right)})::INT8`;
   }
   const op = BINARY[p.op];
   if (!op) return gap("the operator", p.op);
@@ -282,6 +292,11 @@ function binary(ctx: Ctx, p: Node): string {
  * as a BOOL; anything else is compared with the column as an integer (MySQL's
  * `active = 2`). Null when neither or both sides are BOOL columns.
  */
+/** An operand of `/`: as written, but a BOOL column as its integer. */
+function numberOperand(ctx: Ctx, node: Node): string {
+  return isBoolColumn(ctx, node) ? `(${expr(ctx, node)})::INT` : expr(ctx, node);
+}
+
 function boolOperands(ctx: Ctx, p: Node): [string, string] | null {
   const left = isBoolColumn(ctx, p.left);
   if (left === isBoolColumn(ctx, p.right)) return null;
@@ -304,16 +319,16 @@ function like(ctx: Ctx, p: Node, op: string): string {
 
 function caseExpr(ctx: Ctx, p: Node): string {
   const parts = ["CASE"];
-  if (p.operand) parts.push(expr(ctx, p.operand));
+  if (p.operand) parts.push(numberValue(ctx, p.operand));
   for (const c of p.conditions) {
     parts.push(
       "WHEN",
       p.operand ? expr(ctx, c.condition) : cond(ctx, c.condition),
       "THEN",
-      value(ctx, c.result),
+      numberValue(ctx, c.result),
     );
   }
-  if (p.else_result) parts.push("ELSE", value(ctx, p.else_result));
+  if (p.else_result) parts.push("ELSE", numberValue(ctx, p.else_result));
   parts.push("END");
   return parts.join(" ");
 }

@@ -13,7 +13,7 @@ import { variant } from "./ast.ts";
 import type { Ctx } from "./context.ts";
 import { convertDateFormat } from "./date_format.ts";
 import { TranslationGap } from "./errors.ts";
-import { cond, expr, value } from "./expr.ts";
+import { cond, expr, numberValue } from "./expr.ts";
 import { objectName, objectNameParts } from "./identifiers.ts";
 import { stringLiteral } from "./literals.ts";
 import { orderBy } from "./select.ts";
@@ -218,7 +218,8 @@ export function functionCall(ctx: Ctx, p: Node): string {
       const [ek, ep] = variant(ap);
       if (ek !== "Expr") throw new TranslationGap(`a ${ek} function argument`);
       nodes.push(ep);
-      args.push(value(ctx, ep));
+      // MySQL's functions take TINYINT(1) as the number it is; on the target it is BOOL.
+      args.push(numberValue(ctx, ep));
     }
   } else if (argsKind !== "None") {
     throw new TranslationGap(`${name} with ${argsKind} arguments`);

@@ -66,16 +66,19 @@ export function transaction(
       if (p.savepoint) {
         return {
           sql: `ROLLBACK TO SAVEPOINT ${objectName(p.savepoint.value)}`,
-          tx: { action: "rollback_to" },
+          tx: { action: "rollback_to", name: p.savepoint.value },
         };
       }
       return { sql: "ROLLBACK", tx: { action: "rollback" } };
     case "Savepoint":
-      return { sql: `SAVEPOINT ${objectName(p.name.value)}`, tx: { action: "savepoint" } };
+      return {
+        sql: `SAVEPOINT ${objectName(p.name.value)}`,
+        tx: { action: "savepoint", name: p.name.value },
+      };
     case "ReleaseSavepoint":
       return {
         sql: `RELEASE SAVEPOINT ${objectName(p.name.value)}`,
-        tx: { action: "release" },
+        tx: { action: "release", name: p.name.value },
       };
     case "SetTransaction": {
       const m = modes(p.modes ?? []);

@@ -23,6 +23,8 @@ export interface TxControl {
   /** `SET TRANSACTION` without SESSION applies to the next transaction only (MySQL rule). */
   isolation?: string;
   readOnly?: boolean;
+  /** The savepoint's name as the client wrote it (`savepoint`, `release`, `rollback_to`). */
+  name?: string;
 }
 
 /**

@@ -35,6 +35,8 @@ const SOURCE_SQL = [
   "email VARCHAR(40) NOT NULL UNIQUE, name VARCHAR(10) NOT NULL)",
   "CREATE TABLE app.flags (id INT PRIMARY KEY, active TINYINT(1) NOT NULL, n INT NOT NULL DEFAULT 0)",
   `GRANT ALL ON app.* TO '${ROLE}'@'%'`,
+  "CREATE DATABASE other",
+  `GRANT ALL ON other.* TO '${ROLE}'@'%'`,
 ];
 
 /** One step of a script: a text statement, or a prepared one with its values. */
@@ -76,7 +78,7 @@ function label(script: Step[], i: number): string {
 Deno.test("MySQL transaction semantics served from PostgreSQL match MariaDB", async (t) => {
   const target = await startPgCluster({
     name: "mysql-translated-tx",
-    initSql: ["CREATE DATABASE app", `CREATE ROLE ${ROLE}`],
+    initSql: ["CREATE DATABASE app", "CREATE DATABASE other", `CREATE ROLE ${ROLE}`],
   });
   await target.psql(TARGET_APP_SQL, { database: "app" });
   await using fx = await startMySqlFixture({
@@ -161,6 +163,66 @@ Deno.test("MySQL transaction semantics served from PostgreSQL match MariaDB", as
       });
     });
 
+    await t.step("an unknown savepoint is ERR 1305 and the transaction goes on", async () => {
+      const ins = (email: string) => `INSERT INTO people (email, name) VALUES ('${email}', 'S')`;
+      const r = await same([
+        // Outside a transaction with autocommit on, SAVEPOINT sets nothing.
+        "SAVEPOINT a",
+        "RELEASE SAVEPOINT a",
+        "ROLLBACK TO SAVEPOINT Zz",
+        "BEGIN",
+        ins("s1@x"),
+        "RELEASE SAVEPOINT nope",
+        "ROLLBACK TO SAVEPOINT nope",
+        "SAVEPOINT A",
+        ins("s2@x"),
+        "RELEASE SAVEPOINT a",
+        "RELEASE SAVEPOINT a",
+        "SAVEPOINT x",
+        ins("s3@x"),
+        "SAVEPOINT b",
+        ins("s4@x"),
+        // Set again: the old x is deleted, the new one is the newest.
+        "SAVEPOINT x",
+        ins("s5@x"),
+        "ROLLBACK TO b",
+        "RELEASE SAVEPOINT x",
+        "ROLLBACK TO SAVEPOINT x",
+        ins("s6@x"),
+        "RELEASE SAVEPOINT b",
+        "ROLLBACK TO SAVEPOINT b",
+        "COMMIT",
+        "SELECT email FROM people WHERE email LIKE 's_@x' ORDER BY email",
+        // With autocommit off a savepoint before the first statement belongs to its transaction.
+        "SET autocommit = 0",
+        "SAVEPOINT s",
+        ins("t1@x"),
+        "ROLLBACK TO SAVEPOINT s",
+        ins("t2@x"),
+        "RELEASE SAVEPOINT s",
+        "RELEASE SAVEPOINT s",
+        "SAVEPOINT u",
+        "COMMIT",
+        "ROLLBACK TO SAVEPOINT u",
+        "SAVEPOINT v",
+        "CREATE TABLE sp_ddl (id INT PRIMARY KEY)",
+        "ROLLBACK TO SAVEPOINT v",
+        "DROP TABLE sp_ddl",
+        "SET autocommit = 1",
+        "SELECT email FROM people WHERE email LIKE 't_@x' ORDER BY email",
+      ]);
+      assert.deepEqual(r[1], { error: 1305 });
+      assert.deepEqual(r[5], { error: 1305 });
+      assert.deepEqual(r[10], { error: 1305 });
+      assert.deepEqual(r[18], { error: 1305 });
+      assert.deepEqual(r.at(-17), {
+        rows: [{ email: "s1@x" }, { email: "s2@x" }, { email: "s3@x" }, { email: "s6@x" }],
+      });
+      assert.deepEqual(r.at(-7), { error: 1305 }, "the savepoint went with the COMMIT");
+      assert.deepEqual(r.at(-4), { error: 1305 }, "the savepoint went with the DDL's commit");
+      assert.deepEqual(r.at(-1), { rows: [{ email: "t2@x" }] });
+    });
+
     await t.step("autocommit off: a failed write leaves the transaction open", async () => {
       const r = await same([
         "SET autocommit = 0",
@@ -227,6 +289,55 @@ Deno.test("MySQL transaction semantics served from PostgreSQL match MariaDB", as
       },
     );
 
+    await t.step(
+      "USE inside a transaction: refused once it ran statements (documented)",
+      async () => {
+        const script = [
+          "BEGIN",
+          "INSERT INTO people (email, name) VALUES ('u1@x', 'U')",
+          "USE app",
+          "USE other",
+          "USE app",
+          "INSERT INTO people (email, name) VALUES ('u2@x', 'U')",
+          "SELECT DATABASE() AS db",
+          "COMMIT",
+          "USE other",
+          "SELECT DATABASE() AS db",
+          "USE app",
+          "SELECT email FROM people WHERE email LIKE 'u_@x' ORDER BY email",
+        ];
+        const mariadb = await runScript(direct, script);
+        const translated = await runScript(proxied, script);
+        assert.deepEqual(mariadb[3], { affected: 0, inTransaction: true }, "MySQL allows it");
+        assert.deepEqual(translated[3], { error: 1235 });
+        for (let i = 0; i < script.length; i++) {
+          if (i !== 3) assert.deepEqual(translated[i], mariadb[i], `${script[i]} (#${i})`);
+        }
+        assert.deepEqual(translated[9], { rows: [{ db: "other" }] });
+        assert.deepEqual(translated.at(-1), { rows: [{ email: "u1@x" }, { email: "u2@x" }] });
+        // Right after BEGIN nothing ran on the target yet: the transaction follows, as in MySQL.
+        await same([
+          "BEGIN",
+          "USE other",
+          "SELECT DATABASE() AS db",
+          "ROLLBACK",
+          "USE app",
+          "SELECT DATABASE() AS db",
+        ]);
+        await proxied.query("BEGIN");
+        await proxied.query("INSERT INTO people (email, name) VALUES ('u3@x', 'U')");
+        await assert.rejects(
+          proxied.query("USE other"),
+          (e: { errno: number; message: string }) => {
+            assert.equal(e.errno, 1235);
+            assert.match(e.message, /to 'other' inside a transaction.*COMMIT or ROLLBACK first/);
+            return true;
+          },
+        );
+        await proxied.query("ROLLBACK");
+      },
+    );
+
     await t.step("DDL commits the open transaction first", async () => {
       const r = await same([
         "BEGIN",
@@ -273,9 +384,29 @@ Deno.test("MySQL transaction semantics served from PostgreSQL match MariaDB", as
         "INSERT INTO flags (id, active) VALUES (7, 1) ON DUPLICATE KEY UPDATE active = VALUES(active)",
         "SELECT id, active FROM flags ORDER BY id",
         "SELECT COUNT(*) AS n FROM flags WHERE active = 1",
+        // Functions and arithmetic take MySQL's TINYINT(1) as a number; on the target it is BOOL.
+        "SELECT SUM(active) AS s, ROUND(AVG(active), 4) AS a, MAX(active) AS mx, " +
+        "MIN(active) AS mn, COUNT(active) AS c, SUM(active = 1) AS s1, SUM(active) + 1 AS s2, " +
+        "SUM(DISTINCT active) AS sd FROM flags",
+        "SELECT id, active + 1 AS p, -active AS m, active * 2 AS t, ROUND(active / 2, 2) AS h, " +
+        "active DIV 2 AS d, ABS(active) AS ab, COALESCE(active, 5) AS co, IFNULL(active, 5) AS i, " +
+        "IF(active, n, active) AS f, CONCAT(active, '') AS s, CAST(active AS SIGNED) AS si, " +
+        "CAST(active AS CHAR) AS ch, CASE active WHEN 1 THEN 'y' ELSE 'n' END AS cs, " +
+        "CASE WHEN id > 3 THEN active ELSE 0 END AS cw, GREATEST(active, 0) AS g " +
+        "FROM flags ORDER BY id",
+        "SELECT GROUP_CONCAT(active ORDER BY id) AS g, SUM(IF(active, 1, 0)) AS k FROM flags",
+        "SELECT id FROM flags WHERE active BETWEEN 1 AND 1 ORDER BY id",
+        "SELECT active, COUNT(*) AS n FROM flags GROUP BY active ORDER BY active",
+        { sql: "SELECT id, active + ? AS p FROM flags WHERE id < ? ORDER BY id", values: [10, 3] },
+        "UPDATE flags SET n = n + active WHERE id < 4",
+        "SELECT id, n FROM flags ORDER BY id",
       ]);
       assert.deepEqual(r[4], { rows: [{ id: 1 }, { id: 3 }, { id: 5 }] });
-      assert.deepEqual(r.at(-2), {
+      assert.deepEqual(r[22], {
+        rows: [{ s: "4", a: "0.5714", mx: 1, mn: 0, c: 7, s1: "4", s2: "5", sd: "1" }],
+      });
+      assert.deepEqual(r[24], { rows: [{ g: "0,1,0,1,0,1,1", k: "4" }] });
+      assert.deepEqual(r.at(-10), {
         rows: [
           { id: 1, active: 0 },
           { id: 2, active: 1 },

@@ -74,6 +74,41 @@ Deno.test("values written to a BOOL column become BOOL", async () => {
   assert.match(upsert, /VALUES \(1, TRUE\) ON CONFLICT \(id\) DO UPDATE SET active = FALSE /);
 });
 
+Deno.test("functions, arithmetic and casts take a BOOL column as its integer 1/0", async () => {
+  const cases: [string, string][] = [
+    ["SELECT SUM(active) AS x FROM flags", "SELECT sum(((active)::INT)::NUMERIC) AS x FROM flags"],
+    ["SELECT AVG(active) AS a FROM flags", "SELECT avg(((active)::INT)::NUMERIC) AS a FROM flags"],
+    ["SELECT MAX(active) AS x FROM flags", "SELECT max((active)::INT) AS x FROM flags"],
+    [
+      "SELECT COALESCE(active, 5) AS x FROM flags",
+      "SELECT coalesce((active)::INT, 5) AS x FROM flags",
+    ],
+    ["SELECT -active AS x FROM flags", "SELECT -(active)::INT AS x FROM flags"],
+    ["SELECT active / 2 AS x FROM flags", "SELECT (active)::INT::NUMERIC / 2 AS x FROM flags"],
+    ["SELECT active DIV 2 AS x FROM flags", "SELECT div((active)::INT, 2)::INT8 AS x FROM flags"],
+    [
+      "SELECT CAST(active AS CHAR) AS x FROM flags",
+      "SELECT CAST((active)::INT AS TEXT) AS x FROM flags",
+    ],
+    [
+      "SELECT CASE active WHEN 1 THEN 'y' END AS x FROM flags",
+      "SELECT CASE (active)::INT WHEN 1 THEN 'y' END AS x FROM flags",
+    ],
+    [
+      "SELECT id FROM flags WHERE active BETWEEN 1 AND 1",
+      "SELECT id FROM flags WHERE (active)::INT BETWEEN 1 AND 1",
+    ],
+    // A condition stays a condition.
+    [
+      "SELECT IF(active, 1, 0) AS x FROM flags",
+      "SELECT CASE WHEN active THEN 1 ELSE 0 END AS x FROM flags",
+    ],
+    // Not BOOL in members: left alone.
+    ["SELECT SUM(active) AS x FROM members", "SELECT sum((active)::NUMERIC) AS x FROM members"],
+  ];
+  for (const [mysql, expected] of cases) assert.equal(await crdb(mysql), expected, mysql);
+});
+
 Deno.test("the tables a statement names, for their BOOL columns", async () => {
   await initParser();
   const tables = (sql: string) => referencedTables(parseMysql(sql, DEFAULT_PARSE_LIMITS)).sort();
