@@ -127,6 +127,7 @@ async function benchmark(args: MysqlBenchArgs, cleanup: CleanupStack): Promise<M
         proxyPids,
         cleanup,
         args.inspectTranslated,
+        args.bareRelay,
       );
     } catch (err) {
       notRun.push({
@@ -149,7 +150,8 @@ async function benchmark(args: MysqlBenchArgs, cleanup: CleanupStack): Promise<M
       const proxyPid = proxyPids.get(target);
       const proxyBefore = proxyPid === undefined ? 0 : await readCpuMs(proxyPid);
       const mariadbBefore = await readCpuMs(mariadbPid);
-      const onTarget = target === "target-direct" || target === "lms-target";
+      const onTarget = target === "target-direct" || target === "relay-target" ||
+        target === "lms-target";
       const translating = target === "lms-target" && translatedMetrics
         ? translatedMetrics
         : undefined;
@@ -212,8 +214,8 @@ async function benchmark(args: MysqlBenchArgs, cleanup: CleanupStack): Promise<M
  * Starts the PostgreSQL cluster standing in for the target with the same
  * sysbench tables (prepared through sysbench's pgsql driver, as the `sbtest`
  * role the proxy maps the MySQL user to), a state store naming the target
- * as the source of truth, and a proxy serving MySQL clients from it.
- * Returns the proxy's metrics URL.
+ * as the source of truth, and a proxy serving MySQL clients from it; with
+ * `bareRelay`, also a bare relay in front of it. Returns the proxy's metrics URL.
  */
 async function startTranslatedTarget(
   server: MariaDbServer,
@@ -222,6 +224,7 @@ async function startTranslatedTarget(
   proxyPids: Map<MysqlBenchTarget, number>,
   cleanup: CleanupStack,
   inspectPort: number | undefined,
+  bareRelay: boolean,
 ): Promise<string> {
   const { user, password, database } = BENCH_USER;
   const pg = await startPgCluster({
@@ -261,6 +264,12 @@ async function startTranslatedTarget(
   );
   cleanup.push("stop the translating proxy", () => proxy.stop());
   endpoints.set("target-direct", direct);
+  if (bareRelay) {
+    const relay = await startBareRelay(pg.port);
+    cleanup.push("stop the bare relay to the target", relay.stop);
+    endpoints.set("relay-target", { ...direct, port: relay.port });
+    proxyPids.set("relay-target", relay.pid);
+  }
   endpoints.set("lms-target", { port: proxy.port, user, password, database });
   proxyPids.set("lms-target", proxy.child.pid);
   return `http://127.0.0.1:${proxy.metricsPort}/metrics`;

@@ -65,7 +65,8 @@ Flags:
                         start the translating proxy (lms from target) with
                         --inspect=127.0.0.1:<port>, to record a CPU profile with
                         tests/bench/cpu_profile.ts while it runs (default: off)
-  --bare-relay          also measure a bare node:net relay in front of MariaDB
+  --bare-relay          also measure a bare node:net relay in front of MariaDB and one in
+                        front of the target (sysbench's pgsql driver)
                         (tests/bench/relay_candidates.ts node-data), the floor of
                         any relay in this runtime
   --source-only         skip the target rows (direct PostgreSQL, translating proxy)

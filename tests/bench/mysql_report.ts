@@ -11,9 +11,16 @@ import type { SysbenchScript } from "./sysbench.ts";
 /**
  * Where sysbench connected: MariaDB itself, the LMS proxy (shadow mode `none`) in front of it,
  * the PostgreSQL cluster standing in for the target (sysbench's pgsql driver), or the proxy
- * serving MySQL clients from that target through translation.
+ * serving MySQL clients from that target through translation; `relay` and `relay-target` are a
+ * bare relay that parses nothing in front of MariaDB and of the target (the runtime's floor).
  */
-export type MysqlBenchTarget = "direct" | "relay" | "lms" | "target-direct" | "lms-target";
+export type MysqlBenchTarget =
+  | "direct"
+  | "relay"
+  | "lms"
+  | "target-direct"
+  | "relay-target"
+  | "lms-target";
 
 /** How each target is named in the printed table. */
 export const MYSQL_TARGET_LABELS: Record<MysqlBenchTarget, string> = {
@@ -21,6 +28,7 @@ export const MYSQL_TARGET_LABELS: Record<MysqlBenchTarget, string> = {
   relay: "bare node:net relay",
   lms: "lms none",
   "target-direct": "direct (target, pgsql)",
+  "relay-target": "bare relay to target, pgsql",
   "lms-target": "lms from target (translated)",
 };
 
@@ -30,6 +38,7 @@ const BASELINE: Record<MysqlBenchTarget, MysqlBenchTarget> = {
   relay: "direct",
   lms: "direct",
   "target-direct": "target-direct",
+  "relay-target": "target-direct",
   "lms-target": "target-direct",
 };
 
