@@ -10,15 +10,11 @@ import { startPgCluster } from "../../shared/local/postgres_cluster.ts";
 import { freePort } from "../../shared/local/ports.ts";
 import { cli } from "../helpers/fleet.ts";
 import { startTestProxy } from "../helpers/proxy.ts";
-import { startTaskArgs } from "../helpers/start_task.ts";
+import { freeStartPorts, startTaskArgs } from "../helpers/start_task.ts";
 
 Deno.test("an unreachable INIT_SOURCE is reported as a source problem, as fields", async () => {
-  const [listen, metrics, orchestrator, closed] = [
-    await freePort(),
-    await freePort(),
-    await freePort(),
-    await freePort(),
-  ];
+  const { listen, metrics, orchestrator } = await freeStartPorts();
+  const closed = await freePort();
   const env = { ...Deno.env.toObject() };
   delete env.INIT_TARGET;
   const out = await new Deno.Command(Deno.execPath(), {

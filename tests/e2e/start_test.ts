@@ -11,7 +11,7 @@ import assert from "node:assert/strict";
 import { freePort } from "../../shared/local/ports.ts";
 import { psql, run } from "../helpers/proxy.ts";
 import type { ApiErrorBody } from "../../shared/api.ts";
-import { startTaskArgs } from "../helpers/start_task.ts";
+import { freeStartPorts, startTaskArgs } from "../helpers/start_task.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 
@@ -25,7 +25,7 @@ interface StartedLms {
 
 /** `deno task start` with `args` and no databases or API token configured; waits for the banner. */
 async function startLms(args: string[]): Promise<StartedLms> {
-  const [listen, metrics, orchestrator] = [await freePort(), await freePort(), await freePort()];
+  const { listen, metrics, orchestrator } = await freeStartPorts();
   const env = { ...Deno.env.toObject() };
   delete env.INIT_SOURCE;
   delete env.INIT_TARGET;

@@ -5,6 +5,8 @@
  * @module
  */
 
+import { freePort } from "../../shared/local/ports.ts";
+
 const ROOT = new URL("../../", import.meta.url).pathname;
 
 /** Where a test's `deno task start` listens. */
@@ -35,4 +37,31 @@ export function startTaskArgs(ports: StartPorts, extra: string[] = []): string[]
     String(ports.orchestrator),
     ...extra,
   ];
+}
+
+/**
+ * Ports for a test's `deno task start`, picked by the kernel. The
+ * orchestrator's metrics listen on its port + 1, so the orchestrator's port
+ * is one whose next port was free too: a lone free port's neighbour is often
+ * another test's listener or connection.
+ */
+export async function freeStartPorts(): Promise<StartPorts> {
+  const listen = await freePort();
+  const metrics = await freePort();
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const first = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const port = (first.addr as Deno.NetAddr).port;
+    try {
+      if (port + 1 === listen || port + 1 === metrics || port === listen || port === metrics) {
+        continue;
+      }
+      Deno.listen({ hostname: "127.0.0.1", port: port + 1 }).close();
+      return { listen, metrics, orchestrator: port };
+    } catch (err) {
+      if (!(err instanceof Deno.errors.AddrInUse)) throw err;
+    } finally {
+      first.close();
+    }
+  }
+  throw new Error("found no two free consecutive ports for the orchestrator in 100 tries");
 }
