@@ -11,10 +11,11 @@
 
 import { errorMessage, LmsError } from "../../shared/errors.ts";
 import { createLogger } from "../../shared/log.ts";
-import { type PgCluster, startPgCluster } from "../../shared/local/postgres_cluster.ts";
+import { startPgCluster } from "../../shared/local/postgres_cluster.ts";
 import { freePort, waitForPort } from "../../shared/local/ports.ts";
 import { PROXY_V8_FLAGS } from "../../shared/local/compile.ts";
 import { integerFlagReader, parseBenchFlags } from "./args.ts";
+import { backendsGone } from "./backends_gone.ts";
 import { CleanupStack, terminate } from "./cleanup.ts";
 import { measureIdleMemory } from "./idle_memory.ts";
 import { collectGarbageAt, spawnInspectedProxy } from "./inspected_proxy.ts";
@@ -23,7 +24,6 @@ import { formatMemoryTable, type MemoryRow } from "./report.ts";
 
 const log = createLogger("bench");
 const ROOT = new URL("../../", import.meta.url).pathname;
-const BACKENDS_GONE_TIMEOUT_MS = 90_000;
 /** The goal of issue 11, as `deno task bench` judges it. */
 const GOAL_KIB_PER_CONNECTION = 12;
 
@@ -154,23 +154,6 @@ async function spawnFloorRelay(upstreamPort: number): Promise<Measured> {
     throw err;
   }
   return { port, pid: child.pid, collectGarbage: () => collectGarbageAt(inspectPort), stop };
-}
-
-/** Waits until the cluster serves no client backend but the asking one. */
-async function backendsGone(cluster: PgCluster): Promise<void> {
-  const deadline = Date.now() + BACKENDS_GONE_TIMEOUT_MS;
-  const sql = "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'";
-  const count = () => cluster.psql(sql).then(Number, () => Number.POSITIVE_INFINITY);
-  while (await count() > 1) {
-    if (Date.now() > deadline) {
-      throw new LmsError(
-        "TIMEOUT",
-        `database connections of the previous row were still open after ${BACKENDS_GONE_TIMEOUT_MS} ms`,
-        "a process did not release its backends; look at its log",
-      );
-    }
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
 }
 
 /** `deno task bench idle`: exit code 0, 1 when a step failed, 2 on bad flags. */

@@ -14,7 +14,7 @@
 
 import { errorMessage, LmsError } from "../../shared/errors.ts";
 import { createLogger } from "../../shared/log.ts";
-import { type PgCluster, startPgCluster } from "../../shared/local/postgres_cluster.ts";
+import { startPgCluster } from "../../shared/local/postgres_cluster.ts";
 import { spawnProxy } from "../helpers/proxy.ts";
 import {
   BENCH_HELP,
@@ -24,6 +24,7 @@ import {
   parseBenchArgs,
   parseCutoverArgs,
 } from "./args.ts";
+import { backendsGone } from "./backends_gone.ts";
 import { CleanupStack } from "./cleanup.ts";
 import { cutoverMain } from "./cutover_main.ts";
 import { measureIdleMemory } from "./idle_memory.ts";
@@ -77,7 +78,6 @@ const SHADOW_MODES: Record<string, string> = {
   "lms-sync": "sync",
   "lms-strict-sync": "strict-sync",
 };
-const BACKENDS_GONE_TIMEOUT_MS = 90_000;
 
 /** Runs the whole benchmark with `args`; returns the report it printed. */
 export async function runBenchmark(args: BenchArgs): Promise<BenchReport> {
@@ -328,24 +328,6 @@ function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
   return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
-
-/** Waits until the cluster serves no client backend but the asking one. */
-async function backendsGone(cluster: PgCluster): Promise<void> {
-  const deadline = Date.now() + BACKENDS_GONE_TIMEOUT_MS;
-  const sql = "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'";
-  // Under load, 2,000 backends exiting at once can make a connection attempt time out: retry.
-  const count = () => cluster.psql(sql).then(Number, () => Number.POSITIVE_INFINITY);
-  while (await count() > 1) {
-    if (Date.now() > deadline) {
-      throw new LmsError(
-        "TIMEOUT",
-        `database connections of the previous step were still open after ${BACKENDS_GONE_TIMEOUT_MS} ms`,
-        "a proxy or PgBouncer did not release its backends; look at its log",
-      );
-    }
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
 }
 
 async function removeLogs(dir: string, name: string): Promise<void> {
