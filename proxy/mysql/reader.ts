@@ -8,6 +8,7 @@
 
 import type { Duplex } from "node:stream";
 import { LmsError } from "../../shared/errors.ts";
+import { concatBytes } from "../../shared/bytes.ts";
 import { type Packet, PacketSplitter } from "./framing.ts";
 
 /** Reads whole physical packets from a socket until detached. */
@@ -129,12 +130,6 @@ export class PacketReader {
     this.#socket.removeListener("error", this.#onError);
     const parts = [...this.#queue.map((p) => p.raw), this.#splitter.takeRest()];
     this.#queue.length = 0;
-    const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-    let at = 0;
-    for (const p of parts) {
-      out.set(p, at);
-      at += p.length;
-    }
-    return out;
+    return concatBytes(parts);
   }
 }

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { MessageWalker } from "../../proxy/translate/pg_messages.ts";
+import { concatBytes } from "../../shared/bytes.ts";
 
 function message(type: string, body: number[]): Uint8Array {
   const length = body.length + 4;
@@ -17,13 +18,7 @@ function stream(): Uint8Array {
   const big = Array.from({ length: 300 }, (_, i) => i & 0xff);
   const parts = [message("2", []), message("D", [0, 1, 0, 0, 0, 2, 65, 66]), message("D", big)];
   parts.push(message("C", [83, 69, 76, 0]), message("Z", [73]));
-  const all = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    all.set(p, at);
-    at += p.length;
-  }
-  return all;
+  return concatBytes(parts);
 }
 
 function walk(chunks: Uint8Array[]): string[] {
