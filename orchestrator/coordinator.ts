@@ -23,10 +23,8 @@ import type {
   ShadowReportResponse,
   StatusResponse,
 } from "../shared/api.ts";
-import type { ClusterState, ShadowModeName } from "../shared/control.ts";
+import type { ClusterState } from "../shared/control.ts";
 import type { Logger } from "../shared/log.ts";
-import type { StateStore } from "../shared/state_store.ts";
-import type { ShadowingStore } from "../shared/shadowing_store.ts";
 import {
   type AbsentProxy,
   type CutoverEvent,
@@ -35,8 +33,7 @@ import {
   transition,
   unsafeShadowModes,
 } from "./cutover.ts";
-import type { OrchestratorMetrics } from "./metrics.ts";
-import { drainHolds, ProxyRegistry } from "./proxies.ts";
+import { ProxyRegistry } from "./proxies.ts";
 import {
   type ActiveCutover,
   cutoverStatus,
@@ -51,74 +48,34 @@ import { mergeShadowReports } from "./shadow_report.ts";
 import { CommandError, storeError } from "./command_error.ts";
 import { confirmFleetDrained } from "./commit_guard.ts";
 import { startReplicationCheck } from "./replication.ts";
-import type { FleetMembers } from "./fleet_members.ts";
+import type { CoordinatorOptions } from "./coordinator_options.ts";
+import {
+  type CutoverJournal,
+  type DrainCounts,
+  drainedCount,
+  fleetDrained,
+  noteCancelResult,
+  noteSelfResumed,
+  scheduleDrainTimeout,
+} from "./drain_bookkeeping.ts";
+import {
+  compareAndSetStep,
+  cutoverInProgress,
+  lastStateStep,
+  recordEvent,
+  stateConflict,
+} from "./state_persistence.ts";
 
 export { CommandError } from "./command_error.ts";
 
-/** The store operations the coordinator uses. */
-export type CoordinatorStore = Pick<
-  StateStore,
-  | "initialize"
-  | "readState"
-  | "compareAndSet"
-  | "appendEvent"
-  | "history"
-  | "writeMarker"
-  | "markerPoller"
->;
-
-/** Options of {@linkcode Coordinator}. */
-export interface CoordinatorOptions {
-  /** The state store (target database). */
-  store: CoordinatorStore;
-  /** This orchestrator's id, recorded as the actor of every step. */
-  actor: string;
-  /** Reported by status; guards cutovers while no proxy is connected. */
-  shadowMode: ShadowModeName;
-  /** Reported by status. */
-  sourceDialect: string;
-  /** Logger. */
-  log: Logger;
-  /** Metrics to keep up to date. */
-  metrics?: OrchestratorMetrics;
-  /** Default drain timeout for begin; 30000 ms. */
-  drainTimeoutMs?: number;
-  /** After cancelling blocking queries, wait this long before terminating; 2000 ms. */
-  terminateGraceMs?: number;
-  /** Replication marker poll interval; 20 ms. */
-  replicationPollMs?: number;
-  /** How long `connections` waits for the proxies; 3000 ms. */
-  connectionsTimeoutMs?: number;
-  /** Which proxies shadowed lately (`_molt_lms.shadowing`), so absent ones are not overlooked. */
-  shadowing?: Pick<ShadowingStore, "recent">;
-  /** How long `shadowReport` waits for the proxies; 2000 ms. */
-  shadowReportTimeoutMs?: number;
-  /** Retry interval while the store cannot be read at startup; 1000 ms. */
-  storeRetryMs?: number;
-  /**
-   * After resuming a cutover from the store, wait this long for proxies to
-   * reconnect before counting the fleet as drained or accepting commit; 6000 ms
-   * (longer than the proxies' longest reconnect backoff).
-   */
-  reconnectGraceMs?: number;
-  /** Fleet membership: cutover steps wait for members that are not connected. */
-  members?: FleetMembers;
-  /** How long a commit waits for every proxy to confirm its drain; 2000 ms. */
-  drainConfirmTimeoutMs?: number;
-  /**
-   * Pause time every proxy must have left when it confirms, so the commit is
-   * stored before any proxy could resume by itself; 2000 ms.
-   */
-  commitPauseMarginMs?: number;
-}
-
-const STATE_STEPS = new Set(["initialize", "begin", "drained", "commit", "abort", "immediate"]);
 /** Runs cutover commands and keeps the fleet in line with the stored state. */
 export class Coordinator {
   /** The connected proxies. */
   readonly registry: ProxyRegistry;
   readonly #opts: CoordinatorOptions;
   readonly #log: Logger;
+  /** Where the drain bookkeeping logs and records. */
+  readonly #journal: CutoverJournal;
   #state: ClusterState = { sourceOfTruth: "source", epoch: 0, phase: "idle" };
   #initialized = false;
   #lastStep: string | undefined;
@@ -135,6 +92,7 @@ export class Coordinator {
   constructor(options: CoordinatorOptions) {
     this.#opts = options;
     this.#log = options.log;
+    this.#journal = { log: options.log, record: (step, detail) => this.#record(step, detail) };
     this.#ready = new Promise((resolve) => (this.#resolveReady = resolve));
     this.registry = new ProxyRegistry({
       onFleetChange: () => this.#onFleetChange(),
@@ -187,13 +145,10 @@ export class Coordinator {
     this.#initialized = stored.initialized;
     await this.#opts.members?.load();
     const history = await this.#opts.store.history(50);
-    this.#lastStep = history.find((e) => STATE_STEPS.has(e.step))?.step;
+    this.#lastStep = lastStateStep(history);
     if (this.#state.phase !== "idle") {
-      const begin = history.find((e) => e.step === "begin" && e.epoch === this.#state.epoch);
-      const id = typeof begin?.detail.cutoverId === "string"
-        ? begin.detail.cutoverId
-        : crypto.randomUUID();
-      this.#cutover = newCutover(id, begin ? new Date(begin.at) : new Date());
+      const { id, startedAt } = cutoverInProgress(history, this.#state.epoch);
+      this.#cutover = newCutover(id, startedAt);
       const graceMs = this.#opts.reconnectGraceMs ?? 6000;
       this.#graceUntil = Date.now() + graceMs;
       this.#cutover.timers.push(setTimeout(() => this.#onFleetChange(), graceMs + 1));
@@ -378,12 +333,8 @@ export class Coordinator {
     return this.#cutover ? cutoverStatus(this.#cutover, this.registry) : null;
   }
 
-  #drainedCount(): { connected: number; drained: number } {
-    const connected = this.registry.connected();
-    const id = this.#cutover?.id;
-    const now = Date.now();
-    const drained = connected.filter((e) => drainHolds(e.drain, id, now)).length;
-    return { connected: connected.length, drained };
+  #drainedCount(): DrainCounts {
+    return drainedCount(this.registry, this.#cutover?.id);
   }
 
   /**
@@ -406,7 +357,7 @@ export class Coordinator {
 
   #transition(
     event: CutoverEvent,
-    counts: { connected: number; drained: number },
+    counts: DrainCounts,
     missingProxies: readonly AbsentProxy[] = this.#opts.members?.missing() ?? [],
   ) {
     return transition(this.#state, event, {
@@ -440,26 +391,18 @@ export class Coordinator {
       this.#opts.metrics?.refused.inc({ code: result.error.code });
       throw new CommandError(result.error.code, result.error.message, result.error.hint);
     }
-    let won: boolean;
-    try {
-      won = await this.#opts.store.compareAndSet(
-        this.#state,
-        result.next,
-        this.#opts.actor,
-        result.step,
-        { ...detail, drained: counts.drained, proxies: counts.connected },
-      );
-    } catch (err) {
-      throw storeError(err);
-    }
+    const won = await compareAndSetStep(
+      this.#opts.store,
+      this.#state,
+      result.next,
+      this.#opts.actor,
+      result.step,
+      { ...detail, drained: counts.drained, proxies: counts.connected },
+    );
     if (!won) {
       this.#opts.metrics?.refused.inc({ code: "STATE_CONFLICT" });
       await this.#reloadAfterConflict();
-      throw new CommandError(
-        "STATE_CONFLICT",
-        "the stored state changed while the command ran (another orchestrator?)",
-        "run `status` to see the current state, then retry if still appropriate",
-      );
+      throw stateConflict();
     }
     this.#log.info("state changed", { step: result.step, from: this.#state, to: result.next });
     if (overridden.length > 0) {
@@ -538,20 +481,13 @@ export class Coordinator {
   #scheduleDrainTimeout(ms: number): void {
     const cutover = this.#cutover;
     if (!cutover) return;
-    cutover.timers.push(setTimeout(() => {
-      if (!this.#stillDraining(cutover)) return;
-      cutover.drainTimedOut = true;
-      const blocking = this.#cutoverStatus()?.blocking ?? [];
-      this.#log.warn("drain timeout: the fleet stays paused; commit is refused until drained", {
-        cutoverId: cutover.id,
-        blocking: blocking.map((b) => ({
-          proxyId: b.proxyId,
-          sessionId: b.sessionId,
-          user: b.user,
-        })),
-      });
-      this.#record("drain_timeout", { cutoverId: cutover.id, blocking });
-    }, ms));
+    scheduleDrainTimeout(
+      cutover,
+      this.registry,
+      ms,
+      () => this.#stillDraining(cutover),
+      this.#journal,
+    );
   }
 
   #scheduleCancel(afterMs: number): void {
@@ -566,40 +502,22 @@ export class Coordinator {
   }
 
   #onCancelResult(proxyId: string, terminate: boolean, sessionIds: string[]): void {
-    const cutover = this.#cutover;
-    if (!cutover || sessionIds.length === 0) return;
-    const ids = sessionIds.map((s) => `${proxyId}/${s}`);
-    (terminate ? cutover.terminated : cutover.cancelled).push(...ids);
-    this.#log.warn(terminate ? "terminated blocking sessions" : "cancelled blocking queries", {
-      cutoverId: cutover.id,
-      sessions: ids,
-    });
-    this.#record(terminate ? "terminate_blocking" : "cancel_blocking", {
-      cutoverId: cutover.id,
-      sessions: ids,
-    });
+    if (this.#cutover) {
+      noteCancelResult(this.#cutover, proxyId, terminate, sessionIds, this.#journal);
+    }
   }
 
   #onSelfResumed(proxyId: string, cutoverId: string): void {
-    const cutover = this.#cutover;
-    if (!cutover || cutover.id !== cutoverId || cutover.resumed.includes(proxyId)) return;
-    cutover.resumed.push(proxyId);
-    cutover.resumed.sort();
-    // Traffic runs on the old source of truth again: a marker seen before proves nothing now.
-    cutover.replication?.stop();
-    cutover.replication = null;
-    this.#log.warn(
-      "a proxy resumed traffic by itself (its pause outlived LMS_MAX_PAUSE); this cutover can " +
-        "no longer commit: abort it, then begin again",
-      { cutoverId, proxyId },
-    );
-    this.#record("pause_expired", { cutoverId, proxyId });
+    if (this.#cutover) noteSelfResumed(this.#cutover, proxyId, cutoverId, this.#journal);
   }
 
   #record(step: string, detail: Record<string, unknown>): void {
-    this.#opts.store.appendEvent(this.#state.epoch, step, this.#opts.actor, detail).catch((err) =>
-      this.#log.warn("cannot record a history event", { step, error: err })
-    );
+    recordEvent(this.#opts.store, this.#log, {
+      epoch: this.#state.epoch,
+      step,
+      actor: this.#opts.actor,
+      detail,
+    });
   }
 
   #onFleetChange(): void {
@@ -610,14 +528,13 @@ export class Coordinator {
     if (Date.now() < this.#graceUntil) return;
     const counts = this.#drainedCount();
     if (this.#state.phase === "drained") {
-      if (counts.drained < counts.connected || cutover.resumed.length > 0) this.#loseDrain(cutover);
+      if (!fleetDrained(counts, cutover)) this.#loseDrain(cutover);
       return;
     }
-    if (counts.drained < counts.connected || cutover.resumed.length > 0) return;
+    if (!fleetDrained(counts, cutover)) return;
     this.#serialized(async () => {
       if (!this.#stillDraining(cutover)) return;
-      const now = this.#drainedCount();
-      if (now.drained < now.connected || cutover.resumed.length > 0) return;
+      if (!fleetDrained(this.#drainedCount(), cutover)) return;
       await this.#apply({ type: "all_drained" }, { cutoverId: cutover.id });
       this.#opts.metrics?.drainSeconds.observe((Date.now() - cutover.startedAt.getTime()) / 1000);
       this.#startReplicationCheck();
@@ -645,7 +562,7 @@ export class Coordinator {
     this.#serialized(async () => {
       if (this.#cutover !== cutover || this.#state.phase !== "drained") return;
       const now = this.#drainedCount();
-      if (now.drained >= now.connected && cutover.resumed.length === 0) return;
+      if (fleetDrained(now, cutover)) return;
       cutover.replication?.stop();
       cutover.replication = null;
       await this.#apply({ type: "drain_lost" }, {
@@ -688,16 +605,6 @@ export class Coordinator {
   }
 
   #updateMetrics(): void {
-    const metrics = this.#opts.metrics;
-    if (!metrics) return;
-    metrics.proxiesConnected.set(this.registry.connected().length);
-    metrics.epoch.set(this.#state.epoch);
-    metrics.sourceOfTruthIsTarget.set(this.#state.sourceOfTruth === "target" ? 1 : 0);
-    for (const database of ["source", "target"]) {
-      metrics.sourceOfTruth.set({ database }, database === this.#state.sourceOfTruth ? 1 : 0);
-    }
-    for (const phase of ["idle", "draining", "drained"]) {
-      metrics.phase.set({ phase }, phase === this.#state.phase ? 1 : 0);
-    }
+    this.#opts.metrics?.showState(this.#state, this.registry.connected().length);
   }
 }

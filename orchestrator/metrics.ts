@@ -7,7 +7,7 @@
  */
 
 import client from "prom-client";
-import { DUPLICATE_PROXY_ID, PhaseSchema } from "../shared/control.ts";
+import { type ClusterState, DUPLICATE_PROXY_ID, PhaseSchema } from "../shared/control.ts";
 import { registerProcessMetrics } from "../shared/process_metrics.ts";
 
 /** What the heartbeat gauge reads about each known proxy at scrape time. */
@@ -147,6 +147,19 @@ export class OrchestratorMetrics {
         }
       },
     });
+  }
+
+  /** Sets the state gauges to `state` in force, with `proxiesConnected` proxies connected. */
+  showState(state: ClusterState, proxiesConnected: number): void {
+    this.proxiesConnected.set(proxiesConnected);
+    this.epoch.set(state.epoch);
+    this.sourceOfTruthIsTarget.set(state.sourceOfTruth === "target" ? 1 : 0);
+    for (const database of ["source", "target"]) {
+      this.sourceOfTruth.set({ database }, database === state.sourceOfTruth ? 1 : 0);
+    }
+    for (const phase of ["idle", "draining", "drained"]) {
+      this.phase.set({ phase }, phase === state.phase ? 1 : 0);
+    }
   }
 
   /** Where the heartbeat gauge reads the fleet from at scrape time. */
