@@ -13,7 +13,8 @@
 import type { z } from "zod";
 import { type ApiErrorBody, ApiErrorBodySchema } from "../shared/api.ts";
 import { LmsError } from "../shared/errors.ts";
-import { type GlobalOptions, PROGRAM, type TlsFileOption } from "./args.ts";
+import { PROGRAM } from "./command_tree.ts";
+import type { GlobalOptions, TlsFileOption } from "./global_options.ts";
 import { postgresPortError } from "./pg_probe.ts";
 
 /** How long one request may take before the orchestrator counts as unreachable. */

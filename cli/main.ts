@@ -8,13 +8,9 @@
 
 import { LmsError } from "../shared/errors.ts";
 import { redactSecrets } from "../shared/log.ts";
-import {
-  type Command,
-  type EnvReader,
-  type GlobalOptions,
-  parseInvocation,
-  PROGRAM,
-} from "./args.ts";
+import { parseInvocation } from "./args.ts";
+import { type Command, PROGRAM } from "./command_tree.ts";
+import type { EnvReader, GlobalOptions } from "./global_options.ts";
 import { runConnectionsList } from "./commands/connections_list.ts";
 import { runCutoverConsistent } from "./commands/cutover_consistent.ts";
 import { runCutoverImmediate } from "./commands/cutover_immediate.ts";

@@ -9,7 +9,7 @@ import {
   type ConnectionsResponse,
   ConnectionsResponseSchema,
 } from "../../shared/api.ts";
-import type { GlobalOptions } from "../args.ts";
+import type { GlobalOptions } from "../global_options.ts";
 import { ExitCode, type ExitCodeValue } from "../exit_codes.ts";
 import type { ApiClient } from "../http.ts";
 import { formatAge, formatJson, type Io, renderTable, truncate } from "../output.ts";

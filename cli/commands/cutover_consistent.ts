@@ -24,7 +24,8 @@ import {
 } from "../../shared/api.ts";
 import { type DatabaseSide, otherSide } from "../../shared/control.ts";
 import { LmsError } from "../../shared/errors.ts";
-import { type Command, type GlobalOptions, PROGRAM } from "../args.ts";
+import { type Command, PROGRAM } from "../command_tree.ts";
+import type { GlobalOptions } from "../global_options.ts";
 import { ExitCode, type ExitCodeValue } from "../exit_codes.ts";
 import type { ApiClient } from "../http.ts";
 import { formatDuration, formatJson, type Io, truncate } from "../output.ts";

@@ -6,7 +6,8 @@
  */
 
 import { API_PATHS, CutoverResponseSchema, type ImmediateRequest } from "../../shared/api.ts";
-import type { Command, GlobalOptions } from "../args.ts";
+import type { Command } from "../command_tree.ts";
+import type { GlobalOptions } from "../global_options.ts";
 import { ExitCode, type ExitCodeValue } from "../exit_codes.ts";
 import type { ApiClient } from "../http.ts";
 import { formatJson, type Io } from "../output.ts";

@@ -5,7 +5,7 @@
  */
 
 import { API_PATHS, type InitializeResponse, InitializeResponseSchema } from "../../shared/api.ts";
-import type { GlobalOptions } from "../args.ts";
+import type { GlobalOptions } from "../global_options.ts";
 import { ExitCode, type ExitCodeValue } from "../exit_codes.ts";
 import type { ApiClient } from "../http.ts";
 import { formatJson, type Io, renderFields } from "../output.ts";

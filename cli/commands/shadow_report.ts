@@ -17,7 +17,8 @@ import {
   type ShadowWindow,
 } from "../../shared/api.ts";
 import type { OutcomeSummary } from "../../shared/shadow.ts";
-import { type Command, type GlobalOptions, PROGRAM } from "../args.ts";
+import { type Command, PROGRAM } from "../command_tree.ts";
+import type { GlobalOptions } from "../global_options.ts";
 import { ExitCode, type ExitCodeValue } from "../exit_codes.ts";
 import type { ApiClient } from "../http.ts";
 import {

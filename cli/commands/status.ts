@@ -14,7 +14,7 @@ import {
   type StatusResponse,
   StatusResponseSchema,
 } from "../../shared/api.ts";
-import type { GlobalOptions } from "../args.ts";
+import type { GlobalOptions } from "../global_options.ts";
 import { ExitCode, type ExitCodeValue } from "../exit_codes.ts";
 import type { ApiClient } from "../http.ts";
 import {

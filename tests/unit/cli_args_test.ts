@@ -3,16 +3,10 @@ import {
   ok as assert,
   throws as assertThrows,
 } from "node:assert/strict";
-import {
-  type Command,
-  DEFAULT_DRAIN_TIMEOUT_MS,
-  type EnvReader,
-  type GlobalOptions,
-  helpText,
-  type Invocation,
-  parseDuration,
-  parseInvocation,
-} from "../../cli/args.ts";
+import { type Invocation, parseDuration, parseInvocation } from "../../cli/args.ts";
+import { type Command, DEFAULT_DRAIN_TIMEOUT_MS } from "../../cli/command_tree.ts";
+import type { EnvReader, GlobalOptions } from "../../cli/global_options.ts";
+import { helpText } from "../../cli/help.ts";
 import { LmsError } from "../../shared/errors.ts";
 import { ExitCode, exitCodeFor } from "../../cli/exit_codes.ts";
 

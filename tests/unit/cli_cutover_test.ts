@@ -1,6 +1,7 @@
 import { deepStrictEqual as assertEquals, ok as assert, rejects } from "node:assert/strict";
 import type { z } from "zod";
-import type { Command, GlobalOptions } from "../../cli/args.ts";
+import type { Command } from "../../cli/command_tree.ts";
+import type { GlobalOptions } from "../../cli/global_options.ts";
 import { runCutoverConsistent } from "../../cli/commands/cutover_consistent.ts";
 import { ExitCode, exitCodeFor } from "../../cli/exit_codes.ts";
 import type { ApiClient, ApiResult } from "../../cli/http.ts";

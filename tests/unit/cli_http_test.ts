@@ -1,6 +1,6 @@
 import { deepStrictEqual as assertEquals, ok as assert, rejects } from "node:assert/strict";
 import { join } from "node:path";
-import type { GlobalOptions } from "../../cli/args.ts";
+import type { GlobalOptions } from "../../cli/global_options.ts";
 import { ExitCode, exitCodeFor } from "../../cli/exit_codes.ts";
 import { classifyFetchError, createApiClient, OrchestratorRefusal } from "../../cli/http.ts";
 import { errorJson } from "../../cli/main.ts";

@@ -1,12 +1,9 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import type { z } from "zod";
-import {
-  type Command,
-  DEFAULT_SAMPLE_LIMIT,
-  type GlobalOptions,
-  helpText,
-  parseInvocation,
-} from "../../cli/args.ts";
+import { parseInvocation } from "../../cli/args.ts";
+import { type Command, DEFAULT_SAMPLE_LIMIT } from "../../cli/command_tree.ts";
+import type { GlobalOptions } from "../../cli/global_options.ts";
+import { helpText } from "../../cli/help.ts";
 import {
   formatRate,
   renderShadowReport,
