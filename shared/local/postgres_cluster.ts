@@ -22,7 +22,10 @@
 
 import { LmsError } from "../errors.ts";
 import { createLogger } from "../log.ts";
+import { pgBinDir } from "./pg_binaries.ts";
+import { currentUid, type Owner, SYSTEM_USER, systemUser } from "./pg_owner.ts";
 import { freePort } from "./ports.ts";
+import { childPids, processAlive, signal } from "./process_probe.ts";
 import { SAFE_PATH, spawnWatchdog } from "./watchdog.ts";
 
 /** How to build a throwaway cluster. */
@@ -92,53 +95,10 @@ export interface PgCluster {
 
 const log = createLogger("local-postgres");
 
-const SYSTEM_USER = "postgres";
 const COMMAND_TIMEOUT_MS = 120_000;
 const SERVER_WAIT_SECONDS = 60;
 const MAX_SOCKET_PATH = 103;
 const LOG_TAIL_LINES = 30;
-
-/**
- * Returns the newest `/usr/lib/postgresql/<version>/bin` holding a `postgres`
- * binary, or `LMS_PG_BINDIR` when set.
- *
- * @throws {LmsError} `LOCAL_DATABASE_FAILED` when no binaries are found.
- */
-export function pgBinDir(): string {
-  const override = readEnv("LMS_PG_BINDIR");
-  if (override) {
-    if (!isFile(`${override}/postgres`)) {
-      throw new LmsError(
-        "LOCAL_DATABASE_FAILED",
-        `LMS_PG_BINDIR is "${override}" but there is no postgres binary in it`,
-        "point LMS_PG_BINDIR at a directory holding postgres, initdb, pg_ctl and psql",
-      );
-    }
-    return override;
-  }
-  const root = "/usr/lib/postgresql";
-  const versions: { dir: string; version: number[] }[] = [];
-  try {
-    for (const entry of Deno.readDirSync(root)) {
-      const version = entry.name.split(".").map(Number);
-      const dir = `${root}/${entry.name}/bin`;
-      if (entry.isDirectory && !version.some(Number.isNaN) && isFile(`${dir}/postgres`)) {
-        versions.push({ dir, version });
-      }
-    }
-  } catch (err) {
-    if (!(err instanceof Deno.errors.NotFound)) throw err;
-  }
-  if (versions.length === 0) {
-    throw new LmsError(
-      "LOCAL_DATABASE_FAILED",
-      `no PostgreSQL server binaries found under ${root}/*/bin`,
-      "install the postgresql server package, or set LMS_PG_BINDIR to the directory of initdb",
-    );
-  }
-  versions.sort((a, b) => compareVersions(b.version, a.version));
-  return versions[0].dir;
-}
 
 /**
  * Creates, configures and starts a throwaway cluster, then runs `initSql`.
@@ -148,11 +108,6 @@ export function pgBinDir(): string {
  */
 export async function startPgCluster(opts: PgClusterOptions = {}): Promise<PgCluster> {
   return await LocalPgCluster.create(opts);
-}
-
-interface Owner {
-  uid: number;
-  gid: number;
 }
 
 interface RunResult {
@@ -626,58 +581,6 @@ class LocalPgCluster implements PgCluster {
   }
 }
 
-function readEnv(name: string): string | undefined {
-  try {
-    return Deno.env.get(name);
-  } catch {
-    return undefined;
-  }
-}
-
-function isFile(path: string): boolean {
-  try {
-    return Deno.statSync(path).isFile;
-  } catch {
-    return false;
-  }
-}
-
-function compareVersions(a: number[], b: number[]): number {
-  for (let i = 0; i < Math.max(a.length, b.length); i++) {
-    const diff = (a[i] ?? 0) - (b[i] ?? 0);
-    if (diff !== 0) return diff;
-  }
-  return 0;
-}
-
-function currentUid(): number | null {
-  try {
-    return Deno.uid();
-  } catch {
-    return null;
-  }
-}
-
-function systemUser(): Owner {
-  let passwd = "";
-  try {
-    passwd = Deno.readTextFileSync("/etc/passwd");
-  } catch {
-    // Reported below as a missing user.
-  }
-  for (const line of passwd.split("\n")) {
-    const fields = line.split(":");
-    if (fields[0] === SYSTEM_USER && fields.length >= 4) {
-      return { uid: Number(fields[2]), gid: Number(fields[3]) };
-    }
-  }
-  throw new LmsError(
-    "LOCAL_DATABASE_FAILED",
-    `running as root, but there is no "${SYSTEM_USER}" system user to run PostgreSQL as`,
-    "install the postgresql package (it creates the user) or run as an ordinary user",
-  );
-}
-
 function safeName(name: string): string {
   return name.replace(/[^A-Za-z0-9_-]/g, "_").slice(0, 24) || "pg";
 }
@@ -692,41 +595,6 @@ async function fileSize(path: string): Promise<number> {
     return (await Deno.stat(path)).size;
   } catch {
     return 0;
-  }
-}
-
-/** True while `pid` exists and is not a zombie (PID 1 here reaps orphans slowly). */
-async function processAlive(pid: number): Promise<boolean> {
-  let stat: string;
-  try {
-    stat = await Deno.readTextFile(`/proc/${pid}/stat`);
-  } catch {
-    return false;
-  }
-  const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
-  return state !== "Z" && state !== "X";
-}
-
-async function childPids(parent: number): Promise<number[]> {
-  const children: number[] = [];
-  for await (const entry of Deno.readDir("/proc")) {
-    if (!/^\d+$/.test(entry.name)) continue;
-    try {
-      const stat = await Deno.readTextFile(`/proc/${entry.name}/stat`);
-      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-      if (ppid === parent) children.push(Number(entry.name));
-    } catch {
-      // The process exited while we looked.
-    }
-  }
-  return children;
-}
-
-function signal(pid: number, sig: Deno.Signal): void {
-  try {
-    Deno.kill(pid, sig);
-  } catch {
-    // Already gone.
   }
 }
 

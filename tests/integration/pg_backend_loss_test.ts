@@ -7,7 +7,8 @@
 
 import assert from "node:assert/strict";
 import pg from "pg";
-import { pgBinDir, startPgCluster } from "../../shared/local/postgres_cluster.ts";
+import { pgBinDir } from "../../shared/local/pg_binaries.ts";
+import { startPgCluster } from "../../shared/local/postgres_cluster.ts";
 import { concat, cstring, int32, message, parse, query } from "../../proxy/pg/messages.ts";
 import { encodeStartupMessage } from "../../proxy/pg/startup.ts";
 import { startTestProxy } from "../helpers/proxy.ts";

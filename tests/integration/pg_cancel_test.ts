@@ -6,7 +6,8 @@
 
 import assert from "node:assert/strict";
 import postgres from "postgres";
-import { pgBinDir, startPgCluster } from "../../shared/local/postgres_cluster.ts";
+import { pgBinDir } from "../../shared/local/pg_binaries.ts";
+import { startPgCluster } from "../../shared/local/postgres_cluster.ts";
 import { query } from "../../proxy/pg/messages.ts";
 import { startTestProxy } from "../helpers/proxy.ts";
 import { RawPgClient, sendCancel } from "../helpers/raw_pg.ts";

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { LmsError } from "../../shared/errors.ts";
-import { pgBinDir, startPgCluster } from "../../shared/local/postgres_cluster.ts";
+import { pgBinDir } from "../../shared/local/pg_binaries.ts";
+import { startPgCluster } from "../../shared/local/postgres_cluster.ts";
 import { freePort, waitForPort } from "../../shared/local/ports.ts";
 import { makeCerts } from "../helpers/certs.ts";
 import { AUTH_PROBE_TABLE, AUTH_USERS, startAuthCluster } from "../helpers/pg_auth.ts";
