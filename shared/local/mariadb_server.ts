@@ -10,7 +10,8 @@
  * reached over the socket by `sql()`.
  *
  * Authentication plugins: with `authUsers`, one user per plugin MariaDB
- * offers for password logins is created ({@link MARIADB_AUTH_USERS}):
+ * offers for password logins is created (`MARIADB_AUTH_USERS` of
+ * {@linkcode ./mariadb_auth_users.ts}):
  * `mysql_native_password`, `ed25519` (the `auth_ed25519` plugin) and
  * cleartext. MariaDB has no cleartext plugin of its own; the only server
  * plugin that asks the client for the password in clear
@@ -31,46 +32,10 @@
 
 import { LmsError } from "../errors.ts";
 import { createLogger } from "../log.ts";
+import { MARIADB_AUTH_USERS } from "./mariadb_auth_users.ts";
+import { run } from "./mariadb_commands.ts";
 import { freePort, waitForPort } from "./ports.ts";
 import { SAFE_PATH, spawnWatchdog } from "./watchdog.ts";
-
-/** A user created by `authUsers`, one per authentication plugin. */
-export interface MariaDbAuthUser {
-  /** The user name (host `%`). */
-  readonly user: string;
-  /** Its password. */
-  readonly password: string;
-  /** The server-side plugin it authenticates with. */
-  readonly plugin: "mysql_native_password" | "ed25519" | "pam";
-  /** The plugin the client runs for it. */
-  readonly clientPlugin: "mysql_native_password" | "client_ed25519" | "mysql_clear_password";
-}
-
-/** The users `authUsers` creates; every one may use every database. */
-export const MARIADB_AUTH_USERS: {
-  readonly native: MariaDbAuthUser;
-  readonly ed25519: MariaDbAuthUser;
-  readonly cleartext: MariaDbAuthUser;
-} = {
-  native: {
-    user: "lms_native",
-    password: "native-secret",
-    plugin: "mysql_native_password",
-    clientPlugin: "mysql_native_password",
-  },
-  ed25519: {
-    user: "lms_ed25519",
-    password: "ed25519-secret",
-    plugin: "ed25519",
-    clientPlugin: "client_ed25519",
-  },
-  cleartext: {
-    user: "lms_clear",
-    password: "clear-secret",
-    plugin: "pam",
-    clientPlugin: "mysql_clear_password",
-  },
-};
 
 /** How to build a throwaway server. */
 export interface MariaDbServerOptions {
@@ -78,7 +43,7 @@ export interface MariaDbServerOptions {
   name?: string;
   /** Server TLS: certificate and key, and with `caFile` the CA client certificates are checked against. */
   tls?: { certFile: string; keyFile: string; caFile?: string };
-  /** Creates {@link MARIADB_AUTH_USERS}. Default false. */
+  /** Creates `MARIADB_AUTH_USERS` ({@linkcode ./mariadb_auth_users.ts}). Default false. */
   authUsers?: boolean;
   /** Extra `mariadbd` options without the leading `--`, e.g. `{ "max-connections": "50" }`. */
   settings?: Record<string, string>;
@@ -120,7 +85,6 @@ export interface MariaDbServer {
 const log = createLogger("local-mariadb");
 
 const START_TIMEOUT_MS = 60_000;
-const COMMAND_TIMEOUT_MS = 60_000;
 const PAM_DIR = "/etc/pam.d";
 const MAX_SOCKET_PATH = 107;
 
@@ -439,49 +403,6 @@ class LocalMariaDb implements MariaDbServer {
         error: err,
       });
     }
-  }
-}
-
-async function run(
-  program: string,
-  args: string[],
-  stdin?: string,
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const abort = new AbortController();
-  const timer = setTimeout(() => abort.abort(), COMMAND_TIMEOUT_MS);
-  try {
-    const child = new Deno.Command(program, {
-      args,
-      clearEnv: true,
-      env: { PATH: SAFE_PATH, LANG: "C" },
-      stdin: stdin === undefined ? "null" : "piped",
-      stdout: "piped",
-      stderr: "piped",
-      signal: abort.signal,
-    }).spawn();
-    if (stdin !== undefined) {
-      const writer = child.stdin.getWriter();
-      await writer.write(new TextEncoder().encode(stdin)).catch(() => {});
-      await writer.close().catch(() => {});
-    }
-    const output = await child.output();
-    const decoder = new TextDecoder();
-    return {
-      code: output.code,
-      stdout: decoder.decode(output.stdout),
-      stderr: decoder.decode(output.stderr),
-    };
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) {
-      throw new LmsError(
-        "LOCAL_DATABASE_FAILED",
-        `${program} is not installed`,
-        "install the mariadb-server and mariadb-client packages",
-      );
-    }
-    throw err;
-  } finally {
-    clearTimeout(timer);
   }
 }
 

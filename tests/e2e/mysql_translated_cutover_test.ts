@@ -25,7 +25,8 @@
 import assert from "node:assert/strict";
 import mysql from "mysql2/promise";
 import { startPgCluster } from "../../shared/local/postgres_cluster.ts";
-import { MARIADB_AUTH_USERS, startMariaDbServer } from "../../shared/local/mariadb_server.ts";
+import { MARIADB_AUTH_USERS } from "../../shared/local/mariadb_auth_users.ts";
+import { startMariaDbServer } from "../../shared/local/mariadb_server.ts";
 import {
   cli,
   eventually,

@@ -6,8 +6,8 @@
  */
 
 import mysql from "mysql2/promise";
+import { MARIADB_AUTH_USERS } from "../../shared/local/mariadb_auth_users.ts";
 import {
-  MARIADB_AUTH_USERS,
   type MariaDbServer,
   type MariaDbServerOptions,
   startMariaDbServer,

@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import mysql from "mysql2/promise";
 import pg from "pg";
-import { MARIADB_AUTH_USERS } from "../../shared/local/mariadb_server.ts";
+import { MARIADB_AUTH_USERS } from "../../shared/local/mariadb_auth_users.ts";
 import { AUTH_USERS, startAuthCluster } from "../helpers/pg_auth.ts";
 import { startMySqlFixture } from "../helpers/mysql_fixture.ts";
 import { psql, startTestProxy } from "../helpers/proxy.ts";

@@ -10,7 +10,7 @@
 
 import assert from "node:assert/strict";
 import mysql from "mysql2/promise";
-import { MARIADB_AUTH_USERS } from "../../shared/local/mariadb_server.ts";
+import { MARIADB_AUTH_USERS } from "../../shared/local/mariadb_auth_users.ts";
 import { makeCerts } from "../helpers/certs.ts";
 import { mariadbCli } from "../helpers/mariadb_cli.ts";
 import { startMySqlFixture } from "../helpers/mysql_fixture.ts";

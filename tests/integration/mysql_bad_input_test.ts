@@ -6,7 +6,7 @@
  */
 
 import assert from "node:assert/strict";
-import { MARIADB_AUTH_USERS } from "../../shared/local/mariadb_server.ts";
+import { MARIADB_AUTH_USERS } from "../../shared/local/mariadb_auth_users.ts";
 import { Com } from "../../proxy/mysql/constants.ts";
 import { packet, PayloadWriter } from "../../proxy/mysql/packets.ts";
 import { RawMySql } from "../helpers/raw_mysql.ts";

@@ -8,7 +8,7 @@
  */
 
 import assert from "node:assert/strict";
-import { MARIADB_AUTH_USERS } from "../../shared/local/mariadb_server.ts";
+import { MARIADB_AUTH_USERS } from "../../shared/local/mariadb_auth_users.ts";
 import { mariadbCli, mariadbCliArgs } from "../helpers/mariadb_cli.ts";
 import { startMySqlFixture } from "../helpers/mysql_fixture.ts";
 import { waitFor } from "../helpers/wait.ts";

@@ -13,7 +13,7 @@ import type mysql from "mysql2/promise";
 import { MySqlWire } from "../../proxy/mysql/session.ts";
 import type { MySqlSessionState } from "../../proxy/mysql/session_state.ts";
 import { SessionCore } from "../../proxy/session/core.ts";
-import { MARIADB_AUTH_USERS } from "../../shared/local/mariadb_server.ts";
+import { MARIADB_AUTH_USERS } from "../../shared/local/mariadb_auth_users.ts";
 import { RawMySql } from "../helpers/raw_mysql.ts";
 import { startMySqlFixture } from "../helpers/mysql_fixture.ts";
 import { waitFor } from "../helpers/wait.ts";

@@ -9,7 +9,8 @@
  * row limit.
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
-import { MARIADB_AUTH_USERS, startMariaDbServer } from "../../shared/local/mariadb_server.ts";
+import { MARIADB_AUTH_USERS } from "../../shared/local/mariadb_auth_users.ts";
+import { startMariaDbServer } from "../../shared/local/mariadb_server.ts";
 import { startPgCluster } from "../../shared/local/postgres_cluster.ts";
 import { compareResults, type ComparisonResult } from "../../proxy/shadow/compare.ts";
 import type { NeutralResult } from "../../proxy/shadow/result.ts";

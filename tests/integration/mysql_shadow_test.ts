@@ -9,11 +9,8 @@
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import mysql from "mysql2/promise";
-import {
-  MARIADB_AUTH_USERS,
-  type MariaDbServer,
-  startMariaDbServer,
-} from "../../shared/local/mariadb_server.ts";
+import { MARIADB_AUTH_USERS } from "../../shared/local/mariadb_auth_users.ts";
+import { type MariaDbServer, startMariaDbServer } from "../../shared/local/mariadb_server.ts";
 import { startPgCluster } from "../../shared/local/postgres_cluster.ts";
 import type { ProxyShadowReport } from "../../shared/shadow.ts";
 import { TranslationGap } from "../../proxy/translate/errors.ts";

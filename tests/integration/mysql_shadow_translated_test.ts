@@ -14,7 +14,7 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import mysql from "mysql2/promise";
 import { startPgCluster } from "../../shared/local/postgres_cluster.ts";
-import { MARIADB_AUTH_USERS } from "../../shared/local/mariadb_server.ts";
+import { MARIADB_AUTH_USERS } from "../../shared/local/mariadb_auth_users.ts";
 import type { ProxyShadowReport } from "../../shared/shadow.ts";
 import { startMySqlFixture } from "../helpers/mysql_fixture.ts";
 import { startTestProxy } from "../helpers/proxy.ts";
