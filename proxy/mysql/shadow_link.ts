@@ -21,6 +21,15 @@
  * - COM_CHANGE_USER carries an answer to the source of truth's scramble,
  *   which no other database would accept: it ends shadowing for the session.
  *
+ * In `async` the client never waits for any of it: the session hands the link
+ * each client packet after it went to the source of truth, and the source of
+ * truth's bytes as it sends them to the client; the link keeps them (views,
+ * no copies), with the shadow's answers, in a {@linkcode ShadowBacklog}
+ * (`../shadow/session_backlog.ts`), and rewrites statement ids, writes to the
+ * shadow, decodes and compares once the event loop has forwarded what was
+ * due. In `sync` and `strict-sync` the client waits for the verdict anyway,
+ * so that work runs as the packets pass.
+ *
  * @module
  */
 
@@ -28,7 +37,9 @@ import type { ConnectionSpec } from "../../shared/connstring.ts";
 import type { DatabaseSide } from "../../shared/control.ts";
 import { errorMessage } from "../../shared/errors.ts";
 import type { Logger } from "../../shared/log.ts";
+import type { ShadowBacklog } from "../shadow/after_io.ts";
 import { ShadowForwarder } from "../shadow/forwarding.ts";
+import { sessionBacklog, shadowDataListener } from "../shadow/session_backlog.ts";
 import { type RequestVerdict, type ShadowContext, ShadowPairing } from "../shadow/pairing.ts";
 import { type NeutralResult, notRun } from "../shadow/result.ts";
 import { hasTopLevelOrderBy } from "../pg/order_by.ts";
@@ -58,6 +69,19 @@ const UNANSWERED: ReadonlySet<number> = new Set([
   Com.STMT_SEND_LONG_DATA,
   Com.QUIT,
 ]);
+
+/**
+ * What an `async` backlog chunk is: a client command's first packet, a client
+ * packet inside a command (a continuation, or not), the payload of a command
+ * the proxy sent itself, or either database's bytes.
+ */
+type Kept =
+  | "command"
+  | "inside"
+  | "continuation"
+  | "proxy command"
+  | "source of truth"
+  | "shadow";
 
 /** A command (and the packets of it the client sent after the first) on its way to the shadow. */
 interface Outgoing {
@@ -94,6 +118,8 @@ export class MySqlShadowLink {
   /** `sync`/`strict-sync`: per command the source of truth answers, whether it went to the shadow. */
   readonly #forwarded: boolean[] = [];
   readonly #sentAt: number[] = [];
+  /** `async`: the work kept until the event loop forwarded what was due. */
+  readonly #backlog: ShadowBacklog<Kept> | undefined;
   /** Called after each command the shadow completed, and when the link stops. */
   onProgress: () => void = () => {};
 
@@ -123,6 +149,11 @@ export class MySqlShadowLink {
     };
     this.#pairing = new ShadowPairing(side, ctx);
     this.#forwarder = new ShadowForwarder(ctx, (reason) => this.stop(reason));
+    this.#backlog = sessionBacklog<Kept>(
+      ctx,
+      this.#forwarder,
+      (kept, chunk, at) => this.#process(kept, chunk, at),
+    );
   }
 
   /** Whether the link still shadows. */
@@ -169,7 +200,10 @@ export class MySqlShadowLink {
     this.#shadow.translated = connection.translated;
     socket.on("error", () => {});
     socket.on("close", () => this.stop("the shadow database closed the connection"));
-    socket.on("data", (chunk: Uint8Array) => this.#onShadowData(chunk));
+    socket.on(
+      "data",
+      shadowDataListener(this.#backlog, (chunk, at) => this.#onShadowData(chunk, at)),
+    );
     socket.resume();
     this.#forwarder.connected(socket);
   }
@@ -177,11 +211,21 @@ export class MySqlShadowLink {
   /**
    * The first packet of a client command, after it went to the source of
    * truth. Returns whether the command's answer gets a verdict (`sync`,
-   * `strict-sync`: the session holds that answer until {@linkcode takeVerdict}).
+   * `strict-sync`: the session holds that answer until {@linkcode takeVerdict};
+   * in `async` it is kept for later and gets none). The caller must not change
+   * the packet afterwards.
    */
   command(p: Packet): boolean {
     if (this.#stopped) return false;
-    const payload = p.payload;
+    if (this.#backlog) {
+      this.#backlog.add("command", p.raw);
+      return false;
+    }
+    return this.#command(p.raw, p.payload);
+  }
+
+  /** A client command's first packet (`raw`, whose payload is `payload`); see `command`. */
+  #command(raw: Uint8Array, payload: Uint8Array): boolean {
     const command = payload[0];
     if (command === Com.CHANGE_USER) {
       this.stop("COM_CHANGE_USER cannot be shadowed (its answer is for the other scramble)");
@@ -213,13 +257,7 @@ export class MySqlShadowLink {
       this.finish();
       return false;
     }
-    this.#enqueue({
-      packets: [p.raw.slice()],
-      payload: payload.slice(),
-      prepare,
-      ignore,
-      inside: false,
-    });
+    this.#enqueue({ packets: [raw], payload, prepare, ignore, inside: false });
     return answered && !ignore;
   }
 
@@ -234,28 +272,63 @@ export class MySqlShadowLink {
     return connection?.translated === true && prepareAnswer(sql).mayAnswer;
   }
 
-  /** A packet of the client inside a command (continuation, LOAD DATA file data). */
+  /**
+   * A packet of the client inside a command (continuation, LOAD DATA file
+   * data); the caller must not change it afterwards.
+   */
   clientPacket(p: Packet): void {
     if (this.#stopped) return;
-    if (!p.continuation) this.#sot.onClientPacket(p.payload);
-    this.#enqueue({
-      packets: [p.raw.slice()],
-      payload: p.continuation ? new Uint8Array(0) : p.payload.slice(),
-      ignore: true,
-      inside: true,
-    });
+    if (this.#backlog) this.#backlog.add(p.continuation ? "continuation" : "inside", p.raw);
+    else this.#clientPacket(p.raw, p.continuation);
+  }
+
+  #clientPacket(raw: Uint8Array, continuation: boolean): void {
+    const payload = continuation ? new Uint8Array(0) : raw.subarray(4);
+    if (!continuation) this.#sot.onClientPacket(payload);
+    this.#enqueue({ packets: [raw], payload, ignore: true, inside: true });
   }
 
   /** A command the proxy sent the source of truth itself; nothing to pair or forward. */
   proxyCommand(payload: Uint8Array): void {
     if (this.#stopped) return;
+    if (this.#backlog) return this.#backlog.add("proxy command", payload);
+    this.#proxyCommand(payload);
+  }
+
+  #proxyCommand(payload: Uint8Array): void {
     this.#sot.onCommand(payload, true);
     this.#forwardedFlag(false);
   }
 
-  /** Bytes the source of truth sent (they go on to the client; here they are only decoded). */
+  /**
+   * Bytes the source of truth sent (they go on to the client; here they are
+   * only decoded). In `async` they are kept: the caller must not change them.
+   */
   sotData(chunk: Uint8Array): void {
     if (this.#stopped) return;
+    if (this.#backlog) this.#backlog.add("source of truth", chunk);
+    else this.#sotData(chunk);
+  }
+
+  /** `async`: one kept chunk, in arrival order. */
+  #process(kept: Kept, chunk: Uint8Array, at: number): void {
+    switch (kept) {
+      case "command":
+        this.#command(chunk, chunk.subarray(4));
+        return;
+      case "inside":
+      case "continuation":
+        return this.#clientPacket(chunk, kept === "continuation");
+      case "proxy command":
+        return this.#proxyCommand(chunk);
+      case "source of truth":
+        return this.#sotData(chunk);
+      case "shadow":
+        return this.#onShadowData(chunk, at);
+    }
+  }
+
+  #sotData(chunk: Uint8Array): void {
     let payloads: Uint8Array[];
     try {
       payloads = this.#sotPackets.push(chunk);
@@ -322,7 +395,7 @@ export class MySqlShadowLink {
           const kind = failure.kind === "translation_gap" ? "translation_gap" : "skipped";
           this.#sentAt.push(performance.now());
           this.#shadow.synthetic([notRun(kind, sql, hasTopLevelOrderBy(sql), failure.error)]);
-          this.#drainShadow(undefined);
+          this.#drainShadow(undefined, performance.now());
         }
         continue;
       }
@@ -345,7 +418,8 @@ export class MySqlShadowLink {
     }
   }
 
-  #onShadowData(chunk: Uint8Array): void {
+  /** Bytes the shadow sent, which arrived at `at` (`performance.now()`). */
+  #onShadowData(chunk: Uint8Array, at: number): void {
     let payloads: Uint8Array[];
     try {
       payloads = this.#shadowPackets.push(chunk);
@@ -360,17 +434,21 @@ export class MySqlShadowLink {
         this.#ctx.metrics.error(this.side, decodeErr(payload).sqlState);
       }
       this.#shadow.onPacket(payload);
-      this.#drainShadow(failure);
+      this.#drainShadow(failure, at);
       if (this.#stopped) return;
     }
   }
 
-  /** Pairs every request the shadow collector completed; `failure` is the ERR that ended one. */
-  #drainShadow(failure: Uint8Array | undefined): void {
+  /**
+   * Pairs every request the shadow collector completed; `failure` is the ERR
+   * that ended one, `at` when its last bytes arrived.
+   */
+  #drainShadow(failure: Uint8Array | undefined, at: number): void {
     for (const results of this.#shadow.takeRequests()) {
       const sentAt = this.#sentAt.shift();
       if (sentAt !== undefined) {
-        this.#ctx.metrics.observeDuration(this.side, (performance.now() - sentAt) / 1000);
+        // In async a command waiting for its prepare is sent while an answer kept earlier is read.
+        this.#ctx.metrics.observeDuration(this.side, Math.max(0, at - sentAt) / 1000);
       }
       if (results === IGNORED) continue;
       const err = results.some((r) => r.kind === "error" || r.kind === "translation_gap")
@@ -387,6 +465,9 @@ export class MySqlShadowLink {
    */
   finish(): void {
     if (this.#stopped) return;
+    // What the client sent and the source of truth answered still reaches the shadow and pairing.
+    this.#backlog?.drain();
+    if (this.#stopped) return;
     this.#stopped = true;
     const socket = this.#connection?.socket;
     socket?.removeAllListeners("close");
@@ -400,6 +481,7 @@ export class MySqlShadowLink {
     this.#stopped = true;
     if (reason) this.#log.warn("shadowing stopped for this session", { reason });
     this.#forwarder.discard();
+    this.#backlog?.discard();
     this.#connection?.socket.destroy();
     this.onProgress();
   }

@@ -106,6 +106,7 @@ export class MySqlShadowing {
    */
   sourceOfTruthData(chunk: Uint8Array, streaming: boolean): boolean {
     const link = this.#link;
+    // In async the link only keeps the chunk: its work runs in a later turn, after the client write.
     link?.sotData(chunk);
     if (this.#answers.empty && !this.#waits) {
       this.#answers.forgetEnds();

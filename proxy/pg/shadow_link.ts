@@ -29,7 +29,8 @@ import type { ConnectionSpec } from "../../shared/connstring.ts";
 import type { DatabaseSide } from "../../shared/control.ts";
 import { errorMessage } from "../../shared/errors.ts";
 import type { Logger } from "../../shared/log.ts";
-import { type BacklogSource, ShadowBacklog } from "../shadow/after_io.ts";
+import type { BacklogSource, ShadowBacklog } from "../shadow/after_io.ts";
+import { sessionBacklog, shadowDataListener } from "../shadow/session_backlog.ts";
 import { ShadowForwarder } from "../shadow/forwarding.ts";
 import { type RequestVerdict, type ShadowContext, ShadowPairing } from "../shadow/pairing.ts";
 import { FrameScanner, typeSet } from "./framing.ts";
@@ -94,13 +95,12 @@ export class ShadowLink {
     this.#scanner = new FrameScanner(SHADOW_WATCHED, undefined, ANY_SIZE, (type, body) => {
       this.#onShadowMessage(type, body);
     });
-    if (ctx.mode !== "async") return;
-    this.#backlog = new ShadowBacklog(
+    this.#backlog = sessionBacklog(
+      ctx,
+      this.#forwarder,
       (from, chunk, at) => this.#process(from, chunk, at),
-      ctx.maxQueueBytes,
-      () => this.#forwarder.drop(),
-      (delta) => ctx.metrics.addQueueBytes(delta),
     );
+    if (!this.#backlog) return;
     this.#clientScanner = new FrameScanner(CLIENT_WATCHED, undefined, ANY_SIZE, (type, body) => {
       this.#onClientMessage(type, body);
     });
@@ -134,12 +134,9 @@ export class ShadowLink {
       this.#socket = socket;
       socket.on("error", () => {});
       socket.on("close", () => this.stop("the shadow database closed the connection"));
-      const backlog = this.#backlog;
       socket.on(
         "data",
-        backlog
-          ? (chunk: Uint8Array) => backlog.add("shadow", chunk)
-          : (chunk: Uint8Array) => this.#onShadowData(chunk, performance.now()),
+        shadowDataListener(this.#backlog, (chunk, at) => this.#onShadowData(chunk, at)),
       );
       socket.resume();
       this.#forwarder.connected(socket);

@@ -24,16 +24,25 @@
 
 import { setImmediate } from "node:timers";
 
-/** Where a kept chunk came from. */
+/** Where a kept chunk came from (the PostgreSQL wire's tags; a wire may use its own). */
 export type BacklogSource = "client" | "source of truth" | "shadow";
 
 /** Processes one kept chunk; `at` is `performance.now()` when it arrived. */
-export type BacklogHandler = (from: BacklogSource, chunk: Uint8Array, at: number) => void;
+export type BacklogHandler<From extends string = BacklogSource> = (
+  from: From,
+  chunk: Uint8Array,
+  at: number,
+) => void;
 
 /** Longest run of shadow work between two looks at the sockets, in ms. */
 export const TURN_BUDGET_MS = 0.5;
 
-const due: ShadowBacklog[] = [];
+/** What the turn needs of a backlog, whatever its tags. */
+interface Drainable {
+  drain(): void;
+}
+
+const due: Drainable[] = [];
 let scheduled = false;
 
 function runTurn(): void {
@@ -49,7 +58,7 @@ function runTurn(): void {
   }
 }
 
-function schedule(backlog: ShadowBacklog): void {
+function schedule(backlog: Drainable): void {
   due.push(backlog);
   if (!scheduled) {
     scheduled = true;
@@ -57,13 +66,16 @@ function schedule(backlog: ShadowBacklog): void {
   }
 }
 
-/** One session's shadow work, kept until the event loop has nothing more urgent. */
-export class ShadowBacklog {
-  readonly #handler: BacklogHandler;
+/**
+ * One session's shadow work, kept until the event loop has nothing more
+ * urgent; `From` tags each chunk with what it is (where it came from).
+ */
+export class ShadowBacklog<From extends string = BacklogSource> {
+  readonly #handler: BacklogHandler<From>;
   readonly #maxBytes: number;
   readonly #overflow: () => void;
   readonly #counted: (delta: number) => void;
-  readonly #from: BacklogSource[] = [];
+  readonly #from: From[] = [];
   readonly #chunks: Uint8Array[] = [];
   readonly #at: number[] = [];
   #head = 0;
@@ -78,7 +90,7 @@ export class ShadowBacklog {
    * @param counted told of every change of the bytes kept (the queue gauge)
    */
   constructor(
-    handler: BacklogHandler,
+    handler: BacklogHandler<From>,
     maxBytes: number,
     overflow: () => void,
     counted: (delta: number) => void,
@@ -90,7 +102,7 @@ export class ShadowBacklog {
   }
 
   /** Keeps `chunk` for later; the caller must not change it afterwards. */
-  add(from: BacklogSource, chunk: Uint8Array): void {
+  add(from: From, chunk: Uint8Array): void {
     if (this.#discarded) return;
     this.#from.push(from);
     this.#chunks.push(chunk);
