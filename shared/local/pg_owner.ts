@@ -27,17 +27,13 @@ export function currentUid(): number | null {
   }
 }
 
-/**
- * The `postgres` system user, which runs the cluster when this process is root.
- *
- * @throws {LmsError} `LOCAL_DATABASE_FAILED` when there is no such user.
- */
-export function systemUser(): Owner {
+/** The `postgres` system user's ids from `/etc/passwd`, or undefined when it has none. */
+export function findSystemUser(): Owner | undefined {
   let passwd = "";
   try {
     passwd = Deno.readTextFileSync("/etc/passwd");
   } catch {
-    // Reported below as a missing user.
+    return undefined;
   }
   for (const line of passwd.split("\n")) {
     const fields = line.split(":");
@@ -45,6 +41,17 @@ export function systemUser(): Owner {
       return { uid: Number(fields[2]), gid: Number(fields[3]) };
     }
   }
+  return undefined;
+}
+
+/**
+ * The `postgres` system user, which runs the cluster when this process is root.
+ *
+ * @throws {LmsError} `LOCAL_DATABASE_FAILED` when there is no such user.
+ */
+export function systemUser(): Owner {
+  const owner = findSystemUser();
+  if (owner) return owner;
   throw new LmsError(
     "LOCAL_DATABASE_FAILED",
     `running as root, but there is no "${SYSTEM_USER}" system user to run PostgreSQL as`,

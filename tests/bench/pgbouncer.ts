@@ -12,6 +12,7 @@
 import { terminate } from "./cleanup.ts";
 import { LmsError } from "../../shared/errors.ts";
 import { freePort, waitForPort } from "../../shared/local/ports.ts";
+import { findSystemUser, type Owner, SYSTEM_USER } from "../../shared/local/pg_owner.ts";
 
 /** How to configure the PgBouncer. */
 export interface PgBouncerOptions {
@@ -33,7 +34,6 @@ export interface PgBouncer extends AsyncDisposable {
   stop(): Promise<void>;
 }
 
-const SYSTEM_USER = "postgres";
 const BINARY_CANDIDATES = ["/usr/sbin/pgbouncer", "/usr/bin/pgbouncer", "/usr/local/bin/pgbouncer"];
 const START_TIMEOUT_MS = 10_000;
 
@@ -150,13 +150,9 @@ async function logTail(dir: string): Promise<string> {
   }
 }
 
-function systemUser(): { uid: number; gid: number } {
-  for (const line of Deno.readTextFileSync("/etc/passwd").split("\n")) {
-    const fields = line.split(":");
-    if (fields[0] === SYSTEM_USER && fields.length >= 4) {
-      return { uid: Number(fields[2]), gid: Number(fields[3]) };
-    }
-  }
+function systemUser(): Owner {
+  const owner = findSystemUser();
+  if (owner) return owner;
   throw new LmsError(
     "TOOL_UNAVAILABLE",
     `running as root, but there is no "${SYSTEM_USER}" system user to run PgBouncer as`,
