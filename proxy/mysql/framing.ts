@@ -23,7 +23,11 @@ export class FramingError extends LmsError {}
 export interface Packet {
   /** Sequence id. */
   seq: number;
-  /** Payload (a view; copy it to keep it past the next `push`). */
+  /**
+   * Payload: a view of the received chunk (or of the buffer the splitter
+   * joined a split packet into), which the splitter never writes again, so
+   * it may be kept; a caller that changes it must copy it first.
+   */
   payload: Uint8Array;
   /** Header and payload as received. */
   raw: Uint8Array;
