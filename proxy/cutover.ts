@@ -20,6 +20,7 @@ import type { ProxyMetrics } from "./metrics.ts";
 import { redactLiterals } from "./pg/redact.ts";
 import type { Router } from "./router.ts";
 import type { CancelRegistry } from "./session/cancel_registry.ts";
+import { IDLE_MOVE_DELAY_MS, openQueue } from "./session/open_queue.ts";
 import type { SessionRegistry } from "./session/registry.ts";
 
 /** What {@linkcode ProxyCutover} works on. */
@@ -75,6 +76,7 @@ export class ProxyCutover implements ControlHandler {
         sourceOfTruth: state.sourceOfTruth,
         epoch: state.epoch,
       });
+      openQueue.holdIdle(IDLE_MOVE_DELAY_MS);
     }
     this.#d.sessions.reconsiderAll();
   }
@@ -84,6 +86,8 @@ export class ProxyCutover implements ControlHandler {
     if (!this.#d.gate.paused) this.#d.log.info("pausing for cutover", { cutoverId });
     this.#d.gate.pause(cutoverId);
     this.#d.metrics.paused.set(1);
+    // The standbys of idle sessions that share no login proof open in the idle lane.
+    openQueue.holdIdle(0);
     // Sessions already between transactions prepare their move now.
     this.#d.sessions.reconsiderAll();
   }
@@ -103,6 +107,7 @@ export class ProxyCutover implements ControlHandler {
         sourceOfTruth: after.sourceOfTruth,
         epoch: after.epoch,
       });
+      openQueue.holdIdle(IDLE_MOVE_DELAY_MS);
     }
     this.#d.metrics.paused.set(0);
     this.#d.gate.resume();

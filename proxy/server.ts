@@ -36,6 +36,7 @@ import { AuthQueries } from "./pg/auth_query.ts";
 import { ClientTlsUpgrader } from "./pg/tls.ts";
 import { CancelRegistry } from "./session/cancel_registry.ts";
 import type { AcceptClient, SessionContext } from "./session/context.ts";
+import { LoginProofs } from "./session/login_proofs.ts";
 import { IdentityContext } from "./session/identity_context.ts";
 import { ClientLimits } from "./session/limits.ts";
 import { SessionRegistry } from "./session/registry.ts";
@@ -253,6 +254,7 @@ export async function startProxy(
       proxyTagOf(processId) !== ownTag &&
       (control?.forwardCancel(processId, secretKey, terminate) ?? false),
     limits: new ClientLimits(config),
+    proofs: new LoginProofs(() => gate.notify()),
   };
   const localAuth = config.sourceDialect === "mysql" && config.target
     ? mysqlLocalAuth(config, config.source, config.target, metrics, log)

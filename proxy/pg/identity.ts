@@ -21,6 +21,7 @@
  * @module
  */
 
+import { createHash } from "node:crypto";
 import { errorMessage, LmsError } from "../../shared/errors.ts";
 import type { PasswordLookup } from "../session/identity_context.ts";
 import { type Credential, type LoginOptions, md5Answer } from "./backend_auth.ts";
@@ -87,6 +88,23 @@ export class SessionIdentity {
       hint: "give the user the same password (verifier) on both databases; " +
         "see the Identity section of the README",
     };
+  }
+
+  /**
+   * A SHA-256 digest of the user and credential: equal for two sessions
+   * exactly when a login of one proves the other's (see
+   * `proxy/session/login_proofs.ts`). Undefined when the session holds no
+   * credential. Kept in memory only, never logged.
+   */
+  loginDigest(): string | undefined {
+    if (this.unavailable !== undefined) return undefined;
+    const hash = createHash("sha256").update(this.user).update("\u0000")
+      .update(this.#credential.kind).update("\u0000");
+    const c = this.#credential;
+    if (c.kind === "password") hash.update(c.password);
+    else if (c.kind === "md5") hash.update(c.hash);
+    else if (c.kind === "scram") hash.update(c.keys.clientKey).update(c.keys.serverKey);
+    return hash.digest("base64");
   }
 
   /** What may be logged: never the credential. */

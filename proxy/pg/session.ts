@@ -373,6 +373,17 @@ export class PgSession implements SessionWire<ReplayedBackend> {
     return openReplayedBackend(spec, this.state!, `${side} database`, this.#identity!);
   }
 
+  /**
+   * The database and the identity's digest: the login depends on nothing
+   * else the session chose (pg_hba sees the proxy's address for all of them).
+   */
+  loginKey(): string | undefined {
+    const digest = this.#identity?.loginDigest();
+    if (digest === undefined || !this.state) return undefined;
+    const params = this.state.startupParams;
+    return `${params.get("database") ?? params.get("user")}\u0000${digest}`;
+  }
+
   /** @inheritdoc */
   swapBackend({ socket, auth }: ReplayedBackend): void {
     const old = this.#backend;

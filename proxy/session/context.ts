@@ -15,6 +15,7 @@ import type { ShadowContext } from "../shadow/pairing.ts";
 import type { CancelRegistry } from "./cancel_registry.ts";
 import type { IdentityContext } from "./identity_context.ts";
 import type { ClientLimits } from "./limits.ts";
+import type { LoginProofs } from "./login_proofs.ts";
 import type { SessionRegistry } from "./registry.ts";
 
 /** TLS offered on the client listener (`SSL_CERT`/`SSL_KEY`, and `SSL_CA` for client certificates). */
@@ -59,6 +60,8 @@ export interface SessionContext {
   identity: IdentityContext;
   /** Connection, failed-login and hold limits. */
   limits: ClientLimits;
+  /** Logins proven once per credential while a consistent drain holds idle sessions. */
+  proofs: LoginProofs;
 }
 
 /**

@@ -7,8 +7,10 @@
  *   it changes databases.
  * - While the gate is closed, a quiescent session holds its next request
  *   (its bytes are kept, not failed); a session in a transaction or request
- *   runs on until it is quiescent. A held session prepares its connection
- *   on the other database meanwhile, so a commit only swaps connections.
+ *   runs on until it is quiescent. A held session with a request waiting
+ *   prepares its connection on the other database meanwhile, so a commit
+ *   only swaps connections; an idle one only has its login proven, once per
+ *   credential ({@linkcode ./login_proofs.ts}), and opens after the commit.
  * - When the router names a newer epoch on another database, the session
  *   moves there at its next quiescent point: a transaction never spans two
  *   databases. Held work is released once the session may run it.
@@ -32,19 +34,12 @@ import type { CancelKey } from "./cancel_registry.ts";
 import type { SessionContext } from "./context.ts";
 import { reconnectFailure } from "./identity_context.ts";
 import { isAuthFailure } from "./limits.ts";
+import { type LoginProof, PROOF_WAIT_MS } from "./login_proofs.ts";
 import { openQueue, type QueuedOpen } from "./open_queue.ts";
 import type { ClientSession } from "./session.ts";
 import type { SessionWire } from "./wire.ts";
 
 let nextSessionId = 0;
-
-/**
- * How long a held session's pending standby keeps it from counting as
- * drained: long enough for a login that fails (no credential there) to be
- * reported as the reason before the fleet commits, short enough that a slow
- * database does not stretch the pause.
- */
-const STANDBY_WAIT_MS = 2_000;
 
 /** The database that is not `side`. */
 export function otherSide(side: DatabaseSide): DatabaseSide {
@@ -94,6 +89,11 @@ export class SessionCore<B> implements ClientSession {
   #standby: Standby<B> | undefined;
   /** Why the prepared move failed: the session cannot run as its own user there. */
   #moveRefused: string | undefined;
+  /**
+   * The shared proof that this idle, held session can log in on the other
+   * database, in place of a standby of its own (see `login_proofs.ts`).
+   */
+  #proof: LoginProof | undefined;
   /** The open a move waits for its turn in the open queue (no standby was ready). */
   #moveOpen: QueuedOpen<B> | undefined;
   /**
@@ -159,7 +159,7 @@ export class SessionCore<B> implements ClientSession {
 
   /** @inheritdoc */
   get blockingReason(): string | undefined {
-    return this.wire.blockingReason ?? this.#moveRefused;
+    return this.wire.blockingReason ?? this.#moveRefused ?? this.#proof?.refusal;
   }
 
   /** @inheritdoc */
@@ -170,13 +170,18 @@ export class SessionCore<B> implements ClientSession {
   /** @inheritdoc */
   get drained(): boolean {
     if (this.#waitingAtGate) return true;
-    // A held session is drained once its connection on the other database is
-    // ready (or STANDBY_WAIT_MS passed), so that a session that cannot have
-    // one blocks the drain, with the reason, before a commit.
+    // A held session is drained once its login on the other database is
+    // proven (or the wait passed), so that a session that cannot log in
+    // there blocks the drain, with the reason, before a commit. Once a
+    // shared proof did that, the standby a later request opens only speeds
+    // up the commit: a drained proxy must not become undrained by it.
+    const proof = this.#proof;
     const standby = this.#standby;
+    const proven = proof
+      ? proof.settled || proof.waitedOut
+      : standby === undefined || standby.settled || standby.waitedOut;
     return this.#relaying && this.wire.quiescent() && !this.#moving &&
-      this.blockingReason === undefined &&
-      (standby === undefined || standby.settled || standby.waitedOut);
+      this.blockingReason === undefined && proven;
   }
 
   /** @inheritdoc */
@@ -298,7 +303,8 @@ export class SessionCore<B> implements ClientSession {
       this.wire.clientFlowChanged();
       if (first) {
         // The client waits now: its connection on the other side is opened ahead of idle ones'.
-        this.#standby?.open.hurry();
+        if (this.#standby) this.#standby.open.hurry();
+        else if (this.#ctx.gate.paused) this.#prepareStandby();
         this.#moveOpen?.hurry();
         this.#ctx.gate.notify();
       }
@@ -340,12 +346,19 @@ export class SessionCore<B> implements ClientSession {
    * truth, releases held work when it may run, and reports drain progress.
    */
   checkpoint(): void {
-    if (this.#closed || this.#moving) return;
+    if (this.#closed) return;
     const gate = this.#ctx.gate;
+    if (this.#moving) {
+      // A move still waiting for its turn holds no work: a new pause takes it back, so the
+      // session waits the pause out where it is, as an idle one, instead of keeping the
+      // drain waiting for opens the commit may make pointless.
+      if (gate.paused) this.#moveOpen?.cancel();
+      return;
+    }
     if (gate.paused) {
       if (this.#held.length > 0 && !this.wire.quiescent()) this.#release();
       else {
-        if (this.wire.quiescent()) this.#prepareStandby();
+        if (this.wire.quiescent()) this.#prepareForCutover();
         gate.notify();
       }
       return;
@@ -388,6 +401,33 @@ export class SessionCore<B> implements ClientSession {
   }
 
   /**
+   * While a consistent cutover holds this quiescent session, proves that it
+   * can log in on the other database: a session with a request waiting (or
+   * whose wire shares no proofs) prepares its own standby; an idle one joins
+   * the proof of its credential and opens its connection after the commit.
+   */
+  #prepareForCutover(): void {
+    if (this.#standby || this.#proof || !this.#route || this.wire.blockingReason !== undefined) {
+      return;
+    }
+    const key = this.#held.length === 0 ? this.wire.loginKey?.() : undefined;
+    if (key === undefined) return this.#prepareStandby();
+    const side = otherSide(this.#route.side);
+    const spec = this.#ctx.router.spec(side);
+    if (!spec) return;
+    const gate = this.#ctx.gate;
+    this.#proof = this.#ctx.proofs.proof(
+      `${gate.cutoverId}\u0000${gate.pausedAt}`,
+      `${side}\u0000${key}`,
+      async () => {
+        const b = await openQueue.open(() => this.wire.openBackend(side, spec), true).result;
+        if (b !== undefined) this.wire.discardBackend(b);
+      },
+      (err) => this.#ctx.identity.refused(err, side, "move"),
+    );
+  }
+
+  /**
    * While a consistent cutover holds this (drained) session, opens and
    * prepares its connection on the other database, so that a commit only
    * has to swap connections. Nothing the session replays can change while
@@ -402,7 +442,7 @@ export class SessionCore<B> implements ClientSession {
     const waited = setTimeout(() => {
       standby.waitedOut = true;
       this.#ctx.gate.notify();
-    }, STANDBY_WAIT_MS);
+    }, PROOF_WAIT_MS);
     const open = openQueue.open(() => this.wire.openBackend(side, spec), this.#held.length > 0);
     const standby: Standby<B> = {
       side,
@@ -429,6 +469,7 @@ export class SessionCore<B> implements ClientSession {
   #dropStandby(): void {
     const standby = this.#standby;
     this.#moveRefused = undefined;
+    this.#proof = undefined;
     if (!standby) return;
     this.#standby = undefined;
     standby.open.cancel();
@@ -440,27 +481,30 @@ export class SessionCore<B> implements ClientSession {
   /** Moves the (quiescent) session to `route`, then lets it go on there. */
   async #moveTo(route: Route): Promise<void> {
     this.#moving = true;
+    this.#proof = undefined;
     this.wire.clientFlowChanged();
     const from = this.#route!;
     const started = performance.now();
     try {
       const backend = await this.#connectionFor(route);
-      if (backend === undefined) return;
       if (this.#closed) {
-        this.wire.discardBackend(backend);
+        if (backend !== undefined) this.wire.discardBackend(backend);
         return;
       }
-      this.#route = route;
-      this.wire.swapBackend(backend);
-      this.wire.closeShadow();
-      await this.pairShadow();
-      this.#ctx.metrics.sessionMoves.inc({ to: route.side, outcome: "ok" });
-      this.log.info("session moved", {
-        from: from.side,
-        to: route.side,
-        epoch: route.epoch,
-        ms: Math.round(performance.now() - started),
-      });
+      // Undefined: a new pause took the open back before it started (see checkpoint).
+      if (backend !== undefined) {
+        this.#route = route;
+        this.wire.swapBackend(backend);
+        this.wire.closeShadow();
+        await this.pairShadow();
+        this.#ctx.metrics.sessionMoves.inc({ to: route.side, outcome: "ok" });
+        this.log.info("session moved", {
+          from: from.side,
+          to: route.side,
+          epoch: route.epoch,
+          ms: Math.round(performance.now() - started),
+        });
+      }
     } catch (err) {
       this.#ctx.metrics.sessionMoves.inc({ to: route.side, outcome: "failed" });
       this.log.error("could not move session", { to: route.side, error: errorMessage(err) });

@@ -17,11 +17,20 @@
  * once. Other opens (idle sessions) start only while no urgent open waits
  * and fewer than {@linkcode BACKGROUND_CONCURRENCY} opens of either lane run.
  *
+ * Right after a new epoch the idle lane also waits
+ * {@linkcode IDLE_MOVE_DELAY_MS} ({@linkcode OpenQueue.holdIdle}): the
+ * requests that waited for the cutover then have the new database to
+ * themselves. A database logs in only so many sessions a second (about 70
+ * on two shared cores); a few hundred idle logins started at the commit
+ * would delay every held request behind them.
+ *
  * @module
  */
 
 /** Opens of either lane at once before an idle session's open may not start. */
-export const BACKGROUND_CONCURRENCY = 16;
+export const BACKGROUND_CONCURRENCY = 4;
+/** How long after a new epoch idle sessions' opens wait before they may start. */
+export const IDLE_MOVE_DELAY_MS = 1_000;
 /** Opens at once, counting both lanes, that urgent ones may take. */
 export const URGENT_CONCURRENCY = 64;
 
@@ -53,6 +62,8 @@ export class OpenQueue {
   #running = 0;
   readonly #urgent: Entry[] = [];
   readonly #idle: Entry[] = [];
+  #idleHeldUntil = 0;
+  #idleTimer: ReturnType<typeof setTimeout> | undefined;
 
   /**
    * @param background opens at once (both lanes counted) below which idle sessions' may start
@@ -71,6 +82,23 @@ export class OpenQueue {
   /** Opens waiting for their turn now, both lanes. */
   get waiting(): number {
     return this.#urgent.length + this.#idle.length;
+  }
+
+  /**
+   * Keeps idle opens from starting for `ms` from now (0 lets them start at
+   * once); urgent ones are not held.
+   */
+  holdIdle(ms: number): void {
+    clearTimeout(this.#idleTimer);
+    this.#idleTimer = undefined;
+    this.#idleHeldUntil = performance.now() + ms;
+    if (ms > 0) {
+      this.#idleTimer = setTimeout(() => {
+        this.#idleTimer = undefined;
+        this.#pump();
+      }, ms);
+      Deno.unrefTimer(this.#idleTimer);
+    } else this.#pump();
   }
 
   /**
@@ -134,6 +162,7 @@ export class OpenQueue {
     while (this.#urgent.length > 0 && this.#running < this.#urgentLimit) {
       this.#urgent.shift()!.run();
     }
+    if (this.#idleTimer !== undefined && performance.now() < this.#idleHeldUntil) return;
     while (
       this.#urgent.length === 0 && this.#idle.length > 0 && this.#running < this.#background
     ) {

@@ -128,6 +128,17 @@ export interface SessionWire<B> {
    */
   openBackend(side: DatabaseSide, spec: ConnectionSpec): Promise<B>;
   /**
+   * A key equal for two sessions of this proxy exactly when one's login on
+   * another database proves the other's: the same database, user and
+   * credential (a digest, never the credential itself). A consistent drain
+   * then proves each key once instead of opening a standby per idle session
+   * (`login_proofs.ts`). Undefined when the session holds no credential;
+   * a wire without it proves every session with its own standby. A wire
+   * that gives keys has an {@linkcode openBackend} without side effects:
+   * the proof opens one and discards it.
+   */
+  loginKey?(): string | undefined;
+  /**
    * Makes `backend` the session's database connection (the core already
    * set the new route): ends the old one, tells the client about what
    * changed (e.g. PostgreSQL ParameterStatus), starts relaying on it.

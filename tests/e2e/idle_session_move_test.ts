@@ -93,6 +93,8 @@ Deno.test("idle sessions follow cutovers in turns, with their state, never on th
     await post(fleet, API_PATHS.consistentBegin, { from: "target", drainTimeoutMs: 30_000 });
     await eventually("the proxy paused", async () => (await status(fleet)).proxies[0].paused);
     const held = whoami(clients[0]);
+    // Awaited after the commit; a failure before it must not mask the step that failed.
+    held.catch(() => {});
     await eventually("the fleet drained", async () => (await status(fleet)).phase === "drained");
     await post(fleet, API_PATHS.consistentCommit, { from: "target", skipReplicationCheck: true });
     await acked(fleet, before + 2);

@@ -17,6 +17,7 @@ import { CancelRegistry } from "../../proxy/session/cancel_registry.ts";
 import type { CancelKey } from "../../proxy/session/cancel_registry.ts";
 import { IdentityContext } from "../../proxy/session/identity_context.ts";
 import type { SessionContext } from "../../proxy/session/context.ts";
+import { LoginProofs } from "../../proxy/session/login_proofs.ts";
 import { SessionCore } from "../../proxy/session/core.ts";
 import { ClientLimits, type ClientLimitSettings } from "../../proxy/session/limits.ts";
 import { SessionRegistry } from "../../proxy/session/registry.ts";
@@ -54,8 +55,14 @@ export class ScriptedWire implements SessionWire<Handle> {
   /** When set, openBackend waits for this promise. */
   openWaits: Promise<void> | undefined;
   closedConnections = 0;
+  /** What {@linkcode loginKey} answers: undefined proves this session with a standby of its own. */
+  loginKeyValue: string | undefined;
 
   constructor(readonly core: SessionCore<Handle>) {}
+
+  loginKey(): string | undefined {
+    return this.loginKeyValue;
+  }
 
   activity(): WireActivity {
     return this.isQuiescent ? "idle" : "in transaction";
@@ -167,6 +174,7 @@ export async function relayingSession(
       log,
     }),
     limits: new ClientLimits({ ...LIMITS, ...limits }),
+    proofs: new LoginProofs(() => gate.notify()),
   };
   const core = new SessionCore<Handle>(ctx, "127.0.0.1:5000", (c) => new ScriptedWire(c));
   const wire = core.wire as ScriptedWire;

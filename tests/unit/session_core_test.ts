@@ -23,6 +23,8 @@ Deno.test("a quiescent session holds work while the gate is closed, then release
   assert.equal(core.holds(bytes("a")), true);
   assert.equal(core.holds(bytes("b")), true);
   assert.equal(core.connectionState, "held");
+  assert.deepEqual(wire.opened, ["target"], "the held request's standby is opened at once");
+  await settle();
   assert.equal(core.drained, true);
   assert.equal(core.readsHeld, true);
   gate.resume();

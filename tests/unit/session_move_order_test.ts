@@ -100,3 +100,33 @@ Deno.test("a session that ends while its move waits its turn never opens the new
   assert.deepEqual(late.wire.swapped, []);
   for (const s of idle) s.core.close();
 });
+
+Deno.test("a pause takes back moves still waiting their turn: those sessions drain where they are", async () => {
+  const { ctx, router, gate, idle, release } = await crowdedProxy();
+  router.apply({ sourceOfTruth: "target", epoch: 1, phase: "idle" });
+  ctx.sessions.reconsiderAll();
+  const waiting = idle.filter((s) => s.wire.opened.length === 0);
+  const moving = idle.filter((s) => s.wire.opened.length > 0);
+  assert.equal(waiting.length, 4);
+  for (const s of waiting) [s.wire.openWaits, s.wire.loginKeyValue] = [undefined, "shop/app"];
+  gate.pause("c2");
+  ctx.sessions.reconsiderAll();
+  await settle();
+  for (const s of waiting) {
+    assert.equal(s.core.side, "source", "still on its old side");
+    assert.equal(s.core.drained, true, "an idle session on its old side is drained");
+  }
+  assert.equal(moving.length, BACKGROUND_CONCURRENCY, "opens already started go on");
+  assert.ok(moving.every((s) => !s.core.drained), "and keep their sessions undrained");
+  release();
+  for (let i = 0; i < 10 && moving.some((s) => s.core.side !== "target"); i++) await settle();
+  assert.ok(moving.every((s) => s.core.side === "target" && s.core.drained));
+
+  router.apply({ sourceOfTruth: "source", epoch: 2, phase: "idle" });
+  gate.resume();
+  ctx.sessions.reconsiderAll();
+  await settle();
+  assert.ok(waiting.every((s) => s.core.side === "source" && s.wire.swapped.length === 0),
+    "a commit back to their side leaves them where they are");
+  for (const s of idle) s.core.close();
+});
