@@ -26,35 +26,20 @@
  * @module
  */
 
-import type { ConnectionState, DatabaseSide } from "../../shared/control.ts";
+import { type ConnectionState, type DatabaseSide, otherSide } from "../../shared/control.ts";
 import { errorMessage, LmsError } from "../../shared/errors.ts";
 import type { Logger } from "../../shared/log.ts";
 import type { Route } from "../router.ts";
 import type { CancelKey } from "./cancel_registry.ts";
 import type { SessionContext } from "./context.ts";
 import { reconnectFailure } from "./identity_context.ts";
+import { CutoverPrep } from "./cutover_prep.ts";
 import { isAuthFailure } from "./limits.ts";
-import { type LoginProof, PROOF_WAIT_MS } from "./login_proofs.ts";
 import { openQueue, type QueuedOpen } from "./open_queue.ts";
 import type { ClientSession } from "./session.ts";
 import type { SessionWire } from "./wire.ts";
 
 let nextSessionId = 0;
-
-/** The database that is not `side`. */
-export function otherSide(side: DatabaseSide): DatabaseSide {
-  return side === "source" ? "target" : "source";
-}
-
-/** A connection to the other database prepared while a consistent cutover holds a session. */
-interface Standby<B> {
-  side: DatabaseSide;
-  /** Its place in the process's open queue. */
-  open: QueuedOpen<B>;
-  ready: Promise<B | undefined>;
-  settled: boolean;
-  waitedOut: boolean;
-}
 
 /**
  * One client session; see the module documentation.
@@ -85,15 +70,8 @@ export class SessionCore<B> implements ClientSession {
   #heldBytes = 0;
   /** Whether this session counts against `LMS_MAX_HELD_CLIENTS`. */
   #holdsSlot = false;
-  /** A connection to the other database prepared while a consistent cutover holds the session. */
-  #standby: Standby<B> | undefined;
-  /** Why the prepared move failed: the session cannot run as its own user there. */
-  #moveRefused: string | undefined;
-  /**
-   * The shared proof that this idle, held session can log in on the other
-   * database, in place of a standby of its own (see `login_proofs.ts`).
-   */
-  #proof: LoginProof | undefined;
+  /** What the session prepares on the other database while a consistent cutover holds it. */
+  readonly #prep: CutoverPrep<B>;
   /** The open a move waits for its turn in the open queue (no standby was ready). */
   #moveOpen: QueuedOpen<B> | undefined;
   /**
@@ -115,6 +93,7 @@ export class SessionCore<B> implements ClientSession {
     this.#ctx = ctx;
     this.clientAddress = clientAddress;
     this.wire = wire(this);
+    this.#prep = new CutoverPrep(ctx, this.wire, () => this.log);
   }
 
   /** Logger naming this session and its client; made on first use, as most sessions never log. */
@@ -159,7 +138,7 @@ export class SessionCore<B> implements ClientSession {
 
   /** @inheritdoc */
   get blockingReason(): string | undefined {
-    return this.wire.blockingReason ?? this.#moveRefused ?? this.#proof?.refusal;
+    return this.wire.blockingReason ?? this.#prep.refusal;
   }
 
   /** @inheritdoc */
@@ -172,16 +151,9 @@ export class SessionCore<B> implements ClientSession {
     if (this.#waitingAtGate) return true;
     // A held session is drained once its login on the other database is
     // proven (or the wait passed), so that a session that cannot log in
-    // there blocks the drain, with the reason, before a commit. Once a
-    // shared proof did that, the standby a later request opens only speeds
-    // up the commit: a drained proxy must not become undrained by it.
-    const proof = this.#proof;
-    const standby = this.#standby;
-    const proven = proof
-      ? proof.settled || proof.waitedOut
-      : standby === undefined || standby.settled || standby.waitedOut;
+    // there blocks the drain, with the reason, before a commit.
     return this.#relaying && this.wire.quiescent() && !this.#moving &&
-      this.blockingReason === undefined && proven;
+      this.blockingReason === undefined && this.#prep.proven;
   }
 
   /** @inheritdoc */
@@ -303,8 +275,10 @@ export class SessionCore<B> implements ClientSession {
       this.wire.clientFlowChanged();
       if (first) {
         // The client waits now: its connection on the other side is opened ahead of idle ones'.
-        if (this.#standby) this.#standby.open.hurry();
-        else if (this.#ctx.gate.paused) this.#prepareStandby();
+        const route = this.#route;
+        if (route && this.#ctx.gate.paused && this.wire.blockingReason === undefined) {
+          this.#prep.prepareStandby(route, true);
+        } else this.#prep.hurry();
         this.#moveOpen?.hurry();
         this.#ctx.gate.notify();
       }
@@ -358,7 +332,9 @@ export class SessionCore<B> implements ClientSession {
     if (gate.paused) {
       if (this.#held.length > 0 && !this.wire.quiescent()) this.#release();
       else {
-        if (this.wire.quiescent()) this.#prepareForCutover();
+        if (this.#route && this.wire.quiescent() && this.wire.blockingReason === undefined) {
+          this.#prep.prepare(this.#route, this.#held.length > 0);
+        }
         gate.notify();
       }
       return;
@@ -375,7 +351,7 @@ export class SessionCore<B> implements ClientSession {
         return;
       }
     }
-    this.#dropStandby();
+    this.#prep.drop();
     if (this.#held.length > 0) this.#release();
   }
 
@@ -400,88 +376,9 @@ export class SessionCore<B> implements ClientSession {
     if (this.#held.length === 0) this.#giveSlot();
   }
 
-  /**
-   * While a consistent cutover holds this quiescent session, proves that it
-   * can log in on the other database: a session with a request waiting (or
-   * whose wire shares no proofs) prepares its own standby; an idle one joins
-   * the proof of its credential and opens its connection after the commit.
-   */
-  #prepareForCutover(): void {
-    if (this.#standby || this.#proof || !this.#route || this.wire.blockingReason !== undefined) {
-      return;
-    }
-    const key = this.#held.length === 0 ? this.wire.loginKey?.() : undefined;
-    if (key === undefined) return this.#prepareStandby();
-    const side = otherSide(this.#route.side);
-    const spec = this.#ctx.router.spec(side);
-    if (!spec) return;
-    const gate = this.#ctx.gate;
-    this.#proof = this.#ctx.proofs.proof(
-      `${gate.cutoverId}\u0000${gate.pausedAt}`,
-      `${side}\u0000${key}`,
-      async () => {
-        const b = await openQueue.open(() => this.wire.openBackend(side, spec), true).result;
-        if (b !== undefined) this.wire.discardBackend(b);
-      },
-      (err) => this.#ctx.identity.refused(err, side, "move"),
-    );
-  }
-
-  /**
-   * While a consistent cutover holds this (drained) session, opens and
-   * prepares its connection on the other database, so that a commit only
-   * has to swap connections. Nothing the session replays can change while
-   * it is held; an abort closes the spare. A session with a request waiting
-   * opens ahead of idle ones (see `open_queue.ts`).
-   */
-  #prepareStandby(): void {
-    if (this.#standby || !this.#route || this.wire.blockingReason !== undefined) return;
-    const side = otherSide(this.#route.side);
-    const spec = this.#ctx.router.spec(side);
-    if (!spec) return;
-    const waited = setTimeout(() => {
-      standby.waitedOut = true;
-      this.#ctx.gate.notify();
-    }, PROOF_WAIT_MS);
-    const open = openQueue.open(() => this.wire.openBackend(side, spec), this.#held.length > 0);
-    const standby: Standby<B> = {
-      side,
-      open,
-      settled: false,
-      waitedOut: false,
-      ready: open.result.then((b): B | undefined => b, (err) => {
-        this.#moveRefused = this.#ctx.identity.refused(err, side, "move");
-        this.log.debug("could not prepare a connection for the cutover", {
-          side,
-          error: errorMessage(err),
-        });
-        return undefined;
-      }).finally(() => {
-        clearTimeout(waited);
-        standby.settled = true;
-        this.#ctx.gate.notify();
-      }),
-    };
-    this.#standby = standby;
-  }
-
-  /** Closes a spare connection prepared for a cutover that did not happen. */
-  #dropStandby(): void {
-    const standby = this.#standby;
-    this.#moveRefused = undefined;
-    this.#proof = undefined;
-    if (!standby) return;
-    this.#standby = undefined;
-    standby.open.cancel();
-    standby.ready.then((b) => {
-      if (b !== undefined) this.wire.discardBackend(b);
-    });
-  }
-
   /** Moves the (quiescent) session to `route`, then lets it go on there. */
   async #moveTo(route: Route): Promise<void> {
     this.#moving = true;
-    this.#proof = undefined;
     this.wire.clientFlowChanged();
     const from = this.#route!;
     const started = performance.now();
@@ -536,9 +433,8 @@ export class SessionCore<B> implements ClientSession {
     this.#awaitingOpen = true;
     this.wire.clientFlowChanged();
     try {
-      const standby = this.#standby?.side === route.side ? this.#standby : undefined;
-      this.#standby = undefined;
-      const prepared = standby ? await standby.ready : undefined;
+      const standby = this.#prep.take(route.side);
+      const prepared = standby ? await standby : undefined;
       if (prepared !== undefined || this.#closed) return prepared;
       const open = openQueue.open(
         () => this.wire.openBackend(route.side, route.spec),
@@ -568,7 +464,7 @@ export class SessionCore<B> implements ClientSession {
     if (this.#closed) return;
     this.#closed = true;
     this.#giveSlot();
-    this.#dropStandby();
+    this.#prep.drop();
     this.#moveOpen?.cancel();
     this.#ctx.sessions.delete(this);
     this.#ctx.metrics.connectionsOpen.dec();

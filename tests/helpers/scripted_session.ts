@@ -18,6 +18,7 @@ import type { CancelKey } from "../../proxy/session/cancel_registry.ts";
 import { IdentityContext } from "../../proxy/session/identity_context.ts";
 import type { SessionContext } from "../../proxy/session/context.ts";
 import { LoginProofs } from "../../proxy/session/login_proofs.ts";
+import { openQueue } from "../../proxy/session/open_queue.ts";
 import { SessionCore } from "../../proxy/session/core.ts";
 import { ClientLimits, type ClientLimitSettings } from "../../proxy/session/limits.ts";
 import { SessionRegistry } from "../../proxy/session/registry.ts";
@@ -153,6 +154,8 @@ export async function relayingSession(
   );
   router.apply({ sourceOfTruth: "source", epoch: 0, phase: "idle" });
   const gate = new Gate(60_000, () => {});
+  // The open queue is the process's: a proxy started by an earlier test file may have held it.
+  if (!shareWith) openQueue.holdIdle(0);
   const metrics = createProxyMetrics();
   const log = createLogger("test", { test: true });
   const ctx: SessionContext = shareWith ?? {

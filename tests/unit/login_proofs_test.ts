@@ -10,7 +10,12 @@
 import assert from "node:assert/strict";
 import { LoginProofs } from "../../proxy/session/login_proofs.ts";
 import { LmsError } from "../../shared/errors.ts";
-import { bytes, relayingSession, type ScriptedSession, settle } from "../helpers/scripted_session.ts";
+import {
+  bytes,
+  relayingSession,
+  type ScriptedSession,
+  settle,
+} from "../helpers/scripted_session.ts";
 
 /** `n` relaying sessions of one proxy whose wires give `key`. */
 async function sessionsOf(n: number, key: string | undefined): Promise<ScriptedSession[]> {
@@ -41,7 +46,11 @@ Deno.test("idle sessions of one credential prove their login once per pause, the
   await settle();
   await settle();
   assert.equal(all.every((s) => s.core.side === "target"), true);
-  assert.equal(opened(all).length, 6, "each idle session opens its own connection after the commit");
+  assert.equal(
+    opened(all).length,
+    6,
+    "each idle session opens its own connection after the commit",
+  );
 });
 
 Deno.test("a refused proof blocks the drain of every session of that credential, with the reason", async () => {

@@ -126,7 +126,9 @@ Deno.test("a pause takes back moves still waiting their turn: those sessions dra
   gate.resume();
   ctx.sessions.reconsiderAll();
   await settle();
-  assert.ok(waiting.every((s) => s.core.side === "source" && s.wire.swapped.length === 0),
-    "a commit back to their side leaves them where they are");
+  assert.ok(
+    waiting.every((s) => s.core.side === "source" && s.wire.swapped.length === 0),
+    "a commit back to their side leaves them where they are",
+  );
   for (const s of idle) s.core.close();
 });
