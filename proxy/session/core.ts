@@ -276,7 +276,9 @@ export class SessionCore<B> implements ClientSession {
       if (first) {
         // The client waits now: its connection on the other side is opened ahead of idle ones'.
         const route = this.#route;
-        if (route && this.#ctx.gate.paused && this.wire.blockingReason === undefined) {
+        if (
+          route && this.#ctx.gate.paused && !this.#moving && this.wire.blockingReason === undefined
+        ) {
           this.#prep.prepareStandby(route, true);
         } else this.#prep.hurry();
         this.#moveOpen?.hurry();
