@@ -23,7 +23,8 @@ import {
 import { errorMessage } from "../shared/errors.ts";
 import type { Logger } from "../shared/log.ts";
 import { type ApiAuth, authorize } from "./auth.ts";
-import { CommandError, type Coordinator } from "./coordinator.ts";
+import { CommandError } from "./command_error.ts";
+import type { Coordinator } from "./coordinator.ts";
 
 /** One API request. */
 export interface ApiRequest {

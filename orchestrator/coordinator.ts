@@ -66,8 +66,6 @@ import {
   stateConflict,
 } from "./state_persistence.ts";
 
-export { CommandError } from "./command_error.ts";
-
 /** Runs cutover commands and keeps the fleet in line with the stored state. */
 export class Coordinator {
   /** The connected proxies. */

@@ -21,7 +21,8 @@ import type {
   ShadowReportResponse,
   StatusResponse,
 } from "../shared/api.ts";
-import { CommandError, Coordinator } from "./coordinator.ts";
+import { CommandError } from "./command_error.ts";
+import { Coordinator } from "./coordinator.ts";
 
 /** A coordinator whose API calls can be drained before the process exits. */
 export class DrainingCoordinator extends Coordinator {

@@ -35,6 +35,7 @@ import { createLogger } from "../log.ts";
 import { MARIADB_AUTH_USERS } from "./mariadb_auth_users.ts";
 import { run } from "./mariadb_commands.ts";
 import { freePort, waitForPort } from "./ports.ts";
+import { fileSize, safeName } from "./server_files.ts";
 import { SAFE_PATH, spawnWatchdog } from "./watchdog.ts";
 
 /** How to build a throwaway server. */
@@ -99,7 +100,7 @@ export async function startMariaDbServer(
   opts: MariaDbServerOptions = {},
 ): Promise<MariaDbServer> {
   const name = opts.name ?? "mariadb";
-  const baseDir = await Deno.makeTempDir({ prefix: `lms-mdb-${safeName(name)}-` });
+  const baseDir = await Deno.makeTempDir({ prefix: `lms-mdb-${safeName(name, "mariadb")}-` });
   const server = new LocalMariaDb(name, baseDir);
   try {
     await server.start(opts);
@@ -406,23 +407,11 @@ class LocalMariaDb implements MariaDbServer {
   }
 }
 
-function safeName(name: string): string {
-  return name.replace(/[^A-Za-z0-9_-]/g, "_").slice(0, 24) || "mariadb";
-}
-
 /** Hides `PASSWORD('...')` and `IDENTIFIED BY '...'` literals echoed back in errors. */
 function redactPasswords(text: string): string {
   return text
     .replace(/(PASSWORD\s*\(\s*)'(?:[^'\\]|\\.|'')*'/gi, "$1'[redacted]'")
     .replace(/(IDENTIFIED\s+BY\s+)'(?:[^'\\]|\\.|'')*'/gi, "$1'[redacted]'");
-}
-
-async function fileSize(path: string): Promise<number> {
-  try {
-    return (await Deno.stat(path)).size;
-  } catch {
-    return 0;
-  }
 }
 
 async function logTail(path: string, fromByte: number): Promise<string> {

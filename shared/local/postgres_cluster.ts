@@ -26,6 +26,7 @@ import { pgBinDir } from "./pg_binaries.ts";
 import { currentUid, type Owner, SYSTEM_USER, systemUser } from "./pg_owner.ts";
 import { freePort } from "./ports.ts";
 import { childPids, processAlive, signal } from "./process_probe.ts";
+import { fileSize, safeName } from "./server_files.ts";
 import { SAFE_PATH, spawnWatchdog } from "./watchdog.ts";
 
 /** How to build a throwaway cluster. */
@@ -158,7 +159,7 @@ class LocalPgCluster implements PgCluster {
     const bin = pgBinDir();
     const owner = currentUid() === 0 ? systemUser() : null;
     const autoPort = opts.port === undefined;
-    const baseDir = await Deno.makeTempDir({ prefix: `lms-pg-${safeName(name)}-` });
+    const baseDir = await Deno.makeTempDir({ prefix: `lms-pg-${safeName(name, "pg")}-` });
     const cluster = new LocalPgCluster(name, baseDir, bin, owner, opts.port ?? await freePort());
     try {
       if (owner) await Deno.chown(baseDir, owner.uid, owner.gid);
@@ -581,21 +582,9 @@ class LocalPgCluster implements PgCluster {
   }
 }
 
-function safeName(name: string): string {
-  return name.replace(/[^A-Za-z0-9_-]/g, "_").slice(0, 24) || "pg";
-}
-
 /** Hides `PASSWORD '...'` literals that psql and the server echo back in errors. */
 function redactPasswords(text: string): string {
   return text.replace(/(PASSWORD\s+)'(?:[^']|'')*(?:'|$)/gim, "$1'[redacted]'");
-}
-
-async function fileSize(path: string): Promise<number> {
-  try {
-    return (await Deno.stat(path)).size;
-  } catch {
-    return 0;
-  }
 }
 
 function sleep(ms: number): Promise<void> {
