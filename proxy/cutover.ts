@@ -71,14 +71,20 @@ export class ProxyCutover implements ControlHandler {
       });
       return;
     }
-    if (before?.epoch !== state.epoch) {
-      this.#d.log.info("routing state changed", {
-        sourceOfTruth: state.sourceOfTruth,
-        epoch: state.epoch,
-      });
-      openQueue.holdIdle(IDLE_MOVE_DELAY_MS);
-    }
+    if (before?.epoch !== state.epoch) this.#epochChanged(state);
     this.#d.sessions.reconsiderAll();
+  }
+
+  /**
+   * Logs the new routing state and holds idle sessions' moves for a moment,
+   * so that the requests that waited for it reach the new database first.
+   */
+  #epochChanged(state: ClusterState): void {
+    this.#d.log.info("routing state changed", {
+      sourceOfTruth: state.sourceOfTruth,
+      epoch: state.epoch,
+    });
+    openQueue.holdIdle(IDLE_MOVE_DELAY_MS);
   }
 
   /** @inheritdoc */
@@ -102,13 +108,7 @@ export class ProxyCutover implements ControlHandler {
     // A proxy that was never paused (it connected after the pause, or its pause expired) adopts
     // the epoch here too; without this line its log would not say when it did.
     const after = this.#d.router.state;
-    if (after !== undefined && after.epoch !== before) {
-      this.#d.log.info("routing state changed", {
-        sourceOfTruth: after.sourceOfTruth,
-        epoch: after.epoch,
-      });
-      openQueue.holdIdle(IDLE_MOVE_DELAY_MS);
-    }
+    if (after !== undefined && after.epoch !== before) this.#epochChanged(after);
     this.#d.metrics.paused.set(0);
     this.#d.gate.resume();
     this.#d.sessions.reconsiderAll();

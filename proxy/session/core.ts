@@ -276,11 +276,8 @@ export class SessionCore<B> implements ClientSession {
       if (first) {
         // The client waits now: its connection on the other side is opened ahead of idle ones'.
         const route = this.#route;
-        if (
-          route && this.#ctx.gate.paused && !this.#moving && this.wire.blockingReason === undefined
-        ) {
-          this.#prep.prepareStandby(route, true);
-        } else this.#prep.hurry();
+        if (route && this.#ctx.gate.paused && !this.#moving) this.#prep.prepareStandby(route, true);
+        else this.#prep.hurry();
         this.#moveOpen?.hurry();
         this.#ctx.gate.notify();
       }
@@ -334,7 +331,7 @@ export class SessionCore<B> implements ClientSession {
     if (gate.paused) {
       if (this.#held.length > 0 && !this.wire.quiescent()) this.#release();
       else {
-        if (this.#route && this.wire.quiescent() && this.wire.blockingReason === undefined) {
+        if (this.#route && this.wire.quiescent()) {
           this.#prep.prepare(this.#route, this.#held.length > 0);
         }
         gate.notify();

@@ -22,7 +22,7 @@ import { errorMessage } from "../../shared/errors.ts";
 import type { Logger } from "../../shared/log.ts";
 import type { Route } from "../router.ts";
 import type { SessionContext } from "./context.ts";
-import { type LoginProof, PROOF_WAIT_MS } from "./login_proofs.ts";
+import { type LoginProof, type Settlement, watchLogin } from "./login_proofs.ts";
 import { openQueue, type QueuedOpen } from "./open_queue.ts";
 import type { SessionWire } from "./wire.ts";
 
@@ -32,8 +32,8 @@ interface Standby<B> {
   /** Its place in the process's open queue. */
   open: QueuedOpen<B>;
   ready: Promise<B | undefined>;
-  settled: boolean;
-  waitedOut: boolean;
+  /** Whether the drain may stop waiting for it. */
+  watch: Settlement;
 }
 
 /**
@@ -72,10 +72,8 @@ export class CutoverPrep<B> {
    * up the commit: a drained proxy must not become undrained by it.
    */
   get proven(): boolean {
-    const proof = this.#proof;
-    if (proof) return proof.settled || proof.waitedOut;
-    const standby = this.#standby;
-    return standby === undefined || standby.settled || standby.waitedOut;
+    const watch = this.#proof ? this.#proof.watch : this.#standby?.watch;
+    return watch === undefined || watch.settled || watch.waitedOut;
   }
 
   /**
@@ -84,7 +82,7 @@ export class CutoverPrep<B> {
    * proofs, else the proof of its credential. Once per pause.
    */
   prepare(route: Route, waiting: boolean): void {
-    if (this.#standby || this.#proof) return;
+    if (this.#standby || this.#proof || this.#wire.blockingReason !== undefined) return;
     const key = waiting ? undefined : this.#wire.loginKey?.();
     if (key === undefined) return this.prepareStandby(route, waiting);
     const side = otherSide(route.side);
@@ -112,33 +110,21 @@ export class CutoverPrep<B> {
       if (urgent) this.#standby.open.hurry();
       return;
     }
+    // A pinned session stays where it is: nothing to prepare.
+    if (this.#wire.blockingReason !== undefined) return;
     const side = otherSide(route.side);
     const spec = this.#ctx.router.spec(side);
     if (!spec) return;
-    const waited = setTimeout(() => {
-      standby.waitedOut = true;
-      this.#ctx.gate.notify();
-    }, PROOF_WAIT_MS);
     const open = openQueue.open(() => this.#wire.openBackend(side, spec), urgent);
-    const standby: Standby<B> = {
-      side,
-      open,
-      settled: false,
-      waitedOut: false,
-      ready: open.result.then((b): B | undefined => b, (err) => {
-        this.#refused = this.#ctx.identity.refused(err, side, "move");
-        this.#log().debug("could not prepare a connection for the cutover", {
-          side,
-          error: errorMessage(err),
-        });
-        return undefined;
-      }).finally(() => {
-        clearTimeout(waited);
-        standby.settled = true;
-        this.#ctx.gate.notify();
-      }),
-    };
-    this.#standby = standby;
+    const ready = open.result.then((b): B | undefined => b, (err) => {
+      this.#refused = this.#ctx.identity.refused(err, side, "move");
+      this.#log().debug("could not prepare a connection for the cutover", {
+        side,
+        error: errorMessage(err),
+      });
+      return undefined;
+    });
+    this.#standby = { side, open, ready, watch: watchLogin(ready, () => this.#ctx.gate.notify()) };
   }
 
   /** Hurries the standby's open: a request is held now. */

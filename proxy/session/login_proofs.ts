@@ -29,12 +29,41 @@
  */
 export const PROOF_WAIT_MS = 2_000;
 
-/** What the sessions sharing one proof read while the drain goes on. */
-export interface LoginProof {
+/** Whether a login tried during a drain has finished, or has been waited for long enough. */
+export interface Settlement {
   /** The login finished, accepted or refused. */
   readonly settled: boolean;
-  /** {@linkcode PROOF_WAIT_MS} passed before it finished. */
+  /** The wait ({@linkcode PROOF_WAIT_MS}) passed before it finished. */
   readonly waitedOut: boolean;
+}
+
+/**
+ * Watches `login`: the answer turns `settled` when it finishes and
+ * `waitedOut` when `waitMs` passed first, calling `changed` each time. The
+ * rule for every login a drain waits for, shared or a session's own.
+ */
+export function watchLogin(
+  login: Promise<unknown>,
+  changed: () => void,
+  waitMs: number = PROOF_WAIT_MS,
+): Settlement {
+  const watch = { settled: false, waitedOut: false };
+  const waited = setTimeout(() => {
+    watch.waitedOut = true;
+    changed();
+  }, waitMs);
+  login.finally(() => {
+    clearTimeout(waited);
+    watch.settled = true;
+    changed();
+  }).catch(() => {});
+  return watch;
+}
+
+/** What the sessions sharing one proof read while the drain goes on. */
+export interface LoginProof {
+  /** Whether the drain may stop waiting for the login. */
+  readonly watch: Settlement;
   /**
    * Why the database refused the sessions' identity (no credential there,
    * or the credential refused), or undefined. Other failures (the database
@@ -44,18 +73,12 @@ export interface LoginProof {
   readonly refusal: string | undefined;
 }
 
-interface Proof extends LoginProof {
-  settled: boolean;
-  waitedOut: boolean;
-  refusal: string | undefined;
-}
-
 /** The proofs of one proxy; see the module documentation. */
 export class LoginProofs {
   readonly #changed: () => void;
   readonly #waitMs: number;
   #generation = "";
-  #proofs = new Map<string, Proof>();
+  #proofs = new Map<string, LoginProof>();
 
   /**
    * @param changed called whenever a proof settles or waits out (the gate's `notify`)
@@ -90,28 +113,25 @@ export class LoginProofs {
     }
     const known = this.#proofs.get(key);
     if (known) return known;
-    const proof: Proof = { settled: false, waitedOut: false, refusal: undefined };
-    this.#proofs.set(key, proof);
-    const waited = setTimeout(() => {
-      proof.waitedOut = true;
-      this.#changed();
-    }, this.#waitMs);
-    let running: Promise<unknown>;
+    let started: Promise<unknown>;
     try {
-      running = prove();
+      started = prove();
     } catch (err) {
-      running = Promise.reject(err);
+      started = Promise.reject(err);
     }
-    running.then(
-      () => {},
-      (err) => {
-        proof.refusal = refusalOf(err);
-      },
-    ).finally(() => {
-      clearTimeout(waited);
-      proof.settled = true;
-      this.#changed();
-    });
+    // The refusal is set before the watch settles, so the drain never sees a settled proof
+    // without it.
+    const proof: { watch: Settlement; refusal: string | undefined } = {
+      refusal: undefined,
+      watch: watchLogin(
+        started.then(() => {}, (err) => {
+          proof.refusal = refusalOf(err);
+        }),
+        this.#changed,
+        this.#waitMs,
+      ),
+    };
+    this.#proofs.set(key, proof);
     return proof;
   }
 }

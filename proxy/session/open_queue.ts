@@ -62,7 +62,7 @@ export class OpenQueue {
   #running = 0;
   readonly #urgent: Entry[] = [];
   readonly #idle: Entry[] = [];
-  #idleHeldUntil = 0;
+  /** Set while the idle lane is held (see holdIdle); it pumps the lane when it fires. */
   #idleTimer: ReturnType<typeof setTimeout> | undefined;
 
   /**
@@ -91,7 +91,6 @@ export class OpenQueue {
   holdIdle(ms: number): void {
     clearTimeout(this.#idleTimer);
     this.#idleTimer = undefined;
-    this.#idleHeldUntil = performance.now() + ms;
     if (ms > 0) {
       this.#idleTimer = setTimeout(() => {
         this.#idleTimer = undefined;
@@ -162,7 +161,7 @@ export class OpenQueue {
     while (this.#urgent.length > 0 && this.#running < this.#urgentLimit) {
       this.#urgent.shift()!.run();
     }
-    if (this.#idleTimer !== undefined && performance.now() < this.#idleHeldUntil) return;
+    if (this.#idleTimer !== undefined) return;
     while (
       this.#urgent.length === 0 && this.#idle.length > 0 && this.#running < this.#background
     ) {

@@ -131,22 +131,22 @@ Deno.test("LoginProofs: one login per key and pause, a new pause proves again, a
   const a = proofs.proof("pause-1", "k", slow, refusal);
   assert.equal(proofs.proof("pause-1", "k", slow, refusal), a);
   assert.equal(logins, 1);
-  assert.equal(a.settled || a.waitedOut, false);
+  assert.equal(a.watch.settled || a.watch.waitedOut, false);
   await new Promise((r) => setTimeout(r, 60));
-  assert.equal(a.waitedOut, true);
+  assert.equal(a.watch.waitedOut, true);
   assert.equal(changes, 1);
   finish();
   await settle();
-  assert.deepEqual([a.settled, a.refusal, changes], [true, undefined, 2]);
+  assert.deepEqual([a.watch.settled, a.refusal, changes], [true, undefined, 2]);
 
   const b = proofs.proof("pause-2", "k", () => Promise.reject(new Error("no")), refusal);
   assert.notEqual(b, a);
   assert.equal(proofs.size, 1, "the last pause's proofs are forgotten");
   await settle();
-  assert.deepEqual([b.settled, b.refusal], [true, "refused"]);
+  assert.deepEqual([b.watch.settled, b.refusal], [true, "refused"]);
   const thrown = proofs.proof("pause-2", "k2", () => {
     throw new Error("sync");
   }, refusal);
   await settle();
-  assert.deepEqual([thrown.settled, thrown.refusal], [true, "refused"]);
+  assert.deepEqual([thrown.watch.settled, thrown.refusal], [true, "refused"]);
 });
